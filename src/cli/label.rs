@@ -1,0 +1,284 @@
+//! `dldl-meta label`: prints the target distribution of one label, so a researcher can see
+//! exactly what a family and its φ mean before training with them.
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use dldl_meta::label::{
+    label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
+    SegmentationSmoothing, Sigma, Sigma2d, SigmaSpec, DIFFICULT, NEGATIVE, POSITIVE, VOID,
+};
+use tch::{Kind, Tensor};
+
+/// The families `label` can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Family {
+    /// Hard label over the bins.
+    Onehot,
+    /// Uniform label smoothing over the bins (--epsilon).
+    Smoothing,
+    /// 1-D Gaussian over the bins (--sigma).
+    Gaussian,
+    /// 2-D Gaussian over the grid (--sigma S or S1,S2).
+    Gaussian2d,
+    /// Multi-label Positive/Difficult/Negative (--p-d, --p-n).
+    Pdn,
+    /// Multi-label Gaussian mixture over index distance (--sigma, --p-d, --p-n).
+    Mixture,
+    /// A label map smoothed by a Gaussian kernel (--map, --kernel, --sigma).
+    Segmentation,
+}
+
+/// Arguments of `dldl-meta label`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  dldl-meta label --family gaussian --bins 0:100 --label 32 --sigma 2\n  dldl-meta label --family gaussian2d --grid=-30:30:10,-30:30:10 --label=0,10 --sigma 8,12\n  dldl-meta label --family pdn --classes 6 --positive 1,4 --difficult 2 --p-d 0.3 --p-n 0.05\n  dldl-meta label --family segmentation --map \"0 0 1/0 1 1/2 2 1\" --kernel 3 --sigma 1")]
+pub struct LabelArgs {
+    /// Distribution family to show.
+    #[arg(long, value_enum)]
+    pub family: Family,
+    /// 1-D label domain START:END[:STEP], both ends included (onehot, smoothing, gaussian).
+    #[arg(long, default_value = "0:100")]
+    pub bins: String,
+    /// 2-D label grid START:END[:STEP],START:END[:STEP] (gaussian2d); write --grid=-90:90:15,... for negatives.
+    #[arg(long, default_value = "-90:90:15,-90:90:15")]
+    pub grid: String,
+    /// The label: one value for 1-D families, `A,B` for gaussian2d (write --label=-10,20 for negatives).
+    #[arg(long, allow_hyphen_values = true)]
+    pub label: Option<String>,
+    /// Gaussian width σ (> 0); `S1,S2` for an anisotropic gaussian2d; the kernel width for segmentation.
+    #[arg(long)]
+    pub sigma: Option<String>,
+    /// Label-smoothing weight ε, 0 <= ε < 1 (smoothing).
+    #[arg(long, default_value_t = 0.1)]
+    pub epsilon: f64,
+    /// Number of classes (pdn, mixture; segmentation: default is the largest class in --map plus one).
+    #[arg(long)]
+    pub classes: Option<i64>,
+    /// Positive classes, comma separated (pdn, mixture).
+    #[arg(long, value_delimiter = ',')]
+    pub positive: Vec<i64>,
+    /// Difficult classes, comma separated (pdn, mixture).
+    #[arg(long, value_delimiter = ',')]
+    pub difficult: Vec<i64>,
+    /// Probability of a difficult class, p_P = 1 > p_D >= p_N (pdn, mixture).
+    #[arg(long, default_value_t = 0.3)]
+    pub p_d: f64,
+    /// Probability of a negative class, 0 <= p_N <= p_D (pdn, mixture).
+    #[arg(long, default_value_t = 0.0)]
+    pub p_n: f64,
+    /// Label map for segmentation: rows separated by `/`, classes by spaces; `v` or 255 is void.
+    #[arg(long)]
+    pub map: Option<String>,
+    /// Kernel size K, odd (segmentation).
+    #[arg(long, default_value_t = 5)]
+    pub kernel: i64,
+    /// Kernel stride S (segmentation).
+    #[arg(long, default_value_t = 1)]
+    pub stride: i64,
+    /// Zero padding P (segmentation); default (K - 1) / 2.
+    #[arg(long)]
+    pub padding: Option<i64>,
+    /// Rows with a smaller probability are not printed in 1-D tables (0 prints all).
+    #[arg(long, default_value_t = 1e-4)]
+    pub min_prob: f64,
+}
+
+/// Validates the arguments through the library's spec, computes the distribution and prints it.
+pub fn run(args: &LabelArgs) -> anyhow::Result<()> {
+    let spec = spec_of(args)?;
+    spec.validate().with_context(|| format!("--family {}", spec.family()))?;
+    println!("# {spec}");
+    match args.family {
+        Family::Onehot | Family::Smoothing | Family::Gaussian => print_1d(args, &spec),
+        Family::Gaussian2d => print_2d(args, &spec),
+        Family::Pdn | Family::Mixture => print_multilabel(args, &spec),
+        Family::Segmentation => print_segmentation(args, &spec),
+    }
+}
+
+/// The distribution spec the flags describe.
+fn spec_of(args: &LabelArgs) -> anyhow::Result<DistributionSpec> {
+    let sigma = || -> anyhow::Result<SigmaSpec> {
+        let text = args.sigma.as_deref().context("--sigma is required for this family")?;
+        let v = parse_numbers("--sigma", text)?;
+        Ok(if v.len() == 1 { SigmaSpec::Scalar(v[0]) } else { SigmaSpec::Vector(v) })
+    };
+    let scalar_sigma = || -> anyhow::Result<f64> {
+        match sigma()? {
+            SigmaSpec::Scalar(s) => Ok(s),
+            SigmaSpec::Vector(_) => bail!("--sigma takes one value for this family"),
+        }
+    };
+    Ok(match args.family {
+        Family::Onehot => DistributionSpec::Onehot {},
+        Family::Smoothing => DistributionSpec::Smoothing { epsilon: args.epsilon },
+        Family::Gaussian => DistributionSpec::Gaussian { sigma: SigmaSpec::Scalar(scalar_sigma()?) },
+        Family::Gaussian2d => DistributionSpec::Gaussian2d { sigma: sigma()? },
+        Family::Pdn => DistributionSpec::Pdn { p_d: args.p_d, p_n: args.p_n },
+        Family::Mixture => DistributionSpec::Mixture { sigma: scalar_sigma()?, p_d: args.p_d, p_n: args.p_n },
+        Family::Segmentation => DistributionSpec::Segmentation {
+            sigma: scalar_sigma()?,
+            kernel: args.kernel,
+            stride: args.stride,
+            padding: args.padding,
+        },
+    })
+}
+
+fn parse_numbers(flag: &str, text: &str) -> anyhow::Result<Vec<f64>> {
+    text.split(',')
+        .map(|p| p.trim().parse::<f64>().with_context(|| format!("{flag} {text:?}: {p:?} is not a number")))
+        .collect()
+}
+
+fn one_label(args: &LabelArgs, count: usize) -> anyhow::Result<Vec<f64>> {
+    let text = args.label.as_deref().context("--label is required for this family")?;
+    let v = parse_numbers("--label", text)?;
+    if v.len() != count {
+        bail!("--label {text:?}: expected {count} value(s)");
+    }
+    Ok(v)
+}
+
+fn sigma_tensor(spec: &DistributionSpec) -> Tensor {
+    let v = match spec {
+        DistributionSpec::Gaussian { sigma } | DistributionSpec::Gaussian2d { sigma } => sigma.values(),
+        DistributionSpec::Mixture { sigma, .. } | DistributionSpec::Segmentation { sigma, .. } => vec![*sigma],
+        _ => vec![],
+    };
+    Tensor::from_slice(&v)
+}
+
+fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+    let bins = Bins::parse(&args.bins).context("--bins")?;
+    let label = Tensor::from_slice(&one_label(args, 1)?);
+    let classes = bins.len() as i64;
+    let p = match spec {
+        DistributionSpec::Onehot {} => one_hot(&bins.nearest_index(&label)?, classes)?,
+        DistributionSpec::Smoothing { epsilon } => {
+            label_smoothing(&bins.nearest_index(&label)?, classes, &Tensor::from_slice(&[*epsilon]))?
+        }
+        _ => Gaussian1d::new(&bins, Sigma::Scalar(sigma_tensor(spec)))?.targets(&label)?,
+    };
+    let p = Vec::<f64>::try_from(&p.to_kind(Kind::Double).reshape([-1]))?;
+    println!("# {} bins from {} to {}; label {}", bins.len(), bins.values()[0], bins.values()[bins.len() - 1], args.label.as_deref().unwrap_or(""));
+    println!("{:>10}  {:>10}  ", "label", "p");
+    let mut hidden = 0;
+    for (value, prob) in bins.values().iter().zip(&p) {
+        if *prob < args.min_prob {
+            hidden += 1;
+            continue;
+        }
+        println!("{value:>10}  {prob:>10.6}  {}", bar(*prob));
+    }
+    if hidden > 0 {
+        println!("# {hidden} bins with p < {} not shown (--min-prob 0 shows all)", args.min_prob);
+    }
+    Ok(())
+}
+
+fn print_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+    let grid = Grid::parse(&args.grid).context("--grid")?;
+    let label = Tensor::from_slice(&one_label(args, 2)?).reshape([1, 2]);
+    let sigma = sigma_tensor(spec);
+    let sigma = if sigma.numel() == 1 { Sigma2d::Isotropic(sigma) } else { Sigma2d::Anisotropic(sigma) };
+    let p = Vec::<f64>::try_from(&Gaussian2d::new(&grid, sigma)?.targets(&label)?.reshape([-1]))?;
+    println!("# rows: axis 1 ({} values), columns: axis 2 ({} values); label {}", grid.axis1.len(), grid.axis2.len(), args.label.as_deref().unwrap_or(""));
+    print!("{:>8} |", "");
+    grid.axis2.values().iter().for_each(|b| print!("{b:>8}"));
+    println!();
+    for (j, a) in grid.axis1.values().iter().enumerate() {
+        print!("{a:>8} |");
+        for k in 0..grid.axis2.len() {
+            print!("{:>8.4}", p[j * grid.axis2.len() + k]);
+        }
+        println!();
+    }
+    Ok(())
+}
+
+fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+    let classes = args.classes.context("--classes is required for pdn and mixture")?;
+    if classes < 1 {
+        bail!("--classes {classes}: must be >= 1");
+    }
+    let mut states = vec![NEGATIVE; classes as usize];
+    for (flag, list, code) in [("--positive", &args.positive, POSITIVE), ("--difficult", &args.difficult, DIFFICULT)] {
+        for &c in list {
+            if c < 0 || c >= classes {
+                bail!("{flag} {c}: classes are 0..{}", classes - 1);
+            }
+            states[c as usize] = code;
+        }
+    }
+    let state_tensor = Tensor::from_slice(&states).reshape([1, classes]);
+    let pdn = Pdn::explicit(args.p_d, args.p_n)?;
+    let p = match spec {
+        DistributionSpec::Mixture { .. } => {
+            let distance = LabelDistance::index(classes as usize);
+            Mixture::new(&distance, sigma_tensor(spec), pdn)?.targets(&state_tensor)?
+        }
+        _ => pdn.targets(&state_tensor)?,
+    };
+    let p = Vec::<f64>::try_from(&p.reshape([-1]))?;
+    println!("{:>6}  {:>5}  {:>10}", "class", "state", "p");
+    for (c, (state, prob)) in states.iter().zip(&p).enumerate() {
+        let name = match *state {
+            POSITIVE => "P",
+            DIFFICULT => "D",
+            _ => "N",
+        };
+        println!("{c:>6}  {name:>5}  {prob:>10.6}  {}", bar(*prob));
+    }
+    Ok(())
+}
+
+fn print_segmentation(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+    let map = parse_map(args.map.as_deref().context("--map is required for segmentation")?)?;
+    let (h, w) = (map.len() as i64, map[0].len() as i64);
+    let largest = map.iter().flatten().copied().filter(|&v| v != VOID).max().unwrap_or(0);
+    let classes = args.classes.unwrap_or(largest + 1);
+    let flat: Vec<i64> = map.iter().flatten().copied().collect();
+    let smoothing = SegmentationSmoothing::new(spec.kernel_shape()?, sigma_tensor(spec))?;
+    let targets = smoothing.targets(&Tensor::from_slice(&flat).reshape([1, h, w]), classes)?;
+    let kernel = Vec::<f64>::try_from(&smoothing.kernel().reshape([-1]))?;
+    println!("# kernel f ({}×{}):", args.kernel, args.kernel);
+    for row in kernel.chunks(args.kernel as usize) {
+        println!("  {}", row.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" "));
+    }
+    let size = targets.dist.size();
+    let (ho, wo) = (size[2], size[3]);
+    let dist = Vec::<f64>::try_from(&targets.dist.reshape([-1]))?;
+    let valid = Vec::<bool>::try_from(&targets.valid.reshape([-1]))?;
+    for k in 0..classes {
+        println!("# class {k}: p(class {k}) per output position ({ho}×{wo}; '-' = no labelled pixel)");
+        for i in 0..ho {
+            let row: Vec<String> = (0..wo)
+                .map(|j| {
+                    let at = (i * wo + j) as usize;
+                    if valid[at] { format!("{:.3}", dist[(k * ho * wo) as usize + at]) } else { "  -  ".into() }
+                })
+                .collect();
+            println!("  {}", row.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn parse_map(text: &str) -> anyhow::Result<Vec<Vec<i64>>> {
+    let rows: Vec<Vec<i64>> = text
+        .split('/')
+        .map(|row| {
+            row.split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|c| !c.is_empty())
+                .map(|c| if c == "v" { Ok(VOID) } else { c.parse::<i64>().with_context(|| format!("--map: {c:?} is not a class index")) })
+                .collect()
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if rows.is_empty() || rows[0].is_empty() || rows.iter().any(|r| r.len() != rows[0].len()) {
+        bail!("--map: rows must be non-empty and all of the same length");
+    }
+    Ok(rows)
+}
+
+fn bar(p: f64) -> String {
+    "#".repeat((p * 50.0).round() as usize)
+}

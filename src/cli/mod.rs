@@ -1,0 +1,4 @@
+//! The binary's subcommands: each room maps its clap arguments into the library's config structs.
+//! `anyhow` lives here, at the edge; the library speaks `dldl_meta::Error`.
+pub mod info;
+pub mod label;

@@ -1,0 +1,139 @@
+//! Extension A: a multi-label distribution as a Gaussian mixture over a label-distance matrix,
+//! `p_j ∝ p_N + Σ_i (w_i − p_N) · exp(−D_ij² / 2σ²)` with `w_i` = 1 (P), p_D (D); σ → 0 gives P/D/N.
+use super::pdn::Pdn;
+use super::validate;
+use crate::error::{Error, Result};
+use tch::{Device, Kind, Tensor};
+
+/// Distances `D_ij ≥ 0` between the C labels, zero on the diagonal and positive elsewhere.
+#[derive(Debug)]
+pub struct LabelDistance {
+    matrix: Tensor,
+}
+
+impl LabelDistance {
+    /// The default: index distance `|i − j|`.
+    pub fn index(classes: usize) -> Self {
+        let idx = Tensor::arange(classes as i64, (Kind::Double, Device::Cpu));
+        LabelDistance { matrix: (idx.unsqueeze(1) - idx.unsqueeze(0)).abs() }
+    }
+
+    /// A given `[C, C]` matrix: finite, symmetric not required, zero diagonal, positive off it.
+    pub fn given(matrix: Tensor) -> Result<Self> {
+        validate::dims("label distance", &matrix, 2)?;
+        let (c, c2) = (matrix.size()[0], matrix.size()[1]);
+        if c != c2 {
+            return Err(Error::shape("label distance", format!("must be square, got {c}×{c2}")));
+        }
+        let v = validate::values(&matrix)?;
+        for i in 0..c as usize {
+            for j in 0..c as usize {
+                let d = v[i * c as usize + j];
+                let ok = d.is_finite() && if i == j { d == 0.0 } else { d > 0.0 };
+                if !ok {
+                    return Err(Error::invalid(format!("label distance[{i}][{j}]"), d, "must be 0 on the diagonal and finite > 0 elsewhere"));
+                }
+            }
+        }
+        Ok(LabelDistance { matrix: matrix.to_kind(Kind::Double) })
+    }
+
+    /// Number of labels C.
+    pub fn classes(&self) -> i64 {
+        self.matrix.size()[0]
+    }
+}
+
+/// The mixture family with φ = (σ, p_D, p_N).
+#[derive(Debug)]
+pub struct Mixture<'a> {
+    distance: &'a LabelDistance,
+    sigma: Tensor,
+    pdn: Pdn,
+}
+
+impl<'a> Mixture<'a> {
+    /// σ (one value, finite > 0) and the P/D/N weights of the peaks.
+    pub fn new(distance: &'a LabelDistance, sigma: Tensor, pdn: Pdn) -> Result<Self> {
+        validate::positive("sigma", &sigma)?;
+        validate::scalar("sigma", &sigma)?;
+        Ok(Mixture { distance, sigma, pdn })
+    }
+
+    /// Target distributions `[N, C]` for states `[N, C]` (codes 2/1/0).
+    pub fn targets(&self, states: &Tensor) -> Result<Tensor> {
+        if states.dim() == 2 && states.size()[1] != self.distance.classes() {
+            return Err(Error::shape("label states", format!("{} classes, distance matrix has {}", states.size()[1], self.distance.classes())));
+        }
+        let kind = validate::float_kind(&self.sigma);
+        let device = self.sigma.device();
+        let weights = self.pdn.weights(states)?.to_kind(kind).to_device(device);
+        let p_n = self.pdn.p_n().to_kind(kind).to_device(device).reshape([1, 1]);
+        let d = self.distance.matrix.to_kind(kind).to_device(device);
+        let sigma = self.sigma.to_kind(kind).reshape([1, 1]);
+        let kernel = (-d.square() / (sigma.square() * 2.0)).exp();
+        let peaks = (&weights - &p_n).matmul(&kernel);
+        validate::normalise("mixture targets", &(peaks + p_n), 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::label::validate::values;
+
+    fn states() -> Tensor {
+        Tensor::from_slice(&[2i64, 0, 0, 1, 0, 0, 2, 0, 0, 2]).reshape([2, 5])
+    }
+
+    #[test]
+    fn sigma_to_zero_recovers_pdn() {
+        let dist = LabelDistance::index(5);
+        let mix = Mixture::new(&dist, Tensor::from_slice(&[1e-3f64]), Pdn::explicit(0.3, 0.05).unwrap()).unwrap();
+        let pdn = Pdn::explicit(0.3, 0.05).unwrap().targets(&states()).unwrap();
+        let diff = (mix.targets(&states()).unwrap() - pdn).abs().max().double_value(&[]);
+        assert!(diff < 1e-12, "max difference {diff}");
+    }
+
+    #[test]
+    fn matches_hand_computed_values_and_has_no_zeros() {
+        // Row [P, N, N, D, N], σ = 1, p_D = 0.5, p_N = 0: weight_j = e^{-j²/2} + 0.5·e^{-(j-3)²/2}.
+        let dist = LabelDistance::index(5);
+        let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.5, 0.0).unwrap()).unwrap();
+        let p = values(&mix.targets(&states()).unwrap()).unwrap();
+        let w: Vec<f64> = (0..5)
+            .map(|j| (-(j as f64).powi(2) / 2.0).exp() + 0.5 * (-((j as f64) - 3.0).powi(2) / 2.0).exp())
+            .collect();
+        let z: f64 = w.iter().sum();
+        for j in 0..5 {
+            assert!((p[j] - w[j] / z).abs() < 1e-12);
+            assert!(p[j] > 0.0);
+        }
+        assert!((p[5..].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn gradient_in_sigma_matches_central_differences() {
+        let dist = LabelDistance::index(5);
+        let probe = Tensor::from_slice(&[1.0f64, -0.5, 0.25, 2.0, -1.0]).reshape([1, 5]);
+        let objective = |s: &Tensor| {
+            let mix = Mixture::new(&dist, s.shallow_clone(), Pdn::explicit(0.3, 0.02).unwrap()).unwrap();
+            (mix.targets(&states()).unwrap() * &probe).sum(Kind::Double)
+        };
+        let s = Tensor::from_slice(&[0.9f64]).set_requires_grad(true);
+        let grad = Tensor::run_backward(&[objective(&s)], &[&s], false, false)[0].double_value(&[0]);
+        let at = |x: f64| objective(&Tensor::from_slice(&[x])).double_value(&[]);
+        let fd = (at(0.9 + 1e-6) - at(0.9 - 1e-6)) / 2e-6;
+        assert!((grad - fd).abs() < 1e-8, "{grad} vs {fd}");
+    }
+
+    #[test]
+    fn bad_inputs_are_typed_errors() {
+        let dist = LabelDistance::index(5);
+        assert!(Mixture::new(&dist, Tensor::from_slice(&[0.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).is_err());
+        let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).unwrap();
+        assert!(mix.targets(&Tensor::from_slice(&[2i64, 0, 0]).reshape([1, 3])).is_err());
+        assert!(LabelDistance::given(Tensor::from_slice(&[0.0f64, 1.0, 0.0, 0.0]).reshape([2, 2])).is_err());
+        assert!(LabelDistance::given(Tensor::from_slice(&[0.0f64, 2.0, 2.0, 0.0]).reshape([2, 2])).is_ok());
+    }
+}

@@ -1,0 +1,25 @@
+//! Label distributions of DLDL, each a differentiable function of its parameters φ.
+//! Rooms: domains (bins, grids), the families, the baselines, the KL loss and the LDL measures.
+mod validate;
+
+pub mod baseline;
+pub mod bins;
+pub mod gaussian;
+pub mod gaussian2d;
+pub mod loss;
+pub mod measures;
+pub mod mixture;
+pub mod pdn;
+pub mod segmentation;
+pub mod spec;
+
+pub use baseline::{label_smoothing, one_hot};
+pub use bins::{Bins, Grid};
+pub use gaussian::{Gaussian1d, Sigma};
+pub use gaussian2d::{Gaussian2d, Sigma2d};
+pub use loss::{kl_loss, kl_loss_masked, kl_per_sample};
+pub use measures::{ldl_measures, LdlMeasures};
+pub use mixture::{LabelDistance, Mixture};
+pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
+pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, VOID};
+pub use spec::{DistributionSpec, SigmaSpec};

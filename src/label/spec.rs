@@ -1,0 +1,208 @@
+//! A distribution family and its fixed φ as written in task files (`[distribution]`) and on the
+//! command line (`gaussian:sigma=2`); parsed with unknown fields denied and validated once.
+use super::pdn::Pdn;
+use super::segmentation::KernelShape;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// σ given as one number or as a list (per label for 1-D, (σ_1, σ_2) for 2-D).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SigmaSpec {
+    Scalar(f64),
+    Vector(Vec<f64>),
+}
+
+impl SigmaSpec {
+    /// All values, in order.
+    pub fn values(&self) -> Vec<f64> {
+        match self {
+            SigmaSpec::Scalar(s) => vec![*s],
+            SigmaSpec::Vector(v) => v.clone(),
+        }
+    }
+}
+
+/// A label-distribution family with its fixed parameters φ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistributionSpec {
+    /// Hard labels: plain cross-entropy.
+    Onehot {},
+    /// Uniform label smoothing with weight ε.
+    Smoothing { epsilon: f64 },
+    /// 1-D Gaussian over bins: σ scalar or one per bin.
+    Gaussian { sigma: SigmaSpec },
+    /// 2-D Gaussian over a grid: σ or (σ_1, σ_2).
+    Gaussian2d { sigma: SigmaSpec },
+    /// Multi-label P/D/N with p_P = 1.
+    Pdn { p_d: f64, p_n: f64 },
+    /// Multi-label Gaussian mixture over label distances (extension A).
+    Mixture { sigma: f64, p_d: f64, p_n: f64 },
+    /// Segmentation maps smoothed by a K×K Gaussian kernel.
+    Segmentation {
+        sigma: f64,
+        kernel: i64,
+        #[serde(default = "default_stride")]
+        stride: i64,
+        /// Defaults to (kernel − 1) / 2, which keeps the map size at stride 1.
+        #[serde(default)]
+        padding: Option<i64>,
+    },
+}
+
+fn default_stride() -> i64 {
+    1
+}
+
+impl DistributionSpec {
+    /// The family's name as written in files.
+    pub fn family(&self) -> &'static str {
+        match self {
+            DistributionSpec::Onehot {} => "onehot",
+            DistributionSpec::Smoothing { .. } => "smoothing",
+            DistributionSpec::Gaussian { .. } => "gaussian",
+            DistributionSpec::Gaussian2d { .. } => "gaussian2d",
+            DistributionSpec::Pdn { .. } => "pdn",
+            DistributionSpec::Mixture { .. } => "mixture",
+            DistributionSpec::Segmentation { .. } => "segmentation",
+        }
+    }
+
+    /// Checks every value against its rule (the same rules the families enforce).
+    pub fn validate(&self) -> Result<()> {
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::invalid(name, v, "must be finite and > 0"))
+            }
+        };
+        match self {
+            DistributionSpec::Onehot {} => Ok(()),
+            DistributionSpec::Smoothing { epsilon } if !(epsilon.is_finite() && (0.0..1.0).contains(epsilon)) => {
+                Err(Error::invalid("epsilon", epsilon, "must satisfy 0 <= epsilon < 1"))
+            }
+            DistributionSpec::Smoothing { .. } => Ok(()),
+            DistributionSpec::Gaussian { sigma } => sigma.values().iter().try_for_each(|s| positive("sigma", *s)),
+            DistributionSpec::Gaussian2d { sigma } => {
+                let v = sigma.values();
+                if !(1..=2).contains(&v.len()) {
+                    return Err(Error::invalid("sigma", format!("{v:?}"), "2-D sigma is one value or [sigma_1, sigma_2]"));
+                }
+                v.iter().try_for_each(|s| positive("sigma", *s))
+            }
+            DistributionSpec::Pdn { p_d, p_n } => Pdn::explicit(*p_d, *p_n).map(|_| ()),
+            DistributionSpec::Mixture { sigma, p_d, p_n } => {
+                positive("sigma", *sigma)?;
+                Pdn::explicit(*p_d, *p_n).map(|_| ())
+            }
+            DistributionSpec::Segmentation { sigma, .. } => {
+                positive("sigma", *sigma)?;
+                self.kernel_shape().map(|_| ())
+            }
+        }
+    }
+
+    /// The kernel shape of the segmentation family (an error for other families).
+    pub fn kernel_shape(&self) -> Result<KernelShape> {
+        match self {
+            DistributionSpec::Segmentation { kernel, stride, padding, .. } => {
+                KernelShape::new(*kernel, *stride, padding.unwrap_or((kernel.max(&1) - 1) / 2))
+            }
+            other => Err(Error::invalid("family", other.family(), "only the segmentation family has a kernel")),
+        }
+    }
+}
+
+/// Parses `FAMILY[:KEY=VALUE,KEY=VALUE]`, e.g. `gaussian:sigma=2`, `pdn:p_d=0.3,p_n=0`,
+/// `gaussian2d:sigma=[2,3]`; values are TOML values. The result is validated.
+impl FromStr for DistributionSpec {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let (family, rest) = text.split_once(':').unwrap_or((text, ""));
+        let mut doc = format!("family = {:?}\n", family.trim());
+        for pair in split_outside_brackets(rest) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                Error::invalid("distribution", text, "expected FAMILY:KEY=VALUE,KEY=VALUE (e.g. gaussian:sigma=2)")
+            })?;
+            doc.push_str(&format!("{} = {}\n", key.trim(), value.trim()));
+        }
+        let spec: DistributionSpec = toml::from_str(&doc).map_err(|e| {
+            Error::invalid("distribution", text, format!("{} (families: onehot, smoothing, gaussian, gaussian2d, pdn, mixture, segmentation)", e.message()))
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+/// Splits on commas that are not inside `[...]`; empty pieces are dropped.
+fn split_outside_brackets(text: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut out) = (0i32, 0usize, vec![]);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+impl fmt::Display for DistributionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sigma = |s: &SigmaSpec| match s {
+            SigmaSpec::Scalar(x) => format!("{x}"),
+            SigmaSpec::Vector(v) => format!("{v:?}").replace(' ', ""),
+        };
+        match self {
+            DistributionSpec::Onehot {} => write!(f, "onehot"),
+            DistributionSpec::Smoothing { epsilon } => write!(f, "smoothing:epsilon={epsilon}"),
+            DistributionSpec::Gaussian { sigma: s } => write!(f, "gaussian:sigma={}", sigma(s)),
+            DistributionSpec::Gaussian2d { sigma: s } => write!(f, "gaussian2d:sigma={}", sigma(s)),
+            DistributionSpec::Pdn { p_d, p_n } => write!(f, "pdn:p_d={p_d},p_n={p_n}"),
+            DistributionSpec::Mixture { sigma, p_d, p_n } => write!(f, "mixture:sigma={sigma},p_d={p_d},p_n={p_n}"),
+            DistributionSpec::Segmentation { sigma, kernel, stride, padding } => {
+                write!(f, "segmentation:sigma={sigma},kernel={kernel},stride={stride}")?;
+                padding.map_or(Ok(()), |p| write!(f, ",padding={p}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cli_strings_and_round_trips_through_display() {
+        for text in ["onehot", "smoothing:epsilon=0.1", "gaussian:sigma=2", "gaussian:sigma=[1,2,3]", "gaussian2d:sigma=[2,3]", "pdn:p_d=0.3,p_n=0", "mixture:sigma=1,p_d=0.3,p_n=0.01", "segmentation:sigma=3,kernel=5,stride=1"] {
+            let spec: DistributionSpec = text.parse().unwrap();
+            let again: DistributionSpec = spec.to_string().parse().unwrap();
+            assert_eq!(spec, again, "{text}");
+        }
+        assert_eq!("gaussian:sigma=2".parse::<DistributionSpec>().unwrap(), DistributionSpec::Gaussian { sigma: SigmaSpec::Scalar(2.0) });
+    }
+
+    #[test]
+    fn rejects_unknown_fields_families_and_bad_values() {
+        for bad in ["gaussian:sigma=2,width=3", "laplace:b=1", "gaussian:sigma=0", "gaussian", "pdn:p_d=0.2,p_n=0.5", "smoothing:epsilon=1", "segmentation:sigma=3,kernel=4", "gaussian2d:sigma=[1,2,3]", "gaussian:sigma"] {
+            assert!(bad.parse::<DistributionSpec>().is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn reads_the_task_file_form() {
+        let spec: DistributionSpec = toml::from_str("family = \"segmentation\"\nsigma = 3.0\nkernel = 5\n").unwrap();
+        assert_eq!(spec.kernel_shape().unwrap(), KernelShape::new(5, 1, 2).unwrap());
+        assert!(toml::from_str::<DistributionSpec>("family = \"onehot\"\nsigma = 1.0\n").is_err());
+    }
+}

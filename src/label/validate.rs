@@ -1,0 +1,67 @@
+//! Checks shared by the families: φ values that must be finite and positive, or lie in a range.
+//! They read φ once (detached, on the CPU), so a bad value is a typed error, never a panic or NaN.
+use crate::error::{Error, Result};
+use tch::{Device, Kind, Tensor};
+
+/// All values of `t`, as f64 on the CPU.
+pub(crate) fn values(t: &Tensor) -> Result<Vec<f64>> {
+    let flat = t.detach().to_device(Device::Cpu).to_kind(Kind::Double).reshape([-1]);
+    Ok(Vec::<f64>::try_from(&flat)?)
+}
+
+/// Every value of `t` must be finite and strictly positive.
+pub(crate) fn positive(name: &str, t: &Tensor) -> Result<()> {
+    for v in values(t)? {
+        if !v.is_finite() || v <= 0.0 {
+            return Err(Error::invalid(name, v, "must be finite and > 0"));
+        }
+    }
+    Ok(())
+}
+
+/// The single value of a scalar (0-d or one-element) tensor.
+pub(crate) fn scalar(name: &str, t: &Tensor) -> Result<f64> {
+    let v = values(t)?;
+    match v.as_slice() {
+        [x] => Ok(*x),
+        _ => Err(Error::shape(name, format!("expected one value, got shape {:?}", t.size()))),
+    }
+}
+
+/// A floating tensor kind to compute in: `t`'s own if floating, else f32.
+pub(crate) fn float_kind(t: &Tensor) -> Kind {
+    match t.kind() {
+        k @ (Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) => k,
+        _ => Kind::Float,
+    }
+}
+
+/// The smallest positive normal number of `kind`, used to keep logarithms finite.
+pub(crate) fn tiny(kind: Kind) -> f64 {
+    match kind {
+        Kind::Double => f64::MIN_POSITIVE,
+        _ => f32::MIN_POSITIVE as f64,
+    }
+}
+
+/// `t` must have exactly `dims` dimensions.
+pub(crate) fn dims(context: &str, t: &Tensor, dims: usize) -> Result<()> {
+    if t.dim() != dims {
+        return Err(Error::shape(context, format!("expected {dims} dimensions, got shape {:?}", t.size())));
+    }
+    Ok(())
+}
+
+/// Normalise non-negative weights over `dim`; a slice summing to zero is an error named by `context`.
+pub(crate) fn normalise(context: &str, weights: &Tensor, dim: i64) -> Result<Tensor> {
+    let total = weights.sum_dim_intlist(dim, true, None);
+    let empty = total.le(0.0).any();
+    if bool::try_from(&empty)? {
+        return Err(Error::invalid(
+            context,
+            "a sample with all-zero weights",
+            "every sample needs at least one label with positive weight",
+        ));
+    }
+    Ok(weights / total)
+}

@@ -1,0 +1,96 @@
+//! The machine a run uses: device selection (`auto`, `cpu`, `cuda[:N]`) and the versions
+//! that every run directory records.
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+use tch::Device;
+
+/// A requested device, resolved against what this machine has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// CUDA device 0 when available, else the CPU.
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl FromStr for DeviceChoice {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let rule = "expected auto, cpu, cuda or cuda:N";
+        match text.trim() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| Error::invalid("device", text, rule)),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// The tch device; asking for CUDA where there is none (or too few GPUs) is an error.
+    pub fn resolve(self) -> Result<Device> {
+        let gpus = tch::Cuda::device_count().max(0) as usize;
+        match self {
+            DeviceChoice::Auto => Ok(if gpus > 0 { Device::Cuda(0) } else { Device::Cpu }),
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Cuda(n) if n < gpus => Ok(Device::Cuda(n)),
+            DeviceChoice::Cuda(n) => Err(Error::invalid(
+                "device",
+                format!("cuda:{n}"),
+                format!("this machine has {gpus} CUDA device(s); use --device cpu or auto"),
+            )),
+        }
+    }
+}
+
+/// Versions and machine facts recorded with every run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEnvironment {
+    pub dldl_meta: String,
+    pub tch: String,
+    pub libtorch: String,
+    pub device: String,
+    pub cuda_devices: i64,
+    pub threads: i32,
+}
+
+impl RunEnvironment {
+    /// The environment of this process running on `device`.
+    pub fn current(device: Device) -> Self {
+        RunEnvironment {
+            dldl_meta: env!("CARGO_PKG_VERSION").to_string(),
+            tch: "0.24.0".to_string(),
+            libtorch: option_env!("DLDL_LIBTORCH_VERSION").unwrap_or("unknown").to_string(),
+            device: format!("{device:?}"),
+            cuda_devices: tch::Cuda::device_count(),
+            threads: tch::get_num_threads(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_choices_and_refuses_missing_cuda() {
+        assert_eq!("cpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
+        assert_eq!("cuda:1".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda(1));
+        assert!("gpu".parse::<DeviceChoice>().is_err());
+        assert!("cuda:x".parse::<DeviceChoice>().is_err());
+        assert_eq!(DeviceChoice::Cpu.resolve().unwrap(), Device::Cpu);
+        let gpus = tch::Cuda::device_count() as usize;
+        assert!(DeviceChoice::Cuda(gpus).resolve().is_err());
+    }
+
+    #[test]
+    fn records_the_libtorch_version_it_was_built_with() {
+        assert!(RunEnvironment::current(Device::Cpu).libtorch.starts_with("2.11.0"));
+    }
+}

@@ -1,0 +1,87 @@
+//! End-to-end tests of `dldl-meta label` and `info` through the built binary:
+//! real tables on good input, clear errors (never a panic) on bad input.
+use std::process::{Command, Output};
+
+fn dldl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).output().expect("binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn gaussian_table_has_the_closed_form_peak() {
+    let out = dldl(&["label", "--family", "gaussian", "--bins", "0:100", "--label", "32", "--sigma", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    // p(32) = 1 / Σ_k exp(-k²/8) over k = -32..68 ≈ 0.199471 (= 1/(2√(2π)) to 6 digits).
+    let row = text.lines().find(|l| l.trim_start().starts_with("32 ")).expect("row for label 32");
+    let p: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let z: f64 = (-32..=68).map(|k: i32| (-(k * k) as f64 / 8.0).exp()).sum();
+    assert!((p - 1.0 / z).abs() < 1e-6, "{p} vs {}", 1.0 / z);
+}
+
+#[test]
+fn every_family_prints_a_distribution() {
+    let cases: &[&[&str]] = &[
+        &["--family", "onehot", "--bins", "0:10", "--label", "3"],
+        &["--family", "smoothing", "--bins", "0:10", "--label", "3", "--epsilon", "0.2"],
+        &["--family", "gaussian2d", "--grid=-30:30:10,-30:30:10", "--label=0,10", "--sigma", "8,12"],
+        &["--family", "pdn", "--classes", "6", "--positive", "1,4", "--difficult", "2", "--p-d", "0.3", "--p-n", "0.05"],
+        &["--family", "mixture", "--classes", "10", "--positive", "3", "--difficult", "7", "--sigma", "1", "--p-d", "0.3"],
+        &["--family", "segmentation", "--map", "0 0 1/0 1 1/2 v 1", "--kernel", "3", "--sigma", "1"],
+    ];
+    for case in cases {
+        let mut args = vec!["label"];
+        args.extend_from_slice(case);
+        let out = dldl(&args);
+        assert!(out.status.success(), "{case:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout(&out).lines().count() > 3, "{case:?} printed too little");
+    }
+    let pdn = stdout(&dldl(&["label", "--family", "pdn", "--classes", "3", "--positive", "0", "--difficult", "1", "--p-d", "0.5"]));
+    // Weights 1, 0.5, 0 → 2/3, 1/3, 0.
+    assert!(pdn.contains("0.666667") && pdn.contains("0.333333"), "{pdn}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_not_a_panic() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--family", "gaussian", "--label", "3", "--sigma", "0"], "sigma"),
+        (&["--family", "gaussian", "--label", "3", "--sigma", "nan"], "sigma"),
+        (&["--family", "gaussian", "--bins", "10:0", "--label", "3", "--sigma", "1"], "bins"),
+        (&["--family", "pdn", "--classes", "4", "--positive", "0", "--p-d", "0.1", "--p-n", "0.2"], "p_n"),
+        (&["--family", "segmentation", "--map", "0 1/1 0", "--kernel", "4", "--sigma", "1"], "kernel size"),
+        (&["--family", "pdn", "--classes", "3", "--positive", "7"], "--positive"),
+        (&["--family", "gaussian", "--sigma", "2"], "--label"),
+    ];
+    for (case, needle) in cases {
+        let mut args = vec!["label"];
+        args.extend_from_slice(case);
+        let out = dldl(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{case:?} should fail cleanly: {err}");
+        assert!(err.contains(needle), "{case:?}: error should name {needle:?}: {err}");
+        assert!(!err.contains("panicked"), "{case:?} panicked: {err}");
+    }
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["label", "info"] {
+        let out = dldl(&[sub, "--help"]);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("Usage"), "{sub} --help");
+    }
+    let label_help = stdout(&dldl(&["label", "--help"]));
+    for flag in ["--family", "--bins", "--grid", "--sigma", "--p-d", "--kernel", "--stride", "--padding"] {
+        assert!(label_help.contains(flag), "label --help lacks {flag}");
+    }
+}
+
+#[test]
+fn info_reports_the_libtorch_version() {
+    let out = dldl(&["info"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("\"libtorch\": \"2.11.0"), "{}", stdout(&out));
+}
