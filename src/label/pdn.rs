@@ -30,6 +30,12 @@ impl Pdn {
         Ok(Pdn { p_d: Tensor::from_slice(&[p_d]), p_n: Tensor::from_slice(&[p_n]) })
     }
 
+    /// φ as tensors (which may carry a graph), checked like [`Pdn::explicit`].
+    pub fn from_tensors(p_d: &Tensor, p_n: &Tensor) -> Result<Self> {
+        Pdn::explicit(validate::scalar("p_d", p_d)?, validate::scalar("p_n", p_n)?)?;
+        Ok(Pdn { p_d: p_d.reshape([1]), p_n: p_n.reshape([1]) })
+    }
+
     /// The learnable parametrisation: `θ = (a, b)` ↦ `p_D = sigmoid(a)`, `p_N = p_D · sigmoid(b)`,
     /// so every θ gives `1 > p_D > p_N > 0`. `θ` is a `[2]` tensor that may require grad.
     pub fn from_unconstrained(theta: &Tensor) -> Result<Self> {

@@ -71,6 +71,18 @@ impl DistributionSpec {
         }
     }
 
+    /// The continuous parameters φ of the family, flat (σ…; p_D, p_N; σ, p_D, p_N; ε; σ_f).
+    pub fn phi(&self) -> Vec<f64> {
+        match self {
+            DistributionSpec::Onehot {} => vec![],
+            DistributionSpec::Smoothing { epsilon } => vec![*epsilon],
+            DistributionSpec::Gaussian { sigma } | DistributionSpec::Gaussian2d { sigma } => sigma.values(),
+            DistributionSpec::Pdn { p_d, p_n } => vec![*p_d, *p_n],
+            DistributionSpec::Mixture { sigma, p_d, p_n } => vec![*sigma, *p_d, *p_n],
+            DistributionSpec::Segmentation { sigma, .. } => vec![*sigma],
+        }
+    }
+
     /// Checks every value against its rule (the same rules the families enforce).
     pub fn validate(&self) -> Result<()> {
         let positive = |name: &str, v: f64| {

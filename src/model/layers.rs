@@ -1,0 +1,29 @@
+//! Population layers: a grouped convolution over `[B, P·C, H, W]` and a batched linear map over
+//! `[P, B, F]`, each applying member p's own weights to member p's data only.
+use tch::Tensor;
+
+/// Member-wise convolution (stride 1, "same" padding): `x` is `[B, P·C_in, H, W]`,
+/// `weight` `[P, C_out, C_in, k, k]`, `bias` `[P, C_out]`; returns `[B, P·C_out, H, W]`.
+pub fn conv_same(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Tensor {
+    let s = weight.size();
+    let (p, c_out, c_in, k) = (s[0], s[1], s[2], s[3]);
+    let w = weight.reshape([p * c_out, c_in, k, k]);
+    x.conv2d(&w, Some(bias.reshape([p * c_out])), [1, 1], [k / 2, k / 2], [1, 1], p)
+}
+
+/// Member-wise affine map: `x` `[P, B, F_in]`, `weight` `[P, F_in, F_out]`, `bias` `[P, F_out]`.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Tensor {
+    bias.unsqueeze(1).baddbmm(x, weight, 1.0, 1.0)
+}
+
+/// `[P, B, C, H, W]` → `[B, P·C, H, W]`, the layout of [`conv_same`].
+pub fn to_grouped(x: &Tensor) -> Tensor {
+    let s = x.size();
+    x.transpose(0, 1).reshape([s[1], s[0] * s[2], s[3], s[4]])
+}
+
+/// `[B, P·C, H, W]` → `[P, B, C, H, W]`.
+pub fn from_grouped(x: &Tensor, population: i64) -> Tensor {
+    let s = x.size();
+    x.reshape([s[0], population, s[1] / population, s[2], s[3]]).transpose(0, 1)
+}

@@ -1,0 +1,278 @@
+//! The three networks (image CNN, tabular MLP, segmentation FCN) as specs, shapes and a
+//! population forward pass over plain parameter tensors.
+use super::init::{default_bound, uniform};
+use super::layers::{conv_same, from_grouped, linear, to_grouped};
+use super::params::Params;
+use crate::error::{Error, Result};
+use rand_chacha::ChaCha8Rng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+/// Which network and its widths, as written in a task's `[model]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum NetworkSpec {
+    /// Per width: conv 3×3 + ReLU + 2×2 max-pool; then fc `hidden` + ReLU and the output layer.
+    Cnn {
+        #[serde(default = "default_cnn_channels")]
+        channels: Vec<i64>,
+        #[serde(default = "default_hidden")]
+        hidden: i64,
+    },
+    /// Fully connected layers with ReLU, then the output layer.
+    Mlp {
+        #[serde(default = "default_mlp_hidden")]
+        hidden: Vec<i64>,
+    },
+    /// Per width: conv 3×3 + ReLU at full resolution; then a 1×1 conv to the classes.
+    Fcn {
+        #[serde(default = "default_fcn_channels")]
+        channels: Vec<i64>,
+    },
+}
+
+fn default_cnn_channels() -> Vec<i64> {
+    vec![32, 64, 128]
+}
+fn default_hidden() -> i64 {
+    256
+}
+fn default_mlp_hidden() -> Vec<i64> {
+    vec![64, 64]
+}
+fn default_fcn_channels() -> Vec<i64> {
+    vec![32, 32, 32]
+}
+
+/// One parametrised layer of a network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Layer {
+    /// `size×size` convolution applied at `side_h×side_w` resolution.
+    Conv { c_in: i64, c_out: i64, size: i64, side_h: i64, side_w: i64 },
+    Linear { f_in: i64, f_out: i64 },
+}
+
+/// A network spec bound to an input shape and a number of outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    spec: NetworkSpec,
+    input: Vec<i64>,
+    outputs: i64,
+    layers: Vec<Layer>,
+}
+
+impl Network {
+    /// Checks widths and shapes: images `[C, H, W]` for cnn/fcn (H, W divisible by 2^depth for cnn),
+    /// features `[F]` for mlp, all widths ≥ 1, outputs ≥ 1.
+    pub fn new(spec: NetworkSpec, input: &[i64], outputs: i64) -> Result<Self> {
+        if outputs < 1 {
+            return Err(Error::invalid("model outputs", outputs, "must be >= 1"));
+        }
+        let widths: Vec<i64> = match &spec {
+            NetworkSpec::Cnn { channels, hidden } => channels.iter().copied().chain([*hidden]).collect(),
+            NetworkSpec::Mlp { hidden } => hidden.clone(),
+            NetworkSpec::Fcn { channels } => channels.clone(),
+        };
+        if let Some(w) = widths.iter().find(|w| **w < 1) {
+            return Err(Error::invalid("model width", w, "every width must be >= 1"));
+        }
+        let layers = layers_of(&spec, input, outputs)?;
+        Ok(Network { spec, input: input.to_vec(), outputs, layers })
+    }
+
+    /// The spec this network was built from.
+    pub fn spec(&self) -> &NetworkSpec {
+        &self.spec
+    }
+
+    /// Number of outputs (classes or bins) per sample (per pixel for fcn).
+    pub fn outputs(&self) -> i64 {
+        self.outputs
+    }
+
+    /// Fresh parameters for one member per seed, each from its own seeded RNG.
+    pub fn init(&self, seeds: &[u64], device: Device) -> Params {
+        let members: Vec<Params> = seeds.iter().map(|&s| self.init_member(s, device)).collect();
+        Params::concat(&members).expect("members share one layout")
+    }
+
+    fn init_member(&self, seed: u64, device: Device) -> Params {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut names, mut tensors) = (vec![], vec![]);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (w_shape, b_shape, fan_in) = match *layer {
+                Layer::Conv { c_in, c_out, size, .. } => (vec![1, c_out, c_in, size, size], vec![1, c_out], c_in * size * size),
+                Layer::Linear { f_in, f_out } => (vec![1, f_in, f_out], vec![1, f_out], f_in),
+            };
+            let bound = default_bound(fan_in);
+            names.push(format!("layer{i}.weight"));
+            tensors.push(uniform(&mut rng, &w_shape, bound, device));
+            names.push(format!("layer{i}.bias"));
+            tensors.push(uniform(&mut rng, &b_shape, bound, device));
+        }
+        Params { names, tensors }
+    }
+
+    /// Logits for inputs `[P, B, …input]`: `[P, B, outputs]`, or `[P, B, outputs, H, W]` for fcn.
+    pub fn forward(&self, params: &Params, x: &Tensor) -> Result<Tensor> {
+        self.check_input(params, x)?;
+        let p = params.population();
+        let weight = |i: usize| &params.tensors[2 * i];
+        let bias = |i: usize| &params.tensors[2 * i + 1];
+        let mut h = if self.input.len() == 3 { to_grouped(x) } else { x.shallow_clone() };
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = match layer {
+                Layer::Conv { .. } => {
+                    let out = conv_same(&h, weight(i), bias(i));
+                    match (&self.spec, i == last) {
+                        (NetworkSpec::Fcn { .. }, true) => out,
+                        (NetworkSpec::Cnn { .. }, _) => out.relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
+                        _ => out.relu(),
+                    }
+                }
+                Layer::Linear { .. } => {
+                    if h.dim() == 4 {
+                        let b = h.size()[0];
+                        h = h.reshape([b, p, -1]).transpose(0, 1);
+                    }
+                    let out = linear(&h, weight(i), bias(i));
+                    if i == last { out } else { out.relu() }
+                }
+            };
+        }
+        Ok(if matches!(self.spec, NetworkSpec::Fcn { .. }) { from_grouped(&h, p) } else { h })
+    }
+
+    fn check_input(&self, params: &Params, x: &Tensor) -> Result<()> {
+        let s = x.size();
+        if s.len() != self.input.len() + 2 || s[2..] != self.input[..] || s[0] != params.population() {
+            return Err(Error::shape(
+                "network input",
+                format!("expected [P={}, B, {:?}], got {:?}", params.population(), self.input, s),
+            ));
+        }
+        if params.tensors.len() != 2 * self.layers.len() {
+            return Err(Error::shape("network parameters", format!("expected {} tensors, got {}", 2 * self.layers.len(), params.tensors.len())));
+        }
+        Ok(())
+    }
+
+    /// Forward FLOPs per sample (2 per multiply-add of convolutions and linear maps).
+    pub fn flops_per_sample(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| match *l {
+                Layer::Conv { c_in, c_out, size, side_h, side_w } => 2 * c_in * c_out * size * size * side_h * side_w,
+                Layer::Linear { f_in, f_out } => 2 * f_in * f_out,
+            } as u64)
+            .sum()
+    }
+}
+
+/// The layer list of `spec` for `input` and `outputs`, with shape checks.
+fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Layer>> {
+    let image = |what: &str| -> Result<(i64, i64, i64)> {
+        match *input {
+            [c, h, w] if c >= 1 && h >= 1 && w >= 1 => Ok((c, h, w)),
+            _ => Err(Error::shape("model input", format!("{what} needs image inputs [C, H, W], got {input:?}"))),
+        }
+    };
+    let mut layers = vec![];
+    match spec {
+        NetworkSpec::Cnn { channels, hidden } => {
+            let (mut c, mut h, mut w) = image("cnn")?;
+            let factor = 1i64 << channels.len();
+            if h % factor != 0 || w % factor != 0 {
+                return Err(Error::shape("model input", format!("cnn with {} pooling stages needs H and W divisible by {factor}, got {h}×{w}", channels.len())));
+            }
+            for &c_out in channels {
+                layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w });
+                (c, h, w) = (c_out, h / 2, w / 2);
+            }
+            layers.push(Layer::Linear { f_in: c * h * w, f_out: *hidden });
+            layers.push(Layer::Linear { f_in: *hidden, f_out: outputs });
+        }
+        NetworkSpec::Mlp { hidden } => {
+            let mut f = match *input {
+                [f] if f >= 1 => f,
+                _ => return Err(Error::shape("model input", format!("mlp needs feature inputs [F], got {input:?}"))),
+            };
+            for &f_out in hidden {
+                layers.push(Layer::Linear { f_in: f, f_out });
+                f = f_out;
+            }
+            layers.push(Layer::Linear { f_in: f, f_out: outputs });
+        }
+        NetworkSpec::Fcn { channels } => {
+            let (mut c, h, w) = image("fcn")?;
+            for &c_out in channels {
+                layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w });
+                c = c_out;
+            }
+            layers.push(Layer::Conv { c_in: c, c_out: outputs, size: 1, side_h: h, side_w: w });
+        }
+    }
+    Ok(layers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Kind, Tensor};
+
+    fn cnn() -> Network {
+        Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: 16 }, &[1, 8, 8], 5).unwrap()
+    }
+
+    #[test]
+    fn population_forward_equals_each_member_alone() {
+        for net in [
+            cnn(),
+            Network::new(NetworkSpec::Mlp { hidden: vec![7, 5] }, &[6], 3).unwrap(),
+            Network::new(NetworkSpec::Fcn { channels: vec![4, 4] }, &[1, 6, 5], 3).unwrap(),
+        ] {
+            let params = net.init(&[1, 2, 3], Device::Cpu);
+            let mut shape = vec![3, 4];
+            shape.extend_from_slice(&net.input);
+            let x = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu));
+            let together = net.forward(&params, &x).unwrap();
+            for m in 0..3 {
+                let alone = net.forward(&params.members(&[m]), &x.narrow(0, m, 1)).unwrap();
+                let diff = (together.narrow(0, m, 1) - alone).abs().max().double_value(&[]);
+                assert!(diff < 1e-5, "member {m} differs by {diff}");
+            }
+            // Member 2 initialised alone equals member 2 of the stacked population.
+            let alone = net.init(&[3], Device::Cpu);
+            for (a, stacked) in alone.tensors.iter().zip(&params.tensors) {
+                assert!(a.get(0).equal(&stacked.get(2)));
+            }
+        }
+    }
+
+    #[test]
+    fn output_shapes_and_flops() {
+        let net = cnn();
+        let params = net.init(&[0, 1], Device::Cpu);
+        let out = net.forward(&params, &Tensor::zeros([2, 3, 1, 8, 8], (Kind::Float, Device::Cpu))).unwrap();
+        assert_eq!(out.size(), vec![2, 3, 5]);
+        // conv 1→4 at 8×8, conv 4→8 at 4×4, fc 8·2·2→16, fc 16→5.
+        let want = 2 * (9 * 4 * 64 + 4 * 8 * 9 * 16 + 32 * 16 + 16 * 5);
+        assert_eq!(net.flops_per_sample(), want as u64);
+        // The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey, 101 bins.
+        let utk = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: 256 }, &[1, 32, 32], 101).unwrap();
+        assert_eq!(utk.flops_per_sample(), 2 * (9 * 32 * 1024 + 32 * 64 * 9 * 256 + 64 * 128 * 9 * 64 + 2048 * 256 + 256 * 101));
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        assert!(Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: 16 }, &[1, 6, 6], 5).is_err());
+        assert!(Network::new(NetworkSpec::Mlp { hidden: vec![0] }, &[4], 2).is_err());
+        assert!(Network::new(NetworkSpec::Mlp { hidden: vec![3] }, &[1, 4, 4], 2).is_err());
+        let net = cnn();
+        let params = net.init(&[0], Device::Cpu);
+        assert!(net.forward(&params, &Tensor::zeros([1, 3, 1, 4, 4], (Kind::Float, Device::Cpu))).is_err());
+        assert!(net.forward(&params, &Tensor::zeros([2, 3, 1, 8, 8], (Kind::Float, Device::Cpu))).is_err());
+    }
+}

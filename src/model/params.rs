@@ -1,0 +1,93 @@
+//! Population parameters as plain tensors `[P, ...]`, named and ordered: the functional form the
+//! optimisers update and the outer loop differentiates through; saved as `.safetensors`.
+use crate::error::{Error, Result};
+use std::path::Path;
+use tch::{Device, Tensor};
+
+/// Named parameter tensors; the first axis of every tensor is the population member.
+#[derive(Debug)]
+pub struct Params {
+    pub names: Vec<String>,
+    pub tensors: Vec<Tensor>,
+}
+
+impl Params {
+    /// Number of members P.
+    pub fn population(&self) -> i64 {
+        self.tensors.first().map_or(0, |t| t.size()[0])
+    }
+
+    /// The tensor called `name`.
+    pub fn get(&self, name: &str) -> Result<&Tensor> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.tensors[i])
+            .ok_or_else(|| Error::shape("parameters", format!("no parameter named {name}")))
+    }
+
+    /// Copies that are leaves of a new autograd graph (requires grad).
+    pub fn leaves(&self) -> Params {
+        self.map(|t| t.detach().copy().set_requires_grad(true))
+    }
+
+    /// Copies with no graph and no grad.
+    pub fn detached(&self) -> Params {
+        self.map(|t| t.detach().copy())
+    }
+
+    /// The same names with each tensor transformed by `f`.
+    pub fn map(&self, f: impl Fn(&Tensor) -> Tensor) -> Params {
+        Params { names: self.names.clone(), tensors: self.tensors.iter().map(f).collect() }
+    }
+
+    /// Members `index` (a list of member positions) as a smaller population.
+    pub fn members(&self, index: &[i64]) -> Params {
+        let device = self.tensors.first().map_or(Device::Cpu, |t| t.device());
+        let idx = Tensor::from_slice(index).to_device(device);
+        self.map(|t| t.index_select(0, &idx))
+    }
+
+    /// Concatenates populations with the same layout along the member axis.
+    pub fn concat(parts: &[Params]) -> Result<Params> {
+        let first = parts.first().ok_or_else(|| Error::shape("parameters", "nothing to concatenate"))?;
+        if parts.iter().any(|p| p.names != first.names) {
+            return Err(Error::shape("parameters", "populations with different layouts"));
+        }
+        let tensors = (0..first.names.len())
+            .map(|i| Tensor::cat(&parts.iter().map(|p| &p.tensors[i]).collect::<Vec<_>>(), 0))
+            .collect();
+        Ok(Params { names: first.names.clone(), tensors })
+    }
+
+    /// Moves every tensor to `device`.
+    pub fn to_device(&self, device: Device) -> Params {
+        self.map(|t| t.to_device(device))
+    }
+
+    /// Total number of scalar parameters per member.
+    pub fn count_per_member(&self) -> i64 {
+        self.tensors.iter().map(|t| t.numel() as i64 / t.size()[0].max(1)).sum()
+    }
+
+    /// Writes all tensors to a `.safetensors` file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let named: Vec<(&str, Tensor)> =
+            self.names.iter().zip(&self.tensors).map(|(n, t)| (n.as_str(), t.detach().to_device(Device::Cpu))).collect();
+        Tensor::write_safetensors(&named, path).map_err(|e| Error::data(path, format!("cannot write checkpoint: {e}")))
+    }
+
+    /// Reads a checkpoint written by [`Params::save`], in the order of `names`.
+    pub fn load(path: &Path, names: &[String], device: Device) -> Result<Params> {
+        let mut stored = Tensor::read_safetensors(path).map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
+        let tensors = names
+            .iter()
+            .map(|name| {
+                let at = stored.iter().position(|(n, _)| n == name);
+                at.map(|i| stored.swap_remove(i).1.to_device(device))
+                    .ok_or_else(|| Error::data(path, format!("checkpoint has no tensor {name}")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Params { names: names.to_vec(), tensors })
+    }
+}

@@ -1,0 +1,149 @@
+//! The label domain of a task (bins, grid, classes, segmentation classes) and the targets a
+//! family with parameters φ gives for a batch of labels: the bridge from `label` to training.
+use crate::data::Labels;
+use crate::error::{Error, Result};
+use crate::label::segmentation::one_hot_maps;
+use crate::label::{
+    label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
+    SegmentationSmoothing, Sigma, Sigma2d, VOID,
+};
+use tch::{Kind, Tensor};
+
+/// What the network predicts over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Domain {
+    /// Ordered 1-D bins (ordinal labels).
+    Bins(Bins),
+    /// A 2-D grid (pose labels).
+    Grid(Grid),
+    /// Independent classes (multi-label).
+    Classes(i64),
+    /// Per-pixel classes (segmentation).
+    Segmentation { classes: i64 },
+}
+
+/// Target distributions for a batch; `valid` marks the positions that count (dense tasks only).
+#[derive(Debug)]
+pub struct Targets {
+    /// `[B, C]`, or `[B, C, H, W]` for segmentation.
+    pub dist: Tensor,
+    /// `[B, H, W]` booleans for segmentation.
+    pub valid: Option<Tensor>,
+}
+
+impl Domain {
+    /// Number of network outputs (per pixel for segmentation).
+    pub fn outputs(&self) -> i64 {
+        match self {
+            Domain::Bins(b) => b.len() as i64,
+            Domain::Grid(g) => g.len() as i64,
+            Domain::Classes(c) | Domain::Segmentation { classes: c } => *c,
+        }
+    }
+
+    /// Targets of `family` with parameters `phi` (the flat layout of [`DistributionSpec::phi`],
+    /// possibly requiring grad) for `labels`; the result is differentiable in `phi`.
+    pub fn targets(&self, family: &DistributionSpec, phi: &Tensor, labels: &Labels) -> Result<Targets> {
+        let dense = |dist: Tensor| Ok(Targets { dist, valid: None });
+        let scalar = |i: i64| phi.narrow(0, i, 1);
+        match (self, family, labels) {
+            (Domain::Bins(bins), DistributionSpec::Gaussian { .. }, Labels::Ordinal(y)) => {
+                let sigma = if phi.numel() == 1 { Sigma::Scalar(phi.shallow_clone()) } else { Sigma::PerLabel(phi.shallow_clone()) };
+                dense(Gaussian1d::new(bins, sigma)?.targets(y)?)
+            }
+            (Domain::Bins(bins), DistributionSpec::Onehot {}, Labels::Ordinal(y)) => dense(one_hot(&bins.nearest_index(y)?, bins.len() as i64)?),
+            (Domain::Bins(bins), DistributionSpec::Smoothing { .. }, Labels::Ordinal(y)) => {
+                dense(label_smoothing(&bins.nearest_index(y)?, bins.len() as i64, phi)?)
+            }
+            (Domain::Grid(grid), DistributionSpec::Gaussian2d { .. }, Labels::Pose(y)) => {
+                let sigma = if phi.numel() == 1 { Sigma2d::Isotropic(phi.shallow_clone()) } else { Sigma2d::Anisotropic(phi.shallow_clone()) };
+                dense(Gaussian2d::new(grid, sigma)?.targets(y)?)
+            }
+            (Domain::Grid(grid), DistributionSpec::Onehot {}, Labels::Pose(y)) => dense(one_hot(&grid_cell(grid, y)?, grid.len() as i64)?),
+            (Domain::Grid(grid), DistributionSpec::Smoothing { .. }, Labels::Pose(y)) => {
+                dense(label_smoothing(&grid_cell(grid, y)?, grid.len() as i64, phi)?)
+            }
+            (Domain::Classes(_), DistributionSpec::Pdn { .. }, Labels::MultiLabel(s)) => {
+                dense(Pdn::from_tensors(&scalar(0), &scalar(1))?.targets(s)?)
+            }
+            (Domain::Classes(c), DistributionSpec::Mixture { .. }, Labels::MultiLabel(s)) => {
+                let distance = LabelDistance::index(*c as usize);
+                let pdn = Pdn::from_tensors(&scalar(1), &scalar(2))?;
+                dense(Mixture::new(&distance, scalar(0), pdn)?.targets(s)?)
+            }
+            (Domain::Segmentation { classes }, DistributionSpec::Segmentation { .. }, Labels::Segmentation(maps)) => {
+                let t = SegmentationSmoothing::new(family.kernel_shape()?, phi.shallow_clone())?.targets(maps, *classes)?;
+                Ok(Targets { dist: t.dist, valid: Some(t.valid) })
+            }
+            (Domain::Segmentation { classes }, DistributionSpec::Onehot {}, Labels::Segmentation(maps)) => {
+                Ok(Targets { dist: one_hot_maps(maps, *classes)?, valid: Some(maps.ne(VOID)) })
+            }
+            (domain, family, labels) => Err(Error::invalid(
+                "distribution family",
+                family.family(),
+                format!("does not apply to {} labels on a {} domain{}", labels.kind(), domain.name(), domain.hint()),
+            )),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Domain::Bins(_) => "1-D bins",
+            Domain::Grid(_) => "2-D grid",
+            Domain::Classes(_) => "multi-label classes",
+            Domain::Segmentation { .. } => "segmentation",
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            Domain::Bins(_) => " (use onehot, smoothing or gaussian)",
+            Domain::Grid(_) => " (use onehot, smoothing or gaussian2d)",
+            Domain::Classes(_) => " (use pdn or mixture; pdn:p_d=0,p_n=0 is the hard multi-label target)",
+            Domain::Segmentation { .. } => " (use onehot or segmentation)",
+        }
+    }
+}
+
+/// The same labels on `device`.
+pub fn labels_on(labels: &Labels, device: tch::Device) -> Labels {
+    let t = labels.tensor().to_device(device);
+    match labels {
+        Labels::Ordinal(_) => Labels::Ordinal(t),
+        Labels::Pose(_) => Labels::Pose(t),
+        Labels::MultiLabel(_) => Labels::MultiLabel(t),
+        Labels::Segmentation(_) => Labels::Segmentation(t),
+    }
+}
+
+/// Flat grid cell (row-major) nearest to each 2-D label `[B, 2]`.
+pub fn grid_cell(grid: &Grid, labels: &Tensor) -> Result<Tensor> {
+    let a = grid.axis1.nearest_index(&labels.select(1, 0).to_kind(Kind::Double))?;
+    let b = grid.axis2.nearest_index(&labels.select(1, 1).to_kind(Kind::Double))?;
+    Ok(a * grid.axis2.len() as i64 + b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaussian_targets_follow_phi_and_mismatches_are_errors() {
+        let domain = Domain::Bins(Bins::parse("0:10").unwrap());
+        let spec: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
+        let labels = Labels::Ordinal(Tensor::from_slice(&[3.0f32, 7.0]));
+        let t = domain.targets(&spec, &Tensor::from_slice(&[1.0f64]), &labels).unwrap();
+        assert_eq!(t.dist.size(), vec![2, 11]);
+        assert!((t.dist.double_value(&[0, 3]) - t.dist.double_value(&[1, 7])).abs() < 1e-12);
+        let wrong: DistributionSpec = "pdn:p_d=0.3,p_n=0".parse().unwrap();
+        let err = domain.targets(&wrong, &Tensor::from_slice(&[0.3f64, 0.0]), &labels).unwrap_err();
+        assert!(err.to_string().contains("does not apply"), "{err}");
+    }
+
+    #[test]
+    fn grid_cells_are_row_major() {
+        let grid = Grid::parse("0:2,0:3").unwrap();
+        let cells = grid_cell(&grid, &Tensor::from_slice(&[1.0f32, 2.0, 2.0, 0.0]).reshape([2, 2])).unwrap();
+        assert_eq!(Vec::<i64>::try_from(&cells).unwrap(), vec![6, 8]);
+    }
+}

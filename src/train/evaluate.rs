@@ -1,0 +1,97 @@
+//! Evaluation of every member of a population on its own index set, without gradients:
+//! loss, task metrics, and the six LDL measures against a reference target distribution.
+use super::domain::{grid_cell, labels_on, Domain};
+use super::metrics::{self, Metrics, OrdinalMetricSpec};
+use super::objective::Method;
+use super::predict::{argmax_label, expectation};
+use super::trainer::TrainData;
+use crate::data::Labels;
+use crate::error::{Error, Result};
+use crate::label::{ldl_measures, DistributionSpec};
+use crate::model::{Network, Params};
+use tch::{Device, Kind, Tensor};
+
+/// How to evaluate.
+#[derive(Debug, Clone)]
+pub struct EvalSpec {
+    /// Samples per member per forward pass.
+    pub chunk: i64,
+    pub ordinal: OrdinalMetricSpec,
+    /// Targets the LDL measures compare predictions with (the task's default distribution).
+    pub reference: DistributionSpec,
+}
+
+/// Metrics of each member `p` on `sets[p]` (dataset indices), with its own method's loss.
+pub fn evaluate(net: &Network, params: &Params, data: &TrainData, methods: &[Method], sets: &[Vec<i64>], spec: &EvalSpec) -> Result<Vec<Metrics>> {
+    let population = params.population() as usize;
+    if sets.len() != population || methods.len() != population {
+        return Err(Error::shape("evaluate", format!("{population} members, {} index sets, {} methods", sets.len(), methods.len())));
+    }
+    if let Some(p) = sets.iter().position(|s| s.is_empty()) {
+        return Err(Error::invalid("evaluation set", format!("member {p}"), "is empty"));
+    }
+    let _guard = tch::no_grad_guard();
+    let longest = sets.iter().map(Vec::len).max().unwrap_or(0) as i64;
+    let mut probs: Vec<Vec<Tensor>> = (0..population).map(|_| vec![]).collect();
+    let mut loss_sum = vec![0.0; population];
+    let mut start = 0;
+    while start < longest {
+        let len = spec.chunk.min(longest - start);
+        // Members with shorter sets repeat their last index; the repeats are dropped below.
+        let index: Vec<i64> = sets
+            .iter()
+            .flat_map(|s| (start..start + len).map(move |i| s[(i as usize).min(s.len() - 1)]))
+            .collect();
+        let logits = net.forward(params, &data.gather(&index, population as i64, data.inputs.device())?)?;
+        for p in 0..population {
+            let real = (sets[p].len() as i64 - start).clamp(0, len);
+            if real == 0 {
+                continue;
+            }
+            let rows = Tensor::from_slice(&sets[p][start as usize..(start + real) as usize]);
+            let logits_p = logits.get(p as i64).narrow(0, 0, real);
+            let labels = labels_on(&data.labels.select(&rows), logits.device());
+            let targets = data.domain.targets(&methods[p].target, &phi_of(&methods[p].target, logits.device()), &labels)?;
+            loss_sum[p] += methods[p].loss(data.domain, &logits_p, &targets, &labels)?.double_value(&[]) * real as f64;
+            probs[p].push(logits_p.softmax(1, Kind::Float).to_device(Device::Cpu));
+        }
+        start += len;
+    }
+    (0..population)
+        .map(|p| {
+            let q = Tensor::cat(&probs[p], 0);
+            let labels = data.labels.select(&Tensor::from_slice(&sets[p]));
+            let mut m = task_metrics(data.domain, &q, &labels, spec)?;
+            m.insert("loss".into(), loss_sum[p] / sets[p].len() as f64);
+            Ok(m)
+        })
+        .collect()
+}
+
+/// φ of a fixed method as a tensor on `device`.
+pub fn phi_of(spec: &DistributionSpec, device: Device) -> Tensor {
+    Tensor::from_slice(&spec.phi()).to_kind(Kind::Float).to_device(device)
+}
+
+/// Task metrics for probabilities `q` of one member and its labels (CPU).
+fn task_metrics(domain: &Domain, q: &Tensor, labels: &Labels, spec: &EvalSpec) -> Result<Metrics> {
+    let mut m = match (domain, labels) {
+        (Domain::Bins(_), Labels::Ordinal(y)) => metrics::ordinal(&expectation(domain, q)?, &argmax_label(domain, q)?, y, spec.ordinal),
+        (Domain::Grid(grid), Labels::Pose(y)) => {
+            metrics::pose(&expectation(domain, q)?, &argmax_label(domain, q)?, y, &q.argmax(1, false), &grid_cell(grid, y)?)
+        }
+        (Domain::Classes(_), Labels::MultiLabel(states)) => metrics::multilabel(q, states),
+        (Domain::Segmentation { classes }, Labels::Segmentation(maps)) => metrics::segmentation(&q.argmax(1, false), maps, *classes),
+        _ => return Err(Error::invalid("labels", labels.kind(), "do not match the task's label domain")),
+    };
+    if !matches!(domain, Domain::Segmentation { .. }) {
+        let reference = domain.targets(&spec.reference, &phi_of(&spec.reference, Device::Cpu), labels)?;
+        let measures = ldl_measures(q, &reference.dist)?;
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(measures) {
+            for (name, value) in fields {
+                m.insert(format!("ldl_{name}"), value.as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    }
+    Ok(m)
+}

@@ -1,0 +1,18 @@
+//! The inner loop: DLDL training of a population of networks (KL to target distributions),
+//! functional optimisers that can be unrolled, predictions and task metrics.
+pub mod batches;
+pub mod config;
+pub mod domain;
+pub mod evaluate;
+pub mod metrics;
+pub mod objective;
+pub mod optimizer;
+pub mod predict;
+pub mod trainer;
+pub mod unroll;
+
+pub use config::{Schedule, TrainSpec};
+pub use domain::{Domain, Targets};
+pub use objective::{LossKind, Method};
+pub use optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};
+pub use trainer::{train_population, Member, MemberOutcome, PopulationRun, TrainData};

@@ -1,0 +1,370 @@
+//! The population trainer: P members (each with its seed, method, data pools) trained as one
+//! stacked network; NaN members stop with a recorded reason while the others go on.
+use super::batches::BatchSampler;
+use super::config::TrainSpec;
+use super::domain::{labels_on, Domain};
+use super::evaluate::{evaluate, phi_of, EvalSpec};
+use super::metrics::Metrics;
+use super::objective::Method;
+use super::optimizer::{step, OptimizerState};
+use crate::data::Labels;
+use crate::error::{Error, Result};
+use crate::model::{Network, Params};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+/// A dataset as the inner loop sees it: inputs `[N, …]`, labels, and the label domain.
+pub struct TrainData<'a> {
+    pub inputs: &'a Tensor,
+    pub labels: &'a Labels,
+    pub domain: &'a Domain,
+}
+
+impl TrainData<'_> {
+    /// Inputs at `index` (P·B dataset indices, member-major) as `[P, B, …]` on `device`.
+    pub fn gather(&self, index: &[i64], population: i64, device: Device) -> Result<Tensor> {
+        let n = self.inputs.size()[0];
+        if let Some(bad) = index.iter().find(|&&i| i < 0 || i >= n) {
+            return Err(Error::invalid("dataset index", bad, format!("must be in 0..{n}")));
+        }
+        let idx = Tensor::from_slice(index).to_device(self.inputs.device());
+        let x = self.inputs.index_select(0, &idx).to_device(device);
+        let mut shape = vec![population, index.len() as i64 / population.max(1)];
+        shape.extend_from_slice(&self.inputs.size()[1..]);
+        Ok(x.reshape(shape.as_slice()))
+    }
+}
+
+/// One member of a population.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Seeds the member's initial weights, batch order and flips.
+    pub seed: u64,
+    pub method: Method,
+    /// Dataset indices it trains on.
+    pub train: Vec<i64>,
+    /// Dataset indices for validation (early stopping); may be empty.
+    pub val: Vec<i64>,
+}
+
+/// One evaluation during training.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    /// Mean training loss since the previous point.
+    pub train_loss: f64,
+    pub val: Metrics,
+}
+
+/// Why a member stopped early with a non-finite loss.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Failure {
+    pub step: usize,
+    pub loss: f64,
+}
+
+/// What happened to one member.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MemberOutcome {
+    pub failure: Option<Failure>,
+    pub curve: Vec<CurvePoint>,
+    /// Step of the kept parameters (best validation loss), when validated.
+    pub best_step: Option<usize>,
+    /// Optimiser steps the member actually took.
+    pub steps_run: usize,
+}
+
+/// The trained population: kept parameters (best on validation when validated) and outcomes.
+pub struct PopulationRun {
+    pub params: Params,
+    pub outcomes: Vec<MemberOutcome>,
+}
+
+/// Progress reported while training.
+pub enum TrainEvent<'a> {
+    Step { step: usize, total: usize },
+    Evaluated { member: usize, point: &'a CurvePoint },
+    Failed { member: usize, failure: &'a Failure },
+}
+
+/// Trains all `members` together for `spec.steps` steps on `device`.
+pub fn train_population(
+    net: &Network,
+    data: &TrainData,
+    members: &[Member],
+    spec: &TrainSpec,
+    eval: &EvalSpec,
+    device: Device,
+    observer: &mut dyn FnMut(TrainEvent),
+) -> Result<PopulationRun> {
+    spec.validate()?;
+    if members.is_empty() {
+        return Err(Error::invalid("population", 0, "needs at least one member"));
+    }
+    if let Some(p) = members.iter().position(|m| m.train.is_empty()) {
+        return Err(Error::invalid("training set", format!("member {p}"), "is empty"));
+    }
+    let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
+    let mut state = TrainState::new(net.init(&seeds, device), members);
+    for t in 0..spec.steps {
+        if !state.active.iter().any(|a| *a) {
+            break;
+        }
+        state.step(net, data, members, spec, t, device, observer)?;
+        observer(TrainEvent::Step { step: t + 1, total: spec.steps });
+        let due = spec.eval_every > 0 && (t + 1) % spec.eval_every == 0;
+        if (due || t + 1 == spec.steps) && members.iter().any(|m| !m.val.is_empty()) {
+            state.validate(net, data, members, spec, eval, t + 1, observer)?;
+        }
+    }
+    Ok(state.finish())
+}
+
+/// Mutable training state of a population.
+struct TrainState {
+    params: Params,
+    optimizer: OptimizerState,
+    samplers: Vec<BatchSampler>,
+    active: Vec<bool>,
+    outcomes: Vec<MemberOutcome>,
+    loss_sum: Vec<f64>,
+    loss_count: Vec<usize>,
+    best: Option<Params>,
+    best_loss: Vec<f64>,
+    since_best: Vec<usize>,
+}
+
+impl TrainState {
+    fn new(params: Params, members: &[Member]) -> Self {
+        let p = members.len();
+        TrainState {
+            optimizer: OptimizerState::new(&params.tensors),
+            params: params.leaves(),
+            samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
+            active: vec![true; p],
+            outcomes: vec![MemberOutcome::default(); p],
+            loss_sum: vec![0.0; p],
+            loss_count: vec![0; p],
+            best: None,
+            best_loss: vec![f64::INFINITY; p],
+            since_best: vec![0; p],
+        }
+    }
+
+    /// One optimiser step of every active member.
+    #[allow(clippy::too_many_arguments)]
+    fn step(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, t: usize, device: Device, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
+        let population = members.len() as i64;
+        let batches: Vec<Vec<i64>> = self.samplers.iter_mut().map(|s| s.next_batch(spec.batch as usize)).collect();
+        let index: Vec<i64> = batches.iter().flatten().copied().collect();
+        let mut x = data.gather(&index, population, device)?;
+        if spec.flip {
+            let flips: Vec<bool> = self.samplers.iter_mut().flat_map(|s| s.flips(spec.batch as usize)).collect();
+            x = flip_where(&x, &flips, device);
+        }
+        let logits = net.forward(&self.params, &x)?;
+        let losses = (0..members.len())
+            .map(|p| member_loss(data, &members[p].method, &logits.get(p as i64), &batches[p], device))
+            .collect::<Result<Vec<Tensor>>>()?;
+        let values = Vec::<f64>::try_from(&Tensor::stack(&losses, 0).detach().to_device(Device::Cpu).to_kind(Kind::Double))?;
+        let mut total: Option<Tensor> = None;
+        for (p, loss) in losses.into_iter().enumerate() {
+            if !self.active[p] {
+                continue;
+            }
+            if !values[p].is_finite() {
+                let failure = Failure { step: t + 1, loss: values[p] };
+                observer(TrainEvent::Failed { member: p, failure: &failure });
+                self.outcomes[p].failure = Some(failure);
+                self.active[p] = false;
+                continue;
+            }
+            self.loss_sum[p] += values[p];
+            self.loss_count[p] += 1;
+            self.outcomes[p].steps_run += 1;
+            total = Some(match total {
+                Some(sum) => sum + loss,
+                None => loss,
+            });
+        }
+        let Some(total) = total else { return Ok(()) };
+        let grads = Tensor::run_backward(&[total], &self.params.tensors, false, false);
+        let _guard = tch::no_grad_guard();
+        let current: Vec<Tensor> = self.params.tensors.iter().map(|p| p.detach()).collect();
+        let (next, optimizer) = step(&spec.optimizer_spec(), spec.lr_at(t), &current, &grads, &self.optimizer);
+        let keep = member_mask(&self.active, device);
+        let tensors = next.iter().zip(&current).map(|(n, c)| select_members(&keep, n, c).set_requires_grad(true)).collect();
+        self.params = Params { names: self.params.names.clone(), tensors };
+        self.optimizer = optimizer;
+        Ok(())
+    }
+
+    /// Evaluates on the validation pools, keeps each member's best parameters, applies patience.
+    #[allow(clippy::too_many_arguments)]
+    fn validate(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, eval: &EvalSpec, step: usize, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
+        let methods: Vec<Method> = members.iter().map(|m| m.method.clone()).collect();
+        let sets: Vec<Vec<i64>> = members.iter().map(|m| if m.val.is_empty() { m.train.clone() } else { m.val.clone() }).collect();
+        let metrics = evaluate(net, &self.params.detached(), data, &methods, &sets, eval)?;
+        let mut improved = vec![false; members.len()];
+        for (p, m) in metrics.into_iter().enumerate() {
+            if !self.active[p] || members[p].val.is_empty() {
+                continue;
+            }
+            let loss = m.get("loss").copied().unwrap_or(f64::NAN);
+            let point = CurvePoint { step, train_loss: self.loss_sum[p] / self.loss_count[p].max(1) as f64, val: m };
+            observer(TrainEvent::Evaluated { member: p, point: &point });
+            self.outcomes[p].curve.push(point);
+            (self.loss_sum[p], self.loss_count[p]) = (0.0, 0);
+            if loss < self.best_loss[p] {
+                (self.best_loss[p], self.since_best[p], improved[p]) = (loss, 0, true);
+                self.outcomes[p].best_step = Some(step);
+            } else {
+                self.since_best[p] += 1;
+                if spec.patience > 0 && self.since_best[p] >= spec.patience {
+                    self.active[p] = false;
+                }
+            }
+        }
+        let device = self.params.tensors[0].device();
+        let mask = member_mask(&improved, device);
+        let current = self.params.detached();
+        self.best = Some(match &self.best {
+            Some(best) => Params {
+                names: best.names.clone(),
+                tensors: current.tensors.iter().zip(&best.tensors).map(|(c, b)| select_members(&mask, c, b)).collect(),
+            },
+            None => current,
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> PopulationRun {
+        let params = self.best.unwrap_or_else(|| self.params.detached());
+        PopulationRun { params, outcomes: self.outcomes }
+    }
+}
+
+/// The loss of one member on its batch (`logits` `[B, …]`).
+fn member_loss(data: &TrainData, method: &Method, logits: &Tensor, batch: &[i64], device: Device) -> Result<Tensor> {
+    let labels = labels_on(&data.labels.select(&Tensor::from_slice(batch)), device);
+    let targets = data.domain.targets(&method.target, &phi_of(&method.target, device), &labels)?;
+    method.loss(data.domain, logits, &targets, &labels)
+}
+
+/// `[P]` booleans on `device`.
+fn member_mask(flags: &[bool], device: Device) -> Tensor {
+    Tensor::from_slice(flags).to_device(device)
+}
+
+/// Member-wise choice: `a` where `mask[p]`, else `b` (tensors `[P, …]`).
+fn select_members(mask: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
+    let mut shape = vec![-1i64];
+    shape.extend(std::iter::repeat_n(1, a.dim() - 1));
+    a.where_self(&mask.reshape(shape.as_slice()), b)
+}
+
+/// Flips the last axis of the samples marked in `flips` (images `[P, B, C, H, W]`).
+fn flip_where(x: &Tensor, flips: &[bool], device: Device) -> Tensor {
+    let s = x.size();
+    let mut shape = vec![s[0], s[1]];
+    shape.extend(std::iter::repeat_n(1, s.len() - 2));
+    let mask = Tensor::from_slice(flips).to_device(device).reshape(shape.as_slice());
+    x.flip([-1]).where_self(&mask, x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::label::{Bins, DistributionSpec};
+    use crate::model::NetworkSpec;
+    use crate::train::metrics::OrdinalMetricSpec;
+
+    /// Images whose mean brightness encodes an ordinal label 0..=5, with noise.
+    fn toy() -> (Tensor, Labels, Domain) {
+        let labels: Vec<f32> = (0..48).map(|i| (i % 6) as f32).collect();
+        let y = Tensor::from_slice(&labels);
+        let noise = Tensor::linspace(0.0, 47.0 * 64.0, 48 * 64, (Kind::Float, Device::Cpu)).sin().reshape([48, 1, 8, 8]) * 0.3;
+        let x = y.reshape([48, 1, 1, 1]) / 5.0 + noise;
+        (x, Labels::Ordinal(y), Domain::Bins(Bins::parse("0:5").unwrap()))
+    }
+
+    fn spec(steps: usize) -> TrainSpec {
+        toml::from_str(&format!("steps = {steps}\nbatch = 6\nlr = 0.01\neval_every = 5\nflip = true\n")).unwrap()
+    }
+
+    fn eval_spec() -> EvalSpec {
+        EvalSpec { chunk: 7, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=1".parse::<DistributionSpec>().unwrap() }
+    }
+
+    fn member(seed: u64, method: &str, train: Vec<i64>) -> Member {
+        Member { seed, method: method.parse().unwrap(), train, val: (36..48).collect() }
+    }
+
+    #[test]
+    fn population_equals_separate_trainings() {
+        let (x, labels, domain) = toy();
+        let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: 16 }, &[1, 8, 8], 6).unwrap();
+        let members = vec![
+            member(1, "dldl:sigma=1", (0..36).collect()),
+            member(2, "onehot", (0..30).collect()),
+            member(3, "dldlv2:sigma=2", (6..36).collect()),
+        ];
+        let together = train_population(&net, &data, &members, &spec(20), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
+        for (p, m) in members.iter().enumerate() {
+            let alone = train_population(&net, &data, std::slice::from_ref(m), &spec(20), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
+            for (a, b) in alone.params.tensors.iter().zip(&together.params.tensors) {
+                let diff = (a.get(0) - b.get(p as i64)).abs().max().double_value(&[]);
+                assert!(diff < 1e-4, "member {p} differs by {diff}");
+            }
+            let (ca, cb) = (&alone.outcomes[0].curve, &together.outcomes[p].curve);
+            assert_eq!(ca.len(), 4);
+            assert!((ca[3].val["mae"] - cb[3].val["mae"]).abs() < 1e-4);
+        }
+        // Training helps: validation loss falls for the DLDL member.
+        let curve = &together.outcomes[0].curve;
+        assert!(curve.last().unwrap().val["loss"] < curve[0].val["loss"] + 1e-9);
+    }
+
+    #[test]
+    fn same_seed_same_numbers() {
+        let (x, labels, domain) = toy();
+        let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Mlp { hidden: vec![8] }, &[1, 8, 8], 6);
+        assert!(net.is_err(), "an MLP needs flat inputs");
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: 8 }, &[1, 8, 8], 6).unwrap();
+        let run = || train_population(&net, &data, &[member(9, "dldl:sigma=2", (0..36).collect())], &spec(10), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
+        let (a, b) = (run(), run());
+        for (x, y) in a.params.tensors.iter().zip(&b.params.tensors) {
+            assert!(x.equal(y));
+        }
+    }
+
+    #[test]
+    fn a_nan_member_stops_with_a_reason_and_the_others_go_on() {
+        let (x, _, domain) = toy();
+        let mut values: Vec<f32> = (0..48).map(|i| (i % 6) as f32).collect();
+        values[40] = f32::NAN;
+        let labels = Labels::Ordinal(Tensor::from_slice(&values));
+        let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: 8 }, &[1, 8, 8], 6).unwrap();
+        let mut healthy = member(1, "dldl:sigma=1", (0..36).collect());
+        healthy.val = (0..36).collect();
+        let mut sick = member(2, "dldl:sigma=1", vec![40]);
+        sick.val = (0..36).collect();
+        let mut failures = 0;
+        let run = train_population(&net, &data, &[healthy, sick], &spec(10), &eval_spec(), Device::Cpu, &mut |e| {
+            if let TrainEvent::Failed { .. } = e {
+                failures += 1
+            }
+        })
+        .unwrap();
+        assert_eq!(failures, 1);
+        let failure = run.outcomes[1].failure.as_ref().expect("recorded");
+        assert_eq!(failure.step, 1);
+        assert!(failure.loss.is_nan());
+        assert!(run.outcomes[0].failure.is_none());
+        assert_eq!(run.outcomes[0].steps_run, 10);
+        assert!(run.params.tensors.iter().all(|t| t.get(0).isfinite().all().int64_value(&[]) == 1));
+    }
+}
