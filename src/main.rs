@@ -18,6 +18,10 @@ enum Command {
     Label(cli::label::LabelArgs),
     /// Print versions, the libtorch build and the devices this binary can use.
     Info,
+    /// List the tasks (tasks/*.toml) with size, label domain and data source; say which data is missing.
+    Tasks(cli::tasks::TasksArgs),
+    /// Fetch, check or inspect datasets (`data fetch`, `data check`, `data show TASK`).
+    Data(cli::data::DataArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +34,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Label(args) => cli::label::run(&args),
         Command::Info => cli::info::run(),
+        Command::Tasks(args) => cli::tasks::run(&args),
+        Command::Data(args) => cli::data::run(&args),
     }
 }

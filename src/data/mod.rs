@@ -1,0 +1,27 @@
+//! Real datasets, tasks derived from real digit images, the tensor cache, splits and episodes.
+//! Rooms: the dataset type, one loader per format, derived generators, fetching, splits, the episode sampler.
+pub mod abalone;
+pub mod cache;
+pub mod dataset;
+pub mod derived;
+pub mod episode;
+pub mod fetch;
+pub mod image;
+pub mod image_folder;
+pub mod mnist;
+pub mod paths;
+pub mod pointing04;
+pub mod split;
+pub mod tabular;
+pub mod task;
+pub mod utkface;
+pub mod voc;
+pub mod voc_mask;
+pub mod wine;
+
+pub use dataset::{Dataset, LabelKind, Labels, LoadReport};
+pub use episode::{Episode, EpisodeSampler};
+pub use image::{Colour, ImageOptions};
+pub use paths::DataRoots;
+pub use split::{Pool, Split};
+pub use task::{load_task, probe_task, Availability};
