@@ -167,7 +167,7 @@ impl Dataset {
     /// Smallest and largest label value (ordinal and pose labels; `None` otherwise).
     pub fn label_range(&self) -> Option<(f64, f64)> {
         match &self.labels {
-            Labels::Ordinal(t) | Labels::Pose(t) if self.len() > 0 => {
+            Labels::Ordinal(t) | Labels::Pose(t) if !self.is_empty() => {
                 Some((t.min().double_value(&[]), t.max().double_value(&[])))
             }
             _ => None,

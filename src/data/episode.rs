@@ -223,18 +223,15 @@ pub fn labels_of_examples(dataset: &Dataset, domain: &LabelDomain) -> Result<Vec
 
 /// Per example and class, whether the class occurs in the map (void ignored).
 fn segmentation_presence(maps: &tch::Tensor, classes: usize) -> Result<Vec<bool>> {
-    let n = maps.size()[0];
-    let flat = maps.reshape([n, -1]);
-    let mut out = Vec::with_capacity(n as usize * classes);
-    for i in 0..n {
-        let row = Vec::<i64>::try_from(flat.get(i))?;
-        let mut present = vec![false; classes];
-        for v in row {
+    let n = maps.size()[0] as usize;
+    let values = Vec::<i64>::try_from(maps.reshape([-1]))?;
+    let mut out = vec![false; n * classes];
+    for (i, row) in values.chunks(values.len() / n.max(1)).enumerate().take(n) {
+        for &v in row {
             if (0..classes as i64).contains(&v) {
-                present[v as usize] = true;
+                out[i * classes + v as usize] = true;
             }
         }
-        out.extend(present);
     }
     Ok(out)
 }

@@ -125,7 +125,7 @@ mod tests {
         img.save(&path).unwrap();
         let rgb = decode_file(&path, &ImageOptions { size: 4, colour: Colour::Rgb, skip_corrupt: false }).unwrap();
         assert_eq!(rgb.len(), 48);
-        assert!((rgb[0] - 1.0).abs() < 1e-6 && rgb[16 + 0] == 0.0 && (rgb[32 + 3] - 1.0).abs() < 1e-6);
+        assert!((rgb[0] - 1.0).abs() < 1e-6 && rgb[16] == 0.0 && (rgb[32 + 3] - 1.0).abs() < 1e-6);
         let grey = decode_file(&path, &ImageOptions { size: 4, colour: Colour::Grey, skip_corrupt: false }).unwrap();
         assert_eq!(grey.len(), 16);
         assert!(grey.iter().all(|v| (0.0..=1.0).contains(v)));

@@ -55,7 +55,7 @@ pub fn load(dir: &Path) -> Result<Digits> {
         let text = std::fs::read(&path)
             .map_err(|e| Error::data(&path, format!("cannot read MNIST digits ({e}); fetch them with `{FETCH_COMMAND}`")))?;
         let file: DigitFile = serde_json::from_slice(&text).map_err(|e| Error::data(&path, format!("malformed: {e}")))?;
-        if file.data.len() % PIXELS != 0 || file.data.is_empty() {
+        if !file.data.len().is_multiple_of(PIXELS) || file.data.is_empty() {
             return Err(Error::data(&path, format!("{} values is not a positive multiple of 784", file.data.len())));
         }
         if let Some(v) = file.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {

@@ -53,7 +53,7 @@ pub(crate) fn draw_canvases(digits: &Digits, count: usize, seed: u64, blocks: us
 
 fn check_canvas(canvas: &CanvasSpec) -> Result<()> {
     let ((d0, d1), (s0, s1)) = (canvas.digits, canvas.digit_size);
-    if canvas.side == 0 || d0 == 0 || d0 > d1 || !(s0 > 0.0) || s0 > s1 {
+    if canvas.side == 0 || d0 == 0 || d0 > d1 || s0.is_nan() || s0 <= 0.0 || s0 > s1 {
         return Err(Error::invalid("canvas", format!("{canvas:?}"), "need side ≥ 1, 1 ≤ min digits ≤ max, 0 < min size ≤ max"));
     }
     Ok(())

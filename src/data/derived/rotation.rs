@@ -65,7 +65,8 @@ pub(crate) fn warped_digits(
 /// Generate the rotation dataset: `[count, 1, side, side]` digits, angle labels in degrees.
 pub fn generate(digits: &Digits, spec: &RotationSpec) -> Result<Dataset> {
     let (lo, hi) = spec.angles;
-    if !(lo < hi) || !(spec.scale > 0.0) {
+    let ordered = |lo: f32, hi: f32| lo < hi;
+    if !ordered(lo, hi) || !ordered(0.0, spec.scale) {
         return Err(Error::invalid("rotation", format!("angles {lo}..{hi}, scale {}", spec.scale), "need lo < hi and scale > 0"));
     }
     let warped = warped_digits(digits, (spec.count, spec.seed, spec.side), |rng| (rng.random_range(lo..=hi), spec.scale))?;
