@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "dldl-meta", version, about, long_about = None)]
 struct Cli {
+    /// libtorch CPU threads (default: libtorch's choice, usually one per core). Use 1 when other
+    /// processes share the cores: spinning thread pools slow small batches down badly.
+    #[arg(long, global = true, env = "DLDL_THREADS")]
+    threads: Option<i32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,6 +26,12 @@ enum Command {
     Tasks(cli::tasks::TasksArgs),
     /// Fetch, check or inspect datasets (`data fetch`, `data check`, `data show TASK`).
     Data(cli::data::DataArgs),
+    /// Train methods × seeds on a task as one population; print test metrics (mean ± sd).
+    Train(cli::train::TrainArgs),
+    /// Evaluate a trained run on another copy of the same kind of data.
+    Eval(cli::eval::EvalArgs),
+    /// Measure inner-loop speed: population vs sequential, GFLOP/s vs sgemm, vs PyTorch-Python.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,10 +41,18 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if let Some(t) = cli.threads {
+        anyhow::ensure!(t >= 1, "--threads {t}: must be >= 1");
+        tch::set_num_threads(t);
+    }
+    match cli.command {
         Command::Label(args) => cli::label::run(&args),
         Command::Info => cli::info::run(),
         Command::Tasks(args) => cli::tasks::run(&args),
         Command::Data(args) => cli::data::run(&args),
+        Command::Train(args) => cli::train::run(&args),
+        Command::Eval(args) => cli::eval::run(&args),
+        Command::Bench(args) => cli::bench::run(&args),
     }
 }

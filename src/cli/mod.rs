@@ -1,6 +1,10 @@
 //! The binary's subcommands: each room maps its clap arguments into the library's config structs.
 //! `anyhow` lives here, at the edge; the library speaks `dldl_meta::Error`.
+pub mod bench;
 pub mod data;
+pub mod eval;
 pub mod info;
 pub mod label;
+pub mod progress;
 pub mod tasks;
+pub mod train;

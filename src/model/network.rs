@@ -13,12 +13,12 @@ use tch::{Device, Tensor};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum NetworkSpec {
-    /// Per width: conv 3×3 + ReLU + 2×2 max-pool; then fc `hidden` + ReLU and the output layer.
+    /// Per width: conv 3×3 + ReLU + 2×2 max-pool; then fc layers `hidden` with ReLU and the output layer.
     Cnn {
         #[serde(default = "default_cnn_channels")]
         channels: Vec<i64>,
         #[serde(default = "default_hidden")]
-        hidden: i64,
+        hidden: Vec<i64>,
     },
     /// Fully connected layers with ReLU, then the output layer.
     Mlp {
@@ -35,8 +35,8 @@ pub enum NetworkSpec {
 fn default_cnn_channels() -> Vec<i64> {
     vec![32, 64, 128]
 }
-fn default_hidden() -> i64 {
-    256
+fn default_hidden() -> Vec<i64> {
+    vec![256]
 }
 fn default_mlp_hidden() -> Vec<i64> {
     vec![64, 64]
@@ -70,7 +70,7 @@ impl Network {
             return Err(Error::invalid("model outputs", outputs, "must be >= 1"));
         }
         let widths: Vec<i64> = match &spec {
-            NetworkSpec::Cnn { channels, hidden } => channels.iter().copied().chain([*hidden]).collect(),
+            NetworkSpec::Cnn { channels, hidden } => channels.iter().chain(hidden).copied().collect(),
             NetworkSpec::Mlp { hidden } => hidden.clone(),
             NetworkSpec::Fcn { channels } => channels.clone(),
         };
@@ -97,21 +97,24 @@ impl Network {
         Params::concat(&members).expect("members share one layout")
     }
 
+    /// Parameter names in order: `layer{i}.weight`, `layer{i}.bias` per layer.
+    pub fn param_names(&self) -> Vec<String> {
+        (0..self.layers.len()).flat_map(|i| [format!("layer{i}.weight"), format!("layer{i}.bias")]).collect()
+    }
+
     fn init_member(&self, seed: u64, device: Device) -> Params {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (mut names, mut tensors) = (vec![], vec![]);
-        for (i, layer) in self.layers.iter().enumerate() {
+        let mut tensors = vec![];
+        for layer in &self.layers {
             let (w_shape, b_shape, fan_in) = match *layer {
                 Layer::Conv { c_in, c_out, size, .. } => (vec![1, c_out, c_in, size, size], vec![1, c_out], c_in * size * size),
                 Layer::Linear { f_in, f_out } => (vec![1, f_in, f_out], vec![1, f_out], f_in),
             };
             let bound = default_bound(fan_in);
-            names.push(format!("layer{i}.weight"));
             tensors.push(uniform(&mut rng, &w_shape, bound, device));
-            names.push(format!("layer{i}.bias"));
             tensors.push(uniform(&mut rng, &b_shape, bound, device));
         }
-        Params { names, tensors }
+        Params { names: self.param_names(), tensors }
     }
 
     /// Logits for inputs `[P, B, …input]`: `[P, B, outputs]`, or `[P, B, outputs, H, W]` for fcn.
@@ -191,8 +194,12 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
                 layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w });
                 (c, h, w) = (c_out, h / 2, w / 2);
             }
-            layers.push(Layer::Linear { f_in: c * h * w, f_out: *hidden });
-            layers.push(Layer::Linear { f_in: *hidden, f_out: outputs });
+            let mut f = c * h * w;
+            for &f_out in hidden {
+                layers.push(Layer::Linear { f_in: f, f_out });
+                f = f_out;
+            }
+            layers.push(Layer::Linear { f_in: f, f_out: outputs });
         }
         NetworkSpec::Mlp { hidden } => {
             let mut f = match *input {
@@ -223,7 +230,7 @@ mod tests {
     use tch::{Kind, Tensor};
 
     fn cnn() -> Network {
-        Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: 16 }, &[1, 8, 8], 5).unwrap()
+        Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 8, 8], 5).unwrap()
     }
 
     #[test]
@@ -261,13 +268,13 @@ mod tests {
         let want = 2 * (9 * 4 * 64 + 4 * 8 * 9 * 16 + 32 * 16 + 16 * 5);
         assert_eq!(net.flops_per_sample(), want as u64);
         // The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey, 101 bins.
-        let utk = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: 256 }, &[1, 32, 32], 101).unwrap();
+        let utk = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256] }, &[1, 32, 32], 101).unwrap();
         assert_eq!(utk.flops_per_sample(), 2 * (9 * 32 * 1024 + 32 * 64 * 9 * 256 + 64 * 128 * 9 * 64 + 2048 * 256 + 256 * 101));
     }
 
     #[test]
     fn bad_shapes_are_errors() {
-        assert!(Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: 16 }, &[1, 6, 6], 5).is_err());
+        assert!(Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 6, 6], 5).is_err());
         assert!(Network::new(NetworkSpec::Mlp { hidden: vec![0] }, &[4], 2).is_err());
         assert!(Network::new(NetworkSpec::Mlp { hidden: vec![3] }, &[1, 4, 4], 2).is_err());
         let net = cnn();

@@ -86,6 +86,16 @@ impl Domain {
         }
     }
 
+    /// The metrics a summary table shows for this domain.
+    pub fn headline_metrics(&self) -> Vec<&'static str> {
+        match self {
+            Domain::Bins(_) => vec!["mae", "mae_argmax", "cs5", "eps_error"],
+            Domain::Grid(_) => vec!["mae", "mae_axis1", "mae_axis2", "accuracy"],
+            Domain::Classes(_) => vec!["map"],
+            Domain::Segmentation { .. } => vec!["miou", "pixel_acc"],
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Domain::Bins(_) => "1-D bins",

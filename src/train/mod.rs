@@ -8,6 +8,8 @@ pub mod metrics;
 pub mod objective;
 pub mod optimizer;
 pub mod predict;
+pub mod setup;
+pub mod summary;
 pub mod trainer;
 pub mod unroll;
 

@@ -304,7 +304,7 @@ mod tests {
     fn population_equals_separate_trainings() {
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: 16 }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 8, 8], 6).unwrap();
         let members = vec![
             member(1, "dldl:sigma=1", (0..36).collect()),
             member(2, "onehot", (0..30).collect()),
@@ -332,7 +332,7 @@ mod tests {
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![8] }, &[1, 8, 8], 6);
         assert!(net.is_err(), "an MLP needs flat inputs");
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: 8 }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
         let run = || train_population(&net, &data, &[member(9, "dldl:sigma=2", (0..36).collect())], &spec(10), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
         let (a, b) = (run(), run());
         for (x, y) in a.params.tensors.iter().zip(&b.params.tensors) {
@@ -347,7 +347,7 @@ mod tests {
         values[40] = f32::NAN;
         let labels = Labels::Ordinal(Tensor::from_slice(&values));
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: 8 }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
         let mut healthy = member(1, "dldl:sigma=1", (0..36).collect());
         healthy.val = (0..36).collect();
         let mut sick = member(2, "dldl:sigma=1", vec![40]);

@@ -1,0 +1,94 @@
+//! `dldl-meta bench`: the inner-loop speed benchmark (population vs sequential, GFLOP/s against
+//! the machine's sgemm), optionally next to the PyTorch-Python reference run in the same invocation.
+use anyhow::Context;
+use clap::Args;
+use dldl_meta::benchmark::{run_inner, BenchReport, InnerBenchSpec};
+use dldl_meta::runtime::DeviceChoice;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Arguments of `dldl-meta bench`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  dldl-meta bench --python --json runs/bench.json")]
+pub struct BenchArgs {
+    /// Batch sizes (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "8,64")]
+    pub batches: Vec<i64>,
+    /// Population sizes P (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    pub populations: Vec<i64>,
+    /// Member-steps timed per configuration.
+    #[arg(long, default_value_t = 192)]
+    pub member_steps: usize,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Also run benches/python/inner_loop.py with .venv's torch and print ratios.
+    #[arg(long)]
+    pub python: bool,
+    /// Write the report (and the Python one) as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Runs the benchmark and prints a table.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let spec = InnerBenchSpec { batches: args.batches.clone(), populations: args.populations.clone(), member_steps: args.member_steps, device };
+    eprintln!("measuring the population trainer on {device:?} with {} thread(s)…", tch::get_num_threads());
+    let report = run_inner(&spec)?;
+    let python = if args.python { Some(run_python(&args.batches, tch::get_num_threads())?) } else { None };
+    print_report(&report, python.as_ref());
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({"dldl_meta": report, "python": python});
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("{}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_python(batches: &[i64], threads: i32) -> anyhow::Result<serde_json::Value> {
+    let out = std::env::temp_dir().join(format!("dldl-bench-python-{}.json", std::process::id()));
+    let list = batches.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    eprintln!("running the PyTorch-Python reference (.venv/bin/python benches/python/inner_loop.py)…");
+    let status = Command::new(".venv/bin/python")
+        .args(["benches/python/inner_loop.py", "--batches", &list, "--population", "1,16", "--threads", &threads.to_string(), "--json"])
+        .arg(&out)
+        .status()
+        .context("could not start .venv/bin/python (run `make setup` from the repository root)")?;
+    anyhow::ensure!(status.success(), "benches/python/inner_loop.py failed ({status})");
+    Ok(serde_json::from_str(&std::fs::read_to_string(&out)?)?)
+}
+
+fn python_rate(python: &serde_json::Value, mode: &str, batch: i64, population: i64) -> Option<f64> {
+    python["results"].as_array()?.iter().find_map(|r| {
+        (r["mode"] == mode && r["batch"] == batch && r["population"] == population).then(|| r["member_steps_per_s"].as_f64()).flatten()
+    })
+}
+
+fn print_report(report: &BenchReport, python: Option<&serde_json::Value>) {
+    println!("sgemm: {:.1} GFLOP/s; peak RSS {:.0} MB", report.sgemm_gflops, report.peak_rss_mb);
+    println!("| mode | B | P | member-steps/s | GFLOP/s | % of sgemm | vs PyTorch sequential | vs PyTorch vmap P=16 |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &report.rows {
+        let ratio = |mode: &str, p: i64| {
+            python.and_then(|py| python_rate(py, mode, r.batch, p)).map_or("–".to_string(), |v| format!("{:.2}×", r.member_steps_per_s / v))
+        };
+        println!(
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1}% | {} | {} |",
+            r.mode,
+            r.batch,
+            r.population,
+            r.member_steps_per_s,
+            r.gflops,
+            100.0 * r.fraction_of_sgemm,
+            ratio("sequential", 1),
+            ratio("vmap", 16)
+        );
+    }
+    if let Some(py) = python {
+        println!("\nPyTorch-Python reference (torch {}):", py["torch"].as_str().unwrap_or("?"));
+        for r in py["results"].as_array().into_iter().flatten() {
+            println!("  {} B={} P={}: {:.1} member-steps/s", r["mode"].as_str().unwrap_or("?"), r["batch"], r["population"], r["member_steps_per_s"].as_f64().unwrap_or(f64::NAN));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `dldl-meta train`: trains methods × seeds on a task as one population, prints mean ± sd of the
+//! test metrics and writes a run directory (config, curves, checkpoint, metrics, summary).
+use super::progress::Progress;
+use anyhow::Context;
+use clap::Args;
+use dldl_meta::data::{DataRoots, Pool};
+use dldl_meta::rundir::RunDir;
+use dldl_meta::runtime::{DeviceChoice, RunEnvironment};
+use dldl_meta::train::evaluate::{evaluate, EvalSpec};
+use dldl_meta::train::metrics::OrdinalMetricSpec;
+use dldl_meta::train::setup::PreparedTask;
+use dldl_meta::train::summary::{table, MemberResult};
+use dldl_meta::train::trainer::TrainEvent;
+use dldl_meta::train::{train_population, Member, Method, TrainData};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `dldl-meta train`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  dldl-meta train --task tasks/age-utkface.toml --dist onehot --dist dldl:sigma=2 --seeds 3 --out runs/utk")]
+pub struct TrainArgs {
+    /// Task file (tasks/*.toml).
+    #[arg(long)]
+    pub task: PathBuf,
+    /// A method to train (repeatable): onehot, ls:EPS, l1, dldl:sigma=S, dldlv2:sigma=S[,lambda=L],
+    /// or any distribution (gaussian:sigma=2, pdn:p_d=0.3,p_n=0, segmentation:sigma=3,kernel=5).
+    /// Default: the task's own distribution.
+    #[arg(long = "dist")]
+    pub dists: Vec<String>,
+    /// Seeds per method; all methods × seeds train together as one population.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// First seed (seeds are FIRST, FIRST+1, …).
+    #[arg(long, default_value_t = 0)]
+    pub first_seed: u64,
+    /// Run directory to write (refused if it holds a different run).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Directory of the researcher's own data (UTKFace, VOC, …); default env DLDL_DATA, else ../shared/data.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Override the task's optimiser steps (per member).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Evaluate on the validation split every N steps (0: only at the end); the best step is kept.
+    #[arg(long, default_value_t = 0)]
+    pub eval_every: usize,
+    /// Stop a member after this many evaluations without improvement (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub patience: usize,
+}
+
+/// Trains, evaluates on the test split, writes the run directory and prints the table.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let roots = DataRoots::from_env(args.data_dir.clone());
+    let prepared = PreparedTask::load(&args.task, &roots)?;
+    let methods = methods_of(args, &prepared)?;
+    let mut inner = prepared.inner.clone();
+    inner.train.steps = args.steps.unwrap_or(inner.train.steps);
+    inner.train.eval_every = args.eval_every;
+    inner.train.patience = args.patience;
+    inner.train.validate()?;
+    let members: Vec<Member> = methods
+        .iter()
+        .flat_map(|m| (0..args.seeds).map(move |s| (m, args.first_seed + s)))
+        .map(|(m, seed)| Member {
+            seed,
+            method: m.clone(),
+            train: prepared.split.pool(Pool::Train).to_vec(),
+            val: if args.eval_every > 0 { prepared.split.pool(Pool::Val).to_vec() } else { vec![] },
+        })
+        .collect();
+    let config = serde_json::json!({
+        "command": "train",
+        "task_file": args.task,
+        "task_toml": std::fs::read_to_string(&args.task).with_context(|| format!("{}", args.task.display()))?,
+        "methods": methods.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+        "seeds": members.iter().map(|m| m.seed).collect::<Vec<_>>(),
+        "train": inner.train,
+        "network": inner.network.spec(),
+        "split_sizes": Pool::ALL.iter().map(|p| (p.name(), prepared.split.pool(*p).len())).collect::<std::collections::BTreeMap<_, _>>(),
+        "environment": RunEnvironment::current(device),
+    });
+    let (dir, resumed) = RunDir::open(&args.out, &config)?;
+    if resumed && dir.file("summary.md").exists() {
+        println!("{} already finished; its summary:\n", args.out.display());
+        print!("{}", std::fs::read_to_string(dir.file("summary.md"))?);
+        return Ok(());
+    }
+    let data = TrainData { inputs: &prepared.dataset.inputs.to_device(device), labels: &prepared.dataset.labels, domain: &inner.domain };
+    let eval = EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: prepared.task.distribution.clone() };
+    eprintln!(
+        "training {} member(s) ({} method(s) × {} seed(s)) for {} steps on {device:?}",
+        members.len(),
+        methods.len(),
+        args.seeds,
+        inner.train.steps
+    );
+    let started = Instant::now();
+    let mut progress = Progress::new("train", inner.train.steps as u64);
+    let mut log_error = None;
+    let run = train_population(&inner.network, &data, &members, &inner.train, &eval, device, &mut |event| match event {
+        TrainEvent::Step { step, .. } => progress.set(step as u64),
+        TrainEvent::Evaluated { member, point } => {
+            let line = serde_json::json!({"member": member, "method": members[member].method.to_string(), "seed": members[member].seed, "point": point});
+            if let Err(e) = dir.append_jsonl("curves.jsonl", &line) {
+                log_error.get_or_insert(e);
+            }
+        }
+        TrainEvent::Failed { member, failure } => {
+            progress.println(&format!("member {member} ({}) stopped: non-finite loss {} at step {}", members[member].method, failure.loss, failure.step))
+        }
+    })?;
+    progress.finish();
+    if let Some(e) = log_error {
+        return Err(e.into());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    run.params.save(&dir.file("checkpoint.safetensors"))?;
+    let test: Vec<Vec<i64>> = members.iter().map(|_| prepared.split.pool(Pool::Test).to_vec()).collect();
+    let all_methods: Vec<Method> = members.iter().map(|m| m.method.clone()).collect();
+    let metrics = evaluate(&inner.network, &run.params, &data, &all_methods, &test, &eval)?;
+    let results: Vec<MemberResult> = members
+        .iter()
+        .zip(metrics)
+        .zip(&run.outcomes)
+        .map(|((m, metrics), outcome)| MemberResult {
+            method: m.method.to_string(),
+            seed: m.seed,
+            metrics,
+            failure: outcome.failure.as_ref().map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
+        })
+        .collect();
+    dir.write_json("metrics.json", &serde_json::json!({"split": "test", "seconds": seconds, "members": results, "outcomes": run.outcomes}))?;
+    let summary = format!(
+        "{} — test split ({} examples), {} steps × batch {}, {} member(s) trained together in {seconds:.1} s on {device:?}\n\n{}",
+        prepared.task.name,
+        prepared.split.pool(Pool::Test).len(),
+        inner.train.steps,
+        inner.train.batch,
+        members.len(),
+        table(&results, &inner.domain.headline_metrics())
+    );
+    dir.write_text("summary.md", &summary)?;
+    print!("{summary}");
+    Ok(())
+}
+
+fn methods_of(args: &TrainArgs, prepared: &PreparedTask) -> anyhow::Result<Vec<Method>> {
+    if args.dists.is_empty() {
+        return Ok(vec![Method { target: prepared.task.distribution.clone(), loss: dldl_meta::train::LossKind::Kl }]);
+    }
+    args.dists.iter().map(|d| d.parse::<Method>().with_context(|| format!("--dist {d}"))).collect()
+}

@@ -1,0 +1,139 @@
+//! Run directories: the resolved config, JSON records written atomically, JSONL logs appended
+//! and flushed line by line, and the rule that a directory of a different config is never overwritten.
+use crate::error::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file every run directory starts with.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// A run directory on disk.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// Opens `root` for a run whose resolved configuration is `config`: creates it when new,
+    /// resumes it when its `config.json` is the same, and refuses it when it differs.
+    /// Returns the directory and whether it already held this run.
+    pub fn open(root: &Path, config: &serde_json::Value) -> Result<(RunDir, bool)> {
+        let dir = RunDir { root: root.to_path_buf() };
+        let stored = dir.file(CONFIG_FILE);
+        if stored.exists() {
+            let previous: serde_json::Value = dir.read_json(CONFIG_FILE)?;
+            if &previous != config {
+                return Err(Error::data(
+                    &stored,
+                    "this run directory holds a run with a different configuration; choose another --out or remove it",
+                ));
+            }
+            return Ok((dir, true));
+        }
+        if root.exists() && fs::read_dir(root).map_err(|e| Error::io(root, e))?.next().is_some() {
+            return Err(Error::data(root, "exists, is not empty and has no config.json; choose another --out"));
+        }
+        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        dir.write_json(CONFIG_FILE, config)?;
+        Ok((dir, false))
+    }
+
+    /// An existing run directory (for reading).
+    pub fn existing(root: &Path) -> Result<RunDir> {
+        let dir = RunDir { root: root.to_path_buf() };
+        if !dir.file(CONFIG_FILE).exists() {
+            return Err(Error::data(root, "is not a run directory (no config.json)"));
+        }
+        Ok(dir)
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of `name` inside the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Writes `value` as pretty JSON through a temporary file and a rename (never half-written).
+    pub fn write_json<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(|e| Error::data(self.file(name), e.to_string()))?;
+        self.write_text(name, &text)
+    }
+
+    /// Writes `text` atomically (temporary file, fsync, rename).
+    pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
+        let path = self.file(name);
+        let tmp = self.file(&format!(".{name}.tmp"));
+        let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Reads JSON written by [`RunDir::write_json`].
+    pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let path = self.file(name);
+        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::data(&path, format!("not valid JSON for this record: {e}")))
+    }
+
+    /// Appends one JSON line and flushes it.
+    pub fn append_jsonl<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let path = self.file(name);
+        let line = serde_json::to_string(value).map_err(|e| Error::data(&path, e.to_string()))?;
+        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::io(&path, e))
+    }
+
+    /// All complete lines of a JSONL file (a torn last line from a crash is dropped); none if absent.
+    pub fn read_jsonl<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
+        let path = self.file(name);
+        let Ok(text) = fs::read_to_string(&path) else { return Ok(vec![]) };
+        let complete = if text.ends_with('\n') { &text[..] } else { &text[..text.rfind('\n').map_or(0, |i| i + 1)] };
+        complete
+            .lines()
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1))))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("dldl-rundir-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        p
+    }
+
+    #[test]
+    fn resumes_same_config_and_refuses_another() {
+        let root = temp("refuse");
+        let (dir, resumed) = RunDir::open(&root, &serde_json::json!({"seed": 1})).unwrap();
+        assert!(!resumed);
+        dir.append_jsonl("log.jsonl", &serde_json::json!({"a": 1})).unwrap();
+        let (_, resumed) = RunDir::open(&root, &serde_json::json!({"seed": 1})).unwrap();
+        assert!(resumed);
+        let err = RunDir::open(&root, &serde_json::json!({"seed": 2})).unwrap_err();
+        assert!(err.to_string().contains("different configuration"), "{err}");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped() {
+        let root = temp("torn");
+        let (dir, _) = RunDir::open(&root, &serde_json::json!({})).unwrap();
+        dir.append_jsonl("t.jsonl", &1).unwrap();
+        dir.append_jsonl("t.jsonl", &2).unwrap();
+        OpenOptions::new().append(true).open(dir.file("t.jsonl")).unwrap().write_all(b"{\"hal").unwrap();
+        assert_eq!(dir.read_jsonl::<i64>("t.jsonl").unwrap(), vec![1, 2]);
+        fs::remove_dir_all(&root).unwrap();
+    }
+}

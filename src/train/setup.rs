@@ -1,0 +1,89 @@
+//! From a validated task spec and its loaded dataset to what the inner loop runs: the network
+//! bound to the input shape, the resolved training settings, and the label domain.
+use super::config::{Schedule, TrainSpec};
+use super::domain::Domain;
+use crate::config::{LabelDomain, ModelKind, Optimiser, TaskSpec};
+use crate::data::{Dataset, LabelKind};
+use crate::error::{Error, Result};
+use crate::model::{Network, NetworkSpec};
+use crate::train::OptimizerKind;
+
+/// The inner loop of one task.
+#[derive(Debug, Clone)]
+pub struct InnerLoop {
+    pub network: Network,
+    pub train: TrainSpec,
+    pub domain: Domain,
+}
+
+impl InnerLoop {
+    /// Resolves `task` for `dataset`, whose training pool has `train_size` examples (epochs → steps).
+    pub fn from_task(task: &TaskSpec, dataset: &Dataset, train_size: usize) -> Result<Self> {
+        let domain = domain_of(task, dataset.labels.kind())?;
+        let widths = |v: &[usize]| v.iter().map(|&w| w as i64).collect::<Vec<_>>();
+        let spec = match task.model.kind {
+            ModelKind::Cnn => NetworkSpec::Cnn { channels: widths(&task.model.widths), hidden: widths(&task.model.fc) },
+            ModelKind::Mlp => NetworkSpec::Mlp { hidden: widths(&task.model.widths) },
+            ModelKind::Fcn => NetworkSpec::Fcn { channels: widths(&task.model.widths) },
+        };
+        let input = &dataset.inputs.size()[1..];
+        let network = Network::new(spec, input, domain.outputs()).map_err(|e| in_file(task, "model", e))?;
+        let t = &task.train;
+        let steps = match (t.steps, t.epochs) {
+            (Some(s), _) => s as usize,
+            (None, Some(e)) => e as usize * train_size.div_ceil(t.batch.max(1)),
+            (None, None) => return Err(Error::config(&task.path, "train.steps", "set steps or epochs")),
+        };
+        let train = TrainSpec {
+            steps,
+            batch: t.batch as i64,
+            optimizer: match t.optimiser {
+                Optimiser::Sgd => OptimizerKind::Sgd,
+                Optimiser::Adam => OptimizerKind::Adam,
+            },
+            lr: t.lr,
+            momentum: t.momentum,
+            weight_decay: t.weight_decay,
+            schedule: Schedule::Constant,
+            eval_every: 0,
+            patience: 0,
+            flip: t.hflip,
+        };
+        train.validate().map_err(|e| in_file(task, "train", e))?;
+        Ok(InnerLoop { network, train, domain })
+    }
+}
+
+/// The training domain of a task's label domain and label kind.
+pub fn domain_of(task: &TaskSpec, kind: LabelKind) -> Result<Domain> {
+    match (&task.labels, kind) {
+        (LabelDomain::Bins(b), LabelKind::Ordinal) => Ok(Domain::Bins(b.clone())),
+        (LabelDomain::Grid(g), LabelKind::Pose) => Ok(Domain::Grid(g.clone())),
+        (LabelDomain::Classes(c), LabelKind::MultiLabel) => Ok(Domain::Classes(c.len() as i64)),
+        (LabelDomain::Classes(c), LabelKind::Segmentation) => Ok(Domain::Segmentation { classes: c.len() as i64 }),
+        (domain, kind) => Err(Error::config(&task.path, "labels", format!("a {} domain does not fit {kind} labels", domain.describe()))),
+    }
+}
+
+fn in_file(task: &TaskSpec, section: &str, e: Error) -> Error {
+    Error::config(&task.path, section, e.to_string())
+}
+
+/// A task ready to train: its spec, dataset, seeded split and inner loop.
+pub struct PreparedTask {
+    pub task: TaskSpec,
+    pub dataset: crate::data::Dataset,
+    pub split: crate::data::Split,
+    pub inner: InnerLoop,
+}
+
+impl PreparedTask {
+    /// Reads the task file, loads (or generates) its data from `roots`, splits it and resolves the inner loop.
+    pub fn load(task_file: &std::path::Path, roots: &crate::data::DataRoots) -> Result<Self> {
+        let task = TaskSpec::load(task_file)?;
+        let dataset = crate::data::load_task(&task, roots)?;
+        let split = crate::data::Split::new(&dataset, &task.splits)?;
+        let inner = InnerLoop::from_task(&task, &dataset, split.pool(crate::data::Pool::Train).len())?;
+        Ok(PreparedTask { task, dataset, split, inner })
+    }
+}
