@@ -5,6 +5,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod label;
+pub mod meta;
 pub mod model;
 pub mod rundir;
 pub mod runtime;

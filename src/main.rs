@@ -30,6 +30,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Evaluate a trained run on another copy of the same kind of data.
     Eval(cli::eval::EvalArgs),
+    /// Learn φ (σ, P/D/N, kernel width) for a task with a study; resumable.
+    Search(cli::search::SearchArgs),
     /// Measure inner-loop speed: population vs sequential, GFLOP/s vs sgemm, vs PyTorch-Python.
     Bench(cli::bench::BenchArgs),
 }
@@ -54,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
         Command::Bench(args) => cli::bench::run(&args),
+        Command::Search(args) => cli::search::run(&args),
     }
 }

@@ -2,7 +2,7 @@
 //! and flushed line by line, and the rule that a directory of a different config is never overwritten.
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,6 +101,11 @@ impl RunDir {
             .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1))))
             .collect()
     }
+}
+
+/// Reads a number that JSON may hold as `null` (serde_json writes NaN and ±∞ as null) as NaN.
+pub fn null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
 }
 
 #[cfg(test)]

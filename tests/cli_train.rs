@@ -1,74 +1,8 @@
 //! End-to-end `dldl-meta train` and `eval` on a small image-folder task the test writes itself:
 //! a run directory with config, curves, checkpoint and metrics; refusal of a different run; clear errors.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn dldl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).env("DLDL_THREADS", "1").output().expect("binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// 60 grey 16×16 images whose brightness encodes an ordinal label 0..=5, and a task file for them.
-fn fixture(name: &str, lr: f64) -> (PathBuf, PathBuf) {
-    let root = std::env::temp_dir().join(format!("dldl-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let images = root.join("data/faces");
-    std::fs::create_dir_all(&images).unwrap();
-    let mut csv = String::from("path,label\n");
-    for i in 0..60u32 {
-        let label = i % 6;
-        let img = image::GrayImage::from_fn(16, 16, |x, y| image::Luma([(label * 40 + (x * 7 + y * 3 + i) % 15) as u8]));
-        let file = format!("img{i:03}.png");
-        img.save(images.join(&file)).unwrap();
-        csv.push_str(&format!("{file},{label}\n"));
-    }
-    std::fs::write(images.join("labels.csv"), csv).unwrap();
-    let task = root.join("toy.toml");
-    std::fs::write(
-        &task,
-        format!(
-            r#"description = "toy brightness task"
-[dataset]
-kind = "image-folder"
-path = "faces"
-[labels]
-bins = "0:5:1"
-[distribution]
-family = "gaussian"
-sigma = 1.0
-[model]
-kind = "cnn"
-widths = [4, 8]
-fc = [16]
-input_size = 16
-colour = "grey"
-[train]
-steps = 30
-batch = 8
-optimiser = "adam"
-lr = {lr}
-[splits]
-train = 0.6
-val = 0.2
-test = 0.2
-seed = 0
-[episodes]
-shots = 1
-query = 1
-seed = 0
-"#
-        ),
-    )
-    .unwrap();
-    (root, task)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{dldl, fixture, path, text};
 
 #[test]
 fn train_writes_a_run_directory_and_eval_reads_it() {
@@ -103,7 +37,7 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
 
     let eval = dldl(&["eval", "--run", path(&out), "--data-dir", path(&data), "--device", "cpu"]);
     assert!(eval.status.success(), "{}", text(&eval));
-    assert!(text(&eval).contains("(60 examples)"), "{}", text(&eval));
+    assert!(text(&eval).contains("(120 examples)"), "{}", text(&eval));
     std::fs::remove_dir_all(&root).unwrap();
 }
 

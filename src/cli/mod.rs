@@ -6,5 +6,6 @@ pub mod eval;
 pub mod info;
 pub mod label;
 pub mod progress;
+pub mod search;
 pub mod tasks;
 pub mod train;

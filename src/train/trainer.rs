@@ -74,9 +74,11 @@ pub struct MemberOutcome {
     pub steps_run: usize,
 }
 
-/// The trained population: kept parameters (best on validation when validated) and outcomes.
+/// The trained population: kept parameters (best on validation when validated), the optimiser
+/// state after the last step (to continue training, e.g. unrolled), and outcomes.
 pub struct PopulationRun {
     pub params: Params,
+    pub optimizer: OptimizerState,
     pub outcomes: Vec<MemberOutcome>,
 }
 
@@ -240,7 +242,7 @@ impl TrainState {
 
     fn finish(self) -> PopulationRun {
         let params = self.best.unwrap_or_else(|| self.params.detached());
-        PopulationRun { params, outcomes: self.outcomes }
+        PopulationRun { params, optimizer: self.optimizer.detached(), outcomes: self.outcomes }
     }
 }
 

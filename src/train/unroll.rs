@@ -19,8 +19,9 @@ pub struct Unroll<'a> {
 
 impl Unroll<'_> {
     /// Trains `params` (P members) through `batches` (one entry per step, each P lists of indices)
-    /// with targets from `phi` (`[P, d]`, row p for member p), keeping the graph to `phi`.
-    pub fn train(&self, params: &Params, phi: &Tensor, batches: &[Vec<Vec<i64>>], device: Device) -> Result<Params> {
+    /// with targets from `phi` (`[P, d]`, row p for member p), keeping the graph to `phi`; the
+    /// optimiser continues from `state` when given (e.g. after plain training), else starts fresh.
+    pub fn train(&self, params: &Params, phi: &Tensor, batches: &[Vec<Vec<i64>>], state: Option<OptimizerState>, device: Device) -> Result<Params> {
         let population = params.population();
         if phi.dim() != 2 || phi.size()[0] != population {
             return Err(Error::shape("phi", format!("expected [P={population}, d], got {:?}", phi.size())));
@@ -31,7 +32,7 @@ impl Unroll<'_> {
             .iter()
             .map(|t| if t.requires_grad() { t.shallow_clone() } else { t.detach().set_requires_grad(true) })
             .collect();
-        let mut state = OptimizerState::new(&current);
+        let mut state = state.unwrap_or_else(|| OptimizerState::new(&current));
         for step_batches in batches {
             let now = Params { names: params.names.clone(), tensors: current };
             let loss = self.loss(&now, &method, Some(phi), step_batches, device)?;
@@ -95,7 +96,7 @@ mod tests {
         let query_method: crate::train::Method = "onehot".parse().unwrap();
         let query = vec![vec![8i64, 9, 10, 11]];
         let query_loss = |phi: &Tensor| -> Tensor {
-            let trained = unroll.train(&init, phi, &batches, Device::Cpu).unwrap();
+            let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
             unroll.loss(&trained, &query_method, None, &query, Device::Cpu).unwrap()
         };
         let phi = Tensor::from_slice(&[1.3f64]).reshape([1, 1]).set_requires_grad(true);

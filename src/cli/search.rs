@@ -1,0 +1,118 @@
+//! `dldl-meta search`: learns φ for a task with a study (meta/*.toml), resumably, and prints the
+//! learned φ next to the task's fixed default with their meta-validation metric.
+use super::progress::Progress;
+use anyhow::Context;
+use clap::Args;
+use dldl_meta::data::DataRoots;
+use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
+use dldl_meta::meta::{SearchEvent, Study, StudySpec};
+use dldl_meta::rundir::RunDir;
+use dldl_meta::runtime::{DeviceChoice, RunEnvironment};
+use dldl_meta::train::setup::PreparedTask;
+use dldl_meta::train::TrainData;
+use std::path::PathBuf;
+
+/// Arguments of `dldl-meta search`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  dldl-meta search --task tasks/rotation-mnist.toml --meta meta/rotation-hypergradient.toml --out runs/rot-hg\n\
+Killed at any moment, the same command resumes from the last completed outer step.")]
+pub struct SearchArgs {
+    /// Task file (tasks/*.toml).
+    #[arg(long)]
+    pub task: PathBuf,
+    /// Study file (meta/*.toml): method, φ to learn, bounds, budget.
+    #[arg(long)]
+    pub meta: PathBuf,
+    /// Run directory (created, or resumed when it holds the same study).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Directory of the researcher's own data; default env DLDL_DATA, else ../shared/data.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+/// Runs or resumes the study and prints the comparison.
+pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let study_spec = StudySpec::load(&args.meta)?;
+    let prepared = PreparedTask::load(&args.task, &DataRoots::from_env(args.data_dir.clone()))?;
+    let config = serde_json::json!({
+        "command": "search",
+        "task_file": args.task,
+        "task_toml": std::fs::read_to_string(&args.task).with_context(|| args.task.display().to_string())?,
+        "meta_file": args.meta,
+        "study": study_spec,
+        "environment": RunEnvironment::current(device),
+    });
+    let (dir, resumed) = RunDir::open(&args.out, &config)?;
+    let inputs = prepared.dataset.inputs.to_device(device);
+    let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let study = Study::new(&prepared, &study_spec, data, device, &dir)?;
+    eprintln!(
+        "{} {:?} search of {:?} on {} ({} outer steps × {} episodes, {} inner steps each) → {}",
+        if resumed { "resuming" } else { "starting" },
+        study_spec.method,
+        study_spec.learn,
+        prepared.task.name,
+        study.total_steps(),
+        study_spec.episodes_per_step,
+        study.inner.steps,
+        args.out.display()
+    );
+    let mut progress = Progress::new("search", study.total_steps() as u64);
+    let outcome = study.run(&mut |event| match event {
+        SearchEvent::Step { done, record, .. } => {
+            progress.set(done as u64);
+            progress.println(&format!(
+                "step {:>3}: φ = {} query loss {:.4} ± {:.4} ({} {:.3})",
+                record.step + 1,
+                fmt_phi(&record.phi),
+                record.loss_mean,
+                record.loss_sd,
+                "metric",
+                record.metric_mean
+            ));
+        }
+        SearchEvent::Validating => progress.println("comparing learned and default φ on meta-validation episodes…"),
+    })?;
+    progress.finish();
+    print!("{}", report(&outcome, &dir));
+    dir.write_text("summary.md", &report(&outcome, &dir))?;
+    Ok(())
+}
+
+fn fmt_phi(phi: &[f64]) -> String {
+    let parts: Vec<String> = phi.iter().map(|v| format!("{v:.3}")).collect();
+    if parts.len() > 6 {
+        format!("[{} … {}] ({} values)", parts[..3].join(", "), parts[parts.len() - 1], parts.len())
+    } else {
+        format!("[{}]", parts.join(", "))
+    }
+}
+
+fn report(o: &SearchOutcome, dir: &RunDir) -> String {
+    format!(
+        "learned φ: {} (written to {})\n\n| distribution | query loss (95% CI) | {} (95% CI) |\n|---|---|---|\n| learned: {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n| default: {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n\nmeta-validation: {} episodes, paired loss difference learned − default {:.4} ± {:.4}; inner member-steps {}, {:.0} s\n",
+        o.learned.distribution,
+        dir.file(LEARNED_FILE).display(),
+        o.metric,
+        o.learned.distribution,
+        o.learned.loss_mean,
+        o.learned.loss_ci95,
+        o.learned.metric_mean,
+        o.learned.metric_ci95,
+        o.default.distribution,
+        o.default.loss_mean,
+        o.default.loss_ci95,
+        o.default.metric_mean,
+        o.default.metric_ci95,
+        o.episodes,
+        o.loss_difference,
+        o.loss_difference_ci95,
+        o.inner_member_steps,
+        o.seconds
+    )
+}

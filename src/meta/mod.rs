@@ -1,0 +1,11 @@
+//! The outer loop: learns the label-distribution parameters φ across task episodes by grid, random,
+//! CMA-ES or hypergradient search, with a resumable run directory.
+pub mod cmaes;
+pub mod objective;
+pub mod search;
+pub mod space;
+pub mod study;
+
+pub use search::{SearchEvent, SearchOutcome, Study};
+pub use space::PhiSpace;
+pub use study::{Learn, SearchMethod, StudySpec};

@@ -1,0 +1,23 @@
+//! The outer objective: the loss and metric of a φ on an episode's query set after inner training
+//! on its support set. The query loss does not depend on φ, so φs are compared on equal terms.
+use crate::train::{Domain, LossKind, Method};
+
+/// The φ-free loss every method is scored by on query sets: MAE of the expected label (ordinal,
+/// pose), KL to the hard multi-label target (difficult and negative classes ≈ 0), cross-entropy (segmentation).
+pub fn query_method(domain: &Domain) -> Method {
+    let target = match domain {
+        Domain::Bins(_) | Domain::Grid(_) => return Method { target: crate::label::DistributionSpec::Onehot {}, loss: LossKind::L1 },
+        Domain::Classes(_) => "pdn:p_d=1e-6,p_n=1e-6",
+        Domain::Segmentation { .. } => "onehot",
+    };
+    Method { target: target.parse().expect("valid built-in target"), loss: LossKind::Kl }
+}
+
+/// The task metric reported next to the query loss, and whether higher is better.
+pub fn headline_metric(domain: &Domain) -> (&'static str, bool) {
+    match domain {
+        Domain::Bins(_) | Domain::Grid(_) => ("mae", false),
+        Domain::Classes(_) => ("map", true),
+        Domain::Segmentation { .. } => ("miou", true),
+    }
+}

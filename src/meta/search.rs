@@ -1,0 +1,396 @@
+//! The outer loop of a study: each step scores candidate φs (or takes a hypergradient step) on
+//! fresh meta-train episodes, logs every trial, checkpoints its state, and resumes after a kill.
+use super::cmaes::CmaEs;
+use super::objective::{headline_metric, query_method};
+use super::space::PhiSpace;
+use super::study::{SearchMethod, StudySpec};
+use crate::data::{Episode, EpisodeSampler, Pool};
+use crate::error::{Error, Result};
+use crate::label::DistributionSpec;
+use crate::rundir::{null_as_nan, RunDir};
+use crate::train::batches::BatchSampler;
+use crate::train::evaluate::{evaluate, EvalSpec};
+use crate::train::setup::PreparedTask;
+use crate::train::summary::mean_sd;
+use crate::train::unroll::Unroll;
+use crate::train::{train_population, LossKind, Member, Method, TrainData, TrainSpec};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+/// Files of a search run directory.
+pub const STATE_FILE: &str = "state.json";
+pub const TRIALS_FILE: &str = "trials.jsonl";
+pub const LEARNED_FILE: &str = "learned.toml";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// One φ evaluated on one episode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trial {
+    pub step: usize,
+    pub candidate: usize,
+    pub pool: Pool,
+    pub episode: u64,
+    pub phi: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub query_loss: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub metric: f64,
+}
+
+/// What one outer step found: the φ it moved to (or its best candidate) and the spread over episodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: usize,
+    pub phi: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss_mean: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss_sd: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub metric_mean: f64,
+}
+
+/// Everything needed to continue a study after its last completed step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchState {
+    /// Completed outer steps.
+    pub step: usize,
+    /// Current θ (hypergradient) and Adam's moments on it.
+    pub theta: Vec<f64>,
+    pub adam_m: Vec<f64>,
+    pub adam_v: Vec<f64>,
+    pub cmaes: Option<CmaEs>,
+    /// Best φ by mean query loss (black-box methods) and its loss.
+    pub best_phi: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub best_loss: f64,
+    /// Inner-loop member-steps spent so far, and wall seconds.
+    pub inner_member_steps: u64,
+    pub seconds: f64,
+    pub history: Vec<StepRecord>,
+}
+
+/// Mean ± 95 % CI of φ on the meta-validation episodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evaluated {
+    pub distribution: String,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss_mean: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss_ci95: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub metric_mean: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub metric_ci95: f64,
+}
+
+/// The result of a study.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchOutcome {
+    pub metric: String,
+    pub episodes: usize,
+    pub learned: Evaluated,
+    pub default: Evaluated,
+    /// Paired difference learned − default of the query loss: mean and 95 % CI half-width.
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss_difference: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss_difference_ci95: f64,
+    pub inner_member_steps: u64,
+    pub seconds: f64,
+}
+
+/// Progress of a study.
+pub enum SearchEvent<'a> {
+    Step { done: usize, total: usize, record: &'a StepRecord },
+    Validating,
+}
+
+/// A study bound to a prepared task, a device and a run directory.
+pub struct Study<'a> {
+    pub prepared: &'a PreparedTask,
+    pub spec: &'a StudySpec,
+    pub space: PhiSpace,
+    pub inner: TrainSpec,
+    pub sampler: EpisodeSampler,
+    pub data: TrainData<'a>,
+    pub device: Device,
+    pub dir: &'a RunDir,
+}
+
+/// 1.96 · sd / √n.
+pub fn ci95(values: &[f64]) -> (f64, f64) {
+    let (m, sd) = mean_sd(values);
+    (m, 1.96 * sd / (values.len().max(1) as f64).sqrt())
+}
+
+impl<'a> Study<'a> {
+    /// Builds the study for a prepared task (inputs already on `device`).
+    pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device, dir: &'a RunDir) -> Result<Self> {
+        let space = PhiSpace::new(spec, &prepared.task.distribution, &prepared.inner.domain)?;
+        let inner = spec.inner_settings(&prepared.inner.train)?;
+        let sampler = EpisodeSampler::new(&prepared.dataset, &prepared.task, &prepared.split)?;
+        Ok(Study { prepared, spec, space, inner, sampler, data, device, dir })
+    }
+
+    /// Outer steps of the whole study.
+    pub fn total_steps(&self) -> usize {
+        match self.spec.method {
+            SearchMethod::Grid => self.spec.grid.len(),
+            _ => self.spec.outer_steps,
+        }
+    }
+
+    /// Runs (or resumes) the study to the end, then compares learned and default φ on meta-validation.
+    pub fn run(&self, observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
+        if self.dir.file(SUMMARY_FILE).exists() {
+            return self.dir.read_json(SUMMARY_FILE);
+        }
+        let mut state = self.resume_or_start()?;
+        while state.step < self.total_steps() {
+            let started = Instant::now();
+            let record = self.step(&mut state)?;
+            state.seconds += started.elapsed().as_secs_f64();
+            state.history.push(record);
+            state.step += 1;
+            self.dir.write_json(STATE_FILE, &state)?;
+            observer(SearchEvent::Step { done: state.step, total: self.total_steps(), record: state.history.last().expect("just pushed") });
+        }
+        let learned = self.learned_phi(&state);
+        self.write_learned(&learned)?;
+        observer(SearchEvent::Validating);
+        let outcome = self.compare(&state, &learned)?;
+        self.dir.write_json(SUMMARY_FILE, &outcome)?;
+        Ok(outcome)
+    }
+
+    fn resume_or_start(&self) -> Result<SearchState> {
+        if self.dir.file(STATE_FILE).exists() {
+            let state: SearchState = self.dir.read_json(STATE_FILE)?;
+            let kept: Vec<Trial> = self.dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
+            let text: String = kept.iter().map(|t| serde_json::to_string(t).map(|l| l + "\n")).collect::<std::result::Result<_, _>>().map_err(|e| Error::data(self.dir.file(TRIALS_FILE), e.to_string()))?;
+            self.dir.write_text(TRIALS_FILE, &text)?;
+            return Ok(state);
+        }
+        let phi = self.space.initial_phi(self.spec.init.as_deref());
+        let theta = self.space.clamp(&self.space.theta_of(&phi)?);
+        let cmaes = match self.spec.method {
+            SearchMethod::Cmaes => {
+                let (lo, hi) = self.space.bounds();
+                let width = lo.iter().zip(hi).map(|(l, h)| h - l).fold(f64::INFINITY, f64::min);
+                let lambda = (self.spec.candidates >= 2).then_some(self.spec.candidates);
+                Some(CmaEs::new(theta.clone(), width / 4.0, lo.to_vec(), hi.to_vec(), lambda).map_err(|e| Error::invalid("cmaes", "settings", e.to_string()))?)
+            }
+            _ => None,
+        };
+        let d = theta.len();
+        Ok(SearchState {
+            step: 0,
+            theta,
+            adam_m: vec![0.0; d],
+            adam_v: vec![0.0; d],
+            cmaes,
+            best_phi: phi,
+            best_loss: f64::MAX,
+            inner_member_steps: 0,
+            seconds: 0.0,
+            history: vec![],
+        })
+    }
+
+    /// One outer step of the configured method.
+    fn step(&self, state: &mut SearchState) -> Result<StepRecord> {
+        let s = state.step;
+        let episodes: Vec<u64> = match self.spec.method {
+            SearchMethod::Grid => (0..self.spec.episodes_per_step as u64).collect(),
+            _ => (0..self.spec.episodes_per_step as u64).map(|e| (s * self.spec.episodes_per_step) as u64 + e).collect(),
+        };
+        if self.spec.method == SearchMethod::Hypergradient {
+            return self.hypergradient_step(state, &episodes);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let thetas: Vec<Vec<f64>> = match self.spec.method {
+            SearchMethod::Grid => vec![self.space.clamp(&self.space.theta_of(&self.spec.grid[s].values())?)],
+            SearchMethod::Random => {
+                let (lo, hi) = self.space.bounds();
+                (0..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()).collect()
+            }
+            _ => state.cmaes.as_ref().expect("CMA-ES state").ask(&mut rng),
+        };
+        let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
+        let scores = self.score(&phis, Pool::Train, &episodes, state)?;
+        let mut means = vec![];
+        for (c, row) in scores.iter().enumerate() {
+            for (e, (loss, metric)) in row.iter().enumerate() {
+                let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
+                self.dir.append_jsonl(TRIALS_FILE, &trial)?;
+            }
+            let losses: Vec<f64> = row.iter().map(|r| if r.0.is_finite() { r.0 } else { f64::MAX }).collect();
+            means.push(losses.iter().sum::<f64>() / losses.len() as f64);
+        }
+        if let Some(cma) = state.cmaes.as_mut() {
+            cma.tell(&thetas, &means).map_err(|e| Error::invalid("cmaes", "tell", e.to_string()))?;
+        }
+        let best = (0..means.len()).min_by(|a, b| means[*a].total_cmp(&means[*b])).unwrap_or(0);
+        if means[best] < state.best_loss {
+            state.best_loss = means[best];
+            state.best_phi = phis[best].clone();
+        }
+        Ok(self.record(s, &phis[best], &scores[best]))
+    }
+
+    fn record(&self, step: usize, phi: &[f64], scores: &[(f64, f64)]) -> StepRecord {
+        let (loss_mean, loss_sd) = mean_sd(&scores.iter().map(|s| s.0).collect::<Vec<_>>());
+        let (metric_mean, _) = mean_sd(&scores.iter().map(|s| s.1).collect::<Vec<_>>());
+        StepRecord { step, phi: phi.to_vec(), loss_mean, loss_sd, metric_mean }
+    }
+
+    fn episodes(&self, pool: Pool, indices: &[u64]) -> Result<Vec<Episode>> {
+        indices.iter().map(|i| self.sampler.episode_with_seed(self.spec.seed, pool, *i)).collect()
+    }
+
+    /// Network seed of an episode: the same for every candidate, so candidates are compared paired.
+    fn member_seed(&self, pool: Pool, episode: u64) -> u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed);
+        rng.set_stream((pool.id() << 56) | episode);
+        rng.random()
+    }
+
+    fn method_at(&self, phi: &[f64]) -> Method {
+        Method { target: self.space.spec_at(phi), loss: LossKind::Kl }
+    }
+
+    fn eval_spec(&self) -> EvalSpec {
+        EvalSpec { chunk: 256, ordinal: Default::default(), reference: self.prepared.task.distribution.clone() }
+    }
+
+    /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
+    fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], state: &mut SearchState) -> Result<Vec<Vec<(f64, f64)>>> {
+        self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, state)
+    }
+
+    fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], state: &mut SearchState) -> Result<Vec<Vec<(f64, f64)>>> {
+        let episodes = self.episodes(pool, indices)?;
+        let members: Vec<Member> = methods
+            .iter()
+            .flat_map(|m| episodes.iter().map(move |e| (m, e)))
+            .map(|(m, e)| Member { seed: self.member_seed(pool, e.index), method: m.clone(), train: e.support.clone(), val: vec![] })
+            .collect();
+        let run = train_population(&self.prepared.inner.network, &self.data, &members, &self.inner, &self.eval_spec(), self.device, &mut |_| {})?;
+        state.inner_member_steps += (members.len() * self.inner.steps) as u64;
+        let query = vec![query_method(&self.prepared.inner.domain); members.len()];
+        let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
+        let metrics = evaluate(&self.prepared.inner.network, &run.params, &self.data, &query, &sets, &self.eval_spec())?;
+        let (name, _) = headline_metric(&self.prepared.inner.domain);
+        let pairs: Vec<(f64, f64)> = metrics
+            .iter()
+            .zip(&run.outcomes)
+            .map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { (m["loss"], m.get(name).copied().unwrap_or(f64::NAN)) })
+            .collect();
+        Ok(pairs.chunks(episodes.len()).map(|c| c.to_vec()).collect())
+    }
+
+    /// One Adam step on θ with the query-loss gradient through the last `unroll` inner steps.
+    fn hypergradient_step(&self, state: &mut SearchState, indices: &[u64]) -> Result<StepRecord> {
+        let s = state.step;
+        let episodes = self.episodes(Pool::Train, indices)?;
+        let phi_now = self.space.phi_values(&state.theta);
+        let net = &self.prepared.inner.network;
+        let seeds: Vec<u64> = episodes.iter().map(|e| self.member_seed(Pool::Train, e.index)).collect();
+        let plain = self.inner.steps - self.spec.unroll;
+        let (params, optimizer) = if plain > 0 {
+            let members: Vec<Member> = episodes
+                .iter()
+                .zip(&seeds)
+                .map(|(e, seed)| Member { seed: *seed, method: self.method_at(&phi_now), train: e.support.clone(), val: vec![] })
+                .collect();
+            let run = train_population(net, &self.data, &members, &TrainSpec { steps: plain, ..self.inner.clone() }, &self.eval_spec(), self.device, &mut |_| {})?;
+            (run.params, Some(run.optimizer))
+        } else {
+            (net.init(&seeds, self.device), None)
+        };
+        let mut samplers: Vec<BatchSampler> = episodes.iter().zip(&seeds).map(|(e, seed)| BatchSampler::new(e.support.clone(), seed ^ 0xa11)).collect();
+        let batches: Vec<Vec<Vec<i64>>> =
+            (0..self.spec.unroll).map(|_| samplers.iter_mut().map(|b| b.next_batch(self.inner.batch as usize)).collect()).collect();
+        let theta = Tensor::from_slice(&state.theta).set_requires_grad(true);
+        let phi = self.space.full_phi(&self.space.phi_of(&theta).to_kind(Kind::Float).to_device(self.device));
+        let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
+        let family = self.space.spec_at(&phi_now);
+        let unroll = Unroll { net, data: &self.data, family: &family, optimizer: self.inner.optimizer_spec() };
+        let trained = unroll.train(&params, &rows, &batches, optimizer, self.device)?;
+        let query_sets: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
+        let loss = unroll.loss(&trained, &query_method(&self.prepared.inner.domain), None, &query_sets, self.device)? / episodes.len() as f64;
+        let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
+        let grad = Vec::<f64>::try_from(&grad)?;
+        state.inner_member_steps += (episodes.len() * self.inner.steps) as u64;
+        let metrics = evaluate(net, &trained.detached(), &self.data, &vec![query_method(&self.prepared.inner.domain); episodes.len()], &query_sets, &self.eval_spec())?;
+        let (name, _) = headline_metric(&self.prepared.inner.domain);
+        let scores: Vec<(f64, f64)> = metrics.iter().map(|m| (m["loss"], m.get(name).copied().unwrap_or(f64::NAN))).collect();
+        for (e, (l, m)) in scores.iter().enumerate() {
+            self.dir.append_jsonl(TRIALS_FILE, &Trial { step: s, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *l, metric: *m })?;
+        }
+        if grad.iter().any(|g| !g.is_finite()) {
+            return Err(Error::invalid("hypergradient", format!("{grad:?}"), format!("is not finite at outer step {s}; lower outer_lr or the inner lr")));
+        }
+        self.adam_on_theta(state, &grad);
+        Ok(self.record(s, &phi_now, &scores))
+    }
+
+    fn adam_on_theta(&self, state: &mut SearchState, grad: &[f64]) {
+        let (b1, b2, eps) = (0.9, 0.999, 1e-8);
+        let t = (state.step + 1) as i32;
+        for i in 0..grad.len() {
+            state.adam_m[i] = b1 * state.adam_m[i] + (1.0 - b1) * grad[i];
+            state.adam_v[i] = b2 * state.adam_v[i] + (1.0 - b2) * grad[i] * grad[i];
+            let m_hat = state.adam_m[i] / (1.0 - b1.powi(t));
+            let v_hat = state.adam_v[i] / (1.0 - b2.powi(t));
+            state.theta[i] -= self.spec.outer_lr * m_hat / (v_hat.sqrt() + eps);
+        }
+        state.theta = self.space.clamp(&state.theta);
+    }
+
+    /// The final φ: Adam's last θ (hypergradient) or the best candidate seen.
+    pub fn learned_phi(&self, state: &SearchState) -> Vec<f64> {
+        match self.spec.method {
+            SearchMethod::Hypergradient => self.space.phi_values(&state.theta),
+            _ => state.best_phi.clone(),
+        }
+    }
+
+    fn write_learned(&self, phi: &[f64]) -> Result<()> {
+        #[derive(Serialize)]
+        struct Learned {
+            distribution: DistributionSpec,
+        }
+        let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) }).map_err(|e| Error::data(self.dir.file(LEARNED_FILE), e.to_string()))?;
+        let header = format!("# φ learned by `dldl-meta search` ({:?}) on task {}\n", self.spec.method, self.prepared.task.name);
+        self.dir.write_text(LEARNED_FILE, &(header + &body))
+    }
+
+    /// Learned φ against the task's default on the same meta-validation episodes (paired).
+    fn compare(&self, state: &SearchState, learned: &[f64]) -> Result<SearchOutcome> {
+        let default = Method { target: self.prepared.task.distribution.clone(), loss: LossKind::Kl };
+        let indices: Vec<u64> = (0..self.spec.validation_episodes as u64).collect();
+        let mut scratch = state.clone();
+        let scores = self.score_methods(&[self.method_at(learned), default.clone()], Pool::Val, &indices, &mut scratch)?;
+        let summarise = |method: &Method, row: &[(f64, f64)]| {
+            let (loss_mean, loss_ci95) = ci95(&row.iter().map(|r| r.0).collect::<Vec<_>>());
+            let (metric_mean, metric_ci95) = ci95(&row.iter().map(|r| r.1).collect::<Vec<_>>());
+            Evaluated { distribution: method.target.to_string(), loss_mean, loss_ci95, metric_mean, metric_ci95 }
+        };
+        let diff: Vec<f64> = scores[0].iter().zip(&scores[1]).map(|(a, b)| a.0 - b.0).collect();
+        Ok(SearchOutcome {
+            metric: headline_metric(&self.prepared.inner.domain).0.to_string(),
+            episodes: indices.len(),
+            learned: summarise(&self.method_at(learned), &scores[0]),
+            default: summarise(&default, &scores[1]),
+            loss_difference: ci95(&diff).0,
+            loss_difference_ci95: ci95(&diff).1,
+            inner_member_steps: state.inner_member_steps,
+            seconds: state.seconds,
+        })
+    }
+}

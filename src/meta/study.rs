@@ -1,0 +1,180 @@
+//! Study specs (`meta/*.toml`): which φ to learn, the search method, bounds, outer budget, episodes,
+//! inner-loop overrides; parsed with unknown fields denied and validated once.
+use crate::error::{Error, Result};
+use crate::train::{OptimizerKind, TrainSpec};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How φ is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMethod {
+    /// Every point of `grid`, each on the same episodes.
+    Grid,
+    /// Uniform candidates in the (log-)box, fresh episodes per step.
+    Random,
+    /// CMA-ES over the unconstrained parameters, fresh episodes per generation.
+    Cmaes,
+    /// Adam on φ with the gradient of the query loss through the last `unroll` inner steps.
+    Hypergradient,
+}
+
+/// Which φ of the task's family is learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Learn {
+    /// Scalar σ (gaussian, mixture).
+    Sigma,
+    /// σ(l), one per bin (gaussian).
+    SigmaPerLabel,
+    /// Anisotropic (σ_1, σ_2) (gaussian2d).
+    Sigma2,
+    /// (p_D, p_N) (pdn).
+    Pdn,
+    /// Kernel width σ_f (segmentation).
+    KernelSigma,
+}
+
+/// Inner-loop settings that override the task's for this study.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InnerOverride {
+    pub steps: Option<usize>,
+    pub batch: Option<i64>,
+    pub lr: Option<f64>,
+    pub optimizer: Option<OptimizerKind>,
+    pub momentum: Option<f64>,
+}
+
+/// A validated study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudySpec {
+    #[serde(default)]
+    pub description: String,
+    pub method: SearchMethod,
+    pub learn: Learn,
+    /// Starting φ (hypergradient, CMA-ES mean); default: the task's own φ.
+    #[serde(default)]
+    pub init: Option<Vec<f64>>,
+    /// Lower bounds of φ (one value, or one per coordinate). For pdn: (p_D, p_N / p_D).
+    pub lower: Vec<f64>,
+    /// Upper bounds of φ, like `lower`.
+    pub upper: Vec<f64>,
+    /// Grid points (grid method): each a number (scalar φ) or a list.
+    #[serde(default)]
+    pub grid: Vec<GridPoint>,
+    /// Outer steps (generations for CMA-ES, Adam steps for the hypergradient; ignored by grid).
+    pub outer_steps: usize,
+    /// Meta-train episodes per outer step (members trained together).
+    pub episodes_per_step: usize,
+    /// Candidates per step (random; CMA-ES λ, 0 = CMA-ES default).
+    #[serde(default = "default_candidates")]
+    pub candidates: usize,
+    /// Inner steps kept on the graph for the hypergradient (1 = one-step look-ahead).
+    #[serde(default = "one")]
+    pub unroll: usize,
+    /// Adam learning rate on the unconstrained φ (hypergradient).
+    #[serde(default = "default_outer_lr")]
+    pub outer_lr: f64,
+    /// Meta-validation episodes for the final comparison of learned and default φ.
+    #[serde(default = "default_validation")]
+    pub validation_episodes: usize,
+    #[serde(default)]
+    pub inner: InnerOverride,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// One grid point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GridPoint {
+    Scalar(f64),
+    Vector(Vec<f64>),
+}
+
+impl GridPoint {
+    /// The point's coordinates.
+    pub fn values(&self) -> Vec<f64> {
+        match self {
+            GridPoint::Scalar(v) => vec![*v],
+            GridPoint::Vector(v) => v.clone(),
+        }
+    }
+}
+
+fn default_candidates() -> usize {
+    4
+}
+fn one() -> usize {
+    1
+}
+fn default_outer_lr() -> f64 {
+    0.1
+}
+fn default_validation() -> usize {
+    16
+}
+
+impl StudySpec {
+    /// Reads and validates a study file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let spec: StudySpec = toml::from_str(&text).map_err(|e| {
+            let field = e.span().map(|s| text[..s.start].lines().last().unwrap_or("").to_string()).unwrap_or_default();
+            Error::config(path, field.trim().trim_end_matches('=').trim(), e.message().to_string())
+        })?;
+        spec.validate(path)?;
+        Ok(spec)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let err = |field: &str, rule: &str| Err(Error::config(PathBuf::from(path), field, rule));
+        if self.episodes_per_step == 0 {
+            return err("episodes_per_step", "must be >= 1");
+        }
+        if self.method != SearchMethod::Grid && self.outer_steps == 0 {
+            return err("outer_steps", "must be >= 1");
+        }
+        if self.method == SearchMethod::Grid && self.grid.is_empty() {
+            return err("grid", "the grid method needs at least one point");
+        }
+        if self.method == SearchMethod::Random && self.candidates == 0 {
+            return err("candidates", "must be >= 1");
+        }
+        if self.method == SearchMethod::Hypergradient && (self.unroll == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
+            return err("unroll/outer_lr", "unroll must be >= 1 and outer_lr finite and > 0");
+        }
+        if self.validation_episodes == 0 {
+            return err("validation_episodes", "must be >= 1");
+        }
+        if self.lower.is_empty() || self.lower.len() != self.upper.len() {
+            return err("lower/upper", "give the same number of bounds (one, or one per coordinate)");
+        }
+        if self.lower.iter().zip(&self.upper).any(|(l, u)| !(l.is_finite() && u.is_finite() && l < u)) {
+            return err("lower/upper", "each lower bound must be finite and below its upper bound");
+        }
+        Ok(())
+    }
+
+    /// The task's inner-loop settings with this study's overrides applied (validated).
+    pub fn inner_settings(&self, task: &TrainSpec) -> Result<TrainSpec> {
+        let o = &self.inner;
+        let spec = TrainSpec {
+            steps: o.steps.unwrap_or(task.steps),
+            batch: o.batch.unwrap_or(task.batch),
+            lr: o.lr.unwrap_or(task.lr),
+            optimizer: o.optimizer.unwrap_or(task.optimizer),
+            momentum: o.momentum.unwrap_or(task.momentum),
+            eval_every: 0,
+            patience: 0,
+            ..task.clone()
+        };
+        spec.validate()?;
+        if self.method == SearchMethod::Hypergradient && self.unroll > spec.steps {
+            return Err(Error::invalid("unroll", self.unroll, format!("must be <= the inner steps ({})", spec.steps)));
+        }
+        Ok(spec)
+    }
+}
