@@ -9,7 +9,7 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
     let (root, task) = fixture("ok", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let args = ["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--eval-every", "10", "--out", path(&out), "--device", "cpu"];
+    let args = ["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--eval-every", "10", "--chunk", "3", "--out", path(&out), "--device", "cpu"];
     let result = dldl(&args);
     assert!(result.status.success(), "{}", text(&result));
     let summary = String::from_utf8_lossy(&result.stdout);

@@ -5,6 +5,7 @@ pub mod data;
 pub mod eval;
 pub mod info;
 pub mod label;
+pub mod methods;
 pub mod progress;
 pub mod search;
 pub mod tasks;

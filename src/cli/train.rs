@@ -11,7 +11,8 @@ use dldl_meta::train::metrics::OrdinalMetricSpec;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::trainer::TrainEvent;
-use dldl_meta::train::{train_population, Member, Method, TrainData};
+use dldl_meta::train::trainer::train_chunked;
+use dldl_meta::train::{Member, Method, TrainData};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,7 +24,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub task: PathBuf,
     /// A method to train (repeatable): onehot, ls:EPS, l1, dldl:sigma=S, dldlv2:sigma=S[,lambda=L],
-    /// or any distribution (gaussian:sigma=2, pdn:p_d=0.3,p_n=0, segmentation:sigma=3,kernel=5).
+    /// any distribution (gaussian:sigma=2, pdn:p_d=0.3,p_n=0, segmentation:sigma=3,kernel=5), or
+    /// learned:RUN_DIR (the φ a search wrote to RUN_DIR/learned.toml).
     /// Default: the task's own distribution.
     #[arg(long = "dist")]
     pub dists: Vec<String>,
@@ -51,6 +53,10 @@ pub struct TrainArgs {
     /// Stop a member after this many evaluations without improvement (0: never).
     #[arg(long, default_value_t = 0)]
     pub patience: usize,
+    /// Train at most this many members at once (0: all together). Results are the same; on CPUs
+    /// small chunks can be faster per member (see `dldl-meta bench`).
+    #[arg(long, default_value_t = 0)]
+    pub chunk: usize,
 }
 
 /// Trains, evaluates on the test split, writes the run directory and prints the table.
@@ -101,17 +107,20 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         inner.train.steps
     );
     let started = Instant::now();
-    let mut progress = Progress::new("train", inner.train.steps as u64);
+    let chunks = if args.chunk == 0 { 1 } else { members.len().div_ceil(args.chunk) };
+    let mut progress = Progress::new("train", (inner.train.steps * chunks) as u64);
     let mut log_error = None;
-    let run = train_population(&inner.network, &data, &members, &inner.train, &eval, device, &mut |event| match event {
-        TrainEvent::Step { step, .. } => progress.set(step as u64),
+    let run = train_chunked(&inner.network, &data, &members, &inner.train, &eval, device, args.chunk, &mut |offset, event| match event {
+        TrainEvent::Step { step, total } => progress.set(((offset / args.chunk.max(1)) * total + step) as u64),
         TrainEvent::Evaluated { member, point } => {
+            let member = offset + member;
             let line = serde_json::json!({"member": member, "method": members[member].method.to_string(), "seed": members[member].seed, "point": point});
             if let Err(e) = dir.append_jsonl("curves.jsonl", &line) {
                 log_error.get_or_insert(e);
             }
         }
         TrainEvent::Failed { member, failure } => {
+            let member = offset + member;
             progress.println(&format!("member {member} ({}) stopped: non-finite loss {} at step {}", members[member].method, failure.loss, failure.step))
         }
     })?;
@@ -154,5 +163,5 @@ fn methods_of(args: &TrainArgs, prepared: &PreparedTask) -> anyhow::Result<Vec<M
     if args.dists.is_empty() {
         return Ok(vec![Method { target: prepared.task.distribution.clone(), loss: dldl_meta::train::LossKind::Kl }]);
     }
-    args.dists.iter().map(|d| d.parse::<Method>().with_context(|| format!("--dist {d}"))).collect()
+    args.dists.iter().map(|d| super::methods::parse_method(d).with_context(|| format!("--dist {d}"))).collect()
 }

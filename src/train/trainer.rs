@@ -122,6 +122,43 @@ pub fn train_population(
     Ok(state.finish())
 }
 
+/// [`train_population`] on consecutive chunks of at most `chunk` members (0 = all at once), joined
+/// back in order: the same results, with memory and per-chunk speed bounded (on CPUs small
+/// populations can be faster per member than large ones).
+#[allow(clippy::too_many_arguments)]
+pub fn train_chunked(
+    net: &Network,
+    data: &TrainData,
+    members: &[Member],
+    spec: &TrainSpec,
+    eval: &EvalSpec,
+    device: Device,
+    chunk: usize,
+    observer: &mut dyn FnMut(usize, TrainEvent),
+) -> Result<PopulationRun> {
+    let size = if chunk == 0 { members.len().max(1) } else { chunk };
+    let mut runs = vec![];
+    for (c, part) in members.chunks(size).enumerate() {
+        let offset = c * size;
+        runs.push(train_population(net, data, part, spec, eval, device, &mut |e| observer(offset, e))?);
+    }
+    let params = Params::concat(&runs.iter().map(|r| r.params.detached()).collect::<Vec<_>>())?;
+    let optimizer = OptimizerState {
+        step: runs.first().map_or(0, |r| r.optimizer.step),
+        first: join(runs.iter().map(|r| &r.optimizer.first)),
+        second: join(runs.iter().map(|r| &r.optimizer.second)),
+    };
+    let outcomes = runs.into_iter().flat_map(|r| r.outcomes).collect();
+    Ok(PopulationRun { params, optimizer, outcomes })
+}
+
+/// Concatenates per-chunk buffers tensor by tensor along the member axis.
+fn join<'a>(parts: impl Iterator<Item = &'a Vec<Tensor>>) -> Vec<Tensor> {
+    let parts: Vec<&Vec<Tensor>> = parts.collect();
+    let count = parts.first().map_or(0, |p| p.len());
+    (0..count).map(|i| Tensor::cat(&parts.iter().map(|p| &p[i]).collect::<Vec<_>>(), 0)).collect()
+}
+
 /// Mutable training state of a population.
 struct TrainState {
     params: Params,
