@@ -3,10 +3,12 @@
 pub mod bench;
 pub mod data;
 pub mod eval;
+pub mod fewshot;
 pub mod info;
 pub mod label;
 pub mod methods;
 pub mod progress;
+pub mod report;
 pub mod search;
 pub mod tasks;
 pub mod train;

@@ -1,0 +1,194 @@
+//! What a few-shot study evaluates: the sweep (shots K, or fractions of the training split), episodes
+//! per point, the named methods and the paired baseline, population chunks, seed, and the inner loop.
+use crate::error::{Error, Result};
+use crate::train::{Method, TrainSpec};
+use serde::{Deserialize, Serialize};
+
+/// One point of the sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Setting {
+    /// K support examples per label on meta-test episodes (the task's episode spec with `shots = K`).
+    Shots(usize),
+    /// A seeded subset of this fraction of the training split; evaluated on the whole test split.
+    Fraction(f64),
+}
+
+impl Setting {
+    /// The x value of the point (K or the fraction).
+    pub fn x(&self) -> f64 {
+        match self {
+            Setting::Shots(k) => *k as f64,
+            Setting::Fraction(f) => *f,
+        }
+    }
+
+    /// Name of the sweep axis (`shots` or `train_fraction`).
+    pub fn axis(&self) -> &'static str {
+        match self {
+            Setting::Shots(_) => "shots",
+            Setting::Fraction(_) => "train_fraction",
+        }
+    }
+
+    /// Same point (fractions compared to 1e-12, as JSON may round the last bit).
+    pub fn same(&self, other: &Setting) -> bool {
+        match (self, other) {
+            (Setting::Shots(a), Setting::Shots(b)) => a == b,
+            (Setting::Fraction(a), Setting::Fraction(b)) => (a - b).abs() <= 1e-12,
+            _ => false,
+        }
+    }
+
+    /// A number mixed into the seeds of this point, so adding points leaves the others' numbers alone.
+    pub fn stream(&self) -> u64 {
+        match self {
+            Setting::Shots(k) => *k as u64,
+            Setting::Fraction(f) => (1 << 40) | (f * 1e6).round() as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Setting::Shots(k) => write!(f, "K={k}"),
+            Setting::Fraction(x) => write!(f, "{}%", (x * 1e4).round() / 100.0),
+        }
+    }
+}
+
+/// A method under the name the user gave it (`onehot`, `dldl:sigma=2`, `learned:runs/rot-hg`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedMethod {
+    pub name: String,
+    pub method: Method,
+}
+
+/// The inner loop of every member: fixed settings, or `epochs` passes over the member's own training
+/// set (steps = epochs · ⌈n / batch⌉). The batch never exceeds the training set (K=1 supports are small).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InnerPlan {
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub epochs: Option<u64>,
+}
+
+impl InnerPlan {
+    /// The settings for a member training on `n` examples.
+    pub fn for_size(&self, n: usize) -> TrainSpec {
+        let mut spec = self.train.clone();
+        spec.batch = spec.batch.min(n.max(1) as i64);
+        if let Some(e) = self.epochs {
+            spec.steps = (e as usize * n.div_ceil(spec.batch as usize)).max(1);
+        }
+        spec
+    }
+}
+
+/// A validated few-shot study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FewshotSpec {
+    /// The points of the sweep, all of one kind.
+    pub settings: Vec<Setting>,
+    /// Episodes per point (seeded subsets per fraction).
+    pub episodes: usize,
+    pub methods: Vec<NamedMethod>,
+    /// Name of the method every other is compared with, paired by episode.
+    pub baseline: String,
+    /// Members per population (rounded down to whole episodes of all methods, at least one episode).
+    pub chunk: usize,
+    /// Seeds the episodes, the subsets and the networks.
+    pub seed: u64,
+    pub inner: InnerPlan,
+}
+
+impl FewshotSpec {
+    /// Checks the rules: points of one kind, K ≥ 1, 0 < fraction ≤ 1, distinct method names, a known baseline.
+    pub fn validate(&self) -> Result<()> {
+        if self.settings.is_empty() {
+            return Err(Error::invalid("settings", "none", "give --shots or --train-fraction"));
+        }
+        if self.settings.iter().any(|s| s.axis() != self.settings[0].axis()) {
+            return Err(Error::invalid("settings", format!("{:?}", self.settings), "are shots or fractions, not both"));
+        }
+        for s in &self.settings {
+            match s {
+                Setting::Shots(0) => return Err(Error::invalid("shots", 0, "must be >= 1")),
+                Setting::Fraction(f) if !(f.is_finite() && *f > 0.0 && *f <= 1.0) => {
+                    return Err(Error::invalid("train fraction", f, "must satisfy 0 < fraction <= 1"))
+                }
+                _ => {}
+            }
+        }
+        if self.settings.iter().enumerate().any(|(i, s)| self.settings[..i].iter().any(|t| t.same(s))) {
+            return Err(Error::invalid("settings", format!("{:?}", self.settings), "are given twice"));
+        }
+        if self.episodes == 0 {
+            return Err(Error::invalid("episodes", 0, "must be >= 1"));
+        }
+        if self.methods.is_empty() {
+            return Err(Error::invalid("methods", "none", "give at least one --method"));
+        }
+        let names: Vec<&str> = self.methods.iter().map(|m| m.name.as_str()).collect();
+        if names.iter().enumerate().any(|(i, n)| names[..i].contains(n)) {
+            return Err(Error::invalid("methods", names.join(", "), "names must be distinct"));
+        }
+        if !names.contains(&self.baseline.as_str()) {
+            return Err(Error::invalid("baseline", &self.baseline, format!("must be one of the methods: {}", names.join(", "))));
+        }
+        self.inner.train.validate()
+    }
+
+    /// Episodes trained together per population: `chunk / methods`, at least one.
+    pub fn episodes_per_chunk(&self) -> usize {
+        (self.chunk / self.methods.len().max(1)).max(1)
+    }
+
+    /// The sweep axis (`shots` or `train_fraction`).
+    pub fn axis(&self) -> &'static str {
+        self.settings.first().map_or("shots", Setting::axis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> FewshotSpec {
+        FewshotSpec {
+            settings: vec![Setting::Shots(1), Setting::Shots(5)],
+            episodes: 4,
+            methods: ["onehot", "dldl:sigma=2"].iter().map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() }).collect(),
+            baseline: "onehot".into(),
+            chunk: 5,
+            seed: 0,
+            inner: InnerPlan { train: toml::from_str("steps = 10\nbatch = 16\nlr = 0.01\n").unwrap(), epochs: None },
+        }
+    }
+
+    #[test]
+    fn validates_and_sizes_chunks() {
+        let s = spec();
+        s.validate().unwrap();
+        assert_eq!(s.episodes_per_chunk(), 2);
+        let mut bad = spec();
+        bad.baseline = "ls:0.1".into();
+        assert!(bad.validate().unwrap_err().to_string().contains("one of the methods"));
+        let mut bad = spec();
+        bad.settings.push(Setting::Fraction(0.5));
+        assert!(bad.validate().is_err());
+        let mut bad = spec();
+        bad.settings = vec![Setting::Fraction(1.5)];
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn batch_is_capped_and_epochs_count_the_members_set() {
+        let mut plan = spec().inner;
+        assert_eq!((plan.for_size(5).batch, plan.for_size(5).steps), (5, 10));
+        plan.epochs = Some(3);
+        assert_eq!(plan.for_size(40).steps, 3 * 3);
+        assert_eq!(plan.for_size(40).batch, 16);
+    }
+}

@@ -1,0 +1,167 @@
+//! Reading run directories (never training): which command wrote each (`search`, `fewshot`, `train`),
+//! its task, and the records the figures need, typed.
+use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
+use crate::error::{Error, Result};
+use crate::fewshot::record::metrics_with_nan;
+use crate::fewshot::{FewshotSummary, SUMMARY_FILE as FEWSHOT_SUMMARY};
+use crate::label::DistributionSpec;
+use crate::meta::search::{SearchOutcome, SearchState, LEARNED_FILE, STATE_FILE, SUMMARY_FILE as SEARCH_SUMMARY};
+use crate::rundir::null_as_nan;
+use crate::rundir::RunDir;
+use crate::train::metrics::Metrics;
+use crate::train::summary::MemberResult;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A run directory and what it holds.
+pub struct Run {
+    /// The directory's last path component (used in figure names).
+    pub name: String,
+    pub dir: PathBuf,
+    /// The task it ran on, when its config records one.
+    pub task: Option<TaskSpec>,
+    pub kind: RunKind,
+}
+
+/// The records of each kind of run.
+pub enum RunKind {
+    Search(Box<SearchRun>),
+    Fewshot(FewshotSummary),
+    Train(TrainRun),
+}
+
+/// A `dldl-meta search` directory.
+pub struct SearchRun {
+    /// `grid`, `random`, `cmaes` or `hypergradient`.
+    pub method: String,
+    pub state: SearchState,
+    /// The final φ, once the search finished.
+    pub learned: Option<DistributionSpec>,
+    pub outcome: Option<SearchOutcome>,
+}
+
+/// One evaluation point of one member of a `dldl-meta train` run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurveLine {
+    pub member: usize,
+    pub method: String,
+    pub seed: u64,
+    pub point: Point,
+}
+
+/// An evaluation during training (`CurvePoint` as logged; NaN metrics are `null`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Point {
+    pub step: usize,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub train_loss: f64,
+    #[serde(deserialize_with = "metrics_with_nan")]
+    pub val: Metrics,
+}
+
+/// A `dldl-meta train` directory.
+pub struct TrainRun {
+    pub curves: Vec<CurveLine>,
+    /// Final test metrics per member, once the run finished.
+    pub members: Vec<MemberResult>,
+}
+
+#[derive(Deserialize)]
+struct TrainMetrics {
+    members: Vec<MemberRead>,
+}
+
+#[derive(Deserialize)]
+struct MemberRead {
+    method: String,
+    seed: u64,
+    #[serde(deserialize_with = "metrics_with_nan")]
+    metrics: Metrics,
+    #[serde(default)]
+    failure: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Learned {
+    distribution: DistributionSpec,
+}
+
+impl Run {
+    /// Reads `path`; an error names what is missing.
+    pub fn load(path: &Path) -> Result<Run> {
+        let dir = RunDir::existing(path)?;
+        let config: serde_json::Value = dir.read_json(crate::rundir::CONFIG_FILE)?;
+        let task = match (config.get("task_toml").and_then(|v| v.as_str()), config.get("task_file").and_then(|v| v.as_str())) {
+            (Some(text), Some(file)) => Some(TaskSpec::parse(text, Path::new(file))?),
+            _ => None,
+        };
+        let command = config.get("command").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let kind = match command.as_str() {
+            "search" => {
+                let learned = if dir.file(LEARNED_FILE).exists() {
+                    let text = std::fs::read_to_string(dir.file(LEARNED_FILE)).map_err(|e| Error::io(dir.file(LEARNED_FILE), e))?;
+                    let l: Learned = toml::from_str(&text).map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
+                    Some(l.distribution)
+                } else {
+                    None
+                };
+                let outcome = if dir.file(SEARCH_SUMMARY).exists() { Some(dir.read_json(SEARCH_SUMMARY)?) } else { None };
+                let method = config.pointer("/study/method").and_then(|v| v.as_str()).unwrap_or("search").to_string();
+                RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome }))
+            }
+            "fewshot" => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY)?),
+            "train" => {
+                let members = if dir.file("metrics.json").exists() {
+                    dir.read_json::<TrainMetrics>("metrics.json")?
+                        .members
+                        .into_iter()
+                        .map(|m| MemberResult { method: m.method, seed: m.seed, metrics: m.metrics, failure: m.failure })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                RunKind::Train(TrainRun { curves: dir.read_jsonl("curves.jsonl")?, members })
+            }
+            other => return Err(Error::data(path, format!("config.json says command {other:?}; the report reads search, fewshot and train runs"))),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+        Ok(Run { name, dir: path.to_path_buf(), task, kind })
+    }
+
+    /// The task's name, or the run's.
+    pub fn task_name(&self) -> String {
+        self.task.as_ref().map_or_else(|| self.name.clone(), |t| t.name.clone())
+    }
+}
+
+/// Unit of the task's labels, for axis titles.
+pub fn label_unit(task: Option<&TaskSpec>) -> &'static str {
+    match task.map(|t| &t.dataset) {
+        Some(DatasetSpec::Utkface(_) | DatasetSpec::Abalone(_)) => "years",
+        Some(DatasetSpec::MnistRotation(_)) => "degrees",
+        Some(DatasetSpec::Wine(_)) => "quality points",
+        Some(DatasetSpec::MnistPose(_)) => "degrees / %",
+        Some(DatasetSpec::Pointing04(_)) => "degrees",
+        _ => "label units",
+    }
+}
+
+/// How a metric is named on an axis, with its unit.
+pub fn metric_axis(metric: &str, task: Option<&TaskSpec>) -> String {
+    match metric {
+        "mae" | "mae_argmax" => format!("MAE ({})", label_unit(task)),
+        "map" => "mAP (fraction)".into(),
+        "miou" => "mIoU (fraction)".into(),
+        "loss" => format!("query loss ({})", query_loss_unit(task)),
+        other => other.to_string(),
+    }
+}
+
+/// The φ-free query loss: MAE in label units (ordinal, pose) or KL / cross-entropy in nats.
+pub fn query_loss_unit(task: Option<&TaskSpec>) -> String {
+    match task.map(|t| &t.labels) {
+        Some(LabelDomain::Bins(_) | LabelDomain::Grid(_)) => format!("MAE, {}", label_unit(task)),
+        Some(LabelDomain::Classes(_)) => "nats".into(),
+        None => "as logged".into(),
+    }
+}
