@@ -1,6 +1,7 @@
 //! The binary's subcommands: each room maps its clap arguments into the library's config structs.
 //! `anyhow` lives here, at the edge; the library speaks `dldl_meta::Error`.
 pub mod bench;
+pub mod common;
 pub mod data;
 pub mod eval;
 pub mod fewshot;

@@ -1,13 +1,13 @@
 //! `dldl-meta search`: learns φ for a task with a study (meta/*.toml), resumably, and prints the
 //! learned φ next to the task's fixed default with their meta-validation metric.
+use super::common::TaskArgs;
 use super::progress::Progress;
 use anyhow::Context;
 use clap::Args;
-use dldl_meta::data::DataRoots;
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
 use dldl_meta::rundir::RunDir;
-use dldl_meta::runtime::{DeviceChoice, RunEnvironment};
+use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::TrainData;
 use std::path::PathBuf;
@@ -17,32 +17,25 @@ use std::path::PathBuf;
 #[command(after_help = "Example:\n  dldl-meta search --task tasks/rotation-mnist.toml --meta meta/rotation-hypergradient.toml --out runs/rot-hg\n\
 Killed at any moment, the same command resumes from the last completed outer step.")]
 pub struct SearchArgs {
-    /// Task file (tasks/*.toml).
-    #[arg(long)]
-    pub task: PathBuf,
+    #[command(flatten)]
+    pub common: TaskArgs,
     /// Study file (meta/*.toml): method, φ to learn, bounds, budget.
     #[arg(long)]
     pub meta: PathBuf,
     /// Run directory (created, or resumed when it holds the same study).
     #[arg(long)]
     pub out: PathBuf,
-    /// Directory of the researcher's own data; default env DLDL_DATA, else ../shared/data.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
 }
 
 /// Runs or resumes the study and prints the comparison.
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let device = args.common.device()?;
     let study_spec = StudySpec::load(&args.meta)?;
-    let prepared = PreparedTask::load(&args.task, &DataRoots::from_env(args.data_dir.clone()))?;
+    let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
     let config = serde_json::json!({
         "command": "search",
-        "task_file": args.task,
-        "task_toml": std::fs::read_to_string(&args.task).with_context(|| args.task.display().to_string())?,
+        "task_file": args.common.task,
+        "task_toml": std::fs::read_to_string(&args.common.task).with_context(|| args.common.task.display().to_string())?,
         "meta_file": args.meta,
         "study": study_spec,
         "environment": RunEnvironment::current(device),

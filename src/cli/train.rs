@@ -1,11 +1,12 @@
 //! `dldl-meta train`: trains methods × seeds on a task as one population, prints mean ± sd of the
 //! test metrics and writes a run directory (config, curves, checkpoint, metrics, summary).
+use super::common::TaskArgs;
 use super::progress::Progress;
 use anyhow::Context;
 use clap::Args;
-use dldl_meta::data::{DataRoots, Pool};
+use dldl_meta::data::Pool;
 use dldl_meta::rundir::RunDir;
-use dldl_meta::runtime::{DeviceChoice, RunEnvironment};
+use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
 use dldl_meta::train::metrics::OrdinalMetricSpec;
 use dldl_meta::train::setup::PreparedTask;
@@ -20,9 +21,8 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  dldl-meta train --task tasks/age-utkface.toml --dist onehot --dist dldl:sigma=2 --seeds 3 --out runs/utk")]
 pub struct TrainArgs {
-    /// Task file (tasks/*.toml).
-    #[arg(long)]
-    pub task: PathBuf,
+    #[command(flatten)]
+    pub common: TaskArgs,
     /// A method to train (repeatable): onehot, ls:EPS, l1, dldl:sigma=S, dldlv2:sigma=S[,lambda=L],
     /// any distribution (gaussian:sigma=2, pdn:p_d=0.3,p_n=0, segmentation:sigma=3,kernel=5), or
     /// learned:RUN_DIR (the φ a search wrote to RUN_DIR/learned.toml).
@@ -38,12 +38,6 @@ pub struct TrainArgs {
     /// Run directory to write (refused if it holds a different run).
     #[arg(long)]
     pub out: PathBuf,
-    /// Directory of the researcher's own data (UTKFace, VOC, …); default env DLDL_DATA, else ../shared/data.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
     /// Override the task's optimiser steps (per member).
     #[arg(long)]
     pub steps: Option<usize>,
@@ -61,9 +55,8 @@ pub struct TrainArgs {
 
 /// Trains, evaluates on the test split, writes the run directory and prints the table.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
-    let roots = DataRoots::from_env(args.data_dir.clone());
-    let prepared = PreparedTask::load(&args.task, &roots)?;
+    let device = args.common.device()?;
+    let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
     let methods = methods_of(args, &prepared)?;
     let mut inner = prepared.inner.clone();
     inner.train.steps = args.steps.unwrap_or(inner.train.steps);
@@ -82,8 +75,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         .collect();
     let config = serde_json::json!({
         "command": "train",
-        "task_file": args.task,
-        "task_toml": std::fs::read_to_string(&args.task).with_context(|| format!("{}", args.task.display()))?,
+        "task_file": args.common.task,
+        "task_toml": std::fs::read_to_string(&args.common.task).with_context(|| args.common.task.display().to_string())?,
         "methods": methods.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
         "seeds": members.iter().map(|m| m.seed).collect::<Vec<_>>(),
         "train": inner.train,

@@ -88,6 +88,16 @@ impl Pdn {
     pub fn targets(&self, states: &Tensor) -> Result<Tensor> {
         validate::normalise("pdn targets", &self.weights(states)?, 1)
     }
+
+    /// Like [`Pdn::targets`], but a row without any weight (e.g. only difficult classes at p_D = 0)
+    /// gets an all-zero row and `false` in the returned `[N]` validity mask, for losses that skip it.
+    pub fn targets_masked(&self, states: &Tensor) -> Result<(Tensor, Tensor)> {
+        let weights = self.weights(states)?;
+        let total = weights.sum_dim_intlist(1, true, None);
+        let valid = total.gt(0.0);
+        let dist = &weights / total.clamp_min(validate::tiny(validate::float_kind(&weights)));
+        Ok((dist, valid.squeeze_dim(1)))
+    }
 }
 
 /// States must be a `[N, C]` integer tensor with codes 0, 1 or 2.
@@ -157,6 +167,14 @@ mod tests {
             let fd = (at(1e-6) - at(-1e-6)) / 2e-6;
             assert!((grad[i] - fd).abs() < 1e-8, "θ_{i}: {} vs {fd}", grad[i]);
         }
+    }
+
+    #[test]
+    fn rows_without_weight_are_masked_not_errors() {
+        let pdn = Pdn::explicit(0.0, 0.0).unwrap();
+        let (dist, valid) = pdn.targets_masked(&states(&[&[1, 0, 0], &[2, 1, 0]])).unwrap();
+        assert_eq!(Vec::<bool>::try_from(&valid).unwrap(), vec![false, true]);
+        assert_eq!(values(&dist).unwrap(), vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]

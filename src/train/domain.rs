@@ -22,12 +22,13 @@ pub enum Domain {
     Segmentation { classes: i64 },
 }
 
-/// Target distributions for a batch; `valid` marks the positions that count (dense tasks only).
+/// Target distributions for a batch; `valid` marks what counts in the loss: pixels (segmentation,
+/// void excluded) or rows (multi-label rows without any weight).
 #[derive(Debug)]
 pub struct Targets {
     /// `[B, C]`, or `[B, C, H, W]` for segmentation.
     pub dist: Tensor,
-    /// `[B, H, W]` booleans for segmentation.
+    /// `[B, H, W]` booleans for segmentation, `[B]` for multi-label.
     pub valid: Option<Tensor>,
 }
 
@@ -64,7 +65,9 @@ impl Domain {
                 dense(label_smoothing(&grid_cell(grid, y)?, grid.len() as i64, phi)?)
             }
             (Domain::Classes(_), DistributionSpec::Pdn { .. }, Labels::MultiLabel(s)) => {
-                dense(Pdn::from_tensors(&scalar(0), &scalar(1))?.targets(s)?)
+                // Rows without weight (only difficult classes at p_D = 0) are left out of the loss.
+                let (dist, valid) = Pdn::from_tensors(&scalar(0), &scalar(1))?.targets_masked(s)?;
+                Ok(Targets { dist, valid: Some(valid) })
             }
             (Domain::Classes(c), DistributionSpec::Mixture { .. }, Labels::MultiLabel(s)) => {
                 let distance = LabelDistance::index(*c as usize);
