@@ -17,15 +17,6 @@ impl Params {
         self.tensors.first().map_or(0, |t| t.size()[0])
     }
 
-    /// The tensor called `name`.
-    pub fn get(&self, name: &str) -> Result<&Tensor> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| &self.tensors[i])
-            .ok_or_else(|| Error::shape("parameters", format!("no parameter named {name}")))
-    }
-
     /// Copies that are leaves of a new autograd graph (requires grad).
     pub fn leaves(&self) -> Params {
         self.map(|t| t.detach().copy().set_requires_grad(true))
@@ -60,16 +51,6 @@ impl Params {
         Ok(Params { names: first.names.clone(), tensors })
     }
 
-    /// Moves every tensor to `device`.
-    pub fn to_device(&self, device: Device) -> Params {
-        self.map(|t| t.to_device(device))
-    }
-
-    /// Total number of scalar parameters per member.
-    pub fn count_per_member(&self) -> i64 {
-        self.tensors.iter().map(|t| t.numel() as i64 / t.size()[0].max(1)).sum()
-    }
-
     /// Writes all tensors to a `.safetensors` file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let named: Vec<(&str, Tensor)> =
@@ -89,5 +70,26 @@ impl Params {
             })
             .collect::<Result<_>>()?;
         Ok(Params { names: names.to_vec(), tensors })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Kind;
+
+    #[test]
+    fn checkpoints_round_trip_exactly_and_name_missing_tensors() {
+        let params = Params {
+            names: vec!["a".into(), "b".into()],
+            tensors: vec![Tensor::randn([2, 3], (Kind::Float, Device::Cpu)), Tensor::randn([2, 4, 5], (Kind::Float, Device::Cpu))],
+        };
+        let path = std::env::temp_dir().join(format!("dldl-params-{}.safetensors", std::process::id()));
+        params.save(&path).unwrap();
+        let back = Params::load(&path, &params.names, Device::Cpu).unwrap();
+        assert!(back.tensors.iter().zip(&params.tensors).all(|(a, b)| a.equal(b)));
+        let err = Params::load(&path, &["c".to_string()], Device::Cpu).unwrap_err();
+        assert!(err.to_string().contains("no tensor c"), "{err}");
+        std::fs::remove_file(&path).unwrap();
     }
 }
