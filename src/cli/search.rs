@@ -4,6 +4,7 @@ use super::common::TaskArgs;
 use super::progress::Progress;
 use anyhow::Context;
 use clap::Args;
+use dldl_meta::label::brief;
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
 use dldl_meta::rundir::RunDir;
@@ -86,24 +87,13 @@ fn fmt_phi(phi: &[f64]) -> String {
     }
 }
 
-/// A distribution for a table cell: long per-label vectors are cut (the full φ is in learned.toml).
-fn short(spec: &str) -> String {
-    if spec.chars().count() <= 60 {
-        return spec.to_string();
-    }
-    let values: Vec<f64> = spec.split(['[', ']', ',']).filter_map(|v| v.trim().parse().ok()).collect();
-    let head: String = spec.chars().take_while(|c| *c != '[').collect();
-    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-    format!("{head}[{} values in {lo:.2}..{hi:.2}]", values.len())
-}
-
 fn report(o: &SearchOutcome, dir: &RunDir) -> String {
     format!(
         "learned φ: {} (written to {})\n\n| distribution | query loss (95% CI) | {} (95% CI) |\n|---|---|---|\n| learned: {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n| default: {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n\nmeta-validation: {} episodes, paired loss difference learned − default {:.4} ± {:.4}; inner member-steps {}, {:.0} s\n",
-        short(&o.learned.distribution),
+        brief(&o.learned.distribution),
         dir.file(LEARNED_FILE).display(),
         o.metric,
-        short(&o.learned.distribution),
+        brief(&o.learned.distribution),
         o.learned.loss_mean,
         o.learned.loss_ci95,
         o.learned.metric_mean,

@@ -148,9 +148,9 @@ impl FewshotSummary {
 
 fn label(name: &str, trains: &str) -> String {
     if name == trains {
-        name.to_string()
+        crate::label::brief(name)
     } else {
-        format!("{name} ({trains})")
+        format!("{name} ({})", crate::label::brief(trains))
     }
 }
 

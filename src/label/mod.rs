@@ -22,4 +22,4 @@ pub use measures::{ldl_measures, LdlMeasures};
 pub use mixture::{LabelDistance, Mixture};
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, VOID};
-pub use spec::{DistributionSpec, SigmaSpec};
+pub use spec::{brief, DistributionSpec, SigmaSpec};

@@ -151,6 +151,18 @@ impl FromStr for DistributionSpec {
     }
 }
 
+/// A spec text short enough for a table cell: a long list (σ per label) becomes its count and range.
+pub fn brief(spec: &str) -> String {
+    let Some(open) = spec.find('[') else { return spec.to_string() };
+    if spec.chars().count() <= 60 {
+        return spec.to_string();
+    }
+    let close = spec[open..].find(']').map_or(spec.len(), |i| open + i);
+    let values: Vec<f64> = spec[open + 1..close].split(',').filter_map(|v| v.trim().parse().ok()).collect();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+    format!("{}[{} values in {lo:.2}..{hi:.2}]{}", &spec[..open], values.len(), &spec[(close + 1).min(spec.len())..])
+}
+
 /// Splits on commas that are not inside `[...]`; empty pieces are dropped.
 fn split_outside_brackets(text: &str) -> Vec<&str> {
     let (mut depth, mut start, mut out) = (0i32, 0usize, vec![]);
@@ -209,6 +221,13 @@ mod tests {
         for bad in ["gaussian:sigma=2,width=3", "laplace:b=1", "gaussian:sigma=0", "gaussian", "pdn:p_d=0.2,p_n=0.5", "smoothing:epsilon=1", "segmentation:sigma=3,kernel=4", "gaussian2d:sigma=[1,2,3]", "gaussian:sigma"] {
             assert!(bad.parse::<DistributionSpec>().is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn brief_shortens_long_lists_only() {
+        assert_eq!(brief("gaussian:sigma=2"), "gaussian:sigma=2");
+        let long = format!("gaussian:sigma=[{}]", (1..=30).map(|i| format!("{i}.5")).collect::<Vec<_>>().join(","));
+        assert_eq!(brief(&long), "gaussian:sigma=[30 values in 1.50..30.50]");
     }
 
     #[test]
