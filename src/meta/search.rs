@@ -13,7 +13,8 @@ use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
 use crate::train::unroll::Unroll;
-use crate::train::{train_population, LossKind, Member, Method, TrainData, TrainSpec};
+use crate::train::trainer::{default_chunk, train_chunked};
+use crate::train::{LossKind, Member, Method, TrainData, TrainSpec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -279,7 +280,8 @@ impl<'a> Study<'a> {
             .flat_map(|m| episodes.iter().map(move |e| (m, e)))
             .map(|(m, e)| Member { seed: self.member_seed(pool, e.index), method: m.clone(), train: e.support.clone(), val: vec![] })
             .collect();
-        let run = train_population(&self.prepared.inner.network, &self.data, &members, &self.inner, &self.eval_spec(), self.device, &mut |_| {})?;
+        let chunk = default_chunk(self.device);
+        let run = train_chunked(&self.prepared.inner.network, &self.data, &members, &self.inner, &self.eval_spec(), self.device, chunk, &mut |_, _| {})?;
         state.inner_member_steps += (members.len() * self.inner.steps) as u64;
         let query = vec![query_method(&self.prepared.inner.domain); members.len()];
         let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
@@ -307,7 +309,8 @@ impl<'a> Study<'a> {
                 .zip(&seeds)
                 .map(|(e, seed)| Member { seed: *seed, method: self.method_at(&phi_now), train: e.support.clone(), val: vec![] })
                 .collect();
-            let run = train_population(net, &self.data, &members, &TrainSpec { steps: plain, ..self.inner.clone() }, &self.eval_spec(), self.device, &mut |_| {})?;
+            let plain_spec = TrainSpec { steps: plain, ..self.inner.clone() };
+            let run = train_chunked(net, &self.data, &members, &plain_spec, &self.eval_spec(), self.device, default_chunk(self.device), &mut |_, _| {})?;
             (run.params, Some(run.optimizer))
         } else {
             (net.init(&seeds, self.device), None)

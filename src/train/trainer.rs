@@ -122,6 +122,16 @@ pub fn train_population(
     Ok(state.finish())
 }
 
+/// Members per population that trains fastest per member on `device`, as measured by
+/// `dldl-meta bench`: on CPUs populations above 4 members are memory-bound and slower than
+/// sequential training, on GPUs one large population is fastest (0 = all at once).
+pub fn default_chunk(device: Device) -> usize {
+    match device {
+        Device::Cpu => 4,
+        _ => 0,
+    }
+}
+
 /// [`train_population`] on consecutive chunks of at most `chunk` members (0 = all at once), joined
 /// back in order: the same results, with memory and per-chunk speed bounded (on CPUs small
 /// populations can be faster per member than large ones).
