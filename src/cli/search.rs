@@ -56,25 +56,26 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         study.inner.steps,
         args.out.display()
     );
+    let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
     let mut progress = Progress::new("search", study.total_steps() as u64);
     let outcome = study.run(&mut |event| match event {
         SearchEvent::Step { done, record, .. } => {
             progress.set(done as u64);
             progress.println(&format!(
-                "step {:>3}: φ = {} query loss {:.4} ± {:.4} ({} {:.3})",
+                "step {:>3}: φ = {} query loss {:.4} ± {:.4} ({metric} {:.3})",
                 record.step + 1,
                 fmt_phi(&record.phi),
                 record.loss_mean,
                 record.loss_sd,
-                "metric",
                 record.metric_mean
             ));
         }
         SearchEvent::Validating => progress.println("comparing learned and default φ on meta-validation episodes…"),
     })?;
     progress.finish();
-    print!("{}", report(&outcome, &dir));
-    dir.write_text("summary.md", &report(&outcome, &dir))?;
+    let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain));
+    print!("{text}");
+    dir.write_text("summary.md", &text)?;
     Ok(())
 }
 
@@ -87,26 +88,6 @@ fn fmt_phi(phi: &[f64]) -> String {
     }
 }
 
-fn report(o: &SearchOutcome, dir: &RunDir) -> String {
-    format!(
-        "learned φ: {} (written to {})\n\n| distribution | query loss (95% CI) | {} (95% CI) |\n|---|---|---|\n| learned: {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n| default: {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n\nmeta-validation: {} episodes, paired loss difference learned − default {:.4} ± {:.4}; inner member-steps {}, {:.0} s\n",
-        brief(&o.learned.distribution),
-        dir.file(LEARNED_FILE).display(),
-        o.metric,
-        brief(&o.learned.distribution),
-        o.learned.loss_mean,
-        o.learned.loss_ci95,
-        o.learned.metric_mean,
-        o.learned.metric_ci95,
-        o.default.distribution,
-        o.default.loss_mean,
-        o.default.loss_ci95,
-        o.default.metric_mean,
-        o.default.metric_ci95,
-        o.episodes,
-        o.loss_difference,
-        o.loss_difference_ci95,
-        o.inner_member_steps,
-        o.seconds
-    )
+fn report(o: &SearchOutcome, dir: &RunDir, loss_name: &str) -> String {
+    format!("learned φ: {} (written to {})\n\n{}", brief(&o.learned.distribution), dir.file(LEARNED_FILE).display(), o.table(loss_name))
 }

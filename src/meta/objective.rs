@@ -22,3 +22,12 @@ pub fn headline_metric(domain: &Domain) -> (&'static str, bool) {
         Domain::Segmentation { .. } => ("miou", true),
     }
 }
+
+/// What the query loss of [`query_method`] measures, for table headers.
+pub fn query_loss_name(domain: &Domain) -> &'static str {
+    match domain {
+        Domain::Bins(_) | Domain::Grid(_) => "MAE of the expected label",
+        Domain::Classes(_) => "KL to the hard multi-label target",
+        Domain::Segmentation { .. } => "pixel cross-entropy",
+    }
+}

@@ -104,6 +104,34 @@ pub struct SearchOutcome {
     pub seconds: f64,
 }
 
+impl SearchOutcome {
+    /// Markdown: learned and default φ with query loss and metric (mean ± 95 % CI), then the
+    /// paired difference and the compute spent. `loss_unit` names the query loss (e.g. "MAE, degrees").
+    pub fn table(&self, loss_unit: &str) -> String {
+        let row = |who: &str, e: &Evaluated| {
+            format!(
+                "| {who} {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n",
+                crate::label::brief(&e.distribution),
+                e.loss_mean,
+                e.loss_ci95,
+                e.metric_mean,
+                e.metric_ci95
+            )
+        };
+        format!(
+            "| distribution | query loss ({loss_unit}) ± 95 % CI | {} ± 95 % CI |\n|---|---|---|\n{}{}\nMeta-validation: {} episodes; paired query-loss difference learned − fixed {:.4} ± {:.4}; {} inner member-steps, {:.0} s.\n",
+            self.metric,
+            row("learned", &self.learned),
+            row("fixed", &self.default),
+            self.episodes,
+            self.loss_difference,
+            self.loss_difference_ci95,
+            self.inner_member_steps,
+            self.seconds
+        )
+    }
+}
+
 /// Progress of a study.
 pub enum SearchEvent<'a> {
     Step { done: usize, total: usize, record: &'a StepRecord },
