@@ -58,6 +58,15 @@ fn the_report_draws_every_figure_from_run_directories() {
         path(&runs.join("toy-fs")),
     ]);
     run(&["train", "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--steps", "20", "--eval-every", "5", "--out", path(&runs.join("toy-train"))]);
+    // The ordinal train run records the per-label error of every member: all test examples, once.
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(runs.join("toy-train/metrics.json")).unwrap()).unwrap();
+    let per_label = metrics["per_label"].as_array().expect("metrics.json has per_label");
+    assert_eq!(per_label.len(), 4, "one list per member");
+    for member in per_label {
+        let rows = member.as_array().unwrap();
+        assert!(!rows.is_empty() && rows.iter().all(|r| r["label"].is_f64() && r["mae"].as_f64().is_some_and(|m| m >= 0.0)), "{member}");
+        assert_eq!(rows.iter().map(|r| r["count"].as_u64().unwrap()).sum::<u64>(), 24, "every test example counted once: {member}");
+    }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let toml = |name: &str| std::fs::read_to_string(repo.join("tasks").join(name)).unwrap();
     search_dir(
@@ -95,6 +104,7 @@ fn the_report_draws_every_figure_from_run_directories() {
         ("fewshot-toy-fs", (1000, 620)),
         ("fewshot-diff-toy-fs", (1000, 620)),
         ("curves-toy-train", (1000, 620)),
+        ("per-label-toy-train", (1000, 760)),
         ("distributions-pose", (1200, 600)),
         ("trajectory-pose", (1200, 600)),
         ("distributions-multi", (1200, 600)),
@@ -117,7 +127,13 @@ fn the_report_draws_every_figure_from_run_directories() {
     // The numbers are in the report: the few-shot table with paired differences, and the train table.
     assert!(md.contains("Paired difference method − onehot") && md.contains("| dldl:sigma=1 (gaussian:sigma=1) |"), "{md}");
     assert!(md.contains("| onehot | 2 |"), "train table: {md}");
-    assert!(md.contains("per-label error"), "says why the per-label figure is missing");
+    assert!(!md.contains("no train run stores per-label errors"), "the per-label figure is drawn: {md}");
+    // Without a train run that stores per-label errors, the report says why that figure is missing.
+    let only_search = root.join("report-search");
+    let r = dldl(&["report", path(&runs.join("pose")), "--out", path(&only_search)]);
+    assert!(r.status.success(), "{}", text(&r));
+    let md = std::fs::read_to_string(only_search.join("report.md")).unwrap();
+    assert!(md.contains("per-label error") && !only_search.join("per-label-pose.png").exists(), "{md}");
     if std::env::var_os("KEEP_REPORT").is_none() {
         let _ = std::fs::remove_dir_all(&root);
     } else {

@@ -7,7 +7,7 @@ use clap::Args;
 use dldl_meta::data::Pool;
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
-use dldl_meta::train::evaluate::{evaluate, EvalSpec};
+use dldl_meta::train::evaluate::{evaluate, per_label_errors, EvalSpec};
 use dldl_meta::train::metrics::OrdinalMetricSpec;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::summary::{table, MemberResult};
@@ -137,7 +137,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             failure: outcome.failure.as_ref().map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
         })
         .collect();
-    dir.write_json("metrics.json", &serde_json::json!({"split": "test", "seconds": seconds, "members": results, "outcomes": run.outcomes}))?;
+    let mut record = serde_json::json!({"split": "test", "seconds": seconds, "members": results, "outcomes": run.outcomes});
+    if let Some(per_label) = per_label_errors(&inner.network, &run.params, &data, &test, eval.chunk)? {
+        record["per_label"] = serde_json::to_value(per_label)?;
+    }
+    dir.write_json("metrics.json", &record)?;
     let summary = format!(
         "{} — test split ({} examples), {} steps × batch {}, {} member(s) trained together in {seconds:.1} s on {device:?}\n\n{}",
         prepared.task.name,

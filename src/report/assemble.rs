@@ -5,6 +5,7 @@ use super::distributions::{check_same_family, short, Compared, DistributionPlot}
 use super::fewshot_plots::{FewshotFigure, FewshotPlot};
 use super::figure::{render, Figure};
 use super::index::{html, Section};
+use super::per_label::PerLabelPlot;
 use super::runs::{label_unit, metric_axis, query_loss_unit, Run, RunKind};
 use super::trajectory::TrajectoryPlot;
 use crate::error::{Error, Result};
@@ -43,7 +44,7 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
         let section = section_of(run, &spec.out, &mut figures, &mut skipped)?;
         sections.push(section);
     }
-    if !runs.iter().any(|r| matches!(&r.kind, RunKind::Train(t) if t.members.iter().any(|m| m.metrics.keys().any(|k| k.starts_with("mae_label_"))))) {
+    if !runs.iter().any(|r| matches!(&r.kind, RunKind::Train(t) if t.per_label.is_some())) {
         skipped.push("per-label error (MAE versus true label): no train run stores per-label errors; no figure".into());
     }
     let markdown = spec.out.join("report.md");
@@ -163,6 +164,12 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                     columns.push("loss");
                 }
                 section.text = format!("Test split, mean ± sd over seeds:\n\n{}", table(&t.members, &columns));
+            }
+            if let Some(per_label) = &t.per_label {
+                let plot = PerLabelPlot::new(run.task_name(), label_unit(task).to_string(), &t.members, per_label);
+                let caption = "Top: test MAE of the expected label among the test examples of each true label, mean over seeds per method. \
+                               Bottom: test examples per true label.";
+                add(render(&plot, out, &format!("per-label-{}", run.name), &plot.title(), caption)?, &mut section);
             }
             if t.curves.is_empty() {
                 skipped.push(format!("{}: no curves.jsonl points (train with --eval-every N); no learning curves", run.name));

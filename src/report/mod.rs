@@ -3,14 +3,15 @@
 //!
 //! Rooms: `runs` (typed views of run directories), `figure` (rendering, palette, helpers),
 //! `distributions` (learned vs fixed per family), `trajectory` (outer loop), `fewshot_plots`
-//! (curves and paired differences), `curves` (inner-loop learning curves), `index` (markdown and
-//! HTML), `assemble` (the whole report).
+//! (curves and paired differences), `curves` (inner-loop learning curves), `per_label` (test MAE
+//! per true label), `index` (markdown and HTML), `assemble` (the whole report).
 pub mod assemble;
 pub mod curves;
 pub mod distributions;
 pub mod fewshot_plots;
 pub mod figure;
 pub mod index;
+pub mod per_label;
 pub mod runs;
 pub mod trajectory;
 

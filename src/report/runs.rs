@@ -8,7 +8,7 @@ use crate::label::DistributionSpec;
 use crate::meta::search::{SearchOutcome, SearchState, LEARNED_FILE, STATE_FILE, SUMMARY_FILE as SEARCH_SUMMARY};
 use crate::rundir::null_as_nan;
 use crate::rundir::RunDir;
-use crate::train::metrics::Metrics;
+use crate::train::metrics::{LabelError, Metrics};
 use crate::train::summary::MemberResult;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -64,11 +64,23 @@ pub struct TrainRun {
     pub curves: Vec<CurveLine>,
     /// Final test metrics per member, once the run finished.
     pub members: Vec<MemberResult>,
+    /// Per member (as `members`), test MAE per true label; ordinal tasks only.
+    pub per_label: Option<Vec<Vec<LabelError>>>,
 }
 
 #[derive(Deserialize)]
 struct TrainMetrics {
     members: Vec<MemberRead>,
+    #[serde(default)]
+    per_label: Option<Vec<Vec<LabelErrorRead>>>,
+}
+
+#[derive(Deserialize)]
+struct LabelErrorRead {
+    label: f64,
+    count: usize,
+    #[serde(deserialize_with = "null_as_nan")]
+    mae: f64,
 }
 
 #[derive(Deserialize)]
@@ -111,16 +123,23 @@ impl Run {
             }
             "fewshot" => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY)?),
             "train" => {
-                let members = if dir.file("metrics.json").exists() {
-                    dir.read_json::<TrainMetrics>("metrics.json")?
+                let (members, per_label) = if dir.file("metrics.json").exists() {
+                    let read = dir.read_json::<TrainMetrics>("metrics.json")?;
+                    let members = read
                         .members
                         .into_iter()
                         .map(|m| MemberResult { method: m.method, seed: m.seed, metrics: m.metrics, failure: m.failure })
-                        .collect()
+                        .collect();
+                    let per_label = read.per_label.map(|all| {
+                        all.into_iter()
+                            .map(|rows| rows.into_iter().map(|r| LabelError { label: r.label, count: r.count, mae: r.mae }).collect())
+                            .collect()
+                    });
+                    (members, per_label)
                 } else {
-                    vec![]
+                    (vec![], None)
                 };
-                RunKind::Train(TrainRun { curves: dir.read_jsonl("curves.jsonl")?, members })
+                RunKind::Train(TrainRun { curves: dir.read_jsonl("curves.jsonl")?, members, per_label })
             }
             other => return Err(Error::data(path, format!("config.json says command {other:?}; the report reads search, fewshot and train runs"))),
         };

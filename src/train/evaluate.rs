@@ -1,7 +1,7 @@
 //! Evaluation of every member of a population on its own index set, without gradients:
 //! loss, task metrics, and the six LDL measures against a reference target distribution.
 use super::domain::{grid_cell, labels_on, Domain};
-use super::metrics::{self, Metrics, OrdinalMetricSpec};
+use super::metrics::{self, LabelError, Metrics, OrdinalMetricSpec};
 use super::objective::Method;
 use super::predict::{argmax_label, expectation};
 use super::trainer::TrainData;
@@ -23,20 +23,60 @@ pub struct EvalSpec {
 
 /// Metrics of each member `p` on `sets[p]` (dataset indices), with its own method's loss.
 pub fn evaluate(net: &Network, params: &Params, data: &TrainData, methods: &[Method], sets: &[Vec<i64>], spec: &EvalSpec) -> Result<Vec<Metrics>> {
+    check_sets(params, sets, methods.len())?;
     let population = params.population() as usize;
-    if sets.len() != population || methods.len() != population {
-        return Err(Error::shape("evaluate", format!("{population} members, {} index sets, {} methods", sets.len(), methods.len())));
+    let (probs, loss_sum) = forward_sets(net, params, data, Some(methods), sets, spec.chunk)?;
+    (0..population)
+        .map(|p| {
+            let q = &probs[p];
+            let labels = data.labels.select(&Tensor::from_slice(&sets[p]));
+            let mut m = task_metrics(data.domain, q, &labels, spec)?;
+            m.insert("loss".into(), loss_sum[p] / sets[p].len() as f64);
+            Ok(m)
+        })
+        .collect()
+}
+
+/// Expected label of each member `p` on `sets[p]` (dataset indices), in the order of the set, on
+/// the CPU: `[N_p]` for bins, `[N_p, 2]` for a grid; an error for other domains.
+pub fn expected_labels(net: &Network, params: &Params, data: &TrainData, sets: &[Vec<i64>], chunk: i64) -> Result<Vec<Tensor>> {
+    check_sets(params, sets, sets.len())?;
+    let (probs, _) = forward_sets(net, params, data, None, sets, chunk)?;
+    probs.iter().map(|q| expectation(data.domain, q)).collect()
+}
+
+/// Per-label MAE of each member on `sets[p]` for ordinal (bins) tasks; `None` for other domains.
+pub fn per_label_errors(net: &Network, params: &Params, data: &TrainData, sets: &[Vec<i64>], chunk: i64) -> Result<Option<Vec<Vec<LabelError>>>> {
+    let (Domain::Bins(bins), Labels::Ordinal(y)) = (data.domain, data.labels) else {
+        return Ok(None);
+    };
+    let expected = expected_labels(net, params, data, sets, chunk)?;
+    Ok(Some(expected.iter().zip(sets).map(|(e, s)| metrics::per_label_mae(e, &y.index_select(0, &Tensor::from_slice(s).to_device(y.device())), bins)).collect()))
+}
+
+fn check_sets(params: &Params, sets: &[Vec<i64>], methods: usize) -> Result<()> {
+    let population = params.population() as usize;
+    if sets.len() != population || methods != population {
+        return Err(Error::shape("evaluate", format!("{population} members, {} index sets, {methods} methods", sets.len())));
     }
     if let Some(p) = sets.iter().position(|s| s.is_empty()) {
         return Err(Error::invalid("evaluation set", format!("member {p}"), "is empty"));
     }
+    Ok(())
+}
+
+/// Forward passes without gradients over every member's set in chunks of `chunk` samples per
+/// member: per member the softmax probabilities `[N_p, C]` on the CPU and, when `methods` are
+/// given, the summed loss of each member's own method.
+fn forward_sets(net: &Network, params: &Params, data: &TrainData, methods: Option<&[Method]>, sets: &[Vec<i64>], chunk: i64) -> Result<(Vec<Tensor>, Vec<f64>)> {
+    let population = params.population() as usize;
     let _guard = tch::no_grad_guard();
     let longest = sets.iter().map(Vec::len).max().unwrap_or(0) as i64;
     let mut probs: Vec<Vec<Tensor>> = (0..population).map(|_| vec![]).collect();
     let mut loss_sum = vec![0.0; population];
     let mut start = 0;
     while start < longest {
-        let len = spec.chunk.min(longest - start);
+        let len = chunk.min(longest - start);
         // Members with shorter sets repeat their last index; the repeats are dropped below.
         let index: Vec<i64> = sets
             .iter()
@@ -48,24 +88,18 @@ pub fn evaluate(net: &Network, params: &Params, data: &TrainData, methods: &[Met
             if real == 0 {
                 continue;
             }
-            let rows = Tensor::from_slice(&sets[p][start as usize..(start + real) as usize]);
             let logits_p = logits.get(p as i64).narrow(0, 0, real);
-            let labels = labels_on(&data.labels.select(&rows), logits.device());
-            let targets = data.domain.targets(&methods[p].target, &phi_of(&methods[p].target, logits.device()), &labels)?;
-            loss_sum[p] += methods[p].loss(data.domain, &logits_p, &targets, &labels)?.double_value(&[]) * real as f64;
+            if let Some(methods) = methods {
+                let rows = Tensor::from_slice(&sets[p][start as usize..(start + real) as usize]);
+                let labels = labels_on(&data.labels.select(&rows), logits.device());
+                let targets = data.domain.targets(&methods[p].target, &phi_of(&methods[p].target, logits.device()), &labels)?;
+                loss_sum[p] += methods[p].loss(data.domain, &logits_p, &targets, &labels)?.double_value(&[]) * real as f64;
+            }
             probs[p].push(logits_p.softmax(1, Kind::Float).to_device(Device::Cpu));
         }
         start += len;
     }
-    (0..population)
-        .map(|p| {
-            let q = Tensor::cat(&probs[p], 0);
-            let labels = data.labels.select(&Tensor::from_slice(&sets[p]));
-            let mut m = task_metrics(data.domain, &q, &labels, spec)?;
-            m.insert("loss".into(), loss_sum[p] / sets[p].len() as f64);
-            Ok(m)
-        })
-        .collect()
+    Ok((probs.iter().map(|q| Tensor::cat(q, 0)).collect(), loss_sum))
 }
 
 /// φ of a fixed method as a tensor on `device`.

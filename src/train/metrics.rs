@@ -1,6 +1,7 @@
 //! Task metrics from predictions: MAE, ε-error and CS(θ) for ordinal labels; per-axis and joint MAE
 //! and accuracy for pose; VOC-style mAP for multi-label; mIoU and pixel accuracy for segmentation.
-use crate::label::{DIFFICULT, POSITIVE};
+use crate::label::{Bins, DIFFICULT, POSITIVE};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tch::{Kind, Tensor};
 
@@ -38,6 +39,36 @@ pub fn ordinal(expected: &Tensor, argmax: &Tensor, labels: &Tensor, spec: Ordina
     m.insert("eps_error".into(), err.iter().map(|d| 1.0 - (-d * d / s2).exp()).sum::<f64>() / n);
     m.insert(format!("cs{}", spec.cs_threshold), err.iter().filter(|d| **d <= spec.cs_threshold).count() as f64 / n);
     m
+}
+
+/// Error of the expected label among the examples whose true label falls in one bin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelError {
+    /// The bin's value (label unit).
+    pub label: f64,
+    /// Examples whose true label is nearest to this bin.
+    pub count: usize,
+    /// Mean |expected − true| over them (label unit).
+    pub mae: f64,
+}
+
+/// MAE of the expected labels `[N]` grouped by the bin nearest to each true label `[N]`, in bin
+/// order; bins without examples are left out.
+pub fn per_label_mae(expected: &Tensor, labels: &Tensor, bins: &Bins) -> Vec<LabelError> {
+    let (e, y) = (values(expected), values(labels));
+    let index = bins.nearest_index(&labels.to_device(tch::Device::Cpu)).map(|t| values(&t)).unwrap_or_default();
+    let mut sums = vec![(0usize, 0.0f64); bins.len()];
+    for ((p, t), i) in e.iter().zip(&y).zip(&index) {
+        let s = &mut sums[*i as usize];
+        s.0 += 1;
+        s.1 += (p - t).abs();
+    }
+    bins.values()
+        .iter()
+        .zip(sums)
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|(label, (count, sum))| LabelError { label: *label, count, mae: sum / count as f64 })
+        .collect()
 }
 
 /// Per-axis MAE, joint MAE (mean of both axes) for expectation and argmax, and accuracy (argmax cell
@@ -138,6 +169,16 @@ mod tests {
         assert!((m["cs1.5"] - 2.0 / 3.0).abs() < 1e-9);
         let want = ((1.0 - (-0.0f64).exp()) + (1.0 - (-2.0f64).exp()) + (1.0 - (-0.5f64).exp())) / 3.0;
         assert!((m["eps_error"] - want).abs() < 1e-9);
+    }
+
+    #[test]
+    fn per_label_mae_by_hand() {
+        let bins = Bins::parse("0:20:10").unwrap();
+        // True 0, 0, 20, 19 (nearest bin 20); expected 1, 3, 20, 17 → bin 0: |1|,|3| → 2; bin 20: 0, 2 → 1.
+        let e = Tensor::from_slice(&[1.0f32, 3.0, 20.0, 17.0]);
+        let y = Tensor::from_slice(&[0.0f32, 0.0, 20.0, 19.0]);
+        let got = per_label_mae(&e, &y, &bins);
+        assert_eq!(got, vec![LabelError { label: 0.0, count: 2, mae: 2.0 }, LabelError { label: 20.0, count: 2, mae: 1.0 }]);
     }
 
     #[test]
