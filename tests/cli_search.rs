@@ -35,7 +35,7 @@ fn every_method_learns_a_valid_phi() {
         assert_eq!(parsed["distribution"]["family"].as_str(), Some("gaussian"), "{name}: {learned}");
         let trials = std::fs::read_to_string(out.join("trials.jsonl")).unwrap();
         assert!(trials.lines().count() >= 4, "{name}: too few trials");
-        assert!(text(&r).contains("default: gaussian:sigma=1"), "{name}: {}", text(&r));
+        assert!(text(&r).contains("fixed gaussian:sigma=1"), "{name}: {}", text(&r));
     }
     let _ = std::fs::remove_dir_all(&root);
 }
