@@ -1,6 +1,6 @@
 //! Inner-loop learning curves of a train run (`curves.jsonl`): the validation headline metric per
 //! optimiser step, mean over seeds per method with a min–max band (DLDL versus one-hot: convergence speed).
-use super::figure::{band, colour, headroom, padded, tick, DrawResult, Plot, AXIS, FONT, PLAIN, TICK, TITLE};
+use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
 use super::runs::CurveLine;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -102,13 +102,7 @@ impl Plot for CurvesPlot {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, c.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, TICK))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Learned versus fixed label distributions, drawn per family from the library's own target code:
 //! 1-D curves at several labels (and σ(l) when learned per label), 2-D heatmaps side by side, P/D/N
 //! bars for one labelled example, and the segmentation kernel with one smoothed target map.
-use super::figure::{colour, headroom, heat, int_tick, padded, tick, DrawResult, Plot, AXIS, FONT, SQUARE, TICK, TITLE, WIDE};
+use super::figure::{AXIS, DrawResult, FONT, Plot, SQUARE, TICK, TITLE, WIDE, colour, headroom, heat, int_tick, legend, padded, tick};
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::data::Labels;
 use crate::error::{Error, Result};
@@ -255,13 +255,7 @@ impl Plot for DistributionPlot {
                         .label(format!("y = {label}: {}", names[2 * i]))
                         .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
                 }
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FONT, TICK - 2))
-                    .draw()?;
+                legend(&mut chart, SeriesLabelPosition::UpperRight, TICK - 2)?;
                 if let (Some((f, l)), Some(right)) = (sigma, right) {
                     let ys = f.iter().chain(l).copied();
                     let mut chart = ChartBuilder::on(&right)
@@ -288,13 +282,7 @@ impl Plot for DistributionPlot {
                         .draw_series(LineSeries::new(bins.iter().copied().zip(l.iter().copied()), c1.stroke_width(3)))?
                         .label("learned")
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c1.stroke_width(3)));
-                    chart
-                        .configure_series_labels()
-                        .position(SeriesLabelPosition::UpperRight)
-                        .background_style(WHITE.mix(0.85))
-                        .border_style(BLACK)
-                        .label_font((FONT, TICK))
-                        .draw()?;
+                    legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
                 }
             }
             Shape::Heatmaps { axis1, axis2, axes, label, fixed, learned, names } => {
@@ -347,13 +335,7 @@ impl Plot for DistributionPlot {
                         .label(name.clone())
                         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], c.filled()));
                 }
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FONT, TICK))
-                    .draw()?;
+                legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
             }
             Shape::Segmentation { kernels, maps, names } => {
                 let root =

@@ -1,7 +1,7 @@
 //! Few-shot figures: the headline metric versus shots (or training fraction), one line per method
 //! with its 95 % CI band; and the paired difference of each method against the baseline with CI bars.
 use super::distributions::short_text;
-use super::figure::{band, colour, headroom, padded, tick, DrawResult, Plot, AXIS, FONT, PLAIN, TICK, TITLE};
+use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
 use crate::fewshot::{FewshotSummary, MeanCi};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -161,13 +161,7 @@ impl Plot for FewshotPlot<'_> {
                     )?;
                     chart.draw_series(px.iter().zip(pts).map(|(x, (_, m))| Circle::new((*x, m.mean), 5, c.filled())))?;
                 }
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FONT, TICK))
-                    .draw()?;
+                legend(chart, SeriesLabelPosition::UpperRight, TICK)?;
             }};
         }
         if shots {

@@ -69,6 +69,23 @@ where
     Ok(())
 }
 
+/// The legend of every figure: at `position`, on a white box with a black border.
+pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition, size: u32) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, size))
+        .draw()?;
+    Ok(())
+}
+
 /// The i-th colour of a colour-blind-friendly palette (Okabe–Ito, then greys).
 pub fn colour(i: usize) -> RGBColor {
     const P: [RGBColor; 8] = [

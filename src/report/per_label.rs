@@ -1,7 +1,7 @@
 //! Per-label error of a train run (`metrics.json` field `per_label`): test MAE of the expected label
 //! versus the true label, mean over seeds per method, above the number of test examples per label
 //! (where the error sits: rare labels at the ends of the range versus the well-populated middle).
-use super::figure::{colour, headroom, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE};
+use super::figure::{AXIS, DrawResult, FONT, Plot, TICK, TITLE, colour, headroom, legend, padded, tick};
 use crate::train::metrics::LabelError;
 use crate::train::summary::MemberResult;
 use plotters::coord::Shift;
@@ -107,13 +107,7 @@ impl Plot for PerLabelPlot {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
             chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, TICK))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
         let most = self.counts.iter().map(|c| c.1).max().unwrap_or(1).max(1) as f64;
         let mut counts = ChartBuilder::on(&bottom)
             .margin(20)

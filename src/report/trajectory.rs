@@ -1,6 +1,6 @@
 //! Outer-loop trajectories of a search: φ per outer step (with the task's fixed φ dashed), and the
 //! query loss per step with a ±1 sd band over the step's episodes, from `state.json`'s history.
-use super::figure::{band, colour, headroom, int_tick, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE};
+use super::figure::{AXIS, DrawResult, FONT, Plot, TICK, TITLE, WIDE, band, colour, headroom, int_tick, legend, padded, tick};
 use crate::label::DistributionSpec;
 use crate::meta::search::StepRecord;
 use plotters::coord::Shift;
@@ -117,13 +117,7 @@ impl Plot for TrajectoryPlot<'_> {
                     .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, TICK))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
 
         // Query loss ± sd.
         let mean: Vec<f64> = self.history.iter().map(|r| r.loss_mean).collect();
@@ -151,13 +145,7 @@ impl Plot for TrajectoryPlot<'_> {
             .label("mean query loss")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
         chart.draw_series(steps.iter().zip(&mean).map(|(x, y)| Circle::new((*x, *y), 4, c.filled())))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, TICK))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
         Ok(())
     }
 }
