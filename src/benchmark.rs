@@ -6,7 +6,7 @@ use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::metrics::OrdinalMetricSpec;
-use crate::train::{train_population, Domain, Member, TrainData, TrainSpec};
+use crate::train::{train_population, Domain, Member, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -118,8 +118,9 @@ fn time_population(net: &Network, data: &TrainData, population: i64, batch: i64,
     let spec = |steps: usize| -> TrainSpec {
         TrainSpec { steps, ..toml::from_str(&format!("steps = 1\nbatch = {batch}\nlr = 0.001\n")).expect("valid settings") }
     };
-    train_population(net, data, &members, &spec(2), &eval, device, &mut |_| {})?;
+    let (warm, timed) = (spec(2), spec(steps));
+    train_population(&Trainer { net, data, spec: &warm, eval: &eval, device }, &members, &mut |_| {})?;
     let started = Instant::now();
-    train_population(net, data, &members, &spec(steps), &eval, device, &mut |_| {})?;
+    train_population(&Trainer { net, data, spec: &timed, eval: &eval, device }, &members, &mut |_| {})?;
     Ok((population as usize * steps) as f64 / started.elapsed().as_secs_f64())
 }

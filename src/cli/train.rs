@@ -13,7 +13,7 @@ use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::trainer::TrainEvent;
 use dldl_meta::train::trainer::train_chunked;
-use dldl_meta::train::{Member, Method, TrainData};
+use dldl_meta::train::{Member, Method, TrainData, Trainer};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -103,7 +103,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let chunks = if args.chunk == 0 { 1 } else { members.len().div_ceil(args.chunk) };
     let mut progress = Progress::new("train", (inner.train.steps * chunks) as u64);
     let mut log_error = None;
-    let run = train_chunked(&inner.network, &data, &members, &inner.train, &eval, device, args.chunk, &mut |offset, event| match event {
+    let trainer = Trainer { net: &inner.network, data: &data, spec: &inner.train, eval: &eval, device };
+    let run = train_chunked(&trainer, &members, args.chunk, &mut |offset, event| match event {
         TrainEvent::Step { step, total } => progress.set(((offset / args.chunk.max(1)) * total + step) as u64),
         TrainEvent::Evaluated { member, point } => {
             let member = offset + member;

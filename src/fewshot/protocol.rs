@@ -13,7 +13,7 @@ use crate::meta::objective::query_method;
 use crate::rundir::RunDir;
 use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::setup::PreparedTask;
-use crate::train::{train_population, Member, Method, TrainData};
+use crate::train::{train_population, Member, Method, TrainData, Trainer};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -173,7 +173,7 @@ impl<'a> Protocol<'a> {
         }
         let eval = EvalSpec { chunk: 256, ordinal: Default::default(), reference: self.prepared.task.distribution.clone() };
         let net = &self.prepared.inner.network;
-        let run = train_population(net, &self.data, &members, &train, &eval, self.device, &mut |_| {})?;
+        let run = train_population(&Trainer { net, data: &self.data, spec: &train, eval: &eval, device: self.device }, &members, &mut |_| {})?;
         let query: Vec<Method> = vec![query_method(&self.prepared.inner.domain); members.len()];
         let eval_sets: Vec<Vec<i64>> = labels.iter().map(|l| l.3.clone()).collect();
         let metrics = evaluate(net, &run.params, &self.data, &query, &eval_sets, &eval)?;

@@ -17,4 +17,4 @@ pub use config::{Schedule, TrainSpec};
 pub use domain::{Domain, Targets};
 pub use objective::{LossKind, Method};
 pub use optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};
-pub use trainer::{train_population, Member, MemberOutcome, PopulationRun, TrainData};
+pub use trainer::{train_population, Member, MemberOutcome, PopulationRun, TrainData, Trainer};

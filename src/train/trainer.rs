@@ -89,16 +89,19 @@ pub enum TrainEvent<'a> {
     Failed { member: usize, failure: &'a Failure },
 }
 
-/// Trains all `members` together for `spec.steps` steps on `device`.
-pub fn train_population(
-    net: &Network,
-    data: &TrainData,
-    members: &[Member],
-    spec: &TrainSpec,
-    eval: &EvalSpec,
-    device: Device,
-    observer: &mut dyn FnMut(TrainEvent),
-) -> Result<PopulationRun> {
+/// What every member of a population shares: the network, the data, the inner-loop settings,
+/// how validation is evaluated, and the device.
+pub struct Trainer<'a> {
+    pub net: &'a Network,
+    pub data: &'a TrainData<'a>,
+    pub spec: &'a TrainSpec,
+    pub eval: &'a EvalSpec,
+    pub device: Device,
+}
+
+/// Trains all `members` together for `t.spec.steps` steps on `t.device`.
+pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
+    let Trainer { net, data, spec, eval, device } = *t;
     spec.validate()?;
     if members.is_empty() {
         return Err(Error::invalid("population", 0, "needs at least one member"));
@@ -135,22 +138,12 @@ pub fn default_chunk(device: Device) -> usize {
 /// [`train_population`] on consecutive chunks of at most `chunk` members (0 = all at once), joined
 /// back in order: the same results, with memory and per-chunk speed bounded (on CPUs small
 /// populations can be faster per member than large ones).
-#[allow(clippy::too_many_arguments)]
-pub fn train_chunked(
-    net: &Network,
-    data: &TrainData,
-    members: &[Member],
-    spec: &TrainSpec,
-    eval: &EvalSpec,
-    device: Device,
-    chunk: usize,
-    observer: &mut dyn FnMut(usize, TrainEvent),
-) -> Result<PopulationRun> {
+pub fn train_chunked(t: &Trainer, members: &[Member], chunk: usize, observer: &mut dyn FnMut(usize, TrainEvent)) -> Result<PopulationRun> {
     let size = if chunk == 0 { members.len().max(1) } else { chunk };
     let mut runs = vec![];
     for (c, part) in members.chunks(size).enumerate() {
         let offset = c * size;
-        runs.push(train_population(net, data, part, spec, eval, device, &mut |e| observer(offset, e))?);
+        runs.push(train_population(t, part, &mut |e| observer(offset, e))?);
     }
     let params = Params::concat(&runs.iter().map(|r| r.params.detached()).collect::<Vec<_>>())?;
     let optimizer = OptimizerState {
@@ -359,9 +352,11 @@ mod tests {
             member(2, "onehot", (0..30).collect()),
             member(3, "dldlv2:sigma=2", (6..36).collect()),
         ];
-        let together = train_population(&net, &data, &members, &spec(20), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
+        let (settings, eval) = (spec(20), eval_spec());
+        let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
+        let together = train_population(&trainer, &members, &mut |_| {}).unwrap();
         for (p, m) in members.iter().enumerate() {
-            let alone = train_population(&net, &data, std::slice::from_ref(m), &spec(20), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
+            let alone = train_population(&trainer, std::slice::from_ref(m), &mut |_| {}).unwrap();
             for (a, b) in alone.params.tensors.iter().zip(&together.params.tensors) {
                 let diff = (a.get(0) - b.get(p as i64)).abs().max().double_value(&[]);
                 assert!(diff < 1e-4, "member {p} differs by {diff}");
@@ -382,7 +377,9 @@ mod tests {
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![8] }, &[1, 8, 8], 6);
         assert!(net.is_err(), "an MLP needs flat inputs");
         let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
-        let run = || train_population(&net, &data, &[member(9, "dldl:sigma=2", (0..36).collect())], &spec(10), &eval_spec(), Device::Cpu, &mut |_| {}).unwrap();
+        let (settings, eval) = (spec(10), eval_spec());
+        let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
+        let run = || train_population(&trainer, &[member(9, "dldl:sigma=2", (0..36).collect())], &mut |_| {}).unwrap();
         let (a, b) = (run(), run());
         for (x, y) in a.params.tensors.iter().zip(&b.params.tensors) {
             assert!(x.equal(y));
@@ -402,7 +399,9 @@ mod tests {
         let mut sick = member(2, "dldl:sigma=1", vec![40]);
         sick.val = (0..36).collect();
         let mut failures = 0;
-        let run = train_population(&net, &data, &[healthy, sick], &spec(10), &eval_spec(), Device::Cpu, &mut |e| {
+        let (settings, eval) = (spec(10), eval_spec());
+        let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
+        let run = train_population(&trainer, &[healthy, sick], &mut |e| {
             if let TrainEvent::Failed { .. } = e {
                 failures += 1
             }
