@@ -108,6 +108,12 @@ pub fn null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, 
     Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
 }
 
+/// Reads a metric map whose NaN values JSON holds as `null` (see [`null_as_nan`]).
+pub fn metrics_null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<crate::train::metrics::Metrics, D::Error> {
+    let raw = std::collections::BTreeMap::<String, Option<f64>>::deserialize(d)?;
+    Ok(raw.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

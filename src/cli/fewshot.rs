@@ -1,15 +1,15 @@
 //! `dldl-meta fewshot`: evaluates fixed and learned label distributions on seeded meta-test episodes
 //! (K shots) or seeded fractions of the training split; prints mean ± 95 % CI and paired differences.
+use super::common::TaskArgs;
 use super::methods::parse_method;
 use super::progress::Progress;
 use anyhow::{bail, Context};
 use clap::Args;
-use dldl_meta::data::DataRoots;
 use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol, Setting};
 use dldl_meta::meta::study::InnerOverride;
 use dldl_meta::meta::StudySpec;
 use dldl_meta::rundir::RunDir;
-use dldl_meta::runtime::{DeviceChoice, RunEnvironment};
+use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::{LossKind, Method, TrainData};
 use std::path::{Path, PathBuf};
@@ -24,9 +24,8 @@ Inner loop: the task's [train] (epochs counted over each member's own training s
 [inner] of --meta, else of the first learned run's study, then by --steps/--batch/--lr."
 )]
 pub struct FewshotArgs {
-    /// Task file (tasks/*.toml).
-    #[arg(long)]
-    pub task: PathBuf,
+    #[command(flatten)]
+    pub common: TaskArgs,
     /// Shot counts K (support examples per label) of the meta-test episodes, e.g. 1,2,5,10.
     #[arg(long, value_delimiter = ',', conflicts_with = "train_fraction")]
     pub shots: Vec<usize>,
@@ -64,18 +63,12 @@ pub struct FewshotArgs {
     /// Run directory (created, or resumed when it holds the same configuration).
     #[arg(long)]
     pub out: PathBuf,
-    /// Directory of the researcher's own data; default env DLDL_DATA, else ../shared/data.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
 }
 
 /// Runs or resumes the study, prints and saves the tables.
 pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
-    let prepared = PreparedTask::load(&args.task, &DataRoots::from_env(args.data_dir.clone()))?;
+    let device = args.common.device()?;
+    let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
     let methods = methods_of(args, &prepared)?;
     let settings: Vec<Setting> = match (args.shots.is_empty(), args.train_fraction.is_empty()) {
         (false, true) => args.shots.iter().map(|k| Setting::Shots(*k)).collect(),
@@ -95,8 +88,8 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
     spec.validate()?;
     let config = serde_json::json!({
         "command": "fewshot",
-        "task_file": args.task,
-        "task_toml": std::fs::read_to_string(&args.task).with_context(|| args.task.display().to_string())?,
+        "task_file": args.common.task,
+        "task_toml": std::fs::read_to_string(&args.common.task).with_context(|| args.common.task.display().to_string())?,
         "fewshot": spec,
         "environment": RunEnvironment::current(device),
     });

@@ -2,8 +2,7 @@
 //! at one point of the sweep, after training on its support set (or training subset).
 use super::spec::Setting;
 use crate::train::metrics::Metrics;
-use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 
 /// Files of a few-shot run directory.
 pub const RECORDS_FILE: &str = "records.jsonl";
@@ -24,7 +23,7 @@ pub struct EpisodeRecord {
     pub train_size: usize,
     pub steps: usize,
     /// Metrics on the query set: the task metrics, the LDL measures, and `loss`, the φ-free query loss.
-    #[serde(deserialize_with = "metrics_with_nan")]
+    #[serde(deserialize_with = "crate::rundir::metrics_null_as_nan")]
     pub metrics: Metrics,
     /// Set when the member stopped on a non-finite loss; its metrics are left out of the summary.
     #[serde(default)]
@@ -38,11 +37,6 @@ impl EpisodeRecord {
     }
 }
 
-/// Metrics whose NaN values JSON holds as `null`.
-pub fn metrics_with_nan<'de, D: Deserializer<'de>>(d: D) -> Result<Metrics, D::Error> {
-    let raw = BTreeMap::<String, Option<f64>>::deserialize(d)?;
-    Ok(raw.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
-}
 
 #[cfg(test)]
 mod tests {

@@ -151,8 +151,13 @@ impl FromStr for DistributionSpec {
     }
 }
 
-/// A spec text short enough for a table cell: a long list (σ per label) becomes its count and range.
+/// A spec text short enough for a table cell or a legend: a long list (σ per label) becomes its
+/// count and range, and long numbers are rounded to 3 decimals (`sigma=2.988027418834453` → `sigma=2.988`).
 pub fn brief(spec: &str) -> String {
+    round_numbers(&compress_list(spec))
+}
+
+fn compress_list(spec: &str) -> String {
     let Some(open) = spec.find('[') else { return spec.to_string() };
     if spec.chars().count() <= 60 {
         return spec.to_string();
@@ -161,6 +166,28 @@ pub fn brief(spec: &str) -> String {
     let values: Vec<f64> = spec[open + 1..close].split(',').filter_map(|v| v.trim().parse().ok()).collect();
     let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
     format!("{}[{} values in {lo:.2}..{hi:.2}]{}", &spec[..open], values.len(), &spec[(close + 1).min(spec.len())..])
+}
+
+fn round_numbers(text: &str) -> String {
+    let mut out = String::new();
+    let mut number = String::new();
+    let flush = |number: &mut String, out: &mut String| {
+        match number.parse::<f64>() {
+            Ok(v) if number.len() > 5 => out.push_str(&format!("{}", (v * 1000.0).round() / 1000.0)),
+            _ => out.push_str(number),
+        }
+        number.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_digit() || ch == '.' || (ch == 'e' && !number.is_empty()) {
+            number.push(ch);
+        } else {
+            flush(&mut number, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut number, &mut out);
+    out
 }
 
 /// Splits on commas that are not inside `[...]`; empty pieces are dropped.

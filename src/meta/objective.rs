@@ -14,13 +14,11 @@ pub fn query_method(domain: &Domain) -> Method {
     Method { target: target.parse().expect("valid built-in target"), loss: LossKind::Kl }
 }
 
-/// The task metric reported next to the query loss, and whether higher is better.
+/// The task metric reported next to the query loss (the domain's first headline metric), and
+/// whether higher is better.
 pub fn headline_metric(domain: &Domain) -> (&'static str, bool) {
-    match domain {
-        Domain::Bins(_) | Domain::Grid(_) => ("mae", false),
-        Domain::Classes(_) => ("map", true),
-        Domain::Segmentation { .. } => ("miou", true),
-    }
+    let name = domain.headline_metrics()[0];
+    (name, matches!(domain, Domain::Classes(_) | Domain::Segmentation { .. }))
 }
 
 /// What the query loss of [`query_method`] measures, for table headers.

@@ -10,6 +10,7 @@ use crate::label::DistributionSpec;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::batches::BatchSampler;
 use crate::train::evaluate::{evaluate, EvalSpec};
+use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
 use crate::train::unroll::Unroll;
@@ -316,13 +317,18 @@ impl<'a> Study<'a> {
         let query = vec![query_method(&self.prepared.inner.domain); members.len()];
         let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
         let metrics = evaluate(&self.prepared.inner.network, &run.params, &self.data, &query, &sets, &self.eval_spec())?;
-        let (name, _) = headline_metric(&self.prepared.inner.domain);
         let pairs: Vec<(f64, f64)> = metrics
             .iter()
             .zip(&run.outcomes)
-            .map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { (m["loss"], m.get(name).copied().unwrap_or(f64::NAN)) })
+            .map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) })
             .collect();
         Ok(pairs.chunks(episodes.len()).map(|c| c.to_vec()).collect())
+    }
+
+    /// Query loss and headline metric of one member's evaluation.
+    fn loss_and_metric(&self, m: &Metrics) -> (f64, f64) {
+        let (name, _) = headline_metric(&self.prepared.inner.domain);
+        (m.get("loss").copied().unwrap_or(f64::NAN), m.get(name).copied().unwrap_or(f64::NAN))
     }
 
     /// One Adam step on θ with the query-loss gradient through the last `unroll` inner steps.
@@ -362,8 +368,7 @@ impl<'a> Study<'a> {
         let grad = Vec::<f64>::try_from(&grad)?;
         state.inner_member_steps += (episodes.len() * self.inner.steps) as u64;
         let metrics = evaluate(net, &trained.detached(), &self.data, &vec![query_method(&self.prepared.inner.domain); episodes.len()], &query_sets, &self.eval_spec())?;
-        let (name, _) = headline_metric(&self.prepared.inner.domain);
-        let scores: Vec<(f64, f64)> = metrics.iter().map(|m| (m["loss"], m.get(name).copied().unwrap_or(f64::NAN))).collect();
+        let scores: Vec<(f64, f64)> = metrics.iter().map(|m| self.loss_and_metric(m)).collect();
         for (e, (l, m)) in scores.iter().enumerate() {
             self.dir.append_jsonl(TRIALS_FILE, &Trial { step: s, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *l, metric: *m })?;
         }

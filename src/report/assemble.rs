@@ -1,7 +1,8 @@
 //! Builds a report from run directories: loads each run, draws every figure it supports, and writes
 //! `report.md` and `index.html` with the numbers tables next to the figures. Never trains.
 use super::curves::{curve_metric, CurvesPlot};
-use super::distributions::{check_same_family, short, Compared, DistributionPlot};
+use super::distributions::{check_same_family, Compared, DistributionPlot};
+use crate::label::brief;
 use super::fewshot_plots::{FewshotFigure, FewshotPlot};
 use super::figure::{render, Figure};
 use super::index::{html, Section};
@@ -79,26 +80,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
         RunKind::Search(s) => {
             section.heading = format!("Search `{}` — {} on {}", run.name, s.method, run.task_name());
             if let Some(o) = &s.outcome {
-                section.text = format!(
-                    "Meta-validation ({} episodes), mean ± 95 % CI:\n\n| distribution | query loss ({}) | {} |\n|---|---|---|\n| learned {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n| fixed {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n\nPaired query-loss difference learned − fixed: {:.4} ± {:.4}; {} inner member-steps, {:.0} s.\n",
-                    o.episodes,
-                    query_loss_unit(task),
-                    o.metric,
-                    short(&o.learned.distribution.parse().unwrap_or(crate::label::DistributionSpec::Onehot {})),
-                    o.learned.loss_mean,
-                    o.learned.loss_ci95,
-                    o.learned.metric_mean,
-                    o.learned.metric_ci95,
-                    o.default.distribution,
-                    o.default.loss_mean,
-                    o.default.loss_ci95,
-                    o.default.metric_mean,
-                    o.default.metric_ci95,
-                    o.loss_difference,
-                    o.loss_difference_ci95,
-                    o.inner_member_steps,
-                    o.seconds
-                );
+                section.text = o.table(&query_loss_unit(task));
             } else {
                 section.text = format!("Unfinished: {} outer steps so far.\n", s.state.step);
             }
@@ -109,7 +91,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                     match DistributionPlot::new(t, &compared, label_unit(task))? {
                         Some(plot) => {
                             let title = plot.title.clone();
-                            let caption = format!("{} against the task's fixed {}, computed by the library's own target code.", short(learned), t.distribution);
+                            let caption = format!("{} against the task's fixed {}, computed by the library's own target code.", brief(&learned.to_string()), t.distribution);
                             add(render(&plot, out, &format!("distributions-{}", run.name), &title, &caption)?, &mut section);
                         }
                         None => skipped.push(format!("{}: no distribution figure for family {}", run.name, learned.family())),

@@ -5,7 +5,7 @@ use super::figure::{AXIS, DrawResult, FONT, Plot, SQUARE, TICK, TITLE, WIDE, col
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::label::{DistributionSpec, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
+use crate::label::{brief, DistributionSpec, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
 use crate::train::evaluate::phi_of;
 use crate::train::Domain;
 use plotters::coord::Shift;
@@ -76,7 +76,7 @@ fn example_map() -> Tensor {
 impl DistributionPlot {
     /// Computes the figure for `task`'s label domain; `None` for a family without a figure (one-hot).
     pub fn new(task: &TaskSpec, compared: &Compared, unit: &str) -> Result<Option<Self>> {
-        let names = [format!("fixed {}", short(&compared.fixed)), format!("learned {}", short(&compared.learned))];
+        let names = [format!("fixed {}", brief(&compared.fixed.to_string())), format!("learned {}", brief(&compared.learned.to_string()))];
         let segmentation = matches!(task.dataset, DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_));
         let shape = match &task.labels {
             LabelDomain::Bins(bins) => {
@@ -100,9 +100,9 @@ impl DistributionPlot {
                 let legend = |spec: &DistributionSpec, kind: &str, i: usize| match spec {
                     DistributionSpec::Gaussian { sigma } => {
                         let s = sigma.values();
-                        format!("{kind} σ = {}", short_text(&format!("{}", if s.len() == n { s[index[i]] } else { s[0] })))
+                        format!("{kind} σ = {}", brief(&format!("{}", if s.len() == n { s[index[i]] } else { s[0] })))
                     }
-                    other => format!("{kind} {}", short(other)),
+                    other => format!("{kind} {}", brief(&other.to_string())),
                 };
                 let names = (0..labels.len()).flat_map(|i| [legend(&compared.fixed, "fixed", i), legend(&compared.learned, "learned", i)]).collect();
                 Shape::Curves {
@@ -173,36 +173,6 @@ impl DistributionPlot {
             Shape::Segmentation { .. } => format!("{task}: segmentation kernel and smoothed target — fixed vs learned"),
         }
     }
-}
-
-/// A spec with its long numbers rounded to 3 decimals for legends.
-pub fn short(spec: &DistributionSpec) -> String {
-    short_text(&spec.to_string())
-}
-
-/// Any text with its long numbers rounded to 3 decimals (`sigma=2.988027418834453` → `sigma=2.988`).
-pub fn short_text(text: &str) -> String {
-    let mut out = String::new();
-    let mut number = String::new();
-    let flush = |number: &mut String, out: &mut String| {
-        if !number.is_empty() {
-            match number.parse::<f64>() {
-                Ok(v) if number.len() > 5 => out.push_str(&format!("{}", (v * 1000.0).round() / 1000.0)),
-                _ => out.push_str(number),
-            }
-            number.clear();
-        }
-    };
-    for ch in text.chars() {
-        if ch.is_ascii_digit() || ch == '.' || (ch == 'e' && !number.is_empty()) {
-            number.push(ch);
-        } else {
-            flush(&mut number, &mut out);
-            out.push(ch);
-        }
-    }
-    flush(&mut number, &mut out);
-    out
 }
 
 impl Plot for DistributionPlot {

@@ -1,6 +1,6 @@
 //! Few-shot figures: the headline metric versus shots (or training fraction), one line per method
 //! with its 95 % CI band; and the paired difference of each method against the baseline with CI bars.
-use super::distributions::short_text;
+use crate::label::brief;
 use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
 use crate::fewshot::{FewshotSummary, MeanCi};
 use plotters::coord::Shift;
@@ -83,7 +83,7 @@ impl FewshotPlot<'_> {
 
     fn label(&self, name: &str) -> String {
         match self.summary.methods.iter().find(|(n, _)| n == name) {
-            Some((n, trains)) if n != trains => format!("{} = {}", short_text(n), short_text(trains)),
+            Some((n, trains)) if n != trains => format!("{} = {}", brief(n), brief(trains)),
             _ => name.to_string(),
         }
     }

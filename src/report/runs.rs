@@ -2,7 +2,7 @@
 //! its task, and the records the figures need, typed.
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
-use crate::fewshot::record::metrics_with_nan;
+use crate::rundir::metrics_null_as_nan;
 use crate::fewshot::{FewshotSummary, SUMMARY_FILE as FEWSHOT_SUMMARY};
 use crate::label::DistributionSpec;
 use crate::meta::search::{SearchOutcome, SearchState, LEARNED_FILE, STATE_FILE, SUMMARY_FILE as SEARCH_SUMMARY};
@@ -55,7 +55,7 @@ pub struct Point {
     pub step: usize,
     #[serde(deserialize_with = "null_as_nan")]
     pub train_loss: f64,
-    #[serde(deserialize_with = "metrics_with_nan")]
+    #[serde(deserialize_with = "metrics_null_as_nan")]
     pub val: Metrics,
 }
 
@@ -87,7 +87,7 @@ struct LabelErrorRead {
 struct MemberRead {
     method: String,
     seed: u64,
-    #[serde(deserialize_with = "metrics_with_nan")]
+    #[serde(deserialize_with = "metrics_null_as_nan")]
     metrics: Metrics,
     #[serde(default)]
     failure: Option<String>,
