@@ -6,7 +6,8 @@ use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::metrics::OrdinalMetricSpec;
-use crate::train::{train_population, Domain, Member, TrainData, TrainSpec, Trainer};
+use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
+use crate::train::{Domain, Member, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -16,12 +17,13 @@ use tch::{Device, Kind, Tensor};
 pub struct InnerBenchSpec {
     pub batches: Vec<i64>,
     pub populations: Vec<i64>,
-    /// Member-steps to time per configuration (steps = this / P, at least 3).
+    /// Member-steps to time per configuration and round (steps = this / P, at least 5).
     pub member_steps: usize,
     pub device: Device,
 }
 
-/// One measured configuration.
+/// One measured configuration: the median over rounds of member-steps per second, each round's
+/// rate being P / (median step time), and the slowest and fastest round.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchRow {
     /// `population` (P members stacked) or `sequential` (P members one after another).
@@ -29,6 +31,8 @@ pub struct BenchRow {
     pub batch: i64,
     pub population: i64,
     pub member_steps_per_s: f64,
+    pub min_member_steps_per_s: f64,
+    pub max_member_steps_per_s: f64,
     pub gflops: f64,
     pub fraction_of_sgemm: f64,
 }
@@ -38,8 +42,18 @@ pub struct BenchRow {
 pub struct BenchReport {
     pub sgemm_gflops: f64,
     pub flops_per_member_step: Vec<(i64, f64)>,
+    pub rounds: usize,
     pub rows: Vec<BenchRow>,
     pub peak_rss_mb: f64,
+}
+
+/// One round's rate of one configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundRate {
+    pub mode: String,
+    pub batch: i64,
+    pub population: i64,
+    pub member_steps_per_s: f64,
 }
 
 /// The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey faces, 101 age bins.
@@ -75,52 +89,144 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Measures every (batch, population) in `spec` for the population trainer and, per batch,
+/// One round: every (batch, population) in `spec` for the population trainer stacked (`population`)
+/// and in the default chunks of the device (`chunked`, where P exceeds a chunk) and, per batch,
 /// P sequential single-member trainings for the largest P ≤ 4.
-pub fn run_inner(spec: &InnerBenchSpec) -> Result<BenchReport> {
+pub fn run_round(spec: &InnerBenchSpec) -> Result<Vec<RoundRate>> {
     let net = utkface_network()?;
     let n = 512;
     let inputs = Tensor::rand([n, 1, 32, 32], (Kind::Float, Device::Cpu)).to_device(spec.device);
     let labels = Labels::Ordinal(Tensor::randint(101, [n], (Kind::Float, Device::Cpu)));
     let domain = Domain::Bins(Bins::parse("0:100")?);
     let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
-    let sgemm = sgemm_gflops(spec.device);
-    let flops_step = |b: i64| 3.0 * net.flops_per_sample() as f64 * b as f64;
-    let mut rows = vec![];
+    let mut rates = vec![];
     for &batch in &spec.batches {
-        let row = |mode: &str, population: i64, rate: f64| {
-            let gflops = rate * flops_step(batch) / 1e9;
-            BenchRow { mode: mode.into(), batch, population, member_steps_per_s: rate, gflops, fraction_of_sgemm: gflops / sgemm }
-        };
+        let bench = Bench { net: &net, data: &data, batch, device: spec.device };
+        let rate = |mode: &str, population: i64, member_steps_per_s: f64| RoundRate { mode: mode.into(), batch, population, member_steps_per_s };
+        let chunk = default_chunk(spec.device, batch as usize) as i64;
         for &population in &spec.populations {
-            let steps = (spec.member_steps / population.max(1) as usize).max(3);
-            let rate = time_population(&net, &data, population, batch, steps, spec.device)?;
-            rows.push(row("population", population, rate));
+            let steps = (spec.member_steps / population.max(1) as usize).max(5);
+            rates.push(rate("population", population, bench.member_steps_per_s(population, population, steps)?));
+            if chunk > 0 && population > chunk {
+                rates.push(rate("chunked", population, bench.member_steps_per_s(population, chunk, steps)?));
+            }
         }
         let p_seq = spec.populations.iter().copied().filter(|p| *p <= 4).max().unwrap_or(1);
-        let steps = (spec.member_steps / p_seq as usize).max(3);
-        let started = Instant::now();
-        for _ in 0..p_seq {
-            time_population(&net, &data, 1, batch, steps, spec.device)?;
-        }
-        rows.push(row("sequential", p_seq, (p_seq as usize * steps) as f64 / started.elapsed().as_secs_f64()));
+        let steps = (spec.member_steps / p_seq as usize).max(5);
+        rates.push(rate("sequential", p_seq, bench.member_steps_per_s(p_seq, 1, steps)?));
     }
-    let flops = spec.batches.iter().map(|&b| (b, flops_step(b))).collect();
-    Ok(BenchReport { sgemm_gflops: sgemm, flops_per_member_step: flops, rows, peak_rss_mb: peak_rss_mb() })
+    Ok(rates)
 }
 
-/// Member-steps per second of one population training (one warm-up run of 2 steps first).
-fn time_population(net: &Network, data: &TrainData, population: i64, batch: i64, steps: usize, device: Device) -> Result<f64> {
-    let members: Vec<Member> = (0..population as u64)
-        .map(|s| Member { seed: s, method: "dldl:sigma=2".parse().expect("valid method"), train: (0..512).collect(), val: vec![] })
-        .collect();
-    let eval = EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=2".parse()? };
-    let spec = |steps: usize| -> TrainSpec {
-        TrainSpec { steps, ..toml::from_str(&format!("steps = 1\nbatch = {batch}\nlr = 0.001\n")).expect("valid settings") }
-    };
-    let (warm, timed) = (spec(2), spec(steps));
-    train_population(&Trainer { net, data, spec: &warm, eval: &eval, device }, &members, &mut |_| {})?;
-    let started = Instant::now();
-    train_population(&Trainer { net, data, spec: &timed, eval: &eval, device }, &members, &mut |_| {})?;
-    Ok((population as usize * steps) as f64 / started.elapsed().as_secs_f64())
+/// The report of several rounds of [`run_round`]: per configuration the median, minimum and
+/// maximum over rounds; `sgemm_gflops` from [`sgemm_gflops`].
+pub fn report(rounds: &[Vec<RoundRate>], net: &Network, sgemm_gflops: f64) -> BenchReport {
+    let flops_step = |b: i64| 3.0 * net.flops_per_sample() as f64 * b as f64;
+    let mut rows: Vec<BenchRow> = vec![];
+    for first in rounds.first().into_iter().flatten() {
+        let same = |r: &&RoundRate| r.mode == first.mode && r.batch == first.batch && r.population == first.population;
+        let values: Vec<f64> = rounds.iter().flat_map(|round| round.iter().filter(same).map(|r| r.member_steps_per_s)).collect();
+        let rate = median(&values);
+        let gflops = rate * flops_step(first.batch) / 1e9;
+        rows.push(BenchRow {
+            mode: first.mode.clone(),
+            batch: first.batch,
+            population: first.population,
+            member_steps_per_s: rate,
+            min_member_steps_per_s: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max_member_steps_per_s: values.iter().copied().fold(0.0, f64::max),
+            gflops,
+            fraction_of_sgemm: gflops / sgemm_gflops,
+        });
+    }
+    let mut batches: Vec<i64> = rows.iter().map(|r| r.batch).collect();
+    batches.dedup();
+    let flops_per_member_step = batches.iter().map(|&b| (b, flops_step(b))).collect();
+    BenchReport { sgemm_gflops, flops_per_member_step, rounds: rounds.len(), rows, peak_rss_mb: peak_rss_mb() }
+}
+
+/// The median of `values` (mean of the middle two for an even count; NaN when empty).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
+/// What one configuration trains on.
+struct Bench<'a> {
+    net: &'a Network,
+    data: &'a TrainData<'a>,
+    batch: i64,
+    device: Device,
+}
+
+impl Bench<'_> {
+    /// Member-steps per second of `population` members trained `chunk` at a time for `steps`
+    /// steps: `chunk` / the median step time, after a warm-up training of 3 steps.
+    fn member_steps_per_s(&self, population: i64, chunk: i64, steps: usize) -> Result<f64> {
+        let members: Vec<Member> = (0..population as u64)
+            .map(|s| Member { seed: s, method: "dldl:sigma=2".parse().expect("valid method"), train: (0..512).collect(), val: vec![] })
+            .collect();
+        let eval = EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=2".parse()? };
+        let settings = |steps: usize| -> TrainSpec {
+            let text = format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch);
+            toml::from_str(&text).expect("valid settings")
+        };
+        let (warm, timed) = (settings(3), settings(steps));
+        let trainer = |spec| Trainer { net: self.net, data: self.data, spec, eval: &eval, device: self.device };
+        train_chunked(&trainer(&warm), &members[..chunk as usize], chunk as usize, &mut |_, _| {})?;
+        let mut times = Vec::with_capacity(steps * (population / chunk) as usize);
+        let mut last = Instant::now();
+        train_chunked(&trainer(&timed), &members, chunk as usize, &mut |_, event| {
+            if let TrainEvent::Step { .. } = event {
+                times.push(last.elapsed().as_secs_f64());
+                last = Instant::now();
+            }
+        })?;
+        Ok(chunk as f64 / median(&times))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn report_takes_the_median_round_per_configuration() {
+        let rate = |mode: &str, p: i64, v: f64| RoundRate { mode: mode.into(), batch: 8, population: p, member_steps_per_s: v };
+        let rounds = vec![
+            vec![rate("population", 1, 10.0), rate("sequential", 1, 5.0)],
+            vec![rate("population", 1, 30.0), rate("sequential", 1, 7.0)],
+            vec![rate("population", 1, 20.0), rate("sequential", 1, 6.0)],
+        ];
+        let net = utkface_network().unwrap();
+        let report = report(&rounds, &net, 100.0);
+        assert_eq!(report.rounds, 3);
+        let row = &report.rows[0];
+        assert_eq!((row.member_steps_per_s, row.min_member_steps_per_s, row.max_member_steps_per_s), (20.0, 10.0, 30.0));
+        assert_eq!(report.rows[1].member_steps_per_s, 6.0);
+        let flops = 3.0 * net.flops_per_sample() as f64 * 8.0;
+        assert!((row.gflops - 20.0 * flops / 1e9).abs() < 1e-9);
+        assert!((row.fraction_of_sgemm - row.gflops / 100.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_round_measures_every_configuration() {
+        let spec = InnerBenchSpec { batches: vec![2], populations: vec![1, 2], member_steps: 5, device: Device::Cpu };
+        let rates = run_round(&spec).unwrap();
+        let keys: Vec<(&str, i64)> = rates.iter().map(|r| (r.mode.as_str(), r.population)).collect();
+        assert_eq!(keys, vec![("population", 1), ("population", 2), ("sequential", 2)]);
+        assert!(rates.iter().all(|r| r.member_steps_per_s.is_finite() && r.member_steps_per_s > 0.0));
+    }
 }

@@ -49,6 +49,26 @@ impl DeviceChoice {
     }
 }
 
+/// glibc malloc settings applied at start-up by [`tune_allocator`] (and given to the PyTorch-Python
+/// reference benchmark): blocks up to 32 MiB come from the heap and freed memory stays in the
+/// process, so the tensors of each training step do not page-fault fresh memory. `dldl-meta bench`
+/// measured small-batch steps 1.4–2× faster with them, PyTorch-Python likewise.
+pub const ALLOCATOR_SETTINGS: [(&str, i32); 2] = [("MALLOC_MMAP_THRESHOLD_", 32 << 20), ("MALLOC_TRIM_THRESHOLD_", 1 << 30)];
+
+/// Applies [`ALLOCATOR_SETTINGS`] (glibc on Linux only) unless the environment sets either
+/// variable itself, in which case glibc already follows the environment.
+pub fn tune_allocator() {
+    if ALLOCATOR_SETTINGS.iter().any(|(name, _)| std::env::var_os(name).is_some()) {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; it is called once at start-up.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, ALLOCATOR_SETTINGS[0].1);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, ALLOCATOR_SETTINGS[1].1);
+    }
+}
+
 /// Versions and machine facts recorded with every run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEnvironment {

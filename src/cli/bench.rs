@@ -2,8 +2,8 @@
 //! the machine's sgemm), optionally next to the PyTorch-Python reference run in the same invocation.
 use anyhow::Context;
 use clap::Args;
-use dldl_meta::benchmark::{run_inner, BenchReport, InnerBenchSpec};
-use dldl_meta::runtime::DeviceChoice;
+use dldl_meta::benchmark::{median, report, run_round, sgemm_gflops, utkface_network, BenchReport, InnerBenchSpec};
+use dldl_meta::runtime::{DeviceChoice, ALLOCATOR_SETTINGS};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -17,9 +17,13 @@ pub struct BenchArgs {
     /// Population sizes P (comma separated).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
     pub populations: Vec<i64>,
-    /// Member-steps timed per configuration.
+    /// Member-steps timed per configuration and round.
     #[arg(long, default_value_t = 192)]
     pub member_steps: usize,
+    /// Rounds over all configurations (and the Python reference); each rate is the median
+    /// round, so that a noisy neighbour slowing one round does not decide a ratio.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -31,13 +35,22 @@ pub struct BenchArgs {
     pub json: Option<PathBuf>,
 }
 
-/// Runs the benchmark and prints a table.
+/// Runs the benchmark in rounds (ours, then the Python reference, per round) and prints a table.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let spec = InnerBenchSpec { batches: args.batches.clone(), populations: args.populations.clone(), member_steps: args.member_steps, device };
-    eprintln!("measuring the population trainer on {device:?} with {} thread(s)…", tch::get_num_threads());
-    let report = run_inner(&spec)?;
-    let python = if args.python { Some(run_python(&args.batches, tch::get_num_threads())?) } else { None };
+    let threads = tch::get_num_threads();
+    let sgemm = sgemm_gflops(device);
+    let (mut ours, mut python) = (vec![], vec![]);
+    for round in 1..=args.rounds {
+        eprintln!("round {round}/{}: the population trainer on {device:?} with {threads} thread(s)…", args.rounds);
+        ours.push(run_round(&spec)?);
+        if args.python {
+            python.push(run_python(&args.batches, threads)?);
+        }
+    }
+    let report = report(&ours, &utkface_network()?, sgemm);
+    let python = args.python.then(|| python_median(&python));
     print_report(&report, python.as_ref());
     if let Some(path) = &args.json {
         let doc = serde_json::json!({"dldl_meta": report, "python": python});
@@ -46,11 +59,27 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The Python rounds as one document: the first round's, with each result's rate replaced by
+/// the median over rounds (and the rounds' rates kept next to it).
+fn python_median(rounds: &[serde_json::Value]) -> serde_json::Value {
+    let mut doc = rounds.first().cloned().unwrap_or_default();
+    if let Some(results) = doc["results"].as_array_mut() {
+        for r in results {
+            let rates: Vec<f64> = rounds.iter().filter_map(|py| python_rate(py, r["mode"].as_str().unwrap_or(""), r["batch"].as_i64()?, r["population"].as_i64()?)).collect();
+            r["member_steps_per_s"] = serde_json::json!(median(&rates));
+            r["round_member_steps_per_s"] = serde_json::json!(rates);
+        }
+    }
+    doc["rounds"] = serde_json::json!(rounds.len());
+    doc
+}
+
 fn run_python(batches: &[i64], threads: i32) -> anyhow::Result<serde_json::Value> {
     let out = std::env::temp_dir().join(format!("dldl-bench-python-{}.json", std::process::id()));
     let list = batches.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
-    eprintln!("running the PyTorch-Python reference (.venv/bin/python benches/python/inner_loop.py)…");
+    eprintln!("  the PyTorch-Python reference (.venv/bin/python benches/python/inner_loop.py)…");
     let status = Command::new(".venv/bin/python")
+        .envs(ALLOCATOR_SETTINGS.iter().map(|(name, value)| (name, value.to_string())))
         .args(["benches/python/inner_loop.py", "--batches", &list, "--population", "1,16", "--threads", &threads.to_string(), "--json"])
         .arg(&out)
         .status()
@@ -66,7 +95,7 @@ fn python_rate(python: &serde_json::Value, mode: &str, batch: i64, population: i
 }
 
 fn print_report(report: &BenchReport, python: Option<&serde_json::Value>) {
-    println!("sgemm: {:.1} GFLOP/s; peak RSS {:.0} MB", report.sgemm_gflops, report.peak_rss_mb);
+    println!("sgemm: {:.1} GFLOP/s; peak RSS {:.0} MB; median of {} round(s) (slowest–fastest round)", report.sgemm_gflops, report.peak_rss_mb, report.rounds);
     println!("| mode | B | P | member-steps/s | GFLOP/s | % of sgemm | vs PyTorch sequential | vs PyTorch vmap P=16 |");
     println!("|---|---|---|---|---|---|---|---|");
     for r in &report.rows {
@@ -74,11 +103,13 @@ fn print_report(report: &BenchReport, python: Option<&serde_json::Value>) {
             python.and_then(|py| python_rate(py, mode, r.batch, p)).map_or("–".to_string(), |v| format!("{:.2}×", r.member_steps_per_s / v))
         };
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1}% | {} | {} |",
+            "| {} | {} | {} | {:.1} ({:.1}–{:.1}) | {:.1} | {:.1}% | {} | {} |",
             r.mode,
             r.batch,
             r.population,
             r.member_steps_per_s,
+            r.min_member_steps_per_s,
+            r.max_member_steps_per_s,
             r.gflops,
             100.0 * r.fraction_of_sgemm,
             ratio("sequential", 1),
@@ -86,9 +117,11 @@ fn print_report(report: &BenchReport, python: Option<&serde_json::Value>) {
         );
     }
     if let Some(py) = python {
-        println!("\nPyTorch-Python reference (torch {}):", py["torch"].as_str().unwrap_or("?"));
+        println!("\nPyTorch-Python reference (torch {}, median of {} round(s)):", py["torch"].as_str().unwrap_or("?"), py["rounds"]);
         for r in py["results"].as_array().into_iter().flatten() {
-            println!("  {} B={} P={}: {:.1} member-steps/s", r["mode"].as_str().unwrap_or("?"), r["batch"], r["population"], r["member_steps_per_s"].as_f64().unwrap_or(f64::NAN));
+            let rounds: Vec<String> = r["round_member_steps_per_s"].as_array().into_iter().flatten().map(|v| format!("{:.1}", v.as_f64().unwrap_or(f64::NAN))).collect();
+            let rate = r["member_steps_per_s"].as_f64().unwrap_or(f64::NAN);
+            println!("  {} B={} P={}: {rate:.1} member-steps/s (rounds: {})", r["mode"].as_str().unwrap_or("?"), r["batch"], r["population"], rounds.join(", "));
         }
     }
 }

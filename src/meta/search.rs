@@ -309,7 +309,7 @@ impl<'a> Study<'a> {
             .flat_map(|m| episodes.iter().map(move |e| (m, e)))
             .map(|(m, e)| Member { seed: self.member_seed(pool, e.index), method: m.clone(), train: e.support.clone(), val: vec![] })
             .collect();
-        let chunk = default_chunk(self.device);
+        let chunk = default_chunk(self.device, self.inner.batch as usize);
         let eval = self.eval_spec();
         let trainer = Trainer { net: &self.prepared.inner.network, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
         let run = train_chunked(&trainer, &members, chunk, &mut |_, _| {})?;
@@ -348,7 +348,7 @@ impl<'a> Study<'a> {
             let plain_spec = TrainSpec { steps: plain, ..self.inner.clone() };
             let eval = self.eval_spec();
             let trainer = Trainer { net, data: &self.data, spec: &plain_spec, eval: &eval, device: self.device };
-            let run = train_chunked(&trainer, &members, default_chunk(self.device), &mut |_, _| {})?;
+            let run = train_chunked(&trainer, &members, default_chunk(self.device, self.inner.batch as usize), &mut |_, _| {})?;
             (run.params, Some(run.optimizer))
         } else {
             (net.init(&seeds, self.device), None)

@@ -11,6 +11,7 @@ pub mod predict;
 pub mod setup;
 pub mod summary;
 pub mod trainer;
+pub mod update;
 pub mod unroll;
 
 pub use config::{Schedule, TrainSpec};

@@ -6,7 +6,8 @@ use super::domain::{labels_on, Domain};
 use super::evaluate::{evaluate, phi_of, EvalSpec};
 use super::metrics::Metrics;
 use super::objective::Method;
-use super::optimizer::{step, OptimizerState};
+use super::optimizer::OptimizerState;
+use super::update::step_in_place;
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::model::{Network, Params};
@@ -125,12 +126,16 @@ pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMu
     Ok(state.finish())
 }
 
-/// Members per population that trains fastest per member on `device`, as measured by
-/// `dldl-meta bench`: on CPUs populations above 4 members are memory-bound and slower than
-/// sequential training, on GPUs one large population is fastest (0 = all at once).
-pub fn default_chunk(device: Device) -> usize {
+/// Samples (members × batch) per population at which a CPU trains fastest per member, as
+/// measured by `dldl-meta bench` for the population CNN: stacking members pays until the stacked
+/// activations leave the caches (best at P = 8–16 for B = 8 and P = 2 for B = 64).
+pub const CPU_SAMPLES_PER_CHUNK: usize = 128;
+
+/// Members per population for batches of `batch` on `device` (0 = all at once): on CPUs
+/// [`CPU_SAMPLES_PER_CHUNK`] samples' worth, at least one member; on GPUs one population.
+pub fn default_chunk(device: Device, batch: usize) -> usize {
     match device {
-        Device::Cpu => 4,
+        Device::Cpu => (CPU_SAMPLES_PER_CHUNK / batch.max(1)).max(1),
         _ => 0,
     }
 }
@@ -231,13 +236,7 @@ impl TrainState {
         }
         let Some(total) = total else { return Ok(()) };
         let grads = Tensor::run_backward(&[total], &self.params.tensors, false, false);
-        let _guard = tch::no_grad_guard();
-        let current: Vec<Tensor> = self.params.tensors.iter().map(|p| p.detach()).collect();
-        let (next, optimizer) = step(&spec.optimizer_spec(), spec.lr_at(t), &current, &grads, &self.optimizer);
-        let keep = member_mask(&self.active, device);
-        let tensors = next.iter().zip(&current).map(|(n, c)| select_members(&keep, n, c).set_requires_grad(true)).collect();
-        self.params = Params { names: self.params.names.clone(), tensors };
-        self.optimizer = optimizer;
+        step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &self.params.tensors, &grads, &mut self.optimizer, &self.active)?;
         Ok(())
     }
 
@@ -368,6 +367,14 @@ mod tests {
         // Training helps: validation loss falls for the DLDL member.
         let curve = &together.outcomes[0].curve;
         assert!(curve.last().unwrap().val["loss"] < curve[0].val["loss"] + 1e-9);
+    }
+
+    #[test]
+    fn cpu_chunks_hold_128_samples_gpus_train_one_population() {
+        assert_eq!(default_chunk(Device::Cpu, 8), 16);
+        assert_eq!(default_chunk(Device::Cpu, 64), 2);
+        assert_eq!(default_chunk(Device::Cpu, 500), 1);
+        assert_eq!(default_chunk(Device::Cuda(0), 8), 0);
     }
 
     #[test]

@@ -1,0 +1,192 @@
+//! The optimiser step of plain training, in place: PyTorch's fused SGD / Adam kernels (one
+//! multi-threaded pass per parameter, CPU or CUDA) for the active members of a population.
+use super::optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};
+use crate::error::{Error, Result};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use tch::Tensor;
+
+extern "C" {
+    // csrc/fused_optimizer.cpp
+    fn dldl_fused_adam(
+        params: *const *mut c_void,
+        grads: *const *mut c_void,
+        exp_avgs: *const *mut c_void,
+        exp_avg_sqs: *const *mut c_void,
+        count: c_int,
+        step: f64,
+        lr: f64,
+        beta1: f64,
+        beta2: f64,
+        weight_decay: f64,
+        eps: f64,
+        error: *mut c_char,
+        error_len: usize,
+    ) -> c_int;
+    fn dldl_fused_sgd(
+        params: *const *mut c_void,
+        grads: *const *mut c_void,
+        momentum_buffers: *const *mut c_void,
+        count: c_int,
+        lr: f64,
+        momentum: f64,
+        weight_decay: f64,
+        is_first_step: c_int,
+        error: *mut c_char,
+        error_len: usize,
+    ) -> c_int;
+}
+
+/// One optimiser step on `params` and `state` in place, with no autograd graph, for the members
+/// (leading axis) marked in `active`; inactive members keep their parameters and buffers. Gives
+/// the numbers of [`super::optimizer::step`] followed by a member-wise selection (to float rounding).
+pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &mut OptimizerState, active: &[bool]) -> Result<()> {
+    let _guard = tch::no_grad_guard();
+    let buffers = params.iter().chain(&state.first).chain(&state.second);
+    if let Some(t) = buffers.clone().find(|t| !t.is_contiguous()) {
+        // The fused kernels walk memory linearly: every tensor must be laid out like its gradient.
+        return Err(Error::shape("optimiser step", format!("parameters and buffers must be contiguous, got strides {:?}", t.stride())));
+    }
+    let first_step = state.step == 0;
+    state.step += 1;
+    let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
+    for (start, len) in active_runs(active) {
+        let views = |ts: &[Tensor]| ts.iter().map(|t| t.narrow(0, start, len)).collect::<Vec<_>>();
+        let (p, g, m, v) = (views(params), views(&grads), views(&state.first), views(&state.second));
+        let mut error = [0 as c_char; 512];
+        // SAFETY: every list holds `p.len()` live tensor handles (tch's `at::Tensor*`) that outlive
+        // the call; the shim catches C++ exceptions and writes their message into `error`.
+        let failed = unsafe {
+            match spec.kind {
+                OptimizerKind::Adam => dldl_fused_adam(
+                    handles(&p).as_ptr(),
+                    handles(&g).as_ptr(),
+                    handles(&m).as_ptr(),
+                    handles(&v).as_ptr(),
+                    p.len() as c_int,
+                    state.step as f64,
+                    lr,
+                    spec.beta1,
+                    spec.beta2,
+                    spec.weight_decay,
+                    spec.eps,
+                    error.as_mut_ptr(),
+                    error.len(),
+                ),
+                OptimizerKind::Sgd => dldl_fused_sgd(
+                    handles(&p).as_ptr(),
+                    handles(&g).as_ptr(),
+                    handles(&m).as_ptr(),
+                    p.len() as c_int,
+                    lr,
+                    spec.momentum,
+                    spec.weight_decay,
+                    first_step as c_int,
+                    error.as_mut_ptr(),
+                    error.len(),
+                ),
+            }
+        };
+        if failed != 0 {
+            // SAFETY: the shim NUL-terminates the message within `error`.
+            let message = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy().into_owned();
+            return Err(Error::Torch(tch::TchError::Torch(format!("fused {:?} step: {message}", spec.kind))));
+        }
+    }
+    Ok(())
+}
+
+/// The tch handles (`at::Tensor*`) of `tensors`, as the shim takes them.
+fn handles(tensors: &[Tensor]) -> Vec<*mut c_void> {
+    tensors.iter().map(|t| t.as_ptr() as *mut c_void).collect()
+}
+
+/// Maximal runs `(start, len)` of consecutive active members.
+fn active_runs(active: &[bool]) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = vec![];
+    for (i, _) in active.iter().enumerate().filter(|(_, a)| **a) {
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == i as i64 => *len += 1,
+            _ => runs.push((i as i64, 1)),
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::optimizer::step;
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// A population of 3 members with 4·5 parameters each and fixed gradients per step.
+    fn setup() -> (Vec<Tensor>, Vec<Vec<Tensor>>) {
+        let params = vec![Tensor::linspace(-1.0, 1.0, 60, (Kind::Float, Device::Cpu)).reshape([3, 4, 5])];
+        let grads = (0..4).map(|t| vec![(Tensor::linspace(0.0, 7.0, 60, (Kind::Float, Device::Cpu)) + t as f64).sin().reshape([3, 4, 5])]).collect();
+        (params, grads)
+    }
+
+    /// Runs both forms for 4 steps with `active` and compares parameters and buffers.
+    fn compare(spec: OptimizerSpec, active: &[bool], layout: impl Fn(&Tensor) -> Tensor) {
+        let (start, grads) = setup();
+        let mut reference: Vec<Tensor> = start.iter().map(|t| t.copy()).collect();
+        let mut ref_state = OptimizerState::new(&start);
+        let ours: Vec<Tensor> = start.iter().map(|t| layout(&t.copy())).collect();
+        let mut state = OptimizerState::new(&ours);
+        state.first = state.first.iter().map(&layout).collect();
+        state.second = state.second.iter().map(&layout).collect();
+        let keep = Tensor::from_slice(active).reshape([3, 1, 1]);
+        for (t, g) in grads.iter().enumerate() {
+            let (next, next_state) = step(&spec, spec.lr * (1.0 + t as f64), &reference, g, &ref_state);
+            reference = next.iter().zip(&reference).map(|(n, r)| n.where_self(&keep, r)).collect();
+            ref_state.first = next_state.first.iter().zip(&ref_state.first).map(|(n, r)| n.where_self(&keep, r)).collect();
+            ref_state.second = next_state.second.iter().zip(&ref_state.second).map(|(n, r)| n.where_self(&keep, r)).collect();
+            ref_state.step = next_state.step;
+            step_in_place(&spec, spec.lr * (1.0 + t as f64), &ours, g, &mut state, active).unwrap();
+        }
+        // Buffers that the rule uses: Adam's two moments, SGD's momentum when it has one.
+        let mut pairs = vec![(&ours, &reference)];
+        match spec.kind {
+            OptimizerKind::Adam => pairs.extend([(&state.first, &ref_state.first), (&state.second, &ref_state.second)]),
+            OptimizerKind::Sgd if spec.momentum > 0.0 => pairs.push((&state.first, &ref_state.first)),
+            OptimizerKind::Sgd => {}
+        }
+        for (i, (a, b)) in pairs.into_iter().enumerate() {
+            let diff = (&a[0] - &b[0]).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "{:?} {active:?}: tensor {i} differs by {diff}", spec.kind);
+        }
+        assert_eq!(state.step, 4);
+        if !active[1] {
+            assert!(ours[0].get(1).equal(&start[0].get(1)), "an inactive member moved");
+        }
+    }
+
+    #[test]
+    fn in_place_equals_the_functional_step() {
+        let specs = [
+            OptimizerSpec { weight_decay: 0.01, ..OptimizerSpec::adam(0.05) },
+            OptimizerSpec { weight_decay: 0.001, ..OptimizerSpec::sgd(0.02, 0.9) },
+            OptimizerSpec::sgd(0.1, 0.0),
+        ];
+        for spec in specs {
+            for active in [[true, true, true], [true, false, true], [false, false, true]] {
+                compare(spec, &active, |t| t.shallow_clone());
+
+            }
+        }
+    }
+
+    #[test]
+    fn non_contiguous_parameters_are_an_error_not_wrong_numbers() {
+        let (start, grads) = setup();
+        let params: Vec<Tensor> = start.iter().map(|t| t.transpose(1, 2).contiguous().transpose(1, 2)).collect();
+        let mut state = OptimizerState::new(&params);
+        let spec = OptimizerSpec::adam(0.1);
+        assert!(step_in_place(&spec, spec.lr, &params, &grads[0], &mut state, &[true, true, true]).is_err());
+    }
+
+    #[test]
+    fn active_runs_are_maximal() {
+        assert_eq!(active_runs(&[true, true, false, true, false, false, true, true]), vec![(0, 2), (3, 1), (6, 2)]);
+        assert!(active_runs(&[false, false]).is_empty());
+    }
+}
