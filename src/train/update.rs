@@ -51,18 +51,21 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
     let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
     for (start, len) in active_runs(active) {
         let views = |ts: &[Tensor]| ts.iter().map(|t| t.narrow(0, start, len)).collect::<Vec<_>>();
-        let (p, g, m, v) = (views(params), views(&grads), views(&state.first), views(&state.second));
+        let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
+        let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
+        let count = p.len() as c_int;
         let mut error = [0 as c_char; 512];
-        // SAFETY: every list holds `p.len()` live tensor handles (tch's `at::Tensor*`) that outlive
-        // the call; the shim catches C++ exceptions and writes their message into `error`.
+        // SAFETY: each list holds `count` handles of live tensors (tch's `at::Tensor*`, kept alive
+        // by `tensors`) for the whole call; the shim catches C++ exceptions and writes their
+        // message into `error`.
         let failed = unsafe {
             match spec.kind {
                 OptimizerKind::Adam => dldl_fused_adam(
-                    handles(&p).as_ptr(),
-                    handles(&g).as_ptr(),
-                    handles(&m).as_ptr(),
-                    handles(&v).as_ptr(),
-                    p.len() as c_int,
+                    p.as_ptr(),
+                    g.as_ptr(),
+                    m.as_ptr(),
+                    v.as_ptr(),
+                    count,
                     state.step as f64,
                     lr,
                     spec.beta1,
@@ -72,18 +75,10 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
                     error.as_mut_ptr(),
                     error.len(),
                 ),
-                OptimizerKind::Sgd => dldl_fused_sgd(
-                    handles(&p).as_ptr(),
-                    handles(&g).as_ptr(),
-                    handles(&m).as_ptr(),
-                    p.len() as c_int,
-                    lr,
-                    spec.momentum,
-                    spec.weight_decay,
-                    first_step as c_int,
-                    error.as_mut_ptr(),
-                    error.len(),
-                ),
+                OptimizerKind::Sgd => {
+                    let first = first_step as c_int;
+                    dldl_fused_sgd(p.as_ptr(), g.as_ptr(), m.as_ptr(), count, lr, spec.momentum, spec.weight_decay, first, error.as_mut_ptr(), error.len())
+                }
             }
         };
         if failed != 0 {
