@@ -6,7 +6,7 @@ use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::metrics::OrdinalMetricSpec;
-use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
+use crate::train::trainer::{train_chunked, TrainEvent};
 use crate::train::{Domain, Member, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -103,7 +103,7 @@ pub fn run_round(spec: &InnerBenchSpec) -> Result<Vec<RoundRate>> {
     for &batch in &spec.batches {
         let bench = Bench { net: &net, data: &data, batch, device: spec.device };
         let rate = |mode: &str, population: i64, member_steps_per_s: f64| RoundRate { mode: mode.into(), batch, population, member_steps_per_s };
-        let chunk = default_chunk(spec.device, batch as usize) as i64;
+        let chunk = bench.default_chunk()? as i64;
         for &population in &spec.populations {
             let steps = (spec.member_steps / population.max(1) as usize).max(5);
             rates.push(rate("population", population, bench.member_steps_per_s(population, population, steps)?));
@@ -165,18 +165,28 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
+    /// The inner-loop settings: Adam 1e-3 at this batch size for `steps` steps.
+    fn settings(&self, steps: usize) -> TrainSpec {
+        toml::from_str(&format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch)).expect("valid settings")
+    }
+
+    fn eval(&self) -> Result<EvalSpec> {
+        Ok(EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=2".parse()? })
+    }
+
+    /// The trainer's default chunk for this network, batch and device.
+    fn default_chunk(&self) -> Result<usize> {
+        let (settings, eval) = (self.settings(1), self.eval()?);
+        Ok(Trainer { net: self.net, data: self.data, spec: &settings, eval: &eval, device: self.device }.default_chunk())
+    }
+
     /// Member-steps per second of `population` members trained `chunk` at a time for `steps`
     /// steps: `chunk` / the median step time, after a warm-up training of 3 steps.
     fn member_steps_per_s(&self, population: i64, chunk: i64, steps: usize) -> Result<f64> {
         let members: Vec<Member> = (0..population as u64)
             .map(|s| Member { seed: s, method: "dldl:sigma=2".parse().expect("valid method"), train: (0..512).collect(), val: vec![] })
             .collect();
-        let eval = EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=2".parse()? };
-        let settings = |steps: usize| -> TrainSpec {
-            let text = format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch);
-            toml::from_str(&text).expect("valid settings")
-        };
-        let (warm, timed) = (settings(3), settings(steps));
+        let (warm, timed, eval) = (self.settings(3), self.settings(steps), self.eval()?);
         let trainer = |spec| Trainer { net: self.net, data: self.data, spec, eval: &eval, device: self.device };
         train_chunked(&trainer(&warm), &members[..chunk as usize], chunk as usize, &mut |_, _| {})?;
         let mut times = Vec::with_capacity(steps * (population / chunk) as usize);

@@ -12,7 +12,7 @@ use dldl_meta::train::metrics::OrdinalMetricSpec;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::trainer::TrainEvent;
-use dldl_meta::train::trainer::{default_chunk, train_chunked};
+use dldl_meta::train::trainer::train_chunked;
 use dldl_meta::train::{Member, Method, TrainData, Trainer};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -48,7 +48,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub patience: usize,
     /// Train at most this many members at once (0: all together). Results are the same. Default:
-    /// 128 samples' worth of members per batch on CPU (fastest per member in `dldl-meta bench`),
+    /// on CPU as many as keep 32 MiB of activations (fastest per member in `dldl-meta bench`),
     /// all together on GPU.
     #[arg(long)]
     pub chunk: Option<usize>,
@@ -101,11 +101,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         inner.train.steps
     );
     let started = Instant::now();
-    let chunk = args.chunk.unwrap_or_else(|| default_chunk(device, inner.train.batch as usize));
+    let trainer = Trainer { net: &inner.network, data: &data, spec: &inner.train, eval: &eval, device };
+    let chunk = args.chunk.unwrap_or_else(|| trainer.default_chunk());
     let chunks = if chunk == 0 { 1 } else { members.len().div_ceil(chunk) };
     let mut progress = Progress::new("train", (inner.train.steps * chunks) as u64);
     let mut log_error = None;
-    let trainer = Trainer { net: &inner.network, data: &data, spec: &inner.train, eval: &eval, device };
     let run = train_chunked(&trainer, &members, chunk, &mut |offset, event| match event {
         TrainEvent::Step { step, total } => progress.set(((offset / chunk.max(1)) * total + step) as u64),
         TrainEvent::Evaluated { member, point } => {

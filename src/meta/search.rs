@@ -14,7 +14,7 @@ use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
 use crate::train::unroll::Unroll;
-use crate::train::trainer::{default_chunk, train_chunked};
+use crate::train::trainer::train_chunked;
 use crate::train::{LossKind, Member, Method, TrainData, TrainSpec, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -309,10 +309,9 @@ impl<'a> Study<'a> {
             .flat_map(|m| episodes.iter().map(move |e| (m, e)))
             .map(|(m, e)| Member { seed: self.member_seed(pool, e.index), method: m.clone(), train: e.support.clone(), val: vec![] })
             .collect();
-        let chunk = default_chunk(self.device, self.inner.batch as usize);
         let eval = self.eval_spec();
         let trainer = Trainer { net: &self.prepared.inner.network, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
-        let run = train_chunked(&trainer, &members, chunk, &mut |_, _| {})?;
+        let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
         state.inner_member_steps += (members.len() * self.inner.steps) as u64;
         let query = vec![query_method(&self.prepared.inner.domain); members.len()];
         let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
@@ -348,7 +347,7 @@ impl<'a> Study<'a> {
             let plain_spec = TrainSpec { steps: plain, ..self.inner.clone() };
             let eval = self.eval_spec();
             let trainer = Trainer { net, data: &self.data, spec: &plain_spec, eval: &eval, device: self.device };
-            let run = train_chunked(&trainer, &members, default_chunk(self.device, self.inner.batch as usize), &mut |_, _| {})?;
+            let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
             (run.params, Some(run.optimizer))
         } else {
             (net.init(&seeds, self.device), None)

@@ -176,6 +176,20 @@ impl Network {
         Ok(())
     }
 
+    /// Bytes of the layer outputs of one sample (float32, before pooling): what a population's
+    /// stacked activations cost per member and sample.
+    pub fn activation_bytes_per_sample(&self) -> u64 {
+        let floats: i64 = self
+            .layers
+            .iter()
+            .map(|l| match *l {
+                Layer::Conv { c_out, side_h, side_w, .. } => c_out * side_h * side_w,
+                Layer::Linear { f_out, .. } => f_out,
+            })
+            .sum();
+        4 * floats as u64
+    }
+
     /// Forward FLOPs per sample (2 per multiply-add of convolutions and linear maps).
     pub fn flops_per_sample(&self) -> u64 {
         self.layers

@@ -126,17 +126,24 @@ pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMu
     Ok(state.finish())
 }
 
-/// Samples (members × batch) per population at which a CPU trains fastest per member, as
-/// measured by `dldl-meta bench` for the population CNN: stacking members pays until the stacked
-/// activations leave the caches (best at P = 8–16 for B = 8 and P = 2 for B = 64).
-pub const CPU_SAMPLES_PER_CHUNK: usize = 128;
+/// Bytes of layer outputs (members × batch × [`Network::activation_bytes_per_sample`]) per
+/// population at which a CPU trains fastest per member, as measured by `dldl-meta bench` and a
+/// replica of the FCN: stacking members pays until the stacked activations leave the caches.
+/// For the UTKFace CNN this is P = 18 at B = 8 and P = 2 at B = 64; for the segmentation FCN
+/// one member at B = 32.
+pub const CPU_ACTIVATION_BYTES_PER_CHUNK: u64 = 32 << 20;
 
-/// Members per population for batches of `batch` on `device` (0 = all at once): on CPUs
-/// [`CPU_SAMPLES_PER_CHUNK`] samples' worth, at least one member; on GPUs one population.
-pub fn default_chunk(device: Device, batch: usize) -> usize {
-    match device {
-        Device::Cpu => (CPU_SAMPLES_PER_CHUNK / batch.max(1)).max(1),
-        _ => 0,
+impl Trainer<'_> {
+    /// Members per population on this trainer's device (0 = all at once): on CPUs as many as keep
+    /// [`CPU_ACTIVATION_BYTES_PER_CHUNK`], at least one; on GPUs one population.
+    pub fn default_chunk(&self) -> usize {
+        match self.device {
+            Device::Cpu => {
+                let per_member = self.spec.batch.max(1) as u64 * self.net.activation_bytes_per_sample();
+                (CPU_ACTIVATION_BYTES_PER_CHUNK / per_member.max(1)).max(1) as usize
+            }
+            _ => 0,
+        }
     }
 }
 
@@ -370,11 +377,19 @@ mod tests {
     }
 
     #[test]
-    fn cpu_chunks_hold_128_samples_gpus_train_one_population() {
-        assert_eq!(default_chunk(Device::Cpu, 8), 16);
-        assert_eq!(default_chunk(Device::Cpu, 64), 2);
-        assert_eq!(default_chunk(Device::Cpu, 500), 1);
-        assert_eq!(default_chunk(Device::Cuda(0), 8), 0);
+    fn cpu_chunks_follow_activation_memory_gpus_train_one_population() {
+        let (x, labels, domain) = toy();
+        let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
+        let eval = eval_spec();
+        let chunk = |net: &Network, batch: i64, device: Device| {
+            let settings = TrainSpec { batch, ..spec(1) };
+            Trainer { net, data: &data, spec: &settings, eval: &eval, device }.default_chunk()
+        };
+        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256] }, &[1, 32, 32], 101).unwrap();
+        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![32, 64, 64] }, &[1, 32, 32], 11).unwrap();
+        assert_eq!((chunk(&cnn, 8, Device::Cpu), chunk(&cnn, 64, Device::Cpu)), (18, 2));
+        assert_eq!((chunk(&fcn, 8, Device::Cpu), chunk(&fcn, 32, Device::Cpu)), (5, 1));
+        assert_eq!(chunk(&cnn, 8, Device::Cuda(0)), 0);
     }
 
     #[test]
