@@ -26,7 +26,8 @@ pub struct InnerBenchSpec {
 /// rate being P / (median step time), and the slowest and fastest round.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchRow {
-    /// `population` (P members stacked) or `sequential` (P members one after another).
+    /// `population` (P members stacked), `chunked` (P members in the device's default chunks) or
+    /// `sequential` (P members one after another).
     pub mode: String,
     pub batch: i64,
     pub population: i64,
