@@ -6,7 +6,7 @@ use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::metrics::OrdinalMetricSpec;
-use crate::train::trainer::{train_chunked, TrainEvent};
+use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
 use crate::train::{Domain, Member, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -104,7 +104,7 @@ pub fn run_round(spec: &InnerBenchSpec) -> Result<Vec<RoundRate>> {
     for &batch in &spec.batches {
         let bench = Bench { net: &net, data: &data, batch, device: spec.device };
         let rate = |mode: &str, population: i64, member_steps_per_s: f64| RoundRate { mode: mode.into(), batch, population, member_steps_per_s };
-        let chunk = bench.default_chunk()? as i64;
+        let chunk = default_chunk(&net, batch, spec.device) as i64;
         for &population in &spec.populations {
             let steps = (spec.member_steps / population.max(1) as usize).max(5);
             rates.push(rate("population", population, bench.member_steps_per_s(population, population, steps)?));
@@ -173,12 +173,6 @@ impl Bench<'_> {
 
     fn eval(&self) -> Result<EvalSpec> {
         Ok(EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=2".parse()? })
-    }
-
-    /// The trainer's default chunk for this network, batch and device.
-    fn default_chunk(&self) -> Result<usize> {
-        let (settings, eval) = (self.settings(1), self.eval()?);
-        Ok(Trainer { net: self.net, data: self.data, spec: &settings, eval: &eval, device: self.device }.default_chunk())
     }
 
     /// Member-steps per second of `population` members trained `chunk` at a time for `steps`

@@ -40,7 +40,7 @@ struct TrainConfig {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let dir = RunDir::existing(&args.run)?;
-    let config: TrainConfig = dir.read_json("config.json").context("this run was not written by `dldl-meta train`")?;
+    let config: TrainConfig = dir.read_json(dldl_meta::rundir::CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
     let dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone()))?;
     let inner = InnerLoop::from_task(&task, &dataset, 1)?;

@@ -89,7 +89,7 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
     let config = serde_json::json!({
         "command": "fewshot",
         "task_file": args.common.task,
-        "task_toml": std::fs::read_to_string(&args.common.task).with_context(|| args.common.task.display().to_string())?,
+        "task_toml": args.common.task_toml()?,
         "fewshot": spec,
         "environment": RunEnvironment::current(device),
     });

@@ -2,7 +2,6 @@
 //! learned φ next to the task's fixed default with their meta-validation metric.
 use super::common::TaskArgs;
 use super::progress::Progress;
-use anyhow::Context;
 use clap::Args;
 use dldl_meta::label::brief;
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
@@ -36,7 +35,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let config = serde_json::json!({
         "command": "search",
         "task_file": args.common.task,
-        "task_toml": std::fs::read_to_string(&args.common.task).with_context(|| args.common.task.display().to_string())?,
+        "task_toml": args.common.task_toml()?,
         "meta_file": args.meta,
         "study": study_spec,
         "environment": RunEnvironment::current(device),

@@ -77,7 +77,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let config = serde_json::json!({
         "command": "train",
         "task_file": args.common.task,
-        "task_toml": std::fs::read_to_string(&args.common.task).with_context(|| args.common.task.display().to_string())?,
+        "task_toml": args.common.task_toml()?,
         "methods": methods.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
         "seeds": members.iter().map(|m| m.seed).collect::<Vec<_>>(),
         "train": inner.train,

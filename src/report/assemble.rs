@@ -38,13 +38,9 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     }
     let runs: Vec<Run> = spec.runs.iter().map(|p| Run::load(p)).collect::<Result<_>>()?;
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
-    let mut sections = vec![];
-    let mut figures = vec![];
     let mut skipped = vec![];
-    for run in &runs {
-        let section = section_of(run, &spec.out, &mut figures, &mut skipped)?;
-        sections.push(section);
-    }
+    let sections: Vec<Section> = runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
+    let figures: Vec<Figure> = sections.iter().flat_map(|s| s.figures.iter().cloned()).collect();
     if !runs.iter().any(|r| matches!(&r.kind, RunKind::Train(t) if t.per_label.is_some())) {
         skipped.push("per-label error (MAE versus true label): no train run stores per-label errors; no figure".into());
     }
@@ -69,13 +65,9 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     Ok(ReportOutcome { figures, skipped, markdown, html: index })
 }
 
-fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Vec<String>) -> Result<Section> {
+fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Section> {
     let task = run.task.as_ref();
     let mut section = Section { heading: String::new(), text: String::new(), figures: vec![] };
-    let mut add = |fig: Figure, section: &mut Section| {
-        section.figures.push(fig.clone());
-        figures.push(fig);
-    };
     match &run.kind {
         RunKind::Search(s) => {
             section.heading = format!("Search `{}` — {} on {}", run.name, s.method, run.task_name());
@@ -92,7 +84,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                         Some(plot) => {
                             let title = plot.title.clone();
                             let caption = format!("{} against the task's fixed {}, computed by the library's own target code.", brief(&learned.to_string()), t.distribution);
-                            add(render(&plot, out, &format!("distributions-{}", run.name), &title, &caption)?, &mut section);
+                            section.figures.push(render(&plot, out, &format!("distributions-{}", run.name), &title, &caption)?);
                         }
                         None => skipped.push(format!("{}: no distribution figure for family {}", run.name, learned.family())),
                     }
@@ -107,7 +99,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                     method: s.method.clone(),
                     history: &s.state.history,
                     default: task.map(|t| &t.distribution),
-                    loss_axis: format!("query loss ({})", query_loss_unit(task)),
+                    loss_axis: metric_axis("loss", task),
                     unit: label_unit(task).to_string(),
                     labels: task.and_then(|t| match &t.labels {
                         crate::config::LabelDomain::Bins(b) => Some(b.values().to_vec()),
@@ -116,7 +108,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                 };
                 let caption =
                     "Left: φ after each outer step (dashed: the fixed φ). Right: mean query loss of the step's meta-train episodes, band ± 1 sd.".to_string();
-                add(render(&plot, out, &format!("trajectory-{}", run.name), &plot.title(), &caption)?, &mut section);
+                section.figures.push(render(&plot, out, &format!("trajectory-{}", run.name), &plot.title(), &caption)?);
             }
         }
         RunKind::Fewshot(summary) => {
@@ -132,7 +124,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                 ),
             ] {
                 let plot = FewshotPlot { summary, metric_axis: axis.clone(), which };
-                add(render(&plot, out, &format!("{stem}-{}", run.name), &plot.title(), caption)?, &mut section);
+                section.figures.push(render(&plot, out, &format!("{stem}-{}", run.name), &plot.title(), caption)?);
             }
         }
         RunKind::Train(t) => {
@@ -151,7 +143,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                 let plot = PerLabelPlot::new(run.task_name(), label_unit(task).to_string(), &t.members, per_label);
                 let caption = "Top: test MAE of the expected label among the test examples of each true label, mean over seeds per method. \
                                Bottom: test examples per true label.";
-                add(render(&plot, out, &format!("per-label-{}", run.name), &plot.title(), caption)?, &mut section);
+                section.figures.push(render(&plot, out, &format!("per-label-{}", run.name), &plot.title(), caption)?);
             }
             if t.curves.is_empty() {
                 skipped.push(format!("{}: no curves.jsonl points (train with --eval-every N); no learning curves", run.name));
@@ -159,7 +151,7 @@ fn section_of(run: &Run, out: &Path, figures: &mut Vec<Figure>, skipped: &mut Ve
                 let metric = curve_metric(&t.curves);
                 let plot = CurvesPlot::new(run.task_name(), metric.clone(), format!("validation {}", metric_axis(&metric, task)), &t.curves);
                 let caption = "Validation metric every evaluation step, mean over seeds per method (band: min–max over seeds).";
-                add(render(&plot, out, &format!("curves-{}", run.name), &plot.title(), caption)?, &mut section);
+                section.figures.push(render(&plot, out, &format!("curves-{}", run.name), &plot.title(), caption)?);
             }
         }
     }

@@ -1,5 +1,5 @@
-//! The inner loop: DLDL training of a population of networks (KL to target distributions),
-//! functional optimisers that can be unrolled, predictions and task metrics.
+//! The inner loop: DLDL training of a population of networks (KL to target distributions), a
+//! fused in-place optimiser step, functional optimisers that can be unrolled, predictions, metrics.
 pub mod batches;
 pub mod config;
 pub mod domain;

@@ -133,17 +133,22 @@ pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMu
 /// one member at B = 32.
 pub const CPU_ACTIVATION_BYTES_PER_CHUNK: u64 = 32 << 20;
 
-impl Trainer<'_> {
-    /// Members per population on this trainer's device (0 = all at once): on CPUs as many as keep
-    /// [`CPU_ACTIVATION_BYTES_PER_CHUNK`], at least one; on GPUs one population.
-    pub fn default_chunk(&self) -> usize {
-        match self.device {
-            Device::Cpu => {
-                let per_member = self.spec.batch.max(1) as u64 * self.net.activation_bytes_per_sample();
-                (CPU_ACTIVATION_BYTES_PER_CHUNK / per_member.max(1)).max(1) as usize
-            }
-            _ => 0,
+/// Members per population for `net` at batch size `batch` on `device` (0 = all at once): on CPUs
+/// as many as keep [`CPU_ACTIVATION_BYTES_PER_CHUNK`], at least one; on GPUs one population.
+pub fn default_chunk(net: &Network, batch: i64, device: Device) -> usize {
+    match device {
+        Device::Cpu => {
+            let per_member = batch.max(1) as u64 * net.activation_bytes_per_sample();
+            (CPU_ACTIVATION_BYTES_PER_CHUNK / per_member.max(1)).max(1) as usize
         }
+        _ => 0,
+    }
+}
+
+impl Trainer<'_> {
+    /// [`default_chunk`] for this trainer's network, batch size and device.
+    pub fn default_chunk(&self) -> usize {
+        default_chunk(self.net, self.spec.batch, self.device)
     }
 }
 
