@@ -35,8 +35,9 @@ extern "C" int dldl_fused_adam(void* const* params, void* const* grads, void* co
                                char* error, size_t error_len) {
   try {
     auto p = tensors(params, count);
+    // The kernel only reads the step count (PyTorch increments it before the call): one tensor serves all.
     std::vector<at::Tensor> steps;
-    for (const auto& t : p) steps.push_back(at::full({}, step, t.options().dtype(at::kFloat)));
+    if (count > 0) steps.assign(count, at::full({}, step, p[0].options().dtype(at::kFloat)));
     at::_fused_adam_(p, tensors(grads, count), tensors(exp_avgs, count), tensors(exp_avg_sqs, count),
                      {}, steps, lr, beta1, beta2, weight_decay, eps, /*amsgrad=*/false,
                      /*maximize=*/false);

@@ -45,9 +45,7 @@ impl Params {
         if parts.iter().any(|p| p.names != first.names) {
             return Err(Error::shape("parameters", "populations with different layouts"));
         }
-        let tensors = (0..first.names.len())
-            .map(|i| Tensor::cat(&parts.iter().map(|p| &p.tensors[i]).collect::<Vec<_>>(), 0))
-            .collect();
+        let tensors = cat_members(&parts.iter().map(|p| p.tensors.as_slice()).collect::<Vec<_>>());
         Ok(Params { names: first.names.clone(), tensors })
     }
 
@@ -71,6 +69,12 @@ impl Params {
             .collect::<Result<_>>()?;
         Ok(Params { names: names.to_vec(), tensors })
     }
+}
+
+/// Tensor i of every part concatenated along the member axis, for each i (parts share a layout).
+pub fn cat_members(parts: &[&[Tensor]]) -> Vec<Tensor> {
+    let count = parts.first().map_or(0, |p| p.len());
+    (0..count).map(|i| Tensor::cat(&parts.iter().map(|p| &p[i]).collect::<Vec<_>>(), 0)).collect()
 }
 
 #[cfg(test)]

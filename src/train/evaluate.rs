@@ -1,6 +1,6 @@
 //! Evaluation of every member of a population on its own index set, without gradients:
 //! loss, task metrics, and the six LDL measures against a reference target distribution.
-use super::domain::{grid_cell, labels_on, Domain};
+use super::domain::{grid_cell, Domain};
 use super::metrics::{self, LabelError, Metrics, OrdinalMetricSpec};
 use super::objective::Method;
 use super::predict::{argmax_label, expectation};
@@ -74,6 +74,7 @@ fn forward_sets(net: &Network, params: &Params, data: &TrainData, methods: Optio
     let longest = sets.iter().map(Vec::len).max().unwrap_or(0) as i64;
     let mut probs: Vec<Vec<Tensor>> = (0..population).map(|_| vec![]).collect();
     let mut loss_sum = vec![0.0; population];
+    let phis: Vec<Tensor> = methods.into_iter().flatten().map(|m| phi_of(&m.target, data.inputs.device())).collect();
     let mut start = 0;
     while start < longest {
         let len = chunk.min(longest - start);
@@ -90,10 +91,8 @@ fn forward_sets(net: &Network, params: &Params, data: &TrainData, methods: Optio
             }
             let logits_p = logits.get(p as i64).narrow(0, 0, real);
             if let Some(methods) = methods {
-                let rows = Tensor::from_slice(&sets[p][start as usize..(start + real) as usize]);
-                let labels = labels_on(&data.labels.select(&rows), logits.device());
-                let targets = data.domain.targets(&methods[p].target, &phi_of(&methods[p].target, logits.device()), &labels)?;
-                loss_sum[p] += methods[p].loss(data.domain, &logits_p, &targets, &labels)?.double_value(&[]) * real as f64;
+                let rows = &sets[p][start as usize..(start + real) as usize];
+                loss_sum[p] += data.loss(&methods[p], &phis[p], &logits_p, rows)?.double_value(&[]) * real as f64;
             }
             probs[p].push(logits_p.softmax(1, Kind::Float).to_device(Device::Cpu));
         }

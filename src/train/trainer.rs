@@ -10,6 +10,7 @@ use super::optimizer::OptimizerState;
 use super::update::step_in_place;
 use crate::data::Labels;
 use crate::error::{Error, Result};
+use crate::model::params::cat_members;
 use crate::model::{Network, Params};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -33,6 +34,14 @@ impl TrainData<'_> {
         let mut shape = vec![population, index.len() as i64 / population.max(1)];
         shape.extend_from_slice(&self.inputs.size()[1..]);
         Ok(x.reshape(shape.as_slice()))
+    }
+
+    /// `method`'s loss with parameters `phi` for `logits` `[B, …]` of the dataset rows `rows`
+    /// (targets built on the logits' device).
+    pub fn loss(&self, method: &Method, phi: &Tensor, logits: &Tensor, rows: &[i64]) -> Result<Tensor> {
+        let labels = labels_on(&self.labels.select(&Tensor::from_slice(rows)), logits.device());
+        let targets = self.domain.targets(&method.target, phi, &labels)?;
+        method.loss(self.domain, logits, &targets, &labels)
     }
 }
 
@@ -111,7 +120,7 @@ pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMu
         return Err(Error::invalid("training set", format!("member {p}"), "is empty"));
     }
     let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
-    let mut state = TrainState::new(net.init(&seeds, device), members);
+    let mut state = TrainState::new(net.init(&seeds, device), members, device);
     for t in 0..spec.steps {
         if !state.active.iter().any(|a| *a) {
             break;
@@ -162,26 +171,20 @@ pub fn train_chunked(t: &Trainer, members: &[Member], chunk: usize, observer: &m
         let offset = c * size;
         runs.push(train_population(t, part, &mut |e| observer(offset, e))?);
     }
-    let params = Params::concat(&runs.iter().map(|r| r.params.detached()).collect::<Vec<_>>())?;
-    let optimizer = OptimizerState {
-        step: runs.first().map_or(0, |r| r.optimizer.step),
-        first: join(runs.iter().map(|r| &r.optimizer.first)),
-        second: join(runs.iter().map(|r| &r.optimizer.second)),
-    };
+    // Each chunk's parameters and buffers are already cut from its graph (`finish`).
+    let params = Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
+    let buffers = |of: fn(&OptimizerState) -> &Vec<Tensor>| cat_members(&runs.iter().map(|r| of(&r.optimizer).as_slice()).collect::<Vec<_>>());
+    let optimizer = OptimizerState { step: runs.first().map_or(0, |r| r.optimizer.step), first: buffers(|o| &o.first), second: buffers(|o| &o.second) };
     let outcomes = runs.into_iter().flat_map(|r| r.outcomes).collect();
     Ok(PopulationRun { params, optimizer, outcomes })
 }
 
-/// Concatenates per-chunk buffers tensor by tensor along the member axis.
-fn join<'a>(parts: impl Iterator<Item = &'a Vec<Tensor>>) -> Vec<Tensor> {
-    let parts: Vec<&Vec<Tensor>> = parts.collect();
-    let count = parts.first().map_or(0, |p| p.len());
-    (0..count).map(|i| Tensor::cat(&parts.iter().map(|p| &p[i]).collect::<Vec<_>>(), 0)).collect()
-}
 
 /// Mutable training state of a population.
 struct TrainState {
     params: Params,
+    /// Each member's fixed φ on the device, built once.
+    phis: Vec<Tensor>,
     optimizer: OptimizerState,
     samplers: Vec<BatchSampler>,
     active: Vec<bool>,
@@ -194,9 +197,10 @@ struct TrainState {
 }
 
 impl TrainState {
-    fn new(params: Params, members: &[Member]) -> Self {
+    fn new(params: Params, members: &[Member], device: Device) -> Self {
         let p = members.len();
         TrainState {
+            phis: members.iter().map(|m| phi_of(&m.method.target, device)).collect(),
             optimizer: OptimizerState::new(&params.tensors),
             params: params.leaves(),
             samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
@@ -222,23 +226,22 @@ impl TrainState {
             x = flip_where(&x, &flips, device);
         }
         let logits = net.forward(&self.params, &x)?;
-        let losses = (0..members.len())
-            .map(|p| member_loss(data, &members[p].method, &logits.get(p as i64), &batches[p], device))
+        let active: Vec<usize> = (0..members.len()).filter(|&p| self.active[p]).collect();
+        let losses = active
+            .iter()
+            .map(|&p| data.loss(&members[p].method, &self.phis[p], &logits.get(p as i64), &batches[p]))
             .collect::<Result<Vec<Tensor>>>()?;
         let values = Vec::<f64>::try_from(&Tensor::stack(&losses, 0).detach().to_device(Device::Cpu).to_kind(Kind::Double))?;
         let mut total: Option<Tensor> = None;
-        for (p, loss) in losses.into_iter().enumerate() {
-            if !self.active[p] {
-                continue;
-            }
-            if !values[p].is_finite() {
-                let failure = Failure { step: t + 1, loss: values[p] };
+        for ((p, loss), value) in active.into_iter().zip(losses).zip(values) {
+            if !value.is_finite() {
+                let failure = Failure { step: t + 1, loss: value };
                 observer(TrainEvent::Failed { member: p, failure: &failure });
                 self.outcomes[p].failure = Some(failure);
                 self.active[p] = false;
                 continue;
             }
-            self.loss_sum[p] += values[p];
+            self.loss_sum[p] += value;
             self.loss_count[p] += 1;
             self.outcomes[p].steps_run += 1;
             total = Some(match total {
@@ -257,7 +260,8 @@ impl TrainState {
     fn validate(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, eval: &EvalSpec, step: usize, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
         let methods: Vec<Method> = members.iter().map(|m| m.method.clone()).collect();
         let sets: Vec<Vec<i64>> = members.iter().map(|m| if m.val.is_empty() { m.train.clone() } else { m.val.clone() }).collect();
-        let metrics = evaluate(net, &self.params.detached(), data, &methods, &sets, eval)?;
+        let current = self.params.detached();
+        let metrics = evaluate(net, &current, data, &methods, &sets, eval)?;
         let mut improved = vec![false; members.len()];
         for (p, m) in metrics.into_iter().enumerate() {
             if !self.active[p] || members[p].val.is_empty() {
@@ -280,7 +284,6 @@ impl TrainState {
         }
         let device = self.params.tensors[0].device();
         let mask = member_mask(&improved, device);
-        let current = self.params.detached();
         self.best = Some(match &self.best {
             Some(best) => Params {
                 names: best.names.clone(),
@@ -295,13 +298,6 @@ impl TrainState {
         let params = self.best.unwrap_or_else(|| self.params.detached());
         PopulationRun { params, optimizer: self.optimizer.detached(), outcomes: self.outcomes }
     }
-}
-
-/// The loss of one member on its batch (`logits` `[B, …]`).
-fn member_loss(data: &TrainData, method: &Method, logits: &Tensor, batch: &[i64], device: Device) -> Result<Tensor> {
-    let labels = labels_on(&data.labels.select(&Tensor::from_slice(batch)), device);
-    let targets = data.domain.targets(&method.target, &phi_of(&method.target, device), &labels)?;
-    method.loss(data.domain, logits, &targets, &labels)
 }
 
 /// `[P]` booleans on `device`.

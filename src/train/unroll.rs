@@ -1,6 +1,5 @@
 //! K inner steps kept on the autograd graph: the targets depend on φ, so the query loss after
 //! training is differentiable in φ (the K-step unrolled hypergradient of the outer loop).
-use super::domain::labels_on;
 use super::objective::Method;
 use super::optimizer::{step, OptimizerSpec, OptimizerState};
 use super::trainer::TrainData;
@@ -55,13 +54,11 @@ impl Unroll<'_> {
         let logits = self.net.forward(params, &self.data.gather(&index, population, device)?)?;
         let mut total: Option<Tensor> = None;
         for (p, batch) in batches.iter().enumerate() {
-            let labels = labels_on(&self.data.labels.select(&Tensor::from_slice(batch)), device);
             let phi_p = match phi {
                 Some(phi) => phi.get(p as i64),
                 None => super::evaluate::phi_of(&method.target, device),
             };
-            let targets = self.data.domain.targets(&method.target, &phi_p, &labels)?;
-            let loss = method.loss(self.data.domain, &logits.get(p as i64), &targets, &labels)?;
+            let loss = self.data.loss(method, &phi_p, &logits.get(p as i64), batch)?;
             total = Some(match total {
                 Some(t) => t + loss,
                 None => loss,
