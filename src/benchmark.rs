@@ -5,7 +5,6 @@ use crate::error::Result;
 use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
-use crate::train::metrics::OrdinalMetricSpec;
 use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
 use crate::train::{Domain, Member, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
@@ -172,7 +171,7 @@ impl Bench<'_> {
     }
 
     fn eval(&self) -> Result<EvalSpec> {
-        Ok(EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=2".parse()? })
+        Ok(EvalSpec::for_reference("gaussian:sigma=2".parse()?))
     }
 
     /// Member-steps per second of `population` members trained `chunk` at a time for `steps`

@@ -90,6 +90,12 @@ impl RunDir {
         writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::io(&path, e))
     }
 
+    /// Replaces a JSONL file by `values`, one line each, atomically (as [`RunDir::write_text`]).
+    pub fn write_jsonl<T: Serialize>(&self, name: &str, values: &[T]) -> Result<()> {
+        let lines: Vec<String> = values.iter().map(serde_json::to_string).collect::<std::result::Result<_, _>>().map_err(|e| Error::data(self.file(name), e.to_string()))?;
+        self.write_text(name, &lines.iter().map(|l| format!("{l}\n")).collect::<String>())
+    }
+
     /// All complete lines of a JSONL file (a torn last line from a crash is dropped); none if absent.
     pub fn read_jsonl<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
         let path = self.file(name);

@@ -8,7 +8,6 @@ use dldl_meta::model::Params;
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
-use dldl_meta::train::metrics::OrdinalMetricSpec;
 use dldl_meta::train::setup::InnerLoop;
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::{Method, TrainData};
@@ -50,7 +49,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let everything: Vec<i64> = (0..dataset.inputs.size()[0]).collect();
     let sets = vec![everything; methods.len()];
     let data = TrainData { inputs: &dataset.inputs.to_device(device), labels: &dataset.labels, domain: &inner.domain };
-    let eval = EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: task.distribution.clone() };
+    let eval = EvalSpec::for_reference(task.distribution.clone());
     let metrics = evaluate(&inner.network, &params, &data, &methods, &sets, &eval)?;
     let results: Vec<MemberResult> = methods
         .iter()

@@ -8,7 +8,6 @@ use dldl_meta::data::Pool;
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::evaluate::{evaluate, per_label_errors, EvalSpec};
-use dldl_meta::train::metrics::OrdinalMetricSpec;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::trainer::TrainEvent;
@@ -92,7 +91,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let data = TrainData { inputs: &prepared.dataset.inputs.to_device(device), labels: &prepared.dataset.labels, domain: &inner.domain };
-    let eval = EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference: prepared.task.distribution.clone() };
+    let eval = EvalSpec::for_reference(prepared.task.distribution.clone());
     eprintln!(
         "training {} member(s) ({} method(s) × {} seed(s)) for {} steps on {device:?}",
         members.len(),

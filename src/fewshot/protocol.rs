@@ -45,19 +45,23 @@ pub struct Protocol<'a> {
     pub data: TrainData<'a>,
     pub device: Device,
     pub dir: &'a RunDir,
+    /// The meta-test sampler of each shot-count setting (in `spec.settings` order), built once.
+    samplers: Vec<Option<EpisodeSampler>>,
 }
 
 impl<'a> Protocol<'a> {
     /// Validates the spec against the task (every K admits meta-test episodes).
     pub fn new(prepared: &'a PreparedTask, spec: &'a FewshotSpec, data: TrainData<'a>, device: Device, dir: &'a RunDir) -> Result<Self> {
         spec.validate()?;
-        let protocol = Protocol { prepared, spec, data, device, dir };
-        for s in &spec.settings {
-            if let Setting::Shots(_) = s {
-                protocol.sampler(s)?;
-            }
-        }
-        Ok(protocol)
+        let samplers = spec
+            .settings
+            .iter()
+            .map(|s| match s {
+                Setting::Shots(k) => sampler(prepared, *k).map(Some),
+                Setting::Fraction(_) => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        Ok(Protocol { prepared, spec, data, device, dir, samplers })
     }
 
     /// The fixed partition of the work into populations, point by point.
@@ -108,20 +112,12 @@ impl<'a> Protocol<'a> {
             .collect()
     }
 
-    /// The meta-test sampler of a shot count: the task's episode spec with `shots = K`.
-    fn sampler(&self, setting: &Setting) -> Result<EpisodeSampler> {
-        let Setting::Shots(k) = setting else { return Err(Error::invalid("setting", setting, "is not a shot count")) };
-        let mut task = self.prepared.task.clone();
-        task.episodes.shots = *k;
-        EpisodeSampler::new(&self.prepared.dataset, &task, &self.prepared.split)
-            .map_err(|e| Error::invalid("shots", k, format!("this task admits no meta-test episode: {e}")))
-    }
-
     /// The training and evaluation sets of `episodes` at `setting`.
     fn sets(&self, setting: &Setting, episodes: &[u64]) -> Result<Vec<EpisodeSets>> {
         match setting {
             Setting::Shots(_) => {
-                let sampler = self.sampler(setting)?;
+                let position = self.spec.settings.iter().position(|s| s == setting);
+                let sampler = position.and_then(|i| self.samplers[i].as_ref()).ok_or_else(|| Error::invalid("setting", setting, "is not a shot count of this study"))?;
                 episodes
                     .iter()
                     .map(|e| sampler.episode_with_seed(self.spec.seed, Pool::Test, *e).map(|ep| EpisodeSets { train: ep.support, eval: ep.query }))
@@ -171,7 +167,7 @@ impl<'a> Protocol<'a> {
                 labels.push((m.name.clone(), *e, seed, set.eval.clone()));
             }
         }
-        let eval = EvalSpec { chunk: 256, ordinal: Default::default(), reference: self.prepared.task.distribution.clone() };
+        let eval = EvalSpec::for_reference(self.prepared.task.distribution.clone());
         let net = &self.prepared.inner.network;
         let run = train_population(&Trainer { net, data: &self.data, spec: &train, eval: &eval, device: self.device }, &members, &mut |_| {})?;
         let query: Vec<Method> = vec![query_method(&self.prepared.inner.domain); members.len()];
@@ -195,3 +191,10 @@ impl<'a> Protocol<'a> {
             .collect())
     }
 }
+/// The meta-test sampler of shot count `k`: the task's episode spec with `shots = k`.
+fn sampler(prepared: &PreparedTask, k: usize) -> Result<EpisodeSampler> {
+    let mut task = prepared.task.clone();
+    task.episodes.shots = k;
+    EpisodeSampler::new(&prepared.dataset, &task, &prepared.split).map_err(|e| Error::invalid("shots", k, format!("this task admits no meta-test episode: {e}")))
+}
+

@@ -201,8 +201,7 @@ impl<'a> Study<'a> {
         if self.dir.file(STATE_FILE).exists() {
             let state: SearchState = self.dir.read_json(STATE_FILE)?;
             let kept: Vec<Trial> = self.dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
-            let text: String = kept.iter().map(|t| serde_json::to_string(t).map(|l| l + "\n")).collect::<std::result::Result<_, _>>().map_err(|e| Error::data(self.dir.file(TRIALS_FILE), e.to_string()))?;
-            self.dir.write_text(TRIALS_FILE, &text)?;
+            self.dir.write_jsonl(TRIALS_FILE, &kept)?;
             return Ok(state);
         }
         let phi = self.space.initial_phi(self.spec.init.as_deref());
@@ -251,7 +250,7 @@ impl<'a> Study<'a> {
             _ => state.cmaes.as_ref().expect("CMA-ES state").ask(&mut rng),
         };
         let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
-        let scores = self.score(&phis, Pool::Train, &episodes, state)?;
+        let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
         let mut means = vec![];
         for (c, row) in scores.iter().enumerate() {
             for (e, (loss, metric)) in row.iter().enumerate() {
@@ -294,15 +293,16 @@ impl<'a> Study<'a> {
     }
 
     fn eval_spec(&self) -> EvalSpec {
-        EvalSpec { chunk: 256, ordinal: Default::default(), reference: self.prepared.task.distribution.clone() }
+        EvalSpec::for_reference(self.prepared.task.distribution.clone())
     }
 
     /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
-    fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], state: &mut SearchState) -> Result<Vec<Vec<(f64, f64)>>> {
-        self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, state)
+    fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
+        self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps)
     }
 
-    fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], state: &mut SearchState) -> Result<Vec<Vec<(f64, f64)>>> {
+    /// Adds the inner member-steps it trains to `member_steps`.
+    fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
         let episodes = self.episodes(pool, indices)?;
         let members: Vec<Member> = methods
             .iter()
@@ -312,10 +312,10 @@ impl<'a> Study<'a> {
         let eval = self.eval_spec();
         let trainer = Trainer { net: &self.prepared.inner.network, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
         let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
-        state.inner_member_steps += (members.len() * self.inner.steps) as u64;
+        *member_steps += (members.len() * self.inner.steps) as u64;
         let query = vec![query_method(&self.prepared.inner.domain); members.len()];
         let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
-        let metrics = evaluate(&self.prepared.inner.network, &run.params, &self.data, &query, &sets, &self.eval_spec())?;
+        let metrics = evaluate(&self.prepared.inner.network, &run.params, &self.data, &query, &sets, &eval)?;
         let pairs: Vec<(f64, f64)> = metrics
             .iter()
             .zip(&run.outcomes)
@@ -413,8 +413,9 @@ impl<'a> Study<'a> {
     fn compare(&self, state: &SearchState, learned: &[f64]) -> Result<SearchOutcome> {
         let default = Method { target: self.prepared.task.distribution.clone(), loss: LossKind::Kl };
         let indices: Vec<u64> = (0..self.spec.validation_episodes as u64).collect();
-        let mut scratch = state.clone();
-        let scores = self.score_methods(&[self.method_at(learned), default.clone()], Pool::Val, &indices, &mut scratch)?;
+        // Validation is not counted in the search's inner member-steps.
+        let mut uncounted = 0;
+        let scores = self.score_methods(&[self.method_at(learned), default.clone()], Pool::Val, &indices, &mut uncounted)?;
         let summarise = |method: &Method, row: &[(f64, f64)]| {
             let (loss_mean, loss_ci95) = ci95(&row.iter().map(|r| r.0).collect::<Vec<_>>());
             let (metric_mean, metric_ci95) = ci95(&row.iter().map(|r| r.1).collect::<Vec<_>>());

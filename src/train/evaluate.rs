@@ -21,6 +21,14 @@ pub struct EvalSpec {
     pub reference: DistributionSpec,
 }
 
+impl EvalSpec {
+    /// The default evaluation: 256 samples per member per pass, default ordinal metrics, LDL
+    /// measures against `reference`.
+    pub fn for_reference(reference: DistributionSpec) -> Self {
+        EvalSpec { chunk: 256, ordinal: OrdinalMetricSpec::default(), reference }
+    }
+}
+
 /// Metrics of each member `p` on `sets[p]` (dataset indices), with its own method's loss.
 pub fn evaluate(net: &Network, params: &Params, data: &TrainData, methods: &[Method], sets: &[Vec<i64>], spec: &EvalSpec) -> Result<Vec<Metrics>> {
     check_sets(params, sets, methods.len())?;
