@@ -50,11 +50,6 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// The directory.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Path of `name` inside the directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)

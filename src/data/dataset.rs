@@ -83,13 +83,6 @@ pub struct LoadReport {
     pub skipped: Vec<String>,
 }
 
-impl LoadReport {
-    /// Whether nothing was left out.
-    pub fn is_clean(&self) -> bool {
-        self.unparsed.is_empty() && self.skipped.is_empty()
-    }
-}
-
 impl std::fmt::Display for LoadReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} names did not parse, {} corrupt files skipped", self.unparsed.len(), self.skipped.len())?;
@@ -151,11 +144,6 @@ impl Dataset {
     /// Whether there are no examples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Shape of one input (e.g. `[1, 32, 32]` or `[11]`).
-    pub fn input_shape(&self) -> Vec<i64> {
-        self.inputs.size()[1..].to_vec()
     }
 
     /// Inputs and labels of the examples at `indices` (e.g. an episode's support set).

@@ -55,8 +55,7 @@ pub struct Mixture<'a> {
 impl<'a> Mixture<'a> {
     /// σ (one value, finite > 0) and the P/D/N weights of the peaks.
     pub fn new(distance: &'a LabelDistance, sigma: Tensor, pdn: Pdn) -> Result<Self> {
-        validate::positive("sigma", &sigma)?;
-        validate::scalar("sigma", &sigma)?;
+        validate::positive_scalar("sigma", &sigma)?;
         Ok(Mixture { distance, sigma, pdn })
     }
 

@@ -21,18 +21,24 @@ pub struct Pdn {
 impl Pdn {
     /// Explicit values, checked: `1 > p_D ≥ p_N ≥ 0` (p_D = p_N treats difficult as negative).
     pub fn explicit(p_d: f64, p_n: f64) -> Result<Self> {
+        Pdn::check(p_d, p_n)?;
+        Ok(Pdn { p_d: Tensor::from_slice(&[p_d]), p_n: Tensor::from_slice(&[p_n]) })
+    }
+
+    /// The rule of [`Pdn::explicit`] without building the tensors.
+    pub fn check(p_d: f64, p_n: f64) -> Result<()> {
         if !(p_d.is_finite() && (0.0..1.0).contains(&p_d)) {
             return Err(Error::invalid("p_d", p_d, "must satisfy 0 <= p_d < p_P = 1"));
         }
         if !(p_n.is_finite() && p_n >= 0.0 && p_n <= p_d) {
             return Err(Error::invalid("p_n", p_n, format!("must satisfy 0 <= p_n <= p_d = {p_d} (order p_P > p_D >= p_N)")));
         }
-        Ok(Pdn { p_d: Tensor::from_slice(&[p_d]), p_n: Tensor::from_slice(&[p_n]) })
+        Ok(())
     }
 
     /// φ as tensors (which may carry a graph), checked like [`Pdn::explicit`].
     pub fn from_tensors(p_d: &Tensor, p_n: &Tensor) -> Result<Self> {
-        Pdn::explicit(validate::scalar("p_d", p_d)?, validate::scalar("p_n", p_n)?)?;
+        Pdn::check(validate::scalar("p_d", p_d)?, validate::scalar("p_n", p_n)?)?;
         Ok(Pdn { p_d: p_d.reshape([1]), p_n: p_n.reshape([1]) })
     }
 
@@ -53,7 +59,7 @@ impl Pdn {
 
     /// The inverse of [`Pdn::from_unconstrained`] for `1 > p_D > p_N > 0`.
     pub fn unconstrained(p_d: f64, p_n: f64) -> Result<[f64; 2]> {
-        Pdn::explicit(p_d, p_n)?;
+        Pdn::check(p_d, p_n)?;
         if p_d <= 0.0 || p_n <= 0.0 || p_n >= p_d {
             return Err(Error::invalid("p_n", p_n, "the learnable form needs 0 < p_n < p_d"));
         }

@@ -60,8 +60,7 @@ pub struct SegmentationSmoothing {
 impl SegmentationSmoothing {
     /// σ_f must be one finite value > 0.
     pub fn new(shape: KernelShape, sigma: Tensor) -> Result<Self> {
-        validate::positive("kernel sigma", &sigma)?;
-        validate::scalar("kernel sigma", &sigma)?;
+        validate::positive_scalar("kernel sigma", &sigma)?;
         Ok(SegmentationSmoothing { shape, sigma })
     }
 

@@ -106,10 +106,10 @@ impl DistributionSpec {
                 }
                 v.iter().try_for_each(|s| positive("sigma", *s))
             }
-            DistributionSpec::Pdn { p_d, p_n } => Pdn::explicit(*p_d, *p_n).map(|_| ()),
+            DistributionSpec::Pdn { p_d, p_n } => Pdn::check(*p_d, *p_n),
             DistributionSpec::Mixture { sigma, p_d, p_n } => {
                 positive("sigma", *sigma)?;
-                Pdn::explicit(*p_d, *p_n).map(|_| ())
+                Pdn::check(*p_d, *p_n)
             }
             DistributionSpec::Segmentation { sigma, .. } => {
                 positive("sigma", *sigma)?;

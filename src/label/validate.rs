@@ -11,18 +11,30 @@ pub(crate) fn values(t: &Tensor) -> Result<Vec<f64>> {
 
 /// Every value of `t` must be finite and strictly positive.
 pub(crate) fn positive(name: &str, t: &Tensor) -> Result<()> {
-    for v in values(t)? {
-        if !v.is_finite() || v <= 0.0 {
-            return Err(Error::invalid(name, v, "must be finite and > 0"));
-        }
+    all_positive(name, &values(t)?)
+}
+
+fn all_positive(name: &str, values: &[f64]) -> Result<()> {
+    match values.iter().find(|v| !v.is_finite() || **v <= 0.0) {
+        Some(v) => Err(Error::invalid(name, v, "must be finite and > 0")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The single value of a scalar (0-d or one-element) tensor.
 pub(crate) fn scalar(name: &str, t: &Tensor) -> Result<f64> {
+    single(name, t, &values(t)?)
+}
+
+/// [`positive`] and then [`scalar`], reading `t` once.
+pub(crate) fn positive_scalar(name: &str, t: &Tensor) -> Result<f64> {
     let v = values(t)?;
-    match v.as_slice() {
+    all_positive(name, &v)?;
+    single(name, t, &v)
+}
+
+fn single(name: &str, t: &Tensor, values: &[f64]) -> Result<f64> {
+    match values {
         [x] => Ok(*x),
         _ => Err(Error::shape(name, format!("expected one value, got shape {:?}", t.size()))),
     }

@@ -58,7 +58,6 @@ enum Layer {
 pub struct Network {
     spec: NetworkSpec,
     input: Vec<i64>,
-    outputs: i64,
     layers: Vec<Layer>,
 }
 
@@ -78,17 +77,12 @@ impl Network {
             return Err(Error::invalid("model width", w, "every width must be >= 1"));
         }
         let layers = layers_of(&spec, input, outputs)?;
-        Ok(Network { spec, input: input.to_vec(), outputs, layers })
+        Ok(Network { spec, input: input.to_vec(), layers })
     }
 
     /// The spec this network was built from.
     pub fn spec(&self) -> &NetworkSpec {
         &self.spec
-    }
-
-    /// Number of outputs (classes or bins) per sample (per pixel for fcn).
-    pub fn outputs(&self) -> i64 {
-        self.outputs
     }
 
     /// Fresh parameters for one member per seed, each from its own seeded RNG.
