@@ -2,6 +2,7 @@
 //! φ a search wrote to `RUN_DIR/learned.toml`.
 use anyhow::Context;
 use dldl_meta::label::DistributionSpec;
+use dldl_meta::meta::search::{Learned, LEARNED_FILE};
 use dldl_meta::train::{LossKind, Method};
 use std::path::Path;
 
@@ -16,11 +17,7 @@ pub fn parse_method(text: &str) -> anyhow::Result<Method> {
 
 /// The `[distribution]` of `RUN_DIR/learned.toml`, validated.
 pub fn learned_distribution(dir: &Path) -> anyhow::Result<DistributionSpec> {
-    #[derive(serde::Deserialize)]
-    struct Learned {
-        distribution: DistributionSpec,
-    }
-    let file = dir.join("learned.toml");
+    let file = dir.join(LEARNED_FILE);
     let text = std::fs::read_to_string(&file).with_context(|| format!("{}: no learned φ here (run `dldl-meta search` first)", file.display()))?;
     let learned: Learned = toml::from_str(&text).with_context(|| format!("{}: not a learned.toml", file.display()))?;
     learned.distribution.validate().with_context(|| file.display().to_string())?;

@@ -26,6 +26,23 @@ use tch::{Device, Kind, Tensor};
 pub const STATE_FILE: &str = "state.json";
 pub const TRIALS_FILE: &str = "trials.jsonl";
 pub const LEARNED_FILE: &str = "learned.toml";
+
+/// The contents of [`LEARNED_FILE`]: the learned φ as a `[distribution]` table.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Learned {
+    pub distribution: DistributionSpec,
+}
+
+/// The learned φ of a search run directory, if it has written one (not validated).
+pub fn read_learned(dir: &RunDir) -> Result<Option<DistributionSpec>> {
+    let path = dir.file(LEARNED_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let learned: Learned = toml::from_str(&text).map_err(|e| Error::data(&path, e.to_string()))?;
+    Ok(Some(learned.distribution))
+}
 pub const SUMMARY_FILE: &str = "summary.json";
 
 /// One φ evaluated on one episode.
@@ -400,10 +417,6 @@ impl<'a> Study<'a> {
     }
 
     fn write_learned(&self, phi: &[f64]) -> Result<()> {
-        #[derive(Serialize)]
-        struct Learned {
-            distribution: DistributionSpec,
-        }
         let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) }).map_err(|e| Error::data(self.dir.file(LEARNED_FILE), e.to_string()))?;
         let header = format!("# φ learned by `dldl-meta search` ({:?}) on task {}\n", self.spec.method, self.prepared.task.name);
         self.dir.write_text(LEARNED_FILE, &(header + &body))

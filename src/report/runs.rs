@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::rundir::metrics_null_as_nan;
 use crate::fewshot::{FewshotSummary, SUMMARY_FILE as FEWSHOT_SUMMARY};
 use crate::label::DistributionSpec;
-use crate::meta::search::{SearchOutcome, SearchState, LEARNED_FILE, STATE_FILE, SUMMARY_FILE as SEARCH_SUMMARY};
+use crate::meta::search::{read_learned, SearchOutcome, SearchState, STATE_FILE, SUMMARY_FILE as SEARCH_SUMMARY};
 use crate::rundir::null_as_nan;
 use crate::rundir::RunDir;
 use crate::train::metrics::{LabelError, Metrics};
@@ -93,11 +93,6 @@ struct MemberRead {
     failure: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Learned {
-    distribution: DistributionSpec,
-}
-
 impl Run {
     /// Reads `path`; an error names what is missing.
     pub fn load(path: &Path) -> Result<Run> {
@@ -110,13 +105,7 @@ impl Run {
         let command = config.get("command").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let kind = match command.as_str() {
             "search" => {
-                let learned = if dir.file(LEARNED_FILE).exists() {
-                    let text = std::fs::read_to_string(dir.file(LEARNED_FILE)).map_err(|e| Error::io(dir.file(LEARNED_FILE), e))?;
-                    let l: Learned = toml::from_str(&text).map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
-                    Some(l.distribution)
-                } else {
-                    None
-                };
+                let learned = read_learned(&dir)?;
                 let outcome = if dir.file(SEARCH_SUMMARY).exists() { Some(dir.read_json(SEARCH_SUMMARY)?) } else { None };
                 let method = config.pointer("/study/method").and_then(|v| v.as_str()).unwrap_or("search").to_string();
                 RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome }))
