@@ -143,14 +143,10 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
         None => args.methods.iter().filter_map(|m| m.strip_prefix("learned:")).find_map(|run| study_of(Path::new(run)).map(|i| (i, format!("study of {run}")))),
     };
     let mut apply = |o: &InnerOverride| {
-        if let Some(s) = o.steps {
-            plan.train.steps = s;
+        if o.steps.is_some() {
             plan.epochs = None;
         }
-        plan.train.batch = o.batch.unwrap_or(plan.train.batch);
-        plan.train.lr = o.lr.unwrap_or(plan.train.lr);
-        plan.train.optimizer = o.optimizer.unwrap_or(plan.train.optimizer);
-        plan.train.momentum = o.momentum.unwrap_or(plan.train.momentum);
+        plan.train = o.applied_to(&plan.train);
     };
     if let Some((o, from)) = study_inner {
         apply(&o);

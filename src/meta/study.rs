@@ -46,6 +46,20 @@ pub struct InnerOverride {
     pub momentum: Option<f64>,
 }
 
+impl InnerOverride {
+    /// `spec` with each given setting replaced.
+    pub fn applied_to(&self, spec: &TrainSpec) -> TrainSpec {
+        TrainSpec {
+            steps: self.steps.unwrap_or(spec.steps),
+            batch: self.batch.unwrap_or(spec.batch),
+            lr: self.lr.unwrap_or(spec.lr),
+            optimizer: self.optimizer.unwrap_or(spec.optimizer),
+            momentum: self.momentum.unwrap_or(spec.momentum),
+            ..spec.clone()
+        }
+    }
+}
+
 /// A validated study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,17 +174,7 @@ impl StudySpec {
 
     /// The task's inner-loop settings with this study's overrides applied (validated).
     pub fn inner_settings(&self, task: &TrainSpec) -> Result<TrainSpec> {
-        let o = &self.inner;
-        let spec = TrainSpec {
-            steps: o.steps.unwrap_or(task.steps),
-            batch: o.batch.unwrap_or(task.batch),
-            lr: o.lr.unwrap_or(task.lr),
-            optimizer: o.optimizer.unwrap_or(task.optimizer),
-            momentum: o.momentum.unwrap_or(task.momentum),
-            eval_every: 0,
-            patience: 0,
-            ..task.clone()
-        };
+        let spec = TrainSpec { eval_every: 0, patience: 0, ..self.inner.applied_to(task) };
         spec.validate()?;
         if self.method == SearchMethod::Hypergradient && self.unroll > spec.steps {
             return Err(Error::invalid("unroll", self.unroll, format!("must be <= the inner steps ({})", spec.steps)));
