@@ -612,13 +612,14 @@ impl TaskSpec {
                 return Err(self.err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
             }
         }
-        self.validate_sigma_floor()
+        self.check_sigma_floor(&self.distribution).map_err(|e| self.err("distribution.sigma", e.to_string()))
     }
 
-    /// σ is at least [`crate::label::MIN_SIGMA_PER_STEP`] × the label step of its domain.
-    fn validate_sigma_floor(&self) -> Result<()> {
+    /// σ of `distribution` is at least [`crate::label::MIN_SIGMA_PER_STEP`] × the label step of this
+    /// task's domain (the task's own distribution, or a method given on the command line).
+    pub fn check_sigma_floor(&self, distribution: &crate::label::DistributionSpec) -> Result<()> {
         use crate::label::DistributionSpec as D;
-        let checks: Vec<(f64, f64, &str)> = match (&self.distribution, &self.labels) {
+        let checks: Vec<(f64, f64, &str)> = match (distribution, &self.labels) {
             (D::Gaussian { sigma }, LabelDomain::Bins(b)) => sigma.values().into_iter().map(|v| (v, b.step(), "bin step")).collect(),
             (D::Gaussian2d { sigma }, LabelDomain::Grid(g)) => match sigma.values().as_slice() {
                 [v] => vec![(*v, g.axis1.step().min(g.axis2.step()), "grid step")],
@@ -629,7 +630,7 @@ impl TaskSpec {
             _ => vec![],
         };
         for (value, step, unit) in checks {
-            crate::label::sigma_floor("sigma", &[value], step, unit).map_err(|e| self.err("distribution.sigma", e.to_string()))?;
+            crate::label::sigma_floor("sigma", &[value], step, unit)?;
         }
         Ok(())
     }

@@ -154,3 +154,20 @@ fn train_refuses_unparsable_utkface_names_unless_told_to_skip_them() {
     assert!(r.status.success(), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_sigma_below_a_hundredth_of_the_bin_step_is_refused_before_training() {
+    let (root, task) = fixture("values-sigma", 0.01);
+    let (out, data) = (root.join("run"), root.join("data"));
+    for (command, flag) in [("train", "--dist"), ("fewshot", "--dist")] {
+        let mut args = vec![command, "--task", path(&task), "--data-dir", path(&data), flag, "dldl:sigma=1e-30", "--out", path(&out), "--device", "cpu"];
+        if command == "fewshot" {
+            args.extend(["--shots", "1", "--episodes", "1"]);
+        }
+        let r = dldl(&args);
+        assert_eq!(r.status.code(), Some(1), "{command}: {}", text(&r));
+        assert!(text(&r).contains("invalid sigma = 0.000000000000000000000000000001: must be at least 0.01 × the bin step (1) = 0.01"), "{command}: {}", text(&r));
+        assert!(!out.exists(), "{command}: nothing is written for a refused σ");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

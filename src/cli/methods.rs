@@ -12,6 +12,12 @@ use std::path::Path;
 /// `learned:RUN_DIR` (KL to the learned distribution; the run's task must have the same label
 /// domain and family as `task`).
 pub fn parse_method(text: &str, task: &TaskSpec) -> anyhow::Result<Method> {
+    let method = parse_for_task(text, task)?;
+    task.check_sigma_floor(&method.target).with_context(|| format!("method {text:?} on the label domain of {}", task.path.display()))?;
+    Ok(method)
+}
+
+fn parse_for_task(text: &str, task: &TaskSpec) -> anyhow::Result<Method> {
     match text.strip_prefix("learned:") {
         Some(dir) => {
             let dir = Path::new(dir);
