@@ -294,7 +294,8 @@ pub struct TrainSpec {
     pub epochs: Option<u64>,
     /// Mini-batch size.
     pub batch: usize,
-    /// `sgd` or `adam`.
+    /// `sgd` or `adam` (`optimizer` is accepted as another spelling).
+    #[serde(alias = "optimizer")]
     pub optimiser: Optimiser,
     /// Learning rate.
     pub lr: f64,
@@ -428,11 +429,49 @@ impl TaskSpec {
 
 /// Deserialize with the path of the failing field.
 fn deserialize(text: &str, path: &Path) -> Result<TaskFile> {
-    let de = toml::Deserializer::parse(text).map_err(|e| Error::config(path, "(syntax)", e.message().trim().to_string()))?;
+    from_toml(text, path)
+}
+
+/// Deserialize the TOML `text` of `path` into `T`. Every error names the file, the field (the key path
+/// of a value that breaks a rule, or the key at a syntax error such as a duplicate key), the rule, and
+/// the line and column.
+pub fn from_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        let field = e.span().and_then(|span| key_at(text, span)).unwrap_or_else(|| "(syntax)".to_string());
+        Error::config(path, field, format!("{}{}", e.message().trim(), position(text, e.span())))
+    })?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
         let message = e.inner().message().trim().to_string();
-        Error::config(path, field_of(&at, &message), message)
+        Error::config(path, field_of(&at, &message), format!("{message}{}", position(text, e.inner().span())))
+    })
+}
+
+/// ` (line L, column C)` of a byte span's start, 1-based; empty without a span.
+fn position(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(start) = span.map(|s| s.start.min(text.len())) else { return String::new() };
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!(" (line {line}, column {column})")
+}
+
+/// The dotted key a syntax error at `span` is about: the table header above it and the key of its line.
+fn key_at(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let is_key = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c));
+    let key = line.split_once('=').map(|(k, _)| k.trim()).filter(|k| is_key(k))?;
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
     })
 }
 
@@ -573,6 +612,26 @@ impl TaskSpec {
                 return Err(self.err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
             }
         }
+        self.check_sigma_floor(&self.distribution).map_err(|e| self.err("distribution.sigma", e.to_string()))
+    }
+
+    /// σ of `distribution` is at least [`crate::label::MIN_SIGMA_PER_STEP`] × the label step of this
+    /// task's domain (the task's own distribution, or a method given on the command line).
+    pub fn check_sigma_floor(&self, distribution: &crate::label::DistributionSpec) -> Result<()> {
+        use crate::label::DistributionSpec as D;
+        let checks: Vec<(f64, f64, &str)> = match (distribution, &self.labels) {
+            (D::Gaussian { sigma }, LabelDomain::Bins(b)) => sigma.values().into_iter().map(|v| (v, b.step(), "bin step")).collect(),
+            (D::Gaussian2d { sigma }, LabelDomain::Grid(g)) => match sigma.values().as_slice() {
+                [v] => vec![(*v, g.axis1.step().min(g.axis2.step()), "grid step")],
+                values => values.iter().zip([g.axis1.step(), g.axis2.step()]).map(|(v, step)| (*v, step, "grid step")).collect(),
+            },
+            (D::Mixture { sigma, .. }, _) => vec![(*sigma, 1.0, "smallest label distance")],
+            (D::Segmentation { sigma, .. }, _) => vec![(*sigma, 1.0, "pixel")],
+            _ => vec![],
+        };
+        for (value, step, unit) in checks {
+            crate::label::sigma_floor("sigma", &[value], step, unit)?;
+        }
         Ok(())
     }
 
@@ -708,6 +767,8 @@ window = 20
         assert_eq!(t.labels.len(), 117);
         assert_eq!(t.image_options(), ImageOptions { size: 32, colour: Colour::Grey, skip_corrupt: false });
         assert_eq!(t.label_kind(), LabelKind::Ordinal);
+        let american = AGE.replace("optimiser = ", "optimizer = ");
+        assert_eq!(parse(&american).unwrap().train, t.train, "`optimizer` is an alias of `optimiser`");
         let table = AGE.replace("bins = \"0:116\"", "bins = { start = 0, end = 116, step = 2 }");
         assert_eq!(parse(&table).unwrap().labels.len(), 59);
     }
@@ -722,6 +783,7 @@ window = 20
             (AGE.replace("bins = \"0:116\"", "bins = \"9:1\""), "field `labels.bins`"),
             (AGE.replace("bins = \"0:116\"", "grid = [\"0:10\", \"0:10\"]"), "field `labels`: this dataset kind needs `bins`"),
             (AGE.replace("sigma = 2.0", "sigma = 0.0"), "field `distribution`"),
+            (AGE.replace("sigma = 2.0", "sigma = 1e-30"), "field `distribution.sigma`: invalid sigma = 0.000000000000000000000000000001: must be at least 0.01 × the bin step (1) = 0.01"),
             (AGE.replace("family = \"gaussian\"", "family = \"pdn\"\np_d = 0.3\np_n = 0.0").replace("sigma = 2.0\n", ""), "field `distribution.family`"),
             (AGE.replace("window = 20", "window = 200"), "field `episodes.window`: must lie in 1..=117"),
             (AGE.replace("kind = \"cnn\"", "kind = \"mlp\""), "field `model.kind`: this dataset needs `cnn`"),
@@ -730,6 +792,9 @@ window = 20
             (AGE.replace("path = \"utkface\"", "path = \"utkface\"\nsize = 3"), "field `dataset.size`: unknown field `size`"),
             (AGE.replace("[episodes]", "[episode]"), "unknown field `episode`"),
             (AGE.replace("seed = 0", "seed = \"zero\""), "field `splits.seed`"),
+            (AGE.replace("lr = 0.001", "lr = 0.001\nlr = 0.002"), "field `train.lr`: duplicate key (line 20, column 1)"),
+            (AGE.replace("batch = 64", "batch = = 64"), "field `train.batch`"),
+            (AGE.replace("batch = 64", "batch = \"many\""), "field `train.batch`: invalid type: string \"many\", expected usize (line 17, column 9)"),
         ];
         for (text, expected) in cases {
             let message = rule(&text);

@@ -89,6 +89,8 @@ fn learned_runs_and_training_fractions() {
     let learned = root.join("search");
     std::fs::create_dir_all(&learned).unwrap();
     std::fs::write(learned.join("learned.toml"), "# learned\n[distribution]\nfamily = \"gaussian\"\nsigma = 0.7\n").unwrap();
+    let config = serde_json::json!({"command": "search", "task_file": path(&task), "task_toml": std::fs::read_to_string(&task).unwrap()});
+    std::fs::write(learned.join("config.json"), config.to_string()).unwrap();
     let spec = format!("learned:{}", path(&learned));
     let out = root.join("fraction");
     let r = run(&args(&task, &data, &out, &["--train-fraction", "0.25,1", "--episodes", "2", "--steps", "5", "--method", "onehot", "--method", &spec]));

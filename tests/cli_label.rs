@@ -54,6 +54,10 @@ fn bad_input_is_a_clear_error_not_a_panic() {
         (&["--family", "segmentation", "--map", "0 1/1 0", "--kernel", "4", "--sigma", "1"], "kernel size"),
         (&["--family", "pdn", "--classes", "3", "--positive", "7"], "--positive"),
         (&["--family", "gaussian", "--sigma", "2"], "--label"),
+        (&["--family", "pdn", "--classes", "3", "--positive", "2", "--difficult", "2"], "class 2 is in both --positive and --difficult"),
+        (&["--family", "gaussian", "--label", "3", "--sigma", "1e-30"], "must be at least 0.01 × the bin step (1) = 0.01"),
+        (&["--family", "gaussian", "--bins", "0:100:5", "--label", "30", "--sigma", "0.04"], "at least 0.01 × the bin step (5) = 0.05"),
+        (&["--family", "segmentation", "--map", "0 1/1 0", "--kernel", "3", "--sigma", "0.001"], "× the pixel (1)"),
     ];
     for (case, needle) in cases {
         let mut args = vec!["label"];
@@ -84,4 +88,25 @@ fn info_reports_the_libtorch_version() {
     let out = dldl(&["info"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("\"libtorch\": \"2.11.0"), "{}", stdout(&out));
+}
+
+#[test]
+fn labels_outside_the_domain_are_refused_not_clamped() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--family", "gaussian", "--bins", "0:100", "--label", "150", "--sigma", "2"], "--label 150: label 150 lies outside the label domain 0..100"),
+        (&["--family", "onehot", "--bins", "0:100", "--label", "-3"], "label -3 lies outside"),
+        (&["--family", "smoothing", "--bins", "0:100", "--label", "nan"], "label NaN is not a number"),
+        (&["--family", "gaussian2d", "--grid=-30:30:10,-30:30:10", "--label=0,90", "--sigma", "8"], "axis 2: label 90 lies outside the label domain -30..30"),
+    ];
+    for (case, needle) in cases {
+        let mut args = vec!["label"];
+        args.extend_from_slice(case);
+        let out = dldl(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{case:?} should be refused: {}", stdout(&out));
+        assert!(err.contains(needle), "{case:?}: expected {needle:?} in {err}");
+    }
+    // Half a bin step beyond the end still belongs to the last bin.
+    let edge = dldl(&["label", "--family", "onehot", "--bins", "0:100", "--label", "100.5"]);
+    assert!(edge.status.success(), "{}", String::from_utf8_lossy(&edge.stderr));
 }

@@ -37,7 +37,7 @@ pub struct FewshotArgs {
     pub episodes: usize,
     /// A method (repeatable): onehot, ls:EPS, dldl:sigma=S, l1, dldlv2:sigma=S, any distribution
     /// spec, or learned:RUN_DIR (the `[distribution]` of RUN_DIR/learned.toml). Default: onehot and the task's distribution.
-    #[arg(long = "method")]
+    #[arg(long = "method", visible_alias = "dist")]
     pub methods: Vec<String>,
     /// The method every other is compared with, paired by episode (default: the first method).
     #[arg(long)]
@@ -130,7 +130,7 @@ fn methods_of(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<Vec
         let default = Method { target: prepared.task.distribution.clone(), loss: LossKind::Kl };
         return Ok(vec![NamedMethod { name: "onehot".into(), method: "onehot".parse()? }, NamedMethod { name: default.to_string(), method: default }]);
     }
-    args.methods.iter().map(|text| Ok(NamedMethod { name: text.clone(), method: parse_method(text).with_context(|| format!("--method {text}"))? })).collect()
+    args.methods.iter().map(|text| Ok(NamedMethod { name: text.clone(), method: parse_method(text, &prepared.task).with_context(|| format!("--method {text}"))? })).collect()
 }
 
 /// The inner loop and where its settings came from.
@@ -149,6 +149,12 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
         plan.train = o.applied_to(&plan.train);
     };
     if let Some((o, from)) = study_inner {
+        if args.meta.is_none() && o != InnerOverride::default() {
+            eprintln!(
+                "note: the inner loop takes the [inner] of the {from} ({}), not the task's [train]; pass --meta FILE or --steps/--batch/--lr to choose",
+                describe_override(&o)
+            );
+        }
         apply(&o);
         source = from;
     }
@@ -159,6 +165,19 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
     }
     plan.train.validate()?;
     Ok((plan, source))
+}
+
+/// The settings an [inner] table sets, e.g. `steps 60, batch 16, lr 0.003`.
+fn describe_override(o: &InnerOverride) -> String {
+    let optimiser = o.optimizer.map(|v| serde_json::to_string(&v).unwrap_or_default().trim_matches('"').to_string());
+    let parts = [
+        ("steps", o.steps.map(|v| v.to_string())),
+        ("batch", o.batch.map(|v| v.to_string())),
+        ("lr", o.lr.map(|v| v.to_string())),
+        ("optimiser", optimiser),
+        ("momentum", o.momentum.map(|v| v.to_string())),
+    ];
+    parts.iter().filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}"))).collect::<Vec<_>>().join(", ")
 }
 
 /// The study's [inner] recorded in a search run's config.json, if any.

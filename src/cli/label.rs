@@ -34,13 +34,14 @@ pub struct LabelArgs {
     /// Distribution family to show.
     #[arg(long, value_enum)]
     pub family: Family,
-    /// 1-D label domain START:END[:STEP], both ends included (onehot, smoothing, gaussian).
+    /// 1-D label domain START:END[:STEP], both ends included; END must be START plus a whole number of STEPs (onehot, smoothing, gaussian).
     #[arg(long, default_value = "0:100")]
     pub bins: String,
-    /// 2-D label grid START:END[:STEP],START:END[:STEP] (gaussian2d); write --grid=-90:90:15,... for negatives.
+    /// 2-D label grid START:END[:STEP],START:END[:STEP], each axis like --bins (gaussian2d); write --grid=-90:90:15,... for negatives.
     #[arg(long, default_value = "-90:90:15,-90:90:15")]
     pub grid: String,
-    /// The label: one value for 1-D families, `A,B` for gaussian2d (write --label=-10,20 for negatives).
+    /// The label: one value for 1-D families, `A,B` for gaussian2d (write --label=-10,20 for negatives); it must
+    /// lie on the domain, at most half a bin step beyond its ends.
     #[arg(long, allow_hyphen_values = true)]
     pub label: Option<String>,
     /// Gaussian width σ (> 0); `S1,S2` for an anisotropic gaussian2d; the kernel width for segmentation.
@@ -149,7 +150,9 @@ fn sigma_tensor(spec: &DistributionSpec) -> Tensor {
 
 fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
     let bins = Bins::parse(&args.bins).context("--bins")?;
-    let label = Tensor::from_slice(&one_label(args, 1)?);
+    let value = one_label(args, 1)?[0];
+    bins.bin_of(value).map_err(|e| anyhow::anyhow!("--label {value}: {e} (--bins {})", args.bins))?;
+    let label = Tensor::from_slice(&[value]);
     let classes = bins.len() as i64;
     let p = match spec {
         DistributionSpec::Onehot {} => one_hot(&bins.nearest_index(&label)?, classes)?,
@@ -177,7 +180,11 @@ fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
 
 fn print_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
     let grid = Grid::parse(&args.grid).context("--grid")?;
-    let label = Tensor::from_slice(&one_label(args, 2)?).reshape([1, 2]);
+    let values = one_label(args, 2)?;
+    for (axis, (bins, value)) in [&grid.axis1, &grid.axis2].into_iter().zip(&values).enumerate() {
+        bins.bin_of(*value).map_err(|e| anyhow::anyhow!("--label {}: axis {}: {e} (--grid {})", args.label.as_deref().unwrap_or(""), axis + 1, args.grid))?;
+    }
+    let label = Tensor::from_slice(&values).reshape([1, 2]);
     let sigma = sigma_tensor(spec);
     let sigma = if sigma.numel() == 1 { Sigma2d::Isotropic(sigma) } else { Sigma2d::Anisotropic(sigma) };
     let p = Vec::<f64>::try_from(&Gaussian2d::new(&grid, sigma)?.targets(&label)?.reshape([-1]))?;
@@ -205,6 +212,9 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
         for &c in list {
             if c < 0 || c >= classes {
                 bail!("{flag} {c}: classes are 0..{}", classes - 1);
+            }
+            if code == DIFFICULT && args.positive.contains(&c) {
+                bail!("class {c} is in both --positive and --difficult: a class cannot be in two sets");
             }
             states[c as usize] = code;
         }

@@ -45,7 +45,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
     let study = Study::new(&prepared, &study_spec, data, device, &dir)?;
     eprintln!(
-        "{} {:?} search of {:?} on {} ({} outer steps × {} episodes, {} inner steps each) → {}",
+        "{} {} search of {} on {} ({} outer steps × {} episodes, {} inner steps each) → {}",
         if resumed { "resuming" } else { "starting" },
         study_spec.method,
         study_spec.learn,

@@ -26,7 +26,7 @@ pub struct TrainArgs {
     /// any distribution (gaussian:sigma=2, pdn:p_d=0.3,p_n=0, segmentation:sigma=3,kernel=5), or
     /// learned:RUN_DIR (the φ a search wrote to RUN_DIR/learned.toml).
     /// Default: the task's own distribution.
-    #[arg(long = "dist")]
+    #[arg(long = "dist", visible_alias = "method")]
     pub dists: Vec<String>,
     /// Seeds per method; all methods × seeds train together as one population.
     #[arg(long, default_value_t = 1)]
@@ -163,5 +163,5 @@ fn methods_of(args: &TrainArgs, prepared: &PreparedTask) -> anyhow::Result<Vec<M
     if args.dists.is_empty() {
         return Ok(vec![Method { target: prepared.task.distribution.clone(), loss: dldl_meta::train::LossKind::Kl }]);
     }
-    args.dists.iter().map(|d| super::methods::parse_method(d).with_context(|| format!("--dist {d}"))).collect()
+    args.dists.iter().map(|d| super::methods::parse_method(d, &prepared.task).with_context(|| format!("--dist {d}"))).collect()
 }

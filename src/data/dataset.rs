@@ -111,6 +111,8 @@ pub struct Dataset {
     pub groups: Option<Vec<i64>>,
     /// Unparsed names and skipped files.
     pub report: LoadReport,
+    /// The file each example came from, when it came from one (empty for generated and tabular data).
+    pub files: Vec<String>,
 }
 
 impl Dataset {
@@ -118,7 +120,7 @@ impl Dataset {
     pub fn new(name: impl Into<String>, inputs: Tensor, labels: Labels, source: impl Into<String>) -> Result<Self> {
         let name = name.into();
         check_shapes(&name, &inputs, &labels)?;
-        Ok(Dataset { name, inputs, labels, source: source.into(), groups: None, report: LoadReport::default() })
+        Ok(Dataset { name, inputs, labels, source: source.into(), groups: None, report: LoadReport::default(), files: Vec::new() })
     }
 
     /// The same dataset with a group per example.
@@ -128,6 +130,23 @@ impl Dataset {
         }
         self.groups = Some(groups);
         Ok(self)
+    }
+
+    /// The same dataset with the file of each example.
+    pub fn with_files(mut self, files: Vec<String>) -> Result<Self> {
+        if files.len() != self.len() {
+            return Err(Error::shape(&self.name, format!("{} file names for {} examples", files.len(), self.len())));
+        }
+        self.files = files;
+        Ok(self)
+    }
+
+    /// Where example `i` came from: its file, else its index in the source.
+    pub fn example_name(&self, i: usize) -> String {
+        match self.files.get(i) {
+            Some(file) => file.clone(),
+            None => format!("{} (example {i})", self.source),
+        }
     }
 
     /// The same dataset with a load report.

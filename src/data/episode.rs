@@ -72,6 +72,7 @@ pub fn grouping_classes(task: &TaskSpec) -> Option<usize> {
 impl EpisodeSampler {
     /// Index `dataset` by label for each pool of `split`; an error when some pool admits no episode.
     pub fn new(dataset: &Dataset, task: &TaskSpec, split: &Split) -> Result<Self> {
+        super::check_labels_in_domain(dataset, &task.labels, &task.path)?;
         let example_labels = labels_of_examples(dataset, &task.labels)?;
         let (layout, count) = match &task.labels {
             LabelDomain::Bins(b) => (Layout::Line(b.len()), b.len()),
@@ -238,20 +239,7 @@ fn segmentation_presence(maps: &tch::Tensor, classes: usize) -> Result<Vec<bool>
 
 /// The nearest bin of `value`; a value more than half a bin step outside the domain is an error.
 fn nearest(bins: &Bins, value: f32, dataset: &str) -> Result<usize> {
-    let values = bins.values();
-    let value = value as f64;
-    let half = if values.len() > 1 { (values[1] - values[0]) / 2.0 } else { 0.5 };
-    let (lo, hi) = (values[0] - half, values[values.len() - 1] + half);
-    if !(lo..=hi).contains(&value) {
-        return Err(Error::data(dataset, format!("label {value} lies outside the label domain [{}, {}]; widen `labels`", values[0], values[values.len() - 1])));
-    }
-    let idx = values.partition_point(|&b| b < value);
-    Ok(match idx {
-        0 => 0,
-        i if i == values.len() => i - 1,
-        i if value - values[i - 1] <= values[i] - value => i - 1,
-        i => i,
-    })
+    bins.bin_of(value as f64).map_err(|e| Error::data(dataset, format!("{e}; widen `labels`")))
 }
 
 #[cfg(test)]

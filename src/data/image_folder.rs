@@ -83,7 +83,8 @@ pub fn load(spec: &FolderSpec, options: &ImageOptions) -> Result<Dataset> {
         _ => Labels::Ordinal(Tensor::from_slice(&values)),
     };
     let report = LoadReport { unparsed: Vec::new(), skipped: decoded.skipped };
-    Ok(Dataset::new("image-folder", decoded.inputs, labels, source(spec))?.with_report(report))
+    let files = decoded.kept.iter().map(|&i| rows.files[i].display().to_string()).collect();
+    Ok(Dataset::new("image-folder", decoded.inputs, labels, source(spec))?.with_report(report).with_files(files)?)
 }
 
 fn source(spec: &FolderSpec) -> String {

@@ -4,6 +4,7 @@ pub mod abalone;
 pub mod cache;
 pub mod dataset;
 pub mod derived;
+pub mod domain_check;
 pub mod episode;
 pub mod fetch;
 pub mod image;
@@ -20,6 +21,7 @@ pub mod voc_mask;
 pub mod wine;
 
 pub use dataset::{Dataset, LabelKind, Labels, LoadReport};
+pub use domain_check::check_labels_in_domain;
 pub use episode::{Episode, EpisodeSampler};
 pub use image::{Colour, ImageOptions};
 pub use paths::DataRoots;

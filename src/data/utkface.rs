@@ -1,5 +1,6 @@
 //! UTKFace: ages parsed from `AGE_GENDER_RACE_DATE.jpg.chip.jpg` names, faces decoded with rayon and resized.
 //! Decoded tensors are cached (keyed by directory, file list and sizes, size, colour), so a second load is fast.
+//! A name that does not parse is refused, or skipped and counted with `skip_corrupt`, like a corrupt image.
 use super::cache::TensorCache;
 use super::dataset::{Dataset, Labels, LoadReport};
 use super::image::{decode_all, ImageOptions};
@@ -61,6 +62,20 @@ pub fn list(dir: &Path) -> Result<Listing> {
     Ok(Listing { entries, unparsed })
 }
 
+/// File names that break the naming rule are refused like corrupt images: an age cannot be guessed.
+fn unparsed_names(dir: &Path, unparsed: &[String]) -> Error {
+    Error::data(
+        dir,
+        format!(
+            "{} file name(s) do not follow UTKFace's AGE_GENDER_RACE_DATE.jpg[.chip.jpg] naming, e.g. `{}`; \
+             rename or remove them, or set `skip_corrupt = true` in the task's [dataset] to skip and count them \
+             (as for corrupt images)",
+            unparsed.len(),
+            unparsed[0]
+        ),
+    )
+}
+
 fn missing_dir(dir: &Path, e: std::io::Error) -> Error {
     Error::data(
         dir,
@@ -84,6 +99,9 @@ pub fn load(dir: &Path, options: &ImageOptions, cache: &TensorCache) -> Result<D
     if listing.entries.is_empty() {
         return Err(Error::data(dir, format!("no UTKFace-named images ({} other files)", listing.unparsed.len())));
     }
+    if !listing.unparsed.is_empty() && !options.skip_corrupt {
+        return Err(unparsed_names(dir, &listing.unparsed));
+    }
     let key = cache_key(dir, &listing, options)?;
     let name = format!("utkface-{}{}", options.size, options.colour.name());
     let (inputs, ages, meta) = match cache.load::<CacheMeta>(&name, &key) {
@@ -91,7 +109,7 @@ pub fn load(dir: &Path, options: &ImageOptions, cache: &TensorCache) -> Result<D
         None => decode_and_store(&listing, options, cache, (&name, &key))?,
     };
     let source = format!("{} ({} files)", dir.display(), meta.files.len());
-    Ok(Dataset::new("utkface", inputs, Labels::Ordinal(ages), source)?.with_report(meta.report))
+    Ok(Dataset::new("utkface", inputs, Labels::Ordinal(ages), source)?.with_report(meta.report).with_files(meta.files)?)
 }
 
 fn cache_key(dir: &Path, listing: &Listing, options: &ImageOptions) -> Result<String> {
@@ -149,7 +167,10 @@ mod tests {
         }
         std::fs::write(faces.join("notes.txt"), b"x").unwrap();
         let cache = TensorCache::new(dir.path().join("cache"));
-        let options = ImageOptions { size: 8, ..ImageOptions::default() };
+        let strict = ImageOptions { size: 8, ..ImageOptions::default() };
+        let refused = load(&faces, &strict, &cache).unwrap_err().to_string();
+        assert!(refused.contains("1 file name(s) do not follow") && refused.contains("`notes.txt`") && refused.contains("skip_corrupt"), "{refused}");
+        let options = ImageOptions { size: 8, skip_corrupt: true, ..ImageOptions::default() };
         let first = load(&faces, &options, &cache).unwrap();
         assert_eq!(first.inputs.size(), vec![3, 1, 8, 8]);
         assert_eq!(first.report.unparsed, vec!["notes.txt".to_string()]);

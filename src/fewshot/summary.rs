@@ -119,7 +119,7 @@ impl FewshotSummary {
                     Some(c) => {
                         let v = c.metrics.get(&self.metric).copied().unwrap_or(mean_ci(&[]));
                         let failed = if c.failed > 0 { format!(" ({} failed)", c.failed) } else { String::new() };
-                        format!("{:.3} ± {:.3}{failed}", v.mean, v.ci95)
+                        format!("{}{failed}", mean_ci_cell(&v))
                     }
                     None => "—".into(),
                 })
@@ -136,13 +136,33 @@ impl FewshotSummary {
                 .settings
                 .iter()
                 .map(|s| match self.cell(name, s).and_then(|c| c.vs_baseline.get(&self.metric)) {
-                    Some(d) => format!("{:+.3} ± {:.3} ({}, n={})", d.mean, d.ci95, self.verdict(d), d.n),
+                    Some(d) => self.difference_cell(d),
                     None => "—".into(),
                 })
                 .collect();
             out.push_str(&format!("| {} | {} |\n", label(name, trains), cells.join(" | ")));
         }
         out
+    }
+}
+
+/// `mean ± CI` of a metric; `n/a (1 episode)` for the CI of one value, `failed` without values.
+fn mean_ci_cell(v: &MeanCi) -> String {
+    match v.n {
+        0 => "failed".into(),
+        1 => format!("{:.3} ± n/a (1 episode)", v.mean),
+        _ => format!("{:.3} ± {:.3}", v.mean, v.ci95),
+    }
+}
+
+impl FewshotSummary {
+    /// A paired difference with its verdict; `failed` when no episode gave both methods a finite value.
+    fn difference_cell(&self, d: &MeanCi) -> String {
+        match d.n {
+            0 => "failed".into(),
+            1 => format!("{:+.3} ± n/a (no verdict, n=1)", d.mean),
+            _ => format!("{:+.3} ± {:.3} ({}, n={})", d.mean, d.ci95, self.verdict(d), d.n),
+        }
     }
 }
 
@@ -201,5 +221,35 @@ mod tests {
         let md = s.markdown();
         assert!(md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -1.667 ± 0.653 (better, n=3) |"), "{md}");
         assert!(md.contains("| onehot | 11.000 ± 1.132 |"), "{md}");
+    }
+
+    #[test]
+    fn one_episode_has_no_interval_and_a_failed_method_says_failed() {
+        let spec = FewshotSpec {
+            settings: vec![Setting::Shots(1)],
+            episodes: 1,
+            methods: ["onehot", "ls:0.1", "dldl:sigma=2"].iter().map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() }).collect(),
+            baseline: "onehot".into(),
+            chunk: 8,
+            seed: 0,
+            inner: InnerPlan { train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(), epochs: None },
+        };
+        let rec = |method: &str, mae: f64, failure: Option<String>| EpisodeRecord {
+            method: method.into(),
+            setting: Setting::Shots(1),
+            episode: 0,
+            seed: 0,
+            train_size: 1,
+            steps: 1,
+            metrics: [("mae".to_string(), mae)].into(),
+            failure,
+        };
+        let records = vec![rec("onehot", 10.0, None), rec("ls:0.1", f64::NAN, Some("loss NaN".into())), rec("dldl:sigma=2", 9.5, None)];
+        let md = summarise("toy", &spec, &Domain::Bins(Bins::parse("0:5").unwrap()), &records).markdown();
+        assert!(md.contains("| onehot | 10.000 ± n/a (1 episode) |"), "{md}");
+        assert!(md.contains("| ls:0.1 (smoothing:epsilon=0.1) | failed (1 failed) |"), "{md}");
+        assert!(md.contains("| ls:0.1 (smoothing:epsilon=0.1) | failed |"), "{md}");
+        assert!(md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -0.500 ± n/a (no verdict, n=1) |"), "{md}");
+        assert!(!md.contains("NaN"), "{md}");
     }
 }

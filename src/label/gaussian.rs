@@ -31,9 +31,10 @@ pub struct Gaussian1d<'a> {
 }
 
 impl<'a> Gaussian1d<'a> {
-    /// Checks σ: finite and > 0 everywhere, one value (scalar) or one per bin (per label).
+    /// Checks σ: finite and at least [`validate::MIN_SIGMA_PER_STEP`] × the bin step everywhere, one
+    /// value (scalar) or one per bin (per label).
     pub fn new(bins: &'a Bins, sigma: Sigma) -> Result<Self> {
-        validate::positive("sigma", sigma.tensor())?;
+        validate::sigma_tensor_floor("sigma", sigma.tensor(), bins.step(), "bin step")?;
         let n = sigma.tensor().numel();
         match &sigma {
             Sigma::Scalar(_) if n != 1 => {
@@ -103,7 +104,10 @@ mod tests {
     #[test]
     fn sigma_to_zero_is_one_hot() {
         let bins = Bins::parse("0:10").unwrap();
-        let p = Gaussian1d::new(&bins, scalar(1e-4)).unwrap().targets(&Tensor::from_slice(&[3.0f64, 7.2])).unwrap();
+        // σ = 0.01, the floor for a bin step of 1, is already exactly one-hot; below it σ is refused.
+        let p = Gaussian1d::new(&bins, scalar(0.01)).unwrap().targets(&Tensor::from_slice(&[3.0f64, 7.2])).unwrap();
+        let refused = Gaussian1d::new(&bins, scalar(1e-4)).unwrap_err().to_string();
+        assert!(refused.contains("must be at least 0.01 × the bin step (1) = 0.01"), "{refused}");
         let v = values(&p).unwrap();
         for (i, hot) in [(0usize, 3usize), (1, 7)] {
             for j in 0..11 {

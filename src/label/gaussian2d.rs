@@ -31,9 +31,17 @@ pub struct Gaussian2d<'a> {
 }
 
 impl<'a> Gaussian2d<'a> {
-    /// Checks σ: finite and > 0, one value (isotropic) or two (anisotropic).
+    /// Checks σ: one value (isotropic) or two (anisotropic), each finite and at least
+    /// [`validate::MIN_SIGMA_PER_STEP`] × the step of its axis (the smaller step for an isotropic σ).
     pub fn new(grid: &'a Grid, sigma: Sigma2d) -> Result<Self> {
-        validate::positive("sigma", sigma.tensor())?;
+        let values = validate::values(sigma.tensor())?;
+        let steps = match values.len() {
+            1 => vec![grid.axis1.step().min(grid.axis2.step())],
+            _ => vec![grid.axis1.step(), grid.axis2.step()],
+        };
+        for (v, step) in values.iter().zip(steps) {
+            validate::sigma_floor("sigma", &[*v], step, "grid step")?;
+        }
         let (n, want) = match &sigma {
             Sigma2d::Isotropic(t) => (t.numel(), 1),
             Sigma2d::Anisotropic(t) => (t.numel(), 2),
@@ -101,7 +109,7 @@ mod tests {
         let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[7.0f64]))).unwrap().targets(&labels).unwrap();
         let sums = values(&p.sum_dim_intlist(1, false, Kind::Double)).unwrap();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-12));
-        let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[1e-4f64]))).unwrap().targets(&labels).unwrap();
+        let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[0.1f64]))).unwrap().targets(&labels).unwrap();
         // (10, -15) → cell (4, 3); (-30, 60) → cell (0, 8); 9 columns.
         let v = values(&p).unwrap();
         assert!((v[4 * 9 + 3] - 1.0).abs() < 1e-12);

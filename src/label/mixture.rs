@@ -38,6 +38,15 @@ impl LabelDistance {
         Ok(LabelDistance { matrix: matrix.to_kind(Kind::Double) })
     }
 
+    /// The smallest distance between two different labels (1 with a single label).
+    pub fn step(&self) -> f64 {
+        let off_diagonal = self.matrix.gt(0.0);
+        match bool::try_from(off_diagonal.any()) {
+            Ok(true) => self.matrix.masked_select(&off_diagonal).min().double_value(&[]),
+            _ => 1.0,
+        }
+    }
+
     /// Number of labels C.
     pub fn classes(&self) -> i64 {
         self.matrix.size()[0]
@@ -55,7 +64,8 @@ pub struct Mixture<'a> {
 impl<'a> Mixture<'a> {
     /// σ (one value, finite > 0) and the P/D/N weights of the peaks.
     pub fn new(distance: &'a LabelDistance, sigma: Tensor, pdn: Pdn) -> Result<Self> {
-        validate::positive_scalar("sigma", &sigma)?;
+        let value = validate::positive_scalar("sigma", &sigma)?;
+        validate::sigma_floor("sigma", &[value], distance.step(), "smallest label distance")?;
         Ok(Mixture { distance, sigma, pdn })
     }
 
@@ -88,7 +98,7 @@ mod tests {
     #[test]
     fn sigma_to_zero_recovers_pdn() {
         let dist = LabelDistance::index(5);
-        let mix = Mixture::new(&dist, Tensor::from_slice(&[1e-3f64]), Pdn::explicit(0.3, 0.05).unwrap()).unwrap();
+        let mix = Mixture::new(&dist, Tensor::from_slice(&[0.01f64]), Pdn::explicit(0.3, 0.05).unwrap()).unwrap();
         let pdn = Pdn::explicit(0.3, 0.05).unwrap().targets(&states()).unwrap();
         let diff = (mix.targets(&states()).unwrap() - pdn).abs().max().double_value(&[]);
         assert!(diff < 1e-12, "max difference {diff}");

@@ -14,7 +14,7 @@ pub mod segmentation;
 pub mod spec;
 
 pub use baseline::{label_smoothing, one_hot};
-pub use bins::{Bins, Grid};
+pub use bins::{Bins, Grid, OutsideDomain};
 pub use gaussian::{Gaussian1d, Sigma};
 pub use gaussian2d::{Gaussian2d, Sigma2d};
 pub use loss::{kl_loss, kl_loss_masked, kl_per_sample};
@@ -23,3 +23,4 @@ pub use mixture::{LabelDistance, Mixture};
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, VOID};
 pub use spec::{brief, DistributionSpec, SigmaSpec};
+pub use validate::{sigma_floor, MIN_SIGMA_PER_STEP};

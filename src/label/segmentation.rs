@@ -60,7 +60,8 @@ pub struct SegmentationSmoothing {
 impl SegmentationSmoothing {
     /// σ_f must be one finite value > 0.
     pub fn new(shape: KernelShape, sigma: Tensor) -> Result<Self> {
-        validate::positive_scalar("kernel sigma", &sigma)?;
+        let value = validate::positive_scalar("kernel sigma", &sigma)?;
+        validate::sigma_floor("kernel sigma", &[value], 1.0, "pixel")?;
         Ok(SegmentationSmoothing { shape, sigma })
     }
 
@@ -194,7 +195,8 @@ mod tests {
     #[test]
     fn small_sigma_keeps_the_one_hot_map_and_void_is_invalid() {
         let map = vec![vec![0, 1, 255], vec![2, 2, 1]];
-        let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1e-3f64])).unwrap();
+        let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[0.01f64])).unwrap();
+        assert!(SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1e-3f64])).is_err(), "below the floor of a pixel/100");
         let t = s.targets(&tensor_of(&map), 3).unwrap();
         let one_hot = one_hot_maps(&tensor_of(&map), 3).unwrap().to_kind(Kind::Double);
         assert!((t.dist - one_hot).abs().max().double_value(&[]) < 1e-12);

@@ -165,7 +165,7 @@ fn compress_list(spec: &str) -> String {
     let close = spec[open..].find(']').map_or(spec.len(), |i| open + i);
     let values: Vec<f64> = spec[open + 1..close].split(',').filter_map(|v| v.trim().parse().ok()).collect();
     let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-    format!("{}[{} values in {lo:.2}..{hi:.2}]{}", &spec[..open], values.len(), &spec[(close + 1).min(spec.len())..])
+    format!("{}[{} values in {}..{}]{}", &spec[..open], values.len(), two_decimals(lo), two_decimals(hi), &spec[(close + 1).min(spec.len())..])
 }
 
 fn round_numbers(text: &str) -> String {
@@ -173,7 +173,7 @@ fn round_numbers(text: &str) -> String {
     let mut number = String::new();
     let flush = |number: &mut String, out: &mut String| {
         match number.parse::<f64>() {
-            Ok(v) if number.len() > 5 => out.push_str(&format!("{}", (v * 1000.0).round() / 1000.0)),
+            Ok(v) if number.len() > 5 => out.push_str(&short_number(v)),
             _ => out.push_str(number),
         }
         number.clear();
@@ -188,6 +188,23 @@ fn round_numbers(text: &str) -> String {
     }
     flush(&mut number, &mut out);
     out
+}
+
+/// `v` with 2 decimals, or in exponent form when that would show a nonzero value as 0.
+fn two_decimals(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.005 { short_number(v) } else { format!("{v:.2}") }
+}
+
+/// `v` rounded to 3 decimals, or to 3 significant digits in exponent form when that rounding would
+/// show a nonzero value as 0 (`1e-30`, `4.2e-4`).
+fn short_number(v: f64) -> String {
+    let rounded = (v * 1000.0).round() / 1000.0;
+    if rounded != 0.0 || v == 0.0 {
+        return format!("{rounded}");
+    }
+    let text = format!("{v:.2e}");
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    format!("{}e{exponent}", mantissa.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// Splits on commas that are not inside `[...]`; empty pieces are dropped.
@@ -255,6 +272,9 @@ mod tests {
         assert_eq!(brief("gaussian:sigma=2"), "gaussian:sigma=2");
         let long = format!("gaussian:sigma=[{}]", (1..=30).map(|i| format!("{i}.5")).collect::<Vec<_>>().join(","));
         assert_eq!(brief(&long), "gaussian:sigma=[30 values in 1.50..30.50]");
+        assert_eq!(brief("gaussian:sigma=0.000000000000000000000000000001"), "gaussian:sigma=1e-30");
+        assert_eq!(brief("gaussian:sigma=0.00042"), "gaussian:sigma=4.2e-4");
+        assert_eq!(brief("gaussian:sigma=0.0004999"), "gaussian:sigma=5e-4");
     }
 
     #[test]

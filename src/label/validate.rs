@@ -3,15 +3,36 @@
 use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
+/// The smallest σ allowed, as a fraction of the label step (the smallest gap between bins or grid
+/// values, one class index for the mixture, one pixel for the segmentation kernel). At σ = step/100
+/// the nearest label already takes all the mass (the next one is e^{-5000} smaller), so a smaller σ
+/// only changes the target into NaN once σ² underflows in float arithmetic.
+pub const MIN_SIGMA_PER_STEP: f64 = 0.01;
+
+/// Every σ in `values` must be finite and at least [`MIN_SIGMA_PER_STEP`] × `step`, the step of `unit`
+/// (e.g. "bin step", "pixel").
+pub fn sigma_floor(name: &str, values: &[f64], step: f64, unit: &str) -> Result<()> {
+    all_positive(name, values)?;
+    let floor = MIN_SIGMA_PER_STEP * step;
+    match values.iter().find(|v| **v < floor) {
+        Some(v) => Err(Error::invalid(
+            name,
+            v,
+            format!("must be at least {MIN_SIGMA_PER_STEP} × the {unit} ({step}) = {floor}; a smaller σ is the one-hot target (use onehot)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// [`sigma_floor`] for the values of a tensor, read once.
+pub(crate) fn sigma_tensor_floor(name: &str, t: &Tensor, step: f64, unit: &str) -> Result<()> {
+    sigma_floor(name, &values(t)?, step, unit)
+}
+
 /// All values of `t`, as f64 on the CPU.
 pub(crate) fn values(t: &Tensor) -> Result<Vec<f64>> {
     let flat = t.detach().to_device(Device::Cpu).to_kind(Kind::Double).reshape([-1]);
     Ok(Vec::<f64>::try_from(&flat)?)
-}
-
-/// Every value of `t` must be finite and strictly positive.
-pub(crate) fn positive(name: &str, t: &Tensor) -> Result<()> {
-    all_positive(name, &values(t)?)
 }
 
 fn all_positive(name: &str, values: &[f64]) -> Result<()> {
@@ -76,4 +97,18 @@ pub(crate) fn normalise(context: &str, weights: &Tensor, dim: i64) -> Result<Ten
         ));
     }
     Ok(weights / total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigma_floor_is_a_hundredth_of_the_step() {
+        assert!(sigma_floor("sigma", &[0.02, 5.0], 2.0, "bin step").is_ok());
+        let e = sigma_floor("sigma", &[1e-30], 1.0, "bin step").unwrap_err().to_string();
+        assert_eq!(e, "invalid sigma = 0.000000000000000000000000000001: must be at least 0.01 × the bin step (1) = 0.01; a smaller σ is the one-hot target (use onehot)");
+        assert!(sigma_floor("sigma", &[0.0199], 2.0, "bin step").is_err());
+        assert!(sigma_floor("sigma", &[f64::NAN], 2.0, "bin step").is_err());
+    }
 }

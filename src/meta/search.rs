@@ -206,6 +206,7 @@ impl<'a> Study<'a> {
             self.dir.write_json(STATE_FILE, &state)?;
             observer(SearchEvent::Step { done: state.step, total: self.total_steps(), record: state.history.last().expect("just pushed") });
         }
+        self.require_a_finite_score()?;
         let learned = self.learned_phi(&state);
         self.write_learned(&learned)?;
         observer(SearchEvent::Validating);
@@ -259,7 +260,11 @@ impl<'a> Study<'a> {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.spec.method {
-            SearchMethod::Grid => vec![self.space.clamp(&self.space.theta_of(&self.spec.grid[s].values())?)],
+            SearchMethod::Grid => {
+                let values = self.spec.grid[s].values();
+                let phi = self.space.point(&values).map_err(|rule| self.spec.error(&format!("grid[{s}]"), format!("{values:?}: {rule}")))?;
+                vec![self.space.clamp(&self.space.theta_of(&phi)?)]
+            }
             SearchMethod::Random => {
                 let (lo, hi) = self.space.bounds();
                 (0..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()).collect()
@@ -416,9 +421,27 @@ impl<'a> Study<'a> {
         }
     }
 
+    /// An error, and no learned φ, when no trial of the study scored a finite query loss: its
+    /// "learned" φ would be only the start value.
+    fn require_a_finite_score(&self) -> Result<()> {
+        let trials = self.dir.read_jsonl::<Trial>(TRIALS_FILE)?;
+        if trials.iter().any(|t| t.query_loss.is_finite()) {
+            return Ok(());
+        }
+        Err(Error::data(
+            self.dir.file(TRIALS_FILE),
+            format!(
+                "none of the {} trials scored a finite query loss (every inner training diverged or failed), so nothing was learned \
+                 and no {LEARNED_FILE} was written; lower the inner learning rate (`[inner] lr` of {}, or the task's `train.lr`)",
+                trials.len(),
+                self.spec.path.display()
+            ),
+        ))
+    }
+
     fn write_learned(&self, phi: &[f64]) -> Result<()> {
         let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) }).map_err(|e| Error::data(self.dir.file(LEARNED_FILE), e.to_string()))?;
-        let header = format!("# φ learned by `dldl-meta search` ({:?}) on task {}\n", self.spec.method, self.prepared.task.name);
+        let header = format!("# φ learned by `dldl-meta search` ({}) on task {}\n", self.spec.method, self.prepared.task.name);
         self.dir.write_text(LEARNED_FILE, &(header + &body))
     }
 

@@ -1,10 +1,21 @@
 //! The learnable φ of a study: an unconstrained vector θ mapped differentiably into valid φ
 //! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b)), with box bounds and the spec at a φ.
-use super::study::{Learn, StudySpec};
+use super::study::{Learn, SearchMethod, StudySpec};
 use crate::error::{Error, Result};
 use crate::label::{DistributionSpec, SigmaSpec};
 use crate::train::Domain;
 use tch::Tensor;
+
+/// The names of the bounded coordinates of each learnable φ, as the bounds are written.
+fn coordinate_name(learn: Learn, i: usize) -> String {
+    match (learn, i) {
+        (Learn::Pdn, 0) => "p_D".into(),
+        (Learn::Pdn, _) => "p_N/p_D".into(),
+        (Learn::SigmaPerLabel, i) => format!("σ of bin {i}"),
+        (Learn::Sigma2, i) => format!("σ_{}", i + 1),
+        _ => "σ".into(),
+    }
+}
 
 /// φ's parametrisation for one study on one task.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,10 +25,35 @@ pub struct PhiSpace {
     /// Bounds of θ (unconstrained space), one per coordinate.
     lower: Vec<f64>,
     upper: Vec<f64>,
+    /// The bounds as the study writes them (σ, or (p_D, p_N/p_D)), one per coordinate.
+    written: (Vec<f64>, Vec<f64>),
 }
 
 fn logit(x: f64) -> f64 {
     (x / (1.0 - x)).ln()
+}
+
+/// The label step (and its name) that bounds each σ coordinate from below.
+fn sigma_steps(learn: Learn, domain: &Domain, dim: usize) -> Vec<(f64, &'static str)> {
+    match (learn, domain) {
+        (_, Domain::Bins(b)) => vec![(b.step(), "bin step"); dim],
+        (Learn::Sigma2, Domain::Grid(g)) => vec![(g.axis1.step(), "grid step"), (g.axis2.step(), "grid step")],
+        (_, Domain::Grid(g)) => vec![(g.axis1.step().min(g.axis2.step()), "grid step"); dim],
+        (Learn::KernelSigma, _) => vec![(1.0, "pixel"); dim],
+        _ => vec![(1.0, "smallest label distance"); dim],
+    }
+}
+
+/// The `learn` values that fit a family.
+fn learn_hint(family: &DistributionSpec) -> &'static str {
+    match family {
+        DistributionSpec::Gaussian { .. } => " (use sigma or sigma-per-label)",
+        DistributionSpec::Gaussian2d { .. } => " (use sigma or sigma2)",
+        DistributionSpec::Mixture { .. } => " (use sigma)",
+        DistributionSpec::Pdn { .. } => " (use pdn)",
+        DistributionSpec::Segmentation { .. } => " (use kernel-sigma)",
+        _ => " (onehot and smoothing have no φ to learn)",
+    }
 }
 
 impl PhiSpace {
@@ -30,31 +66,78 @@ impl PhiSpace {
             (Learn::Pdn, DistributionSpec::Pdn { .. }, _) => 2,
             (Learn::KernelSigma, DistributionSpec::Segmentation { .. }, _) => 1,
             (learn, family, _) => {
-                return Err(Error::invalid("learn", format!("{learn:?}"), format!("does not apply to the task's {} family", family.family())))
+                return Err(study.error("learn", format!("`{learn}` does not apply to the task's {} family{}", family.family(), learn_hint(family))))
             }
         };
         let widen = |v: &[f64]| if v.len() == 1 { vec![v[0]; dim] } else { v.to_vec() };
         let (lo, hi) = (widen(&study.lower), widen(&study.upper));
         if lo.len() != dim {
-            return Err(Error::invalid("lower/upper", lo.len(), format!("need 1 or {dim} bounds")));
+            return Err(study.error("lower/upper", format!("{} bounds given; `{}` needs 1 or {dim}", lo.len(), study.learn)));
         }
         let to_theta = |v: &[f64]| -> Result<Vec<f64>> {
             match study.learn {
                 Learn::Pdn => {
                     if v.iter().any(|x| !(*x > 0.0 && *x < 1.0)) {
-                        return Err(Error::invalid("lower/upper", format!("{v:?}"), "pdn bounds (p_D, p_N/p_D) must lie in (0, 1)"));
+                        return Err(study.error("lower/upper", format!("{v:?}: pdn bounds (p_D, p_N/p_D) must lie in (0, 1)")));
                     }
                     Ok(v.iter().map(|x| logit(*x)).collect())
                 }
                 _ => {
-                    if v.iter().any(|x| *x <= 0.0) {
-                        return Err(Error::invalid("lower/upper", format!("{v:?}"), "σ bounds must be > 0"));
+                    for (x, (step, unit)) in v.iter().zip(sigma_steps(study.learn, domain, dim)) {
+                        crate::label::sigma_floor("σ bound", &[*x], step, unit).map_err(|e| study.error("lower/upper", e.to_string()))?;
                     }
                     Ok(v.iter().map(|x| x.ln()).collect())
                 }
             }
         };
-        Ok(PhiSpace { learn: study.learn, template: template.clone(), lower: to_theta(&lo)?, upper: to_theta(&hi)? })
+        let space = PhiSpace { learn: study.learn, template: template.clone(), lower: to_theta(&lo)?, upper: to_theta(&hi)?, written: (lo, hi) };
+        space.check_points(study)?;
+        Ok(space)
+    }
+
+    /// `init`, the task's default φ (the start when there is no `init`) and every grid point lie inside the bounds.
+    fn check_points(&self, study: &StudySpec) -> Result<()> {
+        match &study.init {
+            Some(init) => {
+                self.point(init).map_err(|rule| study.error("init", format!("{init:?}: {rule}")))?;
+            }
+            None if study.method != SearchMethod::Grid => {
+                let start = self.default_phi();
+                self.point(&start).map_err(|rule| {
+                    study.error("init", format!("absent, so the search starts at the task's φ {start:?}, but {rule}; set `init` or widen the bounds"))
+                })?;
+            }
+            None => {}
+        }
+        for (i, p) in study.grid.iter().enumerate() {
+            self.point(&p.values()).map_err(|rule| study.error(&format!("grid[{i}]"), format!("{:?}: {rule}", p.values())))?;
+        }
+        Ok(())
+    }
+
+    /// A study point (`init` or a grid point) as φ: one value for every coordinate (not for pdn) or one
+    /// per coordinate, each bounded coordinate inside `[lower, upper]`; else the rule it breaks.
+    pub fn point(&self, values: &[f64]) -> std::result::Result<Vec<f64>, String> {
+        let dim = self.dim();
+        let phi = match (values.len(), self.learn) {
+            (n, _) if n == dim => values.to_vec(),
+            (1, learn) if learn != Learn::Pdn => vec![values[0]; dim],
+            (n, learn) => return Err(format!("{n} values given; `{learn}` takes {}", if learn == Learn::Pdn { "2 (p_D, p_N)".into() } else if dim == 1 { "1".to_string() } else { format!("1 or {dim}") })),
+        };
+        if let Some(v) = phi.iter().find(|v| !v.is_finite()) {
+            return Err(format!("{v} is not a finite number"));
+        }
+        let bounded = match self.learn {
+            Learn::Pdn => vec![phi[0], phi[1] / phi[0]],
+            _ => phi.clone(),
+        };
+        let (lo, hi) = &self.written;
+        for (i, v) in bounded.iter().enumerate() {
+            if !(*v >= lo[i] && *v <= hi[i]) {
+                return Err(format!("{} = {v} lies outside the bounds [{}, {}] (`lower`, `upper`)", coordinate_name(self.learn, i), lo[i], hi[i]));
+            }
+        }
+        Ok(phi)
     }
 
     /// Number of coordinates of θ and φ.
@@ -72,11 +155,17 @@ impl PhiSpace {
         theta.iter().zip(self.lower.iter().zip(&self.upper)).map(|(t, (l, u))| t.clamp(*l, *u)).collect()
     }
 
-    /// The learned coordinates of the template (the task's default φ), or `init` when given.
+    /// The learned coordinates of the template (the task's default φ), or `init` when given (checked
+    /// against the bounds when the space was built).
     pub fn initial_phi(&self, init: Option<&[f64]>) -> Vec<f64> {
-        if let Some(v) = init {
-            return if v.len() == 1 { vec![v[0]; self.dim()] } else { v.to_vec() };
+        match init {
+            Some(v) => self.point(v).unwrap_or_else(|_| v.to_vec()),
+            None => self.default_phi(),
         }
+    }
+
+    /// The learned coordinates of the template (the task's default φ).
+    fn default_phi(&self) -> Vec<f64> {
         let phi = self.template.phi();
         match (self.learn, &self.template) {
             (Learn::Sigma, DistributionSpec::Mixture { sigma, .. }) => vec![*sigma],
@@ -176,10 +265,48 @@ mod tests {
         assert!((phi[0] - 0.3).abs() < 1e-12 && (phi[1] - 0.03).abs() < 1e-12);
     }
 
+    fn with(study: StudySpec, extra: &str) -> StudySpec {
+        let extra: StudySpec = toml::from_str(&format!("method = \"grid\"\nlearn = \"sigma\"\nlower = [1.0]\nupper = [2.0]\nouter_steps = 1\nepisodes_per_step = 1\n{extra}")).unwrap();
+        StudySpec { init: extra.init, grid: extra.grid, path: "meta/s.toml".into(), ..study }
+    }
+
+    #[test]
+    fn init_and_grid_points_outside_the_bounds_are_errors_naming_file_field_and_bounds() {
+        let domain = Domain::Bins(Bins::parse("0:4").unwrap());
+        let gaussian: DistributionSpec = "gaussian:sigma=2".parse().unwrap();
+        let error = |learn: &str, extra: &str| {
+            PhiSpace::new(&with(study(learn, "[1.0]", "[90.0]"), extra), &gaussian, &domain).unwrap_err().to_string()
+        };
+        let e = error("sigma", "init = [500.0]");
+        assert!(e.contains("meta/s.toml: field `init`: [500.0]: σ = 500 lies outside the bounds [1, 90]"), "{e}");
+        let e = error("sigma", "init = [3.0, 4.0]");
+        assert!(e.contains("field `init`") && e.contains("2 values given; `sigma` takes 1"), "{e}");
+        let e = error("sigma", "grid = [5.0, 0.5]");
+        assert!(e.contains("field `grid[1]`: [0.5]: σ = 0.5 lies outside the bounds [1, 90]"), "{e}");
+        let e = error("sigma-per-label", "init = [2.0, 2.0, 95.0, 2.0, 2.0]");
+        assert!(e.contains("σ of bin 2 = 95 lies outside"), "{e}");
+        let e = error("sigma", "init = [nan]");
+        assert!(e.contains("NaN is not a finite number"), "{e}");
+        // Without init the start is the task's own φ, which must be inside the bounds too.
+        let narrow = StudySpec { path: "meta/s.toml".into(), ..study("sigma", "[3.0]", "[9.0]") };
+        let e = PhiSpace::new(&narrow, &gaussian, &domain).unwrap_err().to_string();
+        assert!(e.contains("field `init`: absent") && e.contains("σ = 2 lies outside the bounds [3, 9]"), "{e}");
+        let inside = PhiSpace::new(&with(study("sigma-per-label", "[1.0]", "[90.0]"), "init = [3.0]"), &gaussian, &domain).unwrap();
+        assert_eq!(inside.initial_phi(Some(&[3.0])), vec![3.0; 5]);
+        let pdn = PhiSpace::new(&with(study("pdn", "[0.1, 0.1]", "[0.9, 0.5]"), ""), &"pdn:p_d=0.3,p_n=0.06".parse().unwrap(), &Domain::Classes(3)).unwrap();
+        let e = pdn.point(&[0.5, 0.4]).unwrap_err();
+        assert!(e.starts_with("p_N/p_D = 0.8") && e.ends_with("lies outside the bounds [0.1, 0.5] (`lower`, `upper`)"), "{e}");
+        assert!(pdn.point(&[0.4]).unwrap_err().contains("`pdn` takes 2 (p_D, p_N)"));
+    }
+
     #[test]
     fn mismatched_family_is_an_error() {
         let domain = Domain::Bins(Bins::parse("0:4").unwrap());
         assert!(PhiSpace::new(&study("pdn", "[0.1]", "[0.9]"), &"gaussian:sigma=2".parse().unwrap(), &domain).is_err());
         assert!(PhiSpace::new(&study("sigma", "[0.0]", "[2.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).is_err());
+        let tiny = PhiSpace::new(&study("sigma", "[1e-30]", "[2.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
+        assert!(tiny.contains("field `lower/upper`") && tiny.contains("at least 0.01 × the bin step (1)"), "{tiny}");
+        let e = PhiSpace::new(&study("kernel-sigma", "[0.5]", "[8.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
+        assert!(e.contains("`kernel-sigma` does not apply to the task's gaussian family (use sigma or sigma-per-label)") && !e.contains("KernelSigma"), "{e}");
     }
 }

@@ -35,6 +35,43 @@ pub enum Learn {
     KernelSigma,
 }
 
+impl SearchMethod {
+    /// The name a study file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchMethod::Grid => "grid",
+            SearchMethod::Random => "random",
+            SearchMethod::Cmaes => "cmaes",
+            SearchMethod::Hypergradient => "hypergradient",
+        }
+    }
+}
+
+impl Learn {
+    /// The name a study file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Learn::Sigma => "sigma",
+            Learn::SigmaPerLabel => "sigma-per-label",
+            Learn::Sigma2 => "sigma2",
+            Learn::Pdn => "pdn",
+            Learn::KernelSigma => "kernel-sigma",
+        }
+    }
+}
+
+impl std::fmt::Display for SearchMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Learn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Inner-loop settings that override the task's for this study.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +79,8 @@ pub struct InnerOverride {
     pub steps: Option<usize>,
     pub batch: Option<i64>,
     pub lr: Option<f64>,
+    /// `sgd` or `adam`; spelt `optimiser` like the task's `[train]`, `optimizer` accepted too.
+    #[serde(rename = "optimiser", alias = "optimizer")]
     pub optimizer: Option<OptimizerKind>,
     pub momentum: Option<f64>,
 }
@@ -64,6 +103,9 @@ impl InnerOverride {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudySpec {
+    /// The file the study was read from (not part of the recorded configuration).
+    #[serde(skip)]
+    pub path: PathBuf,
     #[serde(default)]
     pub description: String,
     pub method: SearchMethod,
@@ -135,12 +177,14 @@ impl StudySpec {
     /// Reads and validates a study file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let spec: StudySpec = toml::from_str(&text).map_err(|e| {
-            let field = e.span().map(|s| text[..s.start].lines().last().unwrap_or("").to_string()).unwrap_or_default();
-            Error::config(path, field.trim().trim_end_matches('=').trim(), e.message().to_string())
-        })?;
+        let spec = StudySpec { path: path.to_path_buf(), ..crate::config::from_toml::<StudySpec>(&text, path)? };
         spec.validate(path)?;
         Ok(spec)
+    }
+
+    /// A `field` of this study's file that breaks `rule`.
+    pub fn error(&self, field: &str, rule: impl Into<String>) -> Error {
+        Error::config(&self.path, field, rule)
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
@@ -175,10 +219,63 @@ impl StudySpec {
     /// The task's inner-loop settings with this study's overrides applied (validated).
     pub fn inner_settings(&self, task: &TrainSpec) -> Result<TrainSpec> {
         let spec = TrainSpec { eval_every: 0, patience: 0, ..self.inner.applied_to(task) };
-        spec.validate()?;
+        spec.validate().map_err(|e| match e {
+            Error::InvalidParameter { name, value, rule } => self.error(&format!("inner.{name}"), format!("{value}: {rule} (the task's [train] with this [inner] applied)")),
+            other => self.error("inner", other.to_string()),
+        })?;
         if self.method == SearchMethod::Hypergradient && self.unroll > spec.steps {
-            return Err(Error::invalid("unroll", self.unroll, format!("must be <= the inner steps ({})", spec.steps)));
+            return Err(self.error("unroll", format!("{} must be <= the inner steps ({})", self.unroll, spec.steps)));
         }
         Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STUDY: &str = "method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.5]\nupper = [8.0]\n# Budget: 8 × 3 × 60 = 1,440 inner member-steps\nouter_steps = 8\nepisodes_per_step = 3\n[inner]\nsteps = 60\nlr = 0.003\n";
+
+    /// The error of loading `text` as a study file, with the file shown as `meta/study.toml`.
+    fn load_error(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        std::fs::write(&path, text).unwrap();
+        StudySpec::load(&path).unwrap_err().to_string().replace(&path.display().to_string(), "meta/study.toml")
+    }
+
+    #[test]
+    fn errors_name_the_field_not_the_line_above_it() {
+        let e = load_error(&STUDY.replace("outer_steps = 8", "outer_steps = \"eight\""));
+        assert!(e.contains("meta/study.toml: field `outer_steps`: invalid type") && e.contains("(line 6, column 15)"), "{e}");
+        assert!(!e.contains("Budget"), "{e}");
+        let e = load_error(&STUDY.replace("lr = 0.003", "lr = 0.003\nlr = 0.1"));
+        assert!(e.contains("field `inner.lr`: duplicate key (line 11, column 1)"), "{e}");
+        let e = load_error(&STUDY.replace("method = \"hypergradient\"", "method = \"bayes\""));
+        assert!(e.contains("field `method`: unknown variant `bayes`"), "{e}");
+    }
+
+    #[test]
+    fn inner_errors_name_the_study_file_and_field() {
+        let task: TrainSpec = toml::from_str("steps = 100\nbatch = 8\nlr = 0.001\n").unwrap();
+        let mut study: StudySpec = toml::from_str(STUDY).unwrap();
+        study.path = "meta/s.toml".into();
+        study.inner.lr = Some(0.0);
+        let e = study.inner_settings(&task).unwrap_err().to_string();
+        assert!(e.starts_with("meta/s.toml: field `inner.lr`: 0: must be"), "{e}");
+        study.inner = InnerOverride { steps: Some(2), ..InnerOverride::default() };
+        study.unroll = 5;
+        let e = study.inner_settings(&task).unwrap_err().to_string();
+        assert!(e.starts_with("meta/s.toml: field `unroll`: 5 must be <= the inner steps (2)"), "{e}");
+    }
+
+    #[test]
+    fn inner_optimiser_takes_both_spellings_and_names_print_as_written() {
+        for spelling in ["optimiser", "optimizer"] {
+            let study: StudySpec = toml::from_str(&format!("{STUDY}{spelling} = \"sgd\"\n")).unwrap();
+            assert_eq!(study.inner.optimizer, Some(OptimizerKind::Sgd), "{spelling}");
+        }
+        assert_eq!((SearchMethod::Cmaes.to_string(), Learn::KernelSigma.to_string()), ("cmaes".into(), "kernel-sigma".into()));
+        assert_eq!(serde_json::to_value(Learn::SigmaPerLabel).unwrap(), serde_json::json!(Learn::SigmaPerLabel.name()));
     }
 }

@@ -17,8 +17,9 @@ pub struct InnerLoop {
 }
 
 impl InnerLoop {
-    /// Resolves `task` for `dataset`, whose training pool has `train_size` examples (epochs → steps).
+    /// Resolves `task` for `dataset` (whose labels must lie on the task's domain), whose training pool has `train_size` examples (epochs → steps).
     pub fn from_task(task: &TaskSpec, dataset: &Dataset, train_size: usize) -> Result<Self> {
+        crate::data::check_labels_in_domain(dataset, &task.labels, &task.path)?;
         let domain = domain_of(task, dataset.labels.kind())?;
         let widths = |v: &[usize]| v.iter().map(|&w| w as i64).collect::<Vec<_>>();
         let spec = match task.model.kind {

@@ -26,6 +26,16 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// `mean ± sd` of `values` over seeds; `n/a (1 seed)` for the sd of one value, `failed` without values.
+pub fn mean_sd_cell(values: &[f64]) -> String {
+    let (m, s) = mean_sd(values);
+    match values.len() {
+        0 => "failed".into(),
+        1 => format!("{m:.3} ± n/a (1 seed)"),
+        _ => format!("{m:.3} ± {s:.3}"),
+    }
+}
+
 /// A markdown table: one row per method (in first-seen order), `columns` as mean ± sd over seeds.
 pub fn table(results: &[MemberResult], columns: &[&str]) -> String {
     let mut order: Vec<&str> = vec![];
@@ -44,8 +54,7 @@ pub fn table(results: &[MemberResult], columns: &[&str]) -> String {
             .iter()
             .map(|c| {
                 let v: Vec<f64> = ok.iter().filter_map(|r| r.metrics.get(*c).copied()).collect();
-                let (m, s) = mean_sd(&v);
-                format!("{m:.3} ± {s:.3}")
+                mean_sd_cell(&v)
             })
             .collect();
         let failed = rows.len() - ok.len();
@@ -72,6 +81,9 @@ mod tests {
         let r = |method: &str, seed, mae| MemberResult { method: method.into(), seed, metrics: [("mae".to_string(), mae)].into(), failure: None };
         let t = table(&[r("onehot", 0, 7.0), r("onehot", 1, 9.0), r("dldl", 0, 6.0)], &["mae"]);
         assert!(t.contains("| onehot | 2 | 8.000 ± 1.414 |"), "{t}");
-        assert!(t.contains("| dldl | 1 | 6.000 ± 0.000 |"), "{t}");
+        assert!(t.contains("| dldl | 1 | 6.000 ± n/a (1 seed) |"), "{t}");
+        let failed = MemberResult { failure: Some("loss NaN at step 3".into()), ..r("ls", 0, f64::NAN) };
+        let t = table(&[failed], &["mae"]);
+        assert!(t.contains("| ls | 0 (1 failed) | failed |"), "{t}");
     }
 }
