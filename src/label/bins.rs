@@ -4,6 +4,9 @@ use super::validate;
 use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
+/// The most bins a 1-D domain may have.
+pub const MAX_BINS: usize = 1_000_000;
+
 /// Ordered label values `l_1 < … < l_C` of a 1-D domain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bins {
@@ -41,10 +44,12 @@ impl Bins {
         if !(step > 0.0) || !(start <= end) || !start.is_finite() || !end.is_finite() {
             return Err(Error::invalid("bins", spec, rule));
         }
-        let count = ((end - start) / step + 1e-9).floor() as usize + 1;
-        if count > 1_000_000 {
-            return Err(Error::invalid("bins", spec, "at most 1,000,000 bins"));
+        // Counted in f64 before the cast: a tiny step must not wrap around to a small count.
+        let count = ((end - start) / step + 1e-9).floor() + 1.0;
+        if !(count <= MAX_BINS as f64) {
+            return Err(Error::invalid("bins", spec, format!("at most {MAX_BINS} bins")));
         }
+        let count = count as usize;
         Bins::from_values((0..count).map(|i| start + i as f64 * step).collect())
     }
 
@@ -92,7 +97,11 @@ impl Grid {
         let (a, b) = spec.split_once(',').ok_or_else(|| {
             Error::invalid("grid", spec, "expected two bin specs separated by a comma, e.g. -90:90:15,-90:90:15")
         })?;
-        Ok(Grid { axis1: Bins::parse(a)?, axis2: Bins::parse(b)? })
+        let grid = Grid { axis1: Bins::parse(a)?, axis2: Bins::parse(b)? };
+        if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_BINS {
+            return Err(Error::invalid("grid", spec, format!("at most {MAX_BINS} cells ({}×{} given)", grid.axis1.len(), grid.axis2.len())));
+        }
+        Ok(grid)
     }
 
     /// Number of grid cells C1·C2.
@@ -118,10 +127,13 @@ mod tests {
         let b = Bins::parse("-90:90:15").unwrap();
         assert_eq!(b.len(), 13);
         assert_eq!(b.values()[1], -75.0);
-        for bad in ["", "1", "5:1", "0:10:0", "0:10:-1", "a:b", "0:1:2:3", "0:inf"] {
+        for bad in ["", "1", "5:1", "0:10:0", "0:10:-1", "a:b", "0:1:2:3", "0:inf", "0:1:1e-300", "0:1e300"] {
             assert!(Bins::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(Bins::from_values(vec![1.0, 1.0]).is_err());
+        assert!(Bins::parse("0:1:1e-300").unwrap_err().to_string().contains("at most 1000000 bins"));
+        assert!(Grid::parse("0:999,0:999").is_ok());
+        assert!(Grid::parse("0:999999,0:999999").unwrap_err().to_string().contains("1000000×1000000 given"));
     }
 
     #[test]

@@ -23,6 +23,9 @@ impl Sigma2d {
     }
 }
 
+/// The most cells a 2-D grid may have (as many as a 1-D domain may have bins).
+pub const MAX_GRID_CELLS: usize = 1_000_000;
+
 /// 2-D Gaussian label distributions over `grid`.
 #[derive(Debug)]
 pub struct Gaussian2d<'a> {
@@ -31,8 +34,13 @@ pub struct Gaussian2d<'a> {
 }
 
 impl<'a> Gaussian2d<'a> {
-    /// Checks σ: finite and > 0, one value (isotropic) or two (anisotropic).
+    /// Checks σ: finite and > 0, one value (isotropic) or two (anisotropic); and the grid: at
+    /// most [`MAX_GRID_CELLS`] cells.
     pub fn new(grid: &'a Grid, sigma: Sigma2d) -> Result<Self> {
+        if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_GRID_CELLS {
+            let cells = format!("{}×{} cells", grid.axis1.len(), grid.axis2.len());
+            return Err(Error::invalid("grid", cells, format!("at most {MAX_GRID_CELLS} cells")));
+        }
         validate::positive("sigma", sigma.tensor())?;
         let (n, want) = match &sigma {
             Sigma2d::Isotropic(t) => (t.numel(), 1),
@@ -72,6 +80,7 @@ impl<'a> Gaussian2d<'a> {
 mod tests {
     use super::*;
     use crate::label::validate::values;
+    use crate::label::Bins;
     use tch::Kind;
 
     #[test]
@@ -140,6 +149,9 @@ mod tests {
             Error::InvalidParameter { .. }
         ));
         assert!(Gaussian2d::new(&grid, Sigma2d::Anisotropic(Tensor::from_slice(&[1.0f64]))).is_err());
+        let huge = Grid { axis1: Bins::parse("0:999999").unwrap(), axis2: Bins::parse("0:1").unwrap() };
+        let err = Gaussian2d::new(&huge, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64]))).unwrap_err().to_string();
+        assert!(err.contains("1000000×2 cells") && err.contains("at most 1000000 cells"), "{err}");
         let g = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64]))).unwrap();
         assert!(g.targets(&Tensor::from_slice(&[1.0f64, 2.0, 3.0])).is_err());
     }

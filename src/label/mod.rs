@@ -23,3 +23,4 @@ pub use mixture::{LabelDistance, Mixture};
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, VOID};
 pub use spec::{brief, DistributionSpec, SigmaSpec};
+pub use validate::{check_classes, MAX_CLASSES};
