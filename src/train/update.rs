@@ -39,25 +39,71 @@ extern "C" {
 /// One optimiser step on `params` and `state` in place, with no autograd graph, for the members
 /// (leading axis) marked in `active`; inactive members keep their parameters and buffers. Gives
 /// the numbers of [`super::optimizer::step`] followed by a member-wise selection (to float rounding).
+/// Lists of different lengths, tensors of different shapes or an `active` mask that does not
+/// match the members are errors: the shim trusts the lists it is given.
 pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &mut OptimizerState, active: &[bool]) -> Result<()> {
     let _guard = tch::no_grad_guard();
+    check_members(params, active)?;
     let buffers = params.iter().chain(&state.first).chain(&state.second);
     if let Some(t) = buffers.clone().find(|t| !t.is_contiguous()) {
         // The fused kernels walk memory linearly: every tensor must be laid out like its gradient.
         return Err(Error::shape("optimiser step", format!("parameters and buffers must be contiguous, got strides {:?}", t.stride())));
     }
+    let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
+    FusedLists::check(params, &grads, &state.first, &state.second)?;
     let first_step = state.step == 0;
     state.step += 1;
-    let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
     for (start, len) in active_runs(active) {
         let views = |ts: &[Tensor]| ts.iter().map(|t| t.narrow(0, start, len)).collect::<Vec<_>>();
-        let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
-        let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
-        let count = p.len() as c_int;
+        let lists = FusedLists::check(&views(params), &views(&grads), &views(&state.first), &views(&state.second))?;
+        lists.step(spec, lr, state.step, first_step)?;
+    }
+    Ok(())
+}
+
+/// `active` has one entry per member, and every parameter has that many members on its leading axis.
+fn check_members(params: &[Tensor], active: &[bool]) -> Result<()> {
+    match params.iter().find(|p| p.dim() == 0 || p.size()[0] != active.len() as i64) {
+        Some(p) => Err(Error::shape(
+            "optimiser step",
+            format!("{} active flags for a parameter of shape {:?} (one flag per member on the leading axis)", active.len(), p.size()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The four tensor lists of one fused call (parameters, gradients, first and second moment
+/// buffers), checked to hold one tensor of the parameter's shape per parameter: the shim reads
+/// `count` entries of each list, so a shorter list would be read past its end.
+struct FusedLists {
+    tensors: [Vec<Tensor>; 4],
+    count: c_int,
+}
+
+impl FusedLists {
+    fn check(params: &[Tensor], grads: &[Tensor], first: &[Tensor], second: &[Tensor]) -> Result<Self> {
+        let names = ["gradients", "first-moment buffers", "second-moment buffers"];
+        for (name, list) in names.iter().zip([grads, first, second]) {
+            if list.len() != params.len() {
+                return Err(Error::shape("optimiser step", format!("{} {name} for {} parameters", list.len(), params.len())));
+            }
+            if let Some((i, (p, t))) = params.iter().zip(list).enumerate().find(|(_, (p, t))| p.size() != t.size()) {
+                return Err(Error::shape("optimiser step", format!("parameter {i} has shape {:?}, its {name} {:?}", p.size(), t.size())));
+            }
+        }
+        let count = c_int::try_from(params.len()).map_err(|_| Error::shape("optimiser step", format!("{} parameters, more than one call takes", params.len())))?;
+        let copy = |ts: &[Tensor]| ts.iter().map(|t| t.shallow_clone()).collect();
+        Ok(FusedLists { tensors: [copy(params), copy(grads), copy(first), copy(second)], count })
+    }
+
+    /// The fused kernel of `spec` on these lists (`step` counts from 1).
+    fn step(&self, spec: &OptimizerSpec, lr: f64, step: i64, first_step: bool) -> Result<()> {
+        let [p, g, m, v] = self.tensors.each_ref().map(|t| handles(t));
+        let count = self.count;
         let mut error = [0 as c_char; 512];
-        // SAFETY: each list holds `count` handles of live tensors (tch's `at::Tensor*`, kept alive
-        // by `tensors`) for the whole call; the shim catches C++ exceptions and writes their
-        // message into `error`.
+        // SAFETY: [`FusedLists::check`] made each list hold exactly `count` handles of live tensors
+        // (tch's `at::Tensor*`, kept alive by `self.tensors`) for the whole call; the shim catches
+        // every C++ exception and writes its message, NUL-terminated, into `error`.
         let failed = unsafe {
             match spec.kind {
                 OptimizerKind::Adam => dldl_fused_adam(
@@ -66,7 +112,7 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
                     m.as_ptr(),
                     v.as_ptr(),
                     count,
-                    state.step as f64,
+                    step as f64,
                     lr,
                     spec.beta1,
                     spec.beta2,
@@ -86,8 +132,8 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
             let message = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy().into_owned();
             return Err(Error::Torch(tch::TchError::Torch(format!("fused {:?} step: {message}", spec.kind))));
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The tch handles (`at::Tensor*`) of `tensors`, as the shim takes them.
@@ -177,6 +223,38 @@ mod tests {
         let mut state = OptimizerState::new(&params);
         let spec = OptimizerSpec::adam(0.1);
         assert!(step_in_place(&spec, spec.lr, &params, &grads[0], &mut state, &[true, true, true]).is_err());
+    }
+
+    #[test]
+    fn lists_of_other_lengths_or_shapes_are_errors_before_the_shim() {
+        let (start, grads) = setup();
+        let spec = OptimizerSpec::adam(0.1);
+        let two = vec![start[0].copy(), start[0].copy()];
+        let mut state = OptimizerState::new(&two);
+        let err = step_in_place(&spec, spec.lr, &two, &grads[0], &mut state, &[true; 3]).unwrap_err();
+        assert!(err.to_string().contains("1 gradients for 2 parameters"), "{err}");
+        let mut short = OptimizerState::new(&start);
+        short.second.clear();
+        let err = step_in_place(&spec, spec.lr, &start, &grads[0], &mut short, &[true; 3]).unwrap_err();
+        assert!(err.to_string().contains("0 second-moment buffers for 1 parameters"), "{err}");
+        let mut state = OptimizerState::new(&start);
+        let wide = vec![Tensor::zeros([3, 4, 6], (Kind::Float, Device::Cpu))];
+        let err = step_in_place(&spec, spec.lr, &start, &wide, &mut state, &[true; 3]).unwrap_err();
+        assert!(err.to_string().contains("[3, 4, 6]"), "{err}");
+        let err = step_in_place(&spec, spec.lr, &start, &grads[0], &mut state, &[true; 2]).unwrap_err();
+        assert!(err.to_string().contains("2 active flags"), "{err}");
+        assert_eq!(state.step, 0, "a refused step must not count");
+        assert!(start[0].equal(&setup().0[0]), "a refused step must not move the parameters");
+    }
+
+    #[test]
+    fn errors_inside_the_kernel_come_back_as_messages() {
+        // Double gradients for float parameters: libtorch's own check throws inside the shim.
+        let (start, grads) = setup();
+        let mut state = OptimizerState::new(&start);
+        let grads: Vec<Tensor> = grads[0].iter().map(|g| g.to_kind(Kind::Double)).collect();
+        let err = step_in_place(&OptimizerSpec::adam(0.1), 0.1, &start, &grads, &mut state, &[true; 3]).unwrap_err();
+        assert!(matches!(err, Error::Torch(_)) && err.to_string().contains("fused Adam step"), "{err}");
     }
 
     #[test]
