@@ -1,6 +1,6 @@
 //! The 2-D Gaussian family (head pose): `p_jk ∝ N((a_j, b_k); μ, diag(σ_1², σ_2²))` over a grid.
 //! Isotropic σ or anisotropic (σ_1, σ_2); the output is flattened row-major over the grid.
-use super::bins::Grid;
+use super::bins::{Grid, MAX_BINS};
 use super::validate;
 use crate::error::{Error, Result};
 use tch::Tensor;
@@ -23,9 +23,6 @@ impl Sigma2d {
     }
 }
 
-/// The most cells a 2-D grid may have (as many as a 1-D domain may have bins).
-pub const MAX_GRID_CELLS: usize = 1_000_000;
-
 /// 2-D Gaussian label distributions over `grid`.
 #[derive(Debug)]
 pub struct Gaussian2d<'a> {
@@ -34,13 +31,8 @@ pub struct Gaussian2d<'a> {
 }
 
 impl<'a> Gaussian2d<'a> {
-    /// Checks σ: finite and > 0, one value (isotropic) or two (anisotropic); and the grid: at
-    /// most [`MAX_GRID_CELLS`] cells.
+    /// Checks σ: finite and > 0, one value (isotropic) or two (anisotropic).
     pub fn new(grid: &'a Grid, sigma: Sigma2d) -> Result<Self> {
-        if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_GRID_CELLS {
-            let cells = format!("{}×{} cells", grid.axis1.len(), grid.axis2.len());
-            return Err(Error::invalid("grid", cells, format!("at most {MAX_GRID_CELLS} cells")));
-        }
         validate::positive("sigma", sigma.tensor())?;
         let (n, want) = match &sigma {
             Sigma2d::Isotropic(t) => (t.numel(), 1),
@@ -48,6 +40,11 @@ impl<'a> Gaussian2d<'a> {
         };
         if n != want {
             return Err(Error::shape("sigma", format!("expected {want} value(s), got {n}")));
+        }
+        // A grid built from its fields skips `Grid::parse`'s limit; its cells are the targets' width.
+        if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_BINS {
+            let cells = format!("{}×{} cells", grid.axis1.len(), grid.axis2.len());
+            return Err(Error::invalid("grid", cells, format!("at most {MAX_BINS} cells")));
         }
         Ok(Gaussian2d { grid, sigma })
     }

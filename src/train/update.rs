@@ -39,71 +39,28 @@ extern "C" {
 /// One optimiser step on `params` and `state` in place, with no autograd graph, for the members
 /// (leading axis) marked in `active`; inactive members keep their parameters and buffers. Gives
 /// the numbers of [`super::optimizer::step`] followed by a member-wise selection (to float rounding).
-/// Lists of different lengths, tensors of different shapes or an `active` mask that does not
-/// match the members are errors: the shim trusts the lists it is given.
+/// Lists of different lengths or shapes, or an `active` mask that does not match the members, are
+/// errors before anything changes: the shim trusts the lists it is given.
 pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &mut OptimizerState, active: &[bool]) -> Result<()> {
     let _guard = tch::no_grad_guard();
-    check_members(params, active)?;
     let buffers = params.iter().chain(&state.first).chain(&state.second);
     if let Some(t) = buffers.clone().find(|t| !t.is_contiguous()) {
         // The fused kernels walk memory linearly: every tensor must be laid out like its gradient.
         return Err(Error::shape("optimiser step", format!("parameters and buffers must be contiguous, got strides {:?}", t.stride())));
     }
-    let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
-    FusedLists::check(params, &grads, &state.first, &state.second)?;
+    check_lists(params, grads, state, active)?;
     let first_step = state.step == 0;
     state.step += 1;
+    let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
     for (start, len) in active_runs(active) {
         let views = |ts: &[Tensor]| ts.iter().map(|t| t.narrow(0, start, len)).collect::<Vec<_>>();
-        let lists = FusedLists::check(&views(params), &views(&grads), &views(&state.first), &views(&state.second))?;
-        lists.step(spec, lr, state.step, first_step)?;
-    }
-    Ok(())
-}
-
-/// `active` has one entry per member, and every parameter has that many members on its leading axis.
-fn check_members(params: &[Tensor], active: &[bool]) -> Result<()> {
-    match params.iter().find(|p| p.dim() == 0 || p.size()[0] != active.len() as i64) {
-        Some(p) => Err(Error::shape(
-            "optimiser step",
-            format!("{} active flags for a parameter of shape {:?} (one flag per member on the leading axis)", active.len(), p.size()),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// The four tensor lists of one fused call (parameters, gradients, first and second moment
-/// buffers), checked to hold one tensor of the parameter's shape per parameter: the shim reads
-/// `count` entries of each list, so a shorter list would be read past its end.
-struct FusedLists {
-    tensors: [Vec<Tensor>; 4],
-    count: c_int,
-}
-
-impl FusedLists {
-    fn check(params: &[Tensor], grads: &[Tensor], first: &[Tensor], second: &[Tensor]) -> Result<Self> {
-        let names = ["gradients", "first-moment buffers", "second-moment buffers"];
-        for (name, list) in names.iter().zip([grads, first, second]) {
-            if list.len() != params.len() {
-                return Err(Error::shape("optimiser step", format!("{} {name} for {} parameters", list.len(), params.len())));
-            }
-            if let Some((i, (p, t))) = params.iter().zip(list).enumerate().find(|(_, (p, t))| p.size() != t.size()) {
-                return Err(Error::shape("optimiser step", format!("parameter {i} has shape {:?}, its {name} {:?}", p.size(), t.size())));
-            }
-        }
-        let count = c_int::try_from(params.len()).map_err(|_| Error::shape("optimiser step", format!("{} parameters, more than one call takes", params.len())))?;
-        let copy = |ts: &[Tensor]| ts.iter().map(|t| t.shallow_clone()).collect();
-        Ok(FusedLists { tensors: [copy(params), copy(grads), copy(first), copy(second)], count })
-    }
-
-    /// The fused kernel of `spec` on these lists (`step` counts from 1).
-    fn step(&self, spec: &OptimizerSpec, lr: f64, step: i64, first_step: bool) -> Result<()> {
-        let [p, g, m, v] = self.tensors.each_ref().map(|t| handles(t));
-        let count = self.count;
+        let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
+        let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
+        let count = p.len() as c_int;
         let mut error = [0 as c_char; 512];
-        // SAFETY: [`FusedLists::check`] made each list hold exactly `count` handles of live tensors
-        // (tch's `at::Tensor*`, kept alive by `self.tensors`) for the whole call; the shim catches
-        // every C++ exception and writes its message, NUL-terminated, into `error`.
+        // SAFETY: each list holds `count` handles of live tensors (`check_lists` made the four
+        // lists equally long and `count` fit a C int; tch's `at::Tensor*`, kept alive by `tensors`)
+        // for the whole call; the shim catches every C++ exception and writes its message into `error`.
         let failed = unsafe {
             match spec.kind {
                 OptimizerKind::Adam => dldl_fused_adam(
@@ -112,7 +69,7 @@ impl FusedLists {
                     m.as_ptr(),
                     v.as_ptr(),
                     count,
-                    step as f64,
+                    state.step as f64,
                     lr,
                     spec.beta1,
                     spec.beta2,
@@ -132,7 +89,29 @@ impl FusedLists {
             let message = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy().into_owned();
             return Err(Error::Torch(tch::TchError::Torch(format!("fused {:?} step: {message}", spec.kind))));
         }
-        Ok(())
+    }
+    Ok(())
+}
+
+/// The shim reads `count` entries of each list, so a shorter gradient or buffer list would be read
+/// past its end: every list must hold one tensor of the parameter's shape per parameter, each
+/// parameter one member per `active` flag on its leading axis, and the count must fit a C int.
+fn check_lists(params: &[Tensor], grads: &[Tensor], state: &OptimizerState, active: &[bool]) -> Result<()> {
+    let fail = |detail: String| Err(Error::shape("optimiser step", detail));
+    if c_int::try_from(params.len()).is_err() {
+        return fail(format!("{} parameters, more than one call takes", params.len()));
+    }
+    for (name, list) in [("gradients", grads), ("first-moment buffers", &state.first[..]), ("second-moment buffers", &state.second[..])] {
+        if list.len() != params.len() {
+            return fail(format!("{} {name} for {} parameters", list.len(), params.len()));
+        }
+        if let Some((i, (p, t))) = params.iter().zip(list).enumerate().find(|(_, (p, t))| p.size() != t.size()) {
+            return fail(format!("parameter {i} has shape {:?}, its {name} {:?}", p.size(), t.size()));
+        }
+    }
+    match params.iter().find(|p| p.dim() == 0 || p.size()[0] != active.len() as i64) {
+        Some(p) => fail(format!("{} active flags for a parameter of shape {:?} (one flag per member on the leading axis)", active.len(), p.size())),
+        None => Ok(()),
     }
 }
 
