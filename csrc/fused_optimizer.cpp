@@ -19,13 +19,18 @@ std::vector<at::Tensor> tensors(void* const* handles, int count) {
   return out;
 }
 
-int report(const std::exception& e, char* error, size_t error_len) {
-  if (error_len > 0) {
-    std::strncpy(error, e.what(), error_len - 1);
+// Writes `message` (NUL-terminated, cut to fit) into the caller's buffer; returns the failure code.
+int report(const char* message, char* error, size_t error_len) {
+  if (error != nullptr && error_len > 0) {
+    std::strncpy(error, message, error_len - 1);
     error[error_len - 1] = '\0';
   }
   return 1;
 }
+
+// The caller (src/train/update.rs) checks that every list holds `count` handles; a negative
+// count is refused here as well, since it would turn into a huge allocation.
+bool valid_count(int count) { return count >= 0; }
 
 }  // namespace
 
@@ -33,6 +38,7 @@ extern "C" int dldl_fused_adam(void* const* params, void* const* grads, void* co
                                void* const* exp_avg_sqs, int count, double step, double lr,
                                double beta1, double beta2, double weight_decay, double eps,
                                char* error, size_t error_len) {
+  if (!valid_count(count)) return report("negative tensor count", error, error_len);
   try {
     auto p = tensors(params, count);
     // The kernel only reads the step count (PyTorch increments it before the call): one tensor serves all.
@@ -43,13 +49,17 @@ extern "C" int dldl_fused_adam(void* const* params, void* const* grads, void* co
                      /*maximize=*/false);
     return 0;
   } catch (const std::exception& e) {
-    return report(e, error, error_len);
+    return report(e.what(), error, error_len);
+  } catch (...) {
+    // Nothing may unwind into Rust: any other exception becomes an error as well.
+    return report("a C++ exception that is not a std::exception", error, error_len);
   }
 }
 
 extern "C" int dldl_fused_sgd(void* const* params, void* const* grads, void* const* momentum_buffers,
                               int count, double lr, double momentum, double weight_decay,
                               int is_first_step, char* error, size_t error_len) {
+  if (!valid_count(count)) return report("negative tensor count", error, error_len);
   try {
     std::vector<at::Tensor> buffers;
     if (momentum > 0.0) buffers = tensors(momentum_buffers, count);
@@ -57,6 +67,9 @@ extern "C" int dldl_fused_sgd(void* const* params, void* const* grads, void* con
                     /*dampening=*/0.0, /*nesterov=*/false, /*maximize=*/false, is_first_step != 0);
     return 0;
   } catch (const std::exception& e) {
-    return report(e, error, error_len);
+    return report(e.what(), error, error_len);
+  } catch (...) {
+    // Nothing may unwind into Rust: any other exception becomes an error as well.
+    return report("a C++ exception that is not a std::exception", error, error_len);
   }
 }

@@ -1,15 +1,21 @@
 //! Inner-loop speed: member-steps per second of the population trainer against sequential
 //! training, as useful GFLOP/s next to this machine's sgemm GFLOP/s measured in the same run.
 use crate::data::Labels;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
-use crate::train::{Domain, Member, TrainData, TrainSpec, Trainer};
+use crate::train::{Domain, Member, Method, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
+
+/// Random inputs every configuration trains on; a batch is at most this many examples.
+pub const BENCH_EXAMPLES: i64 = 512;
+/// The largest population the benchmark stacks (DESIGN's GPU target; about 10 MB of parameters
+/// and Adam buffers per member of the UTKFace CNN).
+pub const MAX_BENCH_POPULATION: i64 = 256;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -19,6 +25,30 @@ pub struct InnerBenchSpec {
     /// Member-steps to time per configuration and round (steps = this / P, at least 5).
     pub member_steps: usize,
     pub device: Device,
+}
+
+impl InnerBenchSpec {
+    /// At least one batch size in `1..=BENCH_EXAMPLES`, one population in
+    /// `1..=MAX_BENCH_POPULATION`, and at least one member-step to time.
+    pub fn validate(&self) -> Result<()> {
+        in_range("batches", &self.batches, BENCH_EXAMPLES, "the benchmark's random examples")?;
+        in_range("populations", &self.populations, MAX_BENCH_POPULATION, "the largest population it stacks")?;
+        if self.member_steps == 0 {
+            return Err(Error::invalid("member-steps", 0, "must be >= 1 (member-steps timed per configuration)"));
+        }
+        Ok(())
+    }
+}
+
+/// A non-empty list whose values lie in `1..=max`; `what` says what the bound is.
+fn in_range(name: &str, values: &[i64], max: i64, what: &str) -> Result<()> {
+    if values.is_empty() {
+        return Err(Error::invalid(name, "(none)", "give at least one value"));
+    }
+    match values.iter().find(|v| !(1..=max).contains(*v)) {
+        Some(v) => Err(Error::invalid(name, v, format!("each value must lie in 1..={max} ({max} = {what})"))),
+        None => Ok(()),
+    }
 }
 
 /// One measured configuration: the median over rounds of member-steps per second, each round's
@@ -94,7 +124,7 @@ pub fn peak_rss_mb() -> f64 {
 /// P sequential single-member trainings for the largest P ≤ 4.
 pub fn run_round(spec: &InnerBenchSpec) -> Result<Vec<RoundRate>> {
     let net = utkface_network()?;
-    let n = 512;
+    let n = BENCH_EXAMPLES;
     let inputs = Tensor::rand([n, 1, 32, 32], (Kind::Float, Device::Cpu)).to_device(spec.device);
     let labels = Labels::Ordinal(Tensor::randint(101, [n], (Kind::Float, Device::Cpu)));
     let domain = Domain::Bins(Bins::parse("0:100")?);
@@ -166,8 +196,9 @@ struct Bench<'a> {
 
 impl Bench<'_> {
     /// The inner-loop settings: Adam 1e-3 at this batch size for `steps` steps.
-    fn settings(&self, steps: usize) -> TrainSpec {
-        toml::from_str(&format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch)).expect("valid settings")
+    fn settings(&self, steps: usize) -> Result<TrainSpec> {
+        let text = format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch);
+        toml::from_str(&text).map_err(|e| Error::invalid("benchmark settings", text.replace('\n', "; "), e.to_string()))
     }
 
     fn eval(&self) -> Result<EvalSpec> {
@@ -177,10 +208,10 @@ impl Bench<'_> {
     /// Member-steps per second of `population` members trained `chunk` at a time for `steps`
     /// steps: `chunk` / the median step time, after a warm-up training of 3 steps.
     fn member_steps_per_s(&self, population: i64, chunk: i64, steps: usize) -> Result<f64> {
-        let members: Vec<Member> = (0..population as u64)
-            .map(|s| Member { seed: s, method: "dldl:sigma=2".parse().expect("valid method"), train: (0..512).collect(), val: vec![] })
-            .collect();
-        let (warm, timed, eval) = (self.settings(3), self.settings(steps), self.eval()?);
+        let method: Method = "dldl:sigma=2".parse()?;
+        let members: Vec<Member> =
+            (0..population as u64).map(|s| Member { seed: s, method: method.clone(), train: (0..BENCH_EXAMPLES).collect(), val: vec![] }).collect();
+        let (warm, timed, eval) = (self.settings(3)?, self.settings(steps)?, self.eval()?);
         let trainer = |spec| Trainer { net: self.net, data: self.data, spec, eval: &eval, device: self.device };
         train_chunked(&trainer(&warm), &members[..chunk as usize], chunk as usize, &mut |_, _| {})?;
         let mut times = Vec::with_capacity(steps * (population / chunk) as usize);
@@ -223,6 +254,24 @@ mod tests {
         let flops = 3.0 * net.flops_per_sample() as f64 * 8.0;
         assert!((row.gflops - 20.0 * flops / 1e9).abs() < 1e-9);
         assert!((row.fraction_of_sgemm - row.gflops / 100.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sizes_outside_their_range_are_refused() {
+        let good = InnerBenchSpec { batches: vec![8, 512], populations: vec![1, 256], member_steps: 1, device: Device::Cpu };
+        good.validate().unwrap();
+        let cases = [
+            (InnerBenchSpec { populations: vec![0], ..good.clone() }, "invalid populations = 0"),
+            (InnerBenchSpec { populations: vec![257], ..good.clone() }, "invalid populations = 257"),
+            (InnerBenchSpec { populations: vec![], ..good.clone() }, "invalid populations = (none)"),
+            (InnerBenchSpec { batches: vec![8, -1], ..good.clone() }, "invalid batches = -1"),
+            (InnerBenchSpec { batches: vec![513], ..good.clone() }, "1..=512"),
+            (InnerBenchSpec { member_steps: 0, ..good.clone() }, "invalid member-steps = 0"),
+        ];
+        for (spec, needle) in cases {
+            let err = spec.validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+        }
     }
 
     #[test]

@@ -606,6 +606,10 @@ impl TaskSpec {
         if !fits {
             return Err(self.err("distribution.family", format!("`{family}` does not fit {} labels", self.label_kind())));
         }
+        if let crate::label::DistributionSpec::Segmentation { .. } = &self.distribution {
+            let shape = self.distribution.kernel_shape().map_err(|e| self.err("distribution", e.to_string()))?;
+            shape.check_keeps_size().map_err(|e| self.err("distribution.stride", e.to_string()))?;
+        }
         if let (crate::label::DistributionSpec::Gaussian { sigma }, LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
             let n = sigma.values().len();
             if n != 1 && n != b.len() {
@@ -801,5 +805,15 @@ window = 20
             assert!(message.starts_with("tasks/age-x.toml: "), "{message}");
             assert!(message.contains(expected), "expected `{expected}` in: {message}");
         }
+    }
+
+    #[test]
+    fn segmentation_targets_must_keep_the_map_size() {
+        let text = include_str!("../tasks/segment-mnist.toml");
+        assert!(parse(text).is_ok());
+        let message = rule(&text.replace("stride = 1", "stride = 2"));
+        assert!(message.contains("field `distribution.stride`") && message.contains("training needs stride 1"), "{message}");
+        let message = rule(&text.replace("stride = 1", "stride = 1\npadding = 0"));
+        assert!(message.contains("kernel 5, stride 1, padding 0"), "{message}");
     }
 }

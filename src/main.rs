@@ -2,16 +2,18 @@
 //! Each subcommand's `--help` explains every flag.
 mod cli;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Meta-learn the label distributions of Deep Label Distribution Learning (DLDL).
 #[derive(Parser)]
 #[command(name = "dldl-meta", version, about, long_about = None)]
 struct Cli {
-    /// libtorch CPU threads (default: libtorch's choice, usually one per core). Use 1 when other
-    /// processes share the cores: spinning thread pools slow small batches down badly.
+    /// libtorch CPU threads (default: libtorch's choice, usually one per core), at most 4 × the
+    /// available cores (a warning above the cores). Use 1 when other processes share the cores:
+    /// spinning thread pools slow small batches down badly.
     #[arg(long, global = true, env = "DLDL_THREADS")]
-    threads: Option<i32>,
+    threads: Option<i64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,9 +51,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Some(t) = cli.threads {
-        anyhow::ensure!(t >= 1, "--threads {t}: must be >= 1");
-        tch::set_num_threads(t);
+    if let Some(threads) = cli.threads {
+        let context = || format!("--threads {threads} (or env DLDL_THREADS)");
+        if let Some(warning) = dldl_meta::runtime::set_threads(threads).with_context(context)? {
+            tracing::warn!("{warning}");
+        }
     }
     match cli.command {
         Command::Label(args) => cli::label::run(&args),

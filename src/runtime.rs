@@ -1,5 +1,5 @@
-//! The machine a run uses: device selection (`auto`, `cpu`, `cuda[:N]`) and the versions
-//! that every run directory records.
+//! The machine a run uses: device selection (`auto`, `cpu`, `cuda[:N]`), the CPU thread count
+//! and its bounds, and the versions that every run directory records.
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -47,6 +47,39 @@ impl DeviceChoice {
             )),
         }
     }
+}
+
+/// `--threads` may ask for at most this many threads per available core: libtorch starts one
+/// OpenMP worker per thread (and more pools besides), so a huge count exhausts the process table.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The cores this process may use (affinity and cgroup quota included), at least 1.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Checks a requested libtorch CPU thread count against `cores`: it must lie in
+/// `1..=MAX_THREADS_PER_CORE × cores`. Returns a warning to print when it exceeds the cores.
+pub fn check_threads(threads: i64, cores: usize) -> Result<Option<String>> {
+    let max = MAX_THREADS_PER_CORE * cores;
+    if threads < 1 || threads > max as i64 {
+        return Err(Error::invalid(
+            "threads",
+            threads,
+            format!("must be between 1 and {max} ({MAX_THREADS_PER_CORE} × the {cores} core(s) available to this process)"),
+        ));
+    }
+    Ok((threads as usize > cores).then(|| {
+        format!("--threads {threads} exceeds the {cores} core(s) available: threads will wait for each other; use at most {cores}")
+    }))
+}
+
+/// Sets libtorch's CPU thread count after [`check_threads`] against this machine's cores; returns
+/// its warning, if any.
+pub fn set_threads(threads: i64) -> Result<Option<String>> {
+    let warning = check_threads(threads, available_cores())?;
+    tch::set_num_threads(threads as i32);
+    Ok(warning)
 }
 
 /// glibc malloc settings applied at start-up by [`tune_allocator`] (and given to the PyTorch-Python
@@ -107,6 +140,19 @@ mod tests {
         assert_eq!(DeviceChoice::Cpu.resolve().unwrap(), Device::Cpu);
         let gpus = tch::Cuda::device_count() as usize;
         assert!(DeviceChoice::Cuda(gpus).resolve().is_err());
+    }
+
+    #[test]
+    fn thread_counts_are_bounded_by_the_cores() {
+        assert_eq!(check_threads(2, 2).unwrap(), None);
+        assert_eq!(check_threads(1, 16).unwrap(), None);
+        let warning = check_threads(3, 2).unwrap().expect("a warning above the cores");
+        assert!(warning.contains("2 core(s)"), "{warning}");
+        assert!(check_threads(8, 2).unwrap().is_some());
+        for bad in [0, -1, 9, 100_000] {
+            let err = check_threads(bad, 2).unwrap_err().to_string();
+            assert!(err.contains(&format!("invalid threads = {bad}")) && err.contains("between 1 and 8"), "{err}");
+        }
     }
 
     #[test]

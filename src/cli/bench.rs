@@ -4,20 +4,20 @@ use anyhow::Context;
 use clap::Args;
 use dldl_meta::benchmark::{median, report, run_round, sgemm_gflops, utkface_network, BenchReport, InnerBenchSpec};
 use dldl_meta::runtime::{DeviceChoice, ALLOCATOR_SETTINGS};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Arguments of `dldl-meta bench`.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  dldl-meta bench --python --json runs/bench.json")]
 pub struct BenchArgs {
-    /// Batch sizes (comma separated).
+    /// Batch sizes (comma separated), each 1..=512 (the benchmark's random examples).
     #[arg(long, value_delimiter = ',', default_value = "8,64")]
     pub batches: Vec<i64>,
-    /// Population sizes P (comma separated).
+    /// Population sizes P (comma separated), each 1..=256.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
     pub populations: Vec<i64>,
-    /// Member-steps timed per configuration and round.
+    /// Member-steps timed per configuration and round (>= 1; at least 5 steps are timed).
     #[arg(long, default_value_t = 192)]
     pub member_steps: usize,
     /// Rounds over all configurations (and the Python reference); each rate is the median
@@ -39,6 +39,10 @@ pub struct BenchArgs {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let spec = InnerBenchSpec { batches: args.batches.clone(), populations: args.populations.clone(), member_steps: args.member_steps, device };
+    spec.validate()?;
+    if let Some(path) = &args.json {
+        check_writable(path)?;
+    }
     let threads = tch::get_num_threads();
     let sgemm = sgemm_gflops(device);
     let (mut ours, mut python) = (vec![], vec![]);
@@ -56,6 +60,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let doc = serde_json::json!({"dldl_meta": report, "python": python});
         std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("{}", path.display()))?;
     }
+    Ok(())
+}
+
+/// `--json PATH` must name a file in an existing directory, checked before minutes of measuring.
+fn check_writable(path: &Path) -> anyhow::Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    anyhow::ensure!(parent.is_dir(), "--json {}: directory {} does not exist", path.display(), parent.display());
+    anyhow::ensure!(!path.is_dir(), "--json {}: is a directory, expected a file name", path.display());
     Ok(())
 }
 

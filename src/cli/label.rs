@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use dldl_meta::label::{
-    label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
+    check_classes, label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
     SegmentationSmoothing, Sigma, Sigma2d, SigmaSpec, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
 use tch::{Kind, Tensor};
@@ -50,7 +50,7 @@ pub struct LabelArgs {
     /// Label-smoothing weight ε, 0 <= ε < 1 (smoothing).
     #[arg(long, default_value_t = 0.1)]
     pub epsilon: f64,
-    /// Number of classes (pdn, mixture; segmentation: default is the largest class in --map plus one).
+    /// Number of classes, at most 1,000,000 (mixture: 10,000); segmentation: default is the largest class in --map plus one.
     #[arg(long)]
     pub classes: Option<i64>,
     /// Positive classes, comma separated (pdn, mixture).
@@ -68,7 +68,7 @@ pub struct LabelArgs {
     /// Label map for segmentation: rows separated by `/`, classes by spaces; `v` or 255 is void.
     #[arg(long)]
     pub map: Option<String>,
-    /// Kernel size K, odd (segmentation).
+    /// Kernel size K, odd, at most 255 (segmentation).
     #[arg(long, default_value_t = 5)]
     pub kernel: i64,
     /// Kernel stride S (segmentation).
@@ -204,9 +204,7 @@ fn print_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
 
 fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
     let classes = args.classes.context("--classes is required for pdn and mixture")?;
-    if classes < 1 {
-        bail!("--classes {classes}: must be >= 1");
-    }
+    check_classes("--classes", classes)?;
     let mut states = vec![NEGATIVE; classes as usize];
     for (flag, list, code) in [("--positive", &args.positive, POSITIVE), ("--difficult", &args.difficult, DIFFICULT)] {
         for &c in list {
@@ -223,7 +221,7 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
     let pdn = Pdn::explicit(args.p_d, args.p_n)?;
     let p = match spec {
         DistributionSpec::Mixture { .. } => {
-            let distance = LabelDistance::index(classes as usize);
+            let distance = LabelDistance::index(classes).context("--classes")?;
             Mixture::new(&distance, sigma_tensor(spec), pdn)?.targets(&state_tensor)?
         }
         _ => pdn.targets(&state_tensor)?,

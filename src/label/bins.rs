@@ -4,6 +4,9 @@ use super::validate;
 use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
+/// The most bins a 1-D domain may have, and the most cells a 2-D grid may have.
+pub const MAX_BINS: usize = 1_000_000;
+
 /// Ordered label values `l_1 < … < l_C` of a 1-D domain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bins {
@@ -39,6 +42,10 @@ impl Bins {
             [s, e, st] => (*s, *e, *st),
             _ => return Err(Error::invalid("bins", spec, rule)),
         };
+        // Counted in f64 first: with a tiny step the count does not fit a usize and would wrap.
+        if start.is_finite() && end.is_finite() && step > 0.0 && (end - start) / step >= MAX_BINS as f64 {
+            return Err(Error::invalid("bins", spec, format!("at most {MAX_BINS} bins")));
+        }
         if !(step > 0.0) || !(start <= end) || !start.is_finite() || !end.is_finite() {
             return Err(Error::invalid("bins", spec, rule));
         }
@@ -53,9 +60,6 @@ impl Bins {
             ));
         }
         let count = whole as usize + 1;
-        if count > 1_000_000 {
-            return Err(Error::invalid("bins", spec, "at most 1,000,000 bins"));
-        }
         Bins::from_values((0..count).map(|i| start + i as f64 * step).collect())
     }
 
@@ -160,7 +164,11 @@ impl Grid {
         let (a, b) = spec.split_once(',').ok_or_else(|| {
             Error::invalid("grid", spec, "expected two bin specs separated by a comma, e.g. -90:90:15,-90:90:15")
         })?;
-        Ok(Grid { axis1: Bins::parse(a)?, axis2: Bins::parse(b)? })
+        let grid = Grid { axis1: Bins::parse(a)?, axis2: Bins::parse(b)? };
+        if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_BINS {
+            return Err(Error::invalid("grid", spec, format!("at most {MAX_BINS} cells ({}×{} given)", grid.axis1.len(), grid.axis2.len())));
+        }
+        Ok(grid)
     }
 
     /// Number of grid cells C1·C2.
@@ -219,5 +227,16 @@ mod tests {
         let b = Bins::parse("0:10:2").unwrap();
         let idx = b.nearest_index(&Tensor::from_slice(&[0.0f32, 2.9, 3.1, 100.0, -5.0])).unwrap();
         assert_eq!(Vec::<i64>::try_from(&idx).unwrap(), vec![0, 1, 2, 5, 0]);
+    }
+
+    #[test]
+    fn sizes_beyond_the_limits_are_refused_before_allocating() {
+        for huge in ["0:1:1e-300", "0:1e300", "0:1000000"] {
+            let err = Bins::parse(huge).unwrap_err().to_string();
+            assert!(err.contains("at most 1000000 bins"), "{huge}: {err}");
+        }
+        assert_eq!(Bins::parse("0:999999").unwrap().len(), MAX_BINS);
+        assert!(Grid::parse("0:999,0:999").is_ok());
+        assert!(Grid::parse("0:999999,0:999999").unwrap_err().to_string().contains("1000000×1000000 given"));
     }
 }

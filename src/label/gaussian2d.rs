@@ -1,6 +1,6 @@
 //! The 2-D Gaussian family (head pose): `p_jk ∝ N((a_j, b_k); μ, diag(σ_1², σ_2²))` over a grid.
 //! Isotropic σ or anisotropic (σ_1, σ_2); the output is flattened row-major over the grid.
-use super::bins::Grid;
+use super::bins::{Grid, MAX_BINS};
 use super::validate;
 use crate::error::{Error, Result};
 use tch::Tensor;
@@ -49,6 +49,11 @@ impl<'a> Gaussian2d<'a> {
         if n != want {
             return Err(Error::shape("sigma", format!("expected {want} value(s), got {n}")));
         }
+        // A grid built from its fields skips `Grid::parse`'s limit; its cells are the targets' width.
+        if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_BINS {
+            let cells = format!("{}×{} cells", grid.axis1.len(), grid.axis2.len());
+            return Err(Error::invalid("grid", cells, format!("at most {MAX_BINS} cells")));
+        }
         Ok(Gaussian2d { grid, sigma })
     }
 
@@ -80,6 +85,7 @@ impl<'a> Gaussian2d<'a> {
 mod tests {
     use super::*;
     use crate::label::validate::values;
+    use crate::label::Bins;
     use tch::Kind;
 
     #[test]
@@ -148,6 +154,9 @@ mod tests {
             Error::InvalidParameter { .. }
         ));
         assert!(Gaussian2d::new(&grid, Sigma2d::Anisotropic(Tensor::from_slice(&[1.0f64]))).is_err());
+        let huge = Grid { axis1: Bins::parse("0:999999").unwrap(), axis2: Bins::parse("0:1").unwrap() };
+        let err = Gaussian2d::new(&huge, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64]))).unwrap_err().to_string();
+        assert!(err.contains("1000000×2 cells") && err.contains("at most 1000000 cells"), "{err}");
         let g = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64]))).unwrap();
         assert!(g.targets(&Tensor::from_slice(&[1.0f64, 2.0, 3.0])).is_err());
     }

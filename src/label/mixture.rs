@@ -5,6 +5,10 @@ use super::validate;
 use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
+/// The most labels a distance matrix may have: it holds C² values (800 MB in f64 at the limit),
+/// and the mixture's kernel as many again.
+pub const MAX_DISTANCE_CLASSES: i64 = 10_000;
+
 /// Distances `D_ij ≥ 0` between the C labels, zero on the diagonal and positive elsewhere.
 #[derive(Debug)]
 pub struct LabelDistance {
@@ -12,10 +16,14 @@ pub struct LabelDistance {
 }
 
 impl LabelDistance {
-    /// The default: index distance `|i − j|`.
-    pub fn index(classes: usize) -> Self {
-        let idx = Tensor::arange(classes as i64, (Kind::Double, Device::Cpu));
-        LabelDistance { matrix: (idx.unsqueeze(1) - idx.unsqueeze(0)).abs() }
+    /// The default: index distance `|i − j|`, for 1 to [`MAX_DISTANCE_CLASSES`] classes.
+    pub fn index(classes: i64) -> Result<Self> {
+        if !(1..=MAX_DISTANCE_CLASSES).contains(&classes) {
+            let rule = format!("must lie in 1..={MAX_DISTANCE_CLASSES} for the mixture family (its distance matrix holds classes² values)");
+            return Err(Error::invalid("classes", classes, rule));
+        }
+        let idx = Tensor::f_arange(classes, (Kind::Double, Device::Cpu))?;
+        Ok(LabelDistance { matrix: idx.unsqueeze(1).f_sub(&idx.unsqueeze(0))?.f_abs()? })
     }
 
     /// A given `[C, C]` matrix: finite, symmetric not required, zero diagonal, positive off it.
@@ -97,7 +105,7 @@ mod tests {
 
     #[test]
     fn sigma_to_zero_recovers_pdn() {
-        let dist = LabelDistance::index(5);
+        let dist = LabelDistance::index(5).unwrap();
         let mix = Mixture::new(&dist, Tensor::from_slice(&[0.01f64]), Pdn::explicit(0.3, 0.05).unwrap()).unwrap();
         let pdn = Pdn::explicit(0.3, 0.05).unwrap().targets(&states()).unwrap();
         let diff = (mix.targets(&states()).unwrap() - pdn).abs().max().double_value(&[]);
@@ -107,7 +115,7 @@ mod tests {
     #[test]
     fn matches_hand_computed_values_and_has_no_zeros() {
         // Row [P, N, N, D, N], σ = 1, p_D = 0.5, p_N = 0: weight_j = e^{-j²/2} + 0.5·e^{-(j-3)²/2}.
-        let dist = LabelDistance::index(5);
+        let dist = LabelDistance::index(5).unwrap();
         let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.5, 0.0).unwrap()).unwrap();
         let p = values(&mix.targets(&states()).unwrap()).unwrap();
         let w: Vec<f64> = (0..5)
@@ -123,7 +131,7 @@ mod tests {
 
     #[test]
     fn gradient_in_sigma_matches_central_differences() {
-        let dist = LabelDistance::index(5);
+        let dist = LabelDistance::index(5).unwrap();
         let probe = Tensor::from_slice(&[1.0f64, -0.5, 0.25, 2.0, -1.0]).reshape([1, 5]);
         let objective = |s: &Tensor| {
             let mix = Mixture::new(&dist, s.shallow_clone(), Pdn::explicit(0.3, 0.02).unwrap()).unwrap();
@@ -138,11 +146,14 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_typed_errors() {
-        let dist = LabelDistance::index(5);
+        let dist = LabelDistance::index(5).unwrap();
         assert!(Mixture::new(&dist, Tensor::from_slice(&[0.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).is_err());
         let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).unwrap();
         assert!(mix.targets(&Tensor::from_slice(&[2i64, 0, 0]).reshape([1, 3])).is_err());
         assert!(LabelDistance::given(Tensor::from_slice(&[0.0f64, 1.0, 0.0, 0.0]).reshape([2, 2])).is_err());
         assert!(LabelDistance::given(Tensor::from_slice(&[0.0f64, 2.0, 2.0, 0.0]).reshape([2, 2])).is_ok());
+        assert!(LabelDistance::index(0).is_err());
+        let err = LabelDistance::index(MAX_DISTANCE_CLASSES + 1).unwrap_err().to_string();
+        assert!(err.contains("classes = 10001") && err.contains("1..=10000"), "{err}");
     }
 }

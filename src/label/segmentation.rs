@@ -7,7 +7,10 @@ use tch::{Kind, Tensor};
 /// Label value of void pixels (VOC's 255): they count for no class and are ignored by the loss.
 pub const VOID: i64 = 255;
 
-/// Kernel size K (odd, ≥ 1), stride S (≥ 1) and zero padding P (0 ≤ P < K).
+/// The largest kernel size K: a K×K kernel wider than any label map it smooths is a typing error.
+pub const MAX_KERNEL_SIZE: i64 = 255;
+
+/// Kernel size K (odd, 1 ≤ K ≤ [`MAX_KERNEL_SIZE`]), stride S (≥ 1) and zero padding P (0 ≤ P < K).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelShape {
     pub size: i64,
@@ -18,8 +21,8 @@ pub struct KernelShape {
 impl KernelShape {
     /// Checks the rules above.
     pub fn new(size: i64, stride: i64, padding: i64) -> Result<Self> {
-        if size < 1 || size % 2 == 0 {
-            return Err(Error::invalid("kernel size", size, "must be odd and >= 1"));
+        if size < 1 || size % 2 == 0 || size > MAX_KERNEL_SIZE {
+            return Err(Error::invalid("kernel size", size, format!("must be odd and between 1 and {MAX_KERNEL_SIZE}")));
         }
         if stride < 1 {
             return Err(Error::invalid("stride", stride, "must be >= 1"));
@@ -35,9 +38,35 @@ impl KernelShape {
         KernelShape::new(size, 1, (size.max(1) - 1) / 2)
     }
 
+    /// Training needs targets of the input's size, since the network predicts one distribution per
+    /// input pixel: stride 1 and padding (K − 1) / 2 (the defaults). `label` shows any shape.
+    pub fn check_keeps_size(&self) -> Result<()> {
+        let same = (self.size - 1) / 2;
+        if self.stride == 1 && self.padding == same {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "segmentation kernel shape",
+            format!("kernel {}, stride {}, padding {}", self.size, self.stride, self.padding),
+            format!("training needs stride 1 and padding (kernel - 1) / 2 = {same}, so that the targets keep the map size the network predicts"),
+        ))
+    }
+
     /// Output side length for an input side of `n` pixels.
     pub fn output_len(&self, n: i64) -> i64 {
-        (n + 2 * self.padding - self.size) / self.stride + 1
+        (n + 2 * self.padding - self.size).div_euclid(self.stride) + 1
+    }
+
+    /// The output size for `[H, W]` maps; a kernel that does not fit the padded map is an error.
+    pub fn output_size(&self, height: i64, width: i64) -> Result<(i64, i64)> {
+        let (ho, wo) = (self.output_len(height), self.output_len(width));
+        if ho < 1 || wo < 1 {
+            return Err(Error::shape(
+                "segmentation kernel",
+                format!("a {0}×{0} kernel with padding {1} does not fit a {height}×{width} label map (needs side + 2·padding >= kernel size)", self.size, self.padding),
+            ));
+        }
+        Ok((ho, wo))
     }
 }
 
@@ -76,19 +105,22 @@ impl SegmentationSmoothing {
         &f / f.sum(kind)
     }
 
-    /// Targets for label maps `[N, H, W]` (class index in `0..classes`, or [`VOID`]).
+    /// Targets for label maps `[N, H, W]` (class index in `0..classes`, or [`VOID`]). The big
+    /// tensors go through tch's fallible calls: a map too large for memory is an error, not an abort.
     pub fn targets(&self, maps: &Tensor, classes: i64) -> Result<SegmentationTargets> {
         let one_hot = one_hot_maps(maps, classes)?;
+        let size = one_hot.size();
+        self.shape.output_size(size[2], size[3])?;
         let kind = validate::float_kind(&self.sigma);
-        let one_hot = one_hot.to_kind(kind).to_device(self.sigma.device());
+        let one_hot = one_hot.f_to_kind(kind)?.f_to_device(self.sigma.device())?;
         let k = self.shape.size;
         let weight = self.kernel().reshape([1, 1, k, k]).expand([classes, 1, k, k], false);
         let s = self.shape.stride;
         let p = self.shape.padding;
-        let smoothed = one_hot.conv2d(&weight, None::<Tensor>, [s, s], [p, p], [1, 1], classes);
-        let total = smoothed.sum_dim_intlist(1, true, kind);
+        let smoothed = one_hot.f_conv2d(&weight, None::<Tensor>, [s, s], [p, p], [1, 1], classes)?;
+        let total = smoothed.f_sum_dim_intlist(1, true, kind)?;
         let valid = total.gt(0.0);
-        let dist = (&smoothed / total.clamp_min(validate::tiny(kind))) * valid.to_kind(kind);
+        let dist = smoothed.f_div(&total.clamp_min(validate::tiny(kind)))?.f_mul(&valid.to_kind(kind))?;
         Ok(SegmentationTargets { dist, valid: valid.squeeze_dim(1) })
     }
 }
@@ -99,17 +131,15 @@ pub fn one_hot_maps(maps: &Tensor, classes: i64) -> Result<Tensor> {
     if validate::float_kind(maps) == maps.kind() {
         return Err(Error::shape("label maps", "expected an integer tensor of class indices"));
     }
-    if classes < 1 {
-        return Err(Error::invalid("classes", classes, "must be >= 1"));
-    }
+    validate::check_classes("classes", classes)?;
     let void = maps.eq(VOID);
     let out_of_range = maps.lt(0).logical_or(&maps.ge(classes)).logical_and(&void.logical_not()).any();
     if bool::try_from(&out_of_range)? {
         return Err(Error::invalid("label maps", "a value outside the classes", format!("values must be in 0..{classes} or {VOID} (void)")));
     }
     let safe = maps.masked_fill(&void, 0);
-    let hot = safe.one_hot(classes).to_kind(Kind::Float) * void.logical_not().unsqueeze(-1).to_kind(Kind::Float);
-    Ok(hot.permute([0, 3, 1, 2]).contiguous())
+    let hot = safe.f_one_hot(classes)?.f_to_kind(Kind::Float)?.f_mul(&void.logical_not().unsqueeze(-1).to_kind(Kind::Float))?;
+    Ok(hot.permute([0, 3, 1, 2]).f_contiguous()?)
 }
 
 #[cfg(test)]
@@ -219,13 +249,30 @@ mod tests {
     }
 
     #[test]
+    fn only_size_keeping_shapes_can_train() {
+        assert!(KernelShape::same(5).unwrap().check_keeps_size().is_ok());
+        let err = KernelShape::new(5, 2, 2).unwrap().check_keeps_size().unwrap_err().to_string();
+        assert!(err.contains("kernel 5, stride 2, padding 2") && err.contains("stride 1 and padding (kernel - 1) / 2 = 2"), "{err}");
+        assert!(KernelShape::new(5, 1, 0).unwrap().check_keeps_size().is_err());
+    }
+
+    #[test]
     fn invalid_settings_are_typed_errors() {
         assert!(KernelShape::new(4, 1, 1).is_err());
         assert!(KernelShape::new(0, 1, 0).is_err());
         assert!(KernelShape::new(3, 0, 1).is_err());
         assert!(KernelShape::new(3, 1, 3).is_err());
+        assert!(KernelShape::new(MAX_KERNEL_SIZE, 1, 0).is_ok());
+        let err = KernelShape::new(100_001, 1, 0).unwrap_err().to_string();
+        assert!(err.contains("kernel size = 100001") && err.contains("between 1 and 255"), "{err}");
         assert!(SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[-1.0f64])).is_err());
         let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
         assert!(s.targets(&Tensor::from_slice(&[0i64, 5]).reshape([1, 1, 2]), 3).is_err());
+        let map = Tensor::from_slice(&[0i64, 1, 1, 0]).reshape([1, 2, 2]);
+        let err = s.targets(&map, 1_000_001).unwrap_err().to_string();
+        assert!(err.contains("classes = 1000001"), "{err}");
+        let wide = SegmentationSmoothing::new(KernelShape::new(5, 1, 0).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
+        let err = wide.targets(&map, 2).unwrap_err().to_string();
+        assert!(err.contains("does not fit a 2×2 label map"), "{err}");
     }
 }

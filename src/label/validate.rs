@@ -77,6 +77,18 @@ pub(crate) fn tiny(kind: Kind) -> f64 {
     }
 }
 
+/// The most classes a label domain may have: label states, one-hot rows and maps hold one
+/// entry per class and example, so a larger count is a typing error long before it is a task.
+pub const MAX_CLASSES: i64 = 1_000_000;
+
+/// `classes` (named `name` in the message) must lie in `1..=MAX_CLASSES`.
+pub fn check_classes(name: &str, classes: i64) -> Result<()> {
+    if (1..=MAX_CLASSES).contains(&classes) {
+        return Ok(());
+    }
+    Err(Error::invalid(name, classes, format!("must lie in 1..={MAX_CLASSES} (the most classes a label domain may have)")))
+}
+
 /// `t` must have exactly `dims` dimensions.
 pub(crate) fn dims(context: &str, t: &Tensor, dims: usize) -> Result<()> {
     if t.dim() != dims {

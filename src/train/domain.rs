@@ -70,12 +70,14 @@ impl Domain {
                 Ok(Targets { dist, valid: Some(valid) })
             }
             (Domain::Classes(c), DistributionSpec::Mixture { .. }, Labels::MultiLabel(s)) => {
-                let distance = LabelDistance::index(*c as usize);
+                let distance = LabelDistance::index(*c)?;
                 let pdn = Pdn::from_tensors(&scalar(1), &scalar(2))?;
                 dense(Mixture::new(&distance, scalar(0), pdn)?.targets(s)?)
             }
             (Domain::Segmentation { classes }, DistributionSpec::Segmentation { .. }, Labels::Segmentation(maps)) => {
-                let t = SegmentationSmoothing::new(family.kernel_shape()?, phi.shallow_clone())?.targets(maps, *classes)?;
+                let shape = family.kernel_shape()?;
+                shape.check_keeps_size()?;
+                let t = SegmentationSmoothing::new(shape, phi.shallow_clone())?.targets(maps, *classes)?;
                 Ok(Targets { dist: t.dist, valid: Some(t.valid) })
             }
             (Domain::Segmentation { classes }, DistributionSpec::Onehot {}, Labels::Segmentation(maps)) => {
@@ -151,6 +153,18 @@ mod tests {
         let wrong: DistributionSpec = "pdn:p_d=0.3,p_n=0".parse().unwrap();
         let err = domain.targets(&wrong, &Tensor::from_slice(&[0.3f64, 0.0]), &labels).unwrap_err();
         assert!(err.to_string().contains("does not apply"), "{err}");
+    }
+
+    #[test]
+    fn segmentation_targets_must_keep_the_map_size() {
+        let domain = Domain::Segmentation { classes: 2 };
+        let maps = Labels::Segmentation(Tensor::from_slice(&[0i64, 1, 1, 0, 1, 1, 0, 0, 1]).reshape([1, 3, 3]));
+        let phi = Tensor::from_slice(&[1.0f64]);
+        let same: DistributionSpec = "segmentation:sigma=1,kernel=3,stride=1".parse().unwrap();
+        assert_eq!(domain.targets(&same, &phi, &maps).unwrap().dist.size(), vec![1, 2, 3, 3]);
+        let strided: DistributionSpec = "segmentation:sigma=1,kernel=3,stride=2".parse().unwrap();
+        let err = domain.targets(&strided, &phi, &maps).unwrap_err().to_string();
+        assert!(err.contains("stride 2") && err.contains("training needs stride 1"), "{err}");
     }
 
     #[test]

@@ -39,6 +39,8 @@ extern "C" {
 /// One optimiser step on `params` and `state` in place, with no autograd graph, for the members
 /// (leading axis) marked in `active`; inactive members keep their parameters and buffers. Gives
 /// the numbers of [`super::optimizer::step`] followed by a member-wise selection (to float rounding).
+/// Lists of different lengths or shapes, or an `active` mask that does not match the members, are
+/// errors before anything changes: the shim trusts the lists it is given.
 pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &mut OptimizerState, active: &[bool]) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let buffers = params.iter().chain(&state.first).chain(&state.second);
@@ -46,6 +48,7 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
         // The fused kernels walk memory linearly: every tensor must be laid out like its gradient.
         return Err(Error::shape("optimiser step", format!("parameters and buffers must be contiguous, got strides {:?}", t.stride())));
     }
+    check_lists(params, grads, state, active)?;
     let first_step = state.step == 0;
     state.step += 1;
     let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
@@ -55,9 +58,9 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
         let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
         let count = p.len() as c_int;
         let mut error = [0 as c_char; 512];
-        // SAFETY: each list holds `count` handles of live tensors (tch's `at::Tensor*`, kept alive
-        // by `tensors`) for the whole call; the shim catches C++ exceptions and writes their
-        // message into `error`.
+        // SAFETY: each list holds `count` handles of live tensors (`check_lists` made the four
+        // lists equally long and `count` fit a C int; tch's `at::Tensor*`, kept alive by `tensors`)
+        // for the whole call; the shim catches every C++ exception and writes its message into `error`.
         let failed = unsafe {
             match spec.kind {
                 OptimizerKind::Adam => dldl_fused_adam(
@@ -88,6 +91,28 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
         }
     }
     Ok(())
+}
+
+/// The shim reads `count` entries of each list, so a shorter gradient or buffer list would be read
+/// past its end: every list must hold one tensor of the parameter's shape per parameter, each
+/// parameter one member per `active` flag on its leading axis, and the count must fit a C int.
+fn check_lists(params: &[Tensor], grads: &[Tensor], state: &OptimizerState, active: &[bool]) -> Result<()> {
+    let fail = |detail: String| Err(Error::shape("optimiser step", detail));
+    if c_int::try_from(params.len()).is_err() {
+        return fail(format!("{} parameters, more than one call takes", params.len()));
+    }
+    for (name, list) in [("gradients", grads), ("first-moment buffers", &state.first[..]), ("second-moment buffers", &state.second[..])] {
+        if list.len() != params.len() {
+            return fail(format!("{} {name} for {} parameters", list.len(), params.len()));
+        }
+        if let Some((i, (p, t))) = params.iter().zip(list).enumerate().find(|(_, (p, t))| p.size() != t.size()) {
+            return fail(format!("parameter {i} has shape {:?}, its {name} {:?}", p.size(), t.size()));
+        }
+    }
+    match params.iter().find(|p| p.dim() == 0 || p.size()[0] != active.len() as i64) {
+        Some(p) => fail(format!("{} active flags for a parameter of shape {:?} (one flag per member on the leading axis)", active.len(), p.size())),
+        None => Ok(()),
+    }
 }
 
 /// The tch handles (`at::Tensor*`) of `tensors`, as the shim takes them.
@@ -177,6 +202,38 @@ mod tests {
         let mut state = OptimizerState::new(&params);
         let spec = OptimizerSpec::adam(0.1);
         assert!(step_in_place(&spec, spec.lr, &params, &grads[0], &mut state, &[true, true, true]).is_err());
+    }
+
+    #[test]
+    fn lists_of_other_lengths_or_shapes_are_errors_before_the_shim() {
+        let (start, grads) = setup();
+        let spec = OptimizerSpec::adam(0.1);
+        let two = vec![start[0].copy(), start[0].copy()];
+        let mut state = OptimizerState::new(&two);
+        let err = step_in_place(&spec, spec.lr, &two, &grads[0], &mut state, &[true; 3]).unwrap_err();
+        assert!(err.to_string().contains("1 gradients for 2 parameters"), "{err}");
+        let mut short = OptimizerState::new(&start);
+        short.second.clear();
+        let err = step_in_place(&spec, spec.lr, &start, &grads[0], &mut short, &[true; 3]).unwrap_err();
+        assert!(err.to_string().contains("0 second-moment buffers for 1 parameters"), "{err}");
+        let mut state = OptimizerState::new(&start);
+        let wide = vec![Tensor::zeros([3, 4, 6], (Kind::Float, Device::Cpu))];
+        let err = step_in_place(&spec, spec.lr, &start, &wide, &mut state, &[true; 3]).unwrap_err();
+        assert!(err.to_string().contains("[3, 4, 6]"), "{err}");
+        let err = step_in_place(&spec, spec.lr, &start, &grads[0], &mut state, &[true; 2]).unwrap_err();
+        assert!(err.to_string().contains("2 active flags"), "{err}");
+        assert_eq!(state.step, 0, "a refused step must not count");
+        assert!(start[0].equal(&setup().0[0]), "a refused step must not move the parameters");
+    }
+
+    #[test]
+    fn errors_inside_the_kernel_come_back_as_messages() {
+        // Double gradients for float parameters: libtorch's own check throws inside the shim.
+        let (start, grads) = setup();
+        let mut state = OptimizerState::new(&start);
+        let grads: Vec<Tensor> = grads[0].iter().map(|g| g.to_kind(Kind::Double)).collect();
+        let err = step_in_place(&OptimizerSpec::adam(0.1), 0.1, &start, &grads, &mut state, &[true; 3]).unwrap_err();
+        assert!(matches!(err, Error::Torch(_)) && err.to_string().contains("fused Adam step"), "{err}");
     }
 
     #[test]
