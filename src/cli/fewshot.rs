@@ -8,6 +8,7 @@ use clap::Args;
 use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol, Setting};
 use dldl_meta::meta::study::InnerOverride;
 use dldl_meta::meta::StudySpec;
+use dldl_meta::rundir::records::{FewshotConfig, RunCommand, SearchConfig, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::setup::PreparedTask;
@@ -86,13 +87,13 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         inner,
     };
     spec.validate()?;
-    let config = serde_json::json!({
-        "command": "fewshot",
-        "task_file": args.common.task,
-        "task_toml": args.common.task_toml()?,
-        "fewshot": spec,
-        "environment": RunEnvironment::current(device),
-    });
+    let config = FewshotConfig {
+        command: RunCommand::Fewshot,
+        task_file: args.common.task.clone(),
+        task_toml: args.common.task_toml()?,
+        fewshot: spec.clone(),
+        environment: RunEnvironment::current(device),
+    };
     let (dir, resumed) = RunDir::open(&args.out, &config)?;
     let inputs = prepared.dataset.inputs.to_device(device);
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
@@ -120,7 +121,7 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
     })?;
     progress.finish();
     print!("{}", summary.markdown());
-    println!("\nrecords: {}; summary: {}", dir.file(dldl_meta::fewshot::RECORDS_FILE).display(), dir.file(dldl_meta::fewshot::SUMMARY_FILE).display());
+    println!("\nrecords: {}; summary: {}", dir.file(RECORDS_FILE).display(), dir.file(FEWSHOT_SUMMARY_FILE).display());
     Ok(())
 }
 
@@ -163,7 +164,7 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
 
 /// The study's [inner] recorded in a search run's config.json, if any.
 fn study_of(run: &Path) -> Option<InnerOverride> {
-    let text = std::fs::read_to_string(run.join(dldl_meta::rundir::CONFIG_FILE)).ok()?;
-    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-    serde_json::from_value(config.get("study")?.get("inner")?.clone()).ok()
+    let text = std::fs::read_to_string(run.join(CONFIG_FILE)).ok()?;
+    let config: SearchConfig = serde_json::from_str(&text).ok()?;
+    Some(config.study.inner)
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use dldl_meta::label::brief;
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
+use dldl_meta::rundir::records::{RunCommand, SearchConfig, TABLE_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::setup::PreparedTask;
@@ -32,14 +33,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let device = args.common.device()?;
     let study_spec = StudySpec::load(&args.meta)?;
     let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
-    let config = serde_json::json!({
-        "command": "search",
-        "task_file": args.common.task,
-        "task_toml": args.common.task_toml()?,
-        "meta_file": args.meta,
-        "study": study_spec,
-        "environment": RunEnvironment::current(device),
-    });
+    let config = SearchConfig {
+        command: RunCommand::Search,
+        task_file: args.common.task.clone(),
+        task_toml: args.common.task_toml()?,
+        meta_file: args.meta.clone(),
+        study: study_spec.clone(),
+        environment: RunEnvironment::current(device),
+    };
     let (dir, resumed) = RunDir::open(&args.out, &config)?;
     let inputs = prepared.dataset.inputs.to_device(device);
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
@@ -74,7 +75,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     progress.finish();
     let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain));
     print!("{text}");
-    dir.write_text("summary.md", &text)?;
+    dir.write_text(TABLE_FILE, &text)?;
     Ok(())
 }
 

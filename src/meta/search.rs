@@ -6,7 +6,6 @@ use super::space::PhiSpace;
 use super::study::{SearchMethod, StudySpec};
 use crate::data::{Episode, EpisodeSampler, Pool};
 use crate::error::{Error, Result};
-use crate::label::DistributionSpec;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::batches::BatchSampler;
 use crate::train::evaluate::{evaluate, EvalSpec};
@@ -22,28 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
-/// Files of a search run directory.
-pub const STATE_FILE: &str = "state.json";
-pub const TRIALS_FILE: &str = "trials.jsonl";
-pub const LEARNED_FILE: &str = "learned.toml";
-
-/// The contents of [`LEARNED_FILE`]: the learned φ as a `[distribution]` table.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Learned {
-    pub distribution: DistributionSpec,
-}
-
-/// The learned φ of a search run directory, if it has written one (not validated).
-pub fn read_learned(dir: &RunDir) -> Result<Option<DistributionSpec>> {
-    let path = dir.file(LEARNED_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let learned: Learned = toml::from_str(&text).map_err(|e| Error::data(&path, e.to_string()))?;
-    Ok(Some(learned.distribution))
-}
-pub const SUMMARY_FILE: &str = "summary.json";
+pub use crate::rundir::records::{read_learned, Learned, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
 
 /// One φ evaluated on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]

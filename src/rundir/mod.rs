@@ -1,5 +1,9 @@
 //! Run directories: the resolved config, JSON records written atomically, JSONL logs appended
 //! and flushed line by line, and the rule that a directory of a different config is never overwritten.
+//!
+//! Rooms: `records` (every file's name and record type).
+pub mod records;
+
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -7,8 +11,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The file every run directory starts with.
-pub const CONFIG_FILE: &str = "config.json";
+pub use records::CONFIG_FILE;
 
 /// A run directory on disk.
 #[derive(Debug, Clone)]
@@ -20,7 +23,9 @@ impl RunDir {
     /// Opens `root` for a run whose resolved configuration is `config`: creates it when new,
     /// resumes it when its `config.json` is the same, and refuses it when it differs.
     /// Returns the directory and whether it already held this run.
-    pub fn open(root: &Path, config: &serde_json::Value) -> Result<(RunDir, bool)> {
+    pub fn open<T: Serialize>(root: &Path, config: &T) -> Result<(RunDir, bool)> {
+        let config = serde_json::to_value(config).map_err(|e| Error::data(root.join(CONFIG_FILE), e.to_string()))?;
+        let config = &config;
         let dir = RunDir { root: root.to_path_buf() };
         let stored = dir.file(CONFIG_FILE);
         if stored.exists() {
