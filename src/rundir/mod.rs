@@ -1,7 +1,8 @@
 //! Run directories: the resolved config, JSON records written atomically, JSONL logs appended
 //! and flushed line by line, and the rule that a directory of a different config is never overwritten.
 //!
-//! Rooms: `records` (every file's name and record type).
+//! Rooms: `records` (every file's name and record type), `lock` (one writer per directory).
+pub mod lock;
 pub mod records;
 
 use crate::error::{Error, Result};
@@ -11,26 +12,32 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use lock::RunLock;
 pub use records::CONFIG_FILE;
+use records::LOCK_FILE;
+use std::sync::Arc;
 
-/// A run directory on disk.
+/// A run directory on disk; opened for a run, it holds the directory's lock until dropped.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    _lock: Option<Arc<RunLock>>,
 }
 
 impl RunDir {
     /// Opens `root` for a run whose resolved configuration is `config`: creates it when new,
-    /// resumes it when its `config.json` is the same, and refuses it when it differs.
+    /// resumes it when its `config.json` is the same, and refuses it when it differs or when
+    /// another process holds it. The lock is held as long as the returned directory lives.
     /// Returns the directory and whether it already held this run.
     pub fn open<T: Serialize>(root: &Path, config: &T) -> Result<(RunDir, bool)> {
         let config = serde_json::to_value(config).map_err(|e| Error::data(root.join(CONFIG_FILE), e.to_string()))?;
-        let config = &config;
-        let dir = RunDir { root: root.to_path_buf() };
+        refuse_foreign(root)?;
+        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        let dir = RunDir { root: root.to_path_buf(), _lock: Some(Arc::new(RunLock::acquire(root)?)) };
         let stored = dir.file(CONFIG_FILE);
         if stored.exists() {
             let previous: serde_json::Value = dir.read_json(CONFIG_FILE)?;
-            if &previous != config {
+            if previous != config {
                 return Err(Error::data(
                     &stored,
                     "this run directory holds a run with a different configuration; choose another --out or remove it",
@@ -38,17 +45,13 @@ impl RunDir {
             }
             return Ok((dir, true));
         }
-        if root.exists() && fs::read_dir(root).map_err(|e| Error::io(root, e))?.next().is_some() {
-            return Err(Error::data(root, "exists, is not empty and has no config.json; choose another --out"));
-        }
-        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-        dir.write_json(CONFIG_FILE, config)?;
+        dir.write_json(CONFIG_FILE, &config)?;
         Ok((dir, false))
     }
 
     /// An existing run directory (for reading).
     pub fn existing(root: &Path) -> Result<RunDir> {
-        let dir = RunDir { root: root.to_path_buf() };
+        let dir = RunDir { root: root.to_path_buf(), _lock: None };
         if !dir.file(CONFIG_FILE).exists() {
             return Err(Error::data(root, "is not a run directory (no config.json)"));
         }
@@ -107,6 +110,21 @@ impl RunDir {
             .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1))))
             .collect()
     }
+}
+
+/// Refuses a directory that exists, holds files and is no run directory (nothing of it is touched).
+fn refuse_foreign(root: &Path) -> Result<()> {
+    if !root.exists() || root.join(CONFIG_FILE).exists() {
+        return Ok(());
+    }
+    let entries = fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(root, e))?;
+        if entry.file_name() != LOCK_FILE {
+            return Err(Error::data(root, "exists, is not empty and has no config.json; choose another --out"));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a number that JSON may hold as `null` (serde_json writes NaN and ±∞ as null) as NaN.

@@ -22,6 +22,8 @@ use std::path::PathBuf;
 pub const CONFIG_FILE: &str = "config.json";
 /// The markdown table a finished run prints (train, search and fewshot).
 pub const TABLE_FILE: &str = "summary.md";
+/// Locked by the one process writing the run; holds its [`LockHolder`].
+pub const LOCK_FILE: &str = ".lock";
 
 // `dldl-meta train`.
 
@@ -65,6 +67,13 @@ pub struct RunHeader {
     pub command: RunCommand,
     pub task_file: PathBuf,
     pub task_toml: String,
+}
+
+/// [`LOCK_FILE`]: the process that holds (or last held) the run directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub host: String,
 }
 
 /// [`CONFIG_FILE`] of a `train` run.

@@ -1,0 +1,53 @@
+//! End-to-end rules of run directories with the real binary: one writer at a time, nothing created
+//! before the inputs are valid, and a refusal that names the fields that differ.
+mod common;
+
+use common::{dldl, fixture, path, text};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn train_args<'a>(task: &'a Path, data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["train", "--task", path(task), "--data-dir", path(data), "--out", path(out), "--device", "cpu"];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// The output of the binary run with `args`, or `None` (and the process killed) when it runs past `limit`.
+fn within(args: &[&str], limit: Duration) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).env("DLDL_THREADS", "1").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_second_process_on_the_same_run_directory_is_refused_with_the_holders_pid_and_host() {
+    let (root, task) = fixture("rundir-lock", 0.01);
+    let data = root.join("data");
+    let out = root.join("run");
+    let args = train_args(&task, &data, &out, &["--steps", "1000000"]);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(&args).env("DLDL_THREADS", "1").stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    while !out.join("config.json").exists() && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The second process must end by itself, at once: without the lock it would train as well.
+    let second = within(&args, Duration::from_secs(60));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let second = second.expect("the second process was refused without waiting for the first");
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let message = text(&second);
+    assert!(message.contains(&format!("pid {}", first.id())) && message.contains(&format!("host {}", host.trim())), "{message}");
+    assert!(message.contains("is in use"), "{message}");
+    let _ = std::fs::remove_dir_all(&root);
+}
