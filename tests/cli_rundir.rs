@@ -51,3 +51,48 @@ fn a_second_process_on_the_same_run_directory_is_refused_with_the_holders_pid_an
     assert!(message.contains("is in use"), "{message}");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_refused_train_command_creates_nothing_and_the_corrected_one_runs() {
+    let (root, task) = fixture("rundir-validate-train", 0.01);
+    let data = root.join("data");
+    let out = root.join("run");
+    let cases: [(&[&str], &str); 2] = [(&["--dist", "pdn:p_d=0.3,p_n=0"], "does not apply"), (&["--seeds", "0"], "--seeds")];
+    for (extra, needle) in cases {
+        let r = dldl(&train_args(&task, &data, &out, &[&["--steps", "5"], extra].concat()));
+        assert_eq!(r.status.code(), Some(1), "{extra:?}: {}", text(&r));
+        assert!(text(&r).contains(needle), "{extra:?}: {}", text(&r));
+        assert!(!out.exists(), "{extra:?}: the run directory was created");
+    }
+    let r = dldl(&train_args(&task, &data, &out, &["--steps", "5", "--dist", "onehot"]));
+    assert!(r.status.success(), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_refused_fewshot_or_search_command_creates_nothing_and_the_corrected_one_runs() {
+    let (root, task) = fixture("rundir-validate-meta", 0.01);
+    let data = root.join("data");
+    let out = root.join("fewshot");
+    let fewshot = |shots: &str| {
+        dldl(&["fewshot", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu", "--shots", shots, "--episodes", "2", "--steps", "3"])
+    };
+    let r = fewshot("1000");
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("shots") && !out.exists(), "{}", text(&r));
+    let r = fewshot("1");
+    assert!(r.status.success(), "{}", text(&r));
+
+    let meta = root.join("study.toml");
+    let study = |lr: &str| format!("method = \"grid\"\nlearn = \"sigma\"\ngrid = [1.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\nvalidation_episodes = 1\n[inner]\nsteps = 2\nbatch = 4\nlr = {lr}\n");
+    let out = root.join("search");
+    let search = || dldl(&["search", "--task", path(&task), "--meta", path(&meta), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu"]);
+    std::fs::write(&meta, study("0")).unwrap();
+    let r = search();
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("lr") && !out.exists(), "{}", text(&r));
+    std::fs::write(&meta, study("0.01")).unwrap();
+    let r = search();
+    assert!(r.status.success(), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}

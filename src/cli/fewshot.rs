@@ -11,6 +11,7 @@ use dldl_meta::meta::StudySpec;
 use dldl_meta::rundir::records::{FewshotConfig, RunCommand, SearchConfig, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
+use dldl_meta::train::run::check_methods;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::{LossKind, Method, TrainData};
 use std::path::{Path, PathBuf};
@@ -94,10 +95,12 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         fewshot: spec.clone(),
         environment: RunEnvironment::current(device),
     };
-    let (dir, resumed) = RunDir::open(&args.out, &config)?;
     let inputs = prepared.dataset.inputs.to_device(device);
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
-    let protocol = Protocol::new(&prepared, &spec, data, device, &dir)?;
+    let protocol = Protocol::new(&prepared, &spec, data, device)?;
+    check_methods(&prepared, &spec.methods.iter().map(|m| m.method.clone()).collect::<Vec<_>>())?;
+    // Everything is validated; only now is the run directory created (or resumed).
+    let (dir, resumed) = RunDir::open(&args.out, &config)?;
     let t = &spec.inner.train;
     let steps = match spec.inner.epochs {
         Some(e) => format!("{e} epochs over each member's set"),
@@ -116,7 +119,7 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     let mut progress = Progress::new("fewshot", protocol.total_records() as u64);
-    let summary = protocol.run(&mut |event| match event {
+    let summary = protocol.run(&dir, &mut |event| match event {
         FewshotEvent::Chunk { done, .. } => progress.set(done as u64),
     })?;
     progress.finish();

@@ -41,10 +41,11 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         study: study_spec.clone(),
         environment: RunEnvironment::current(device),
     };
-    let (dir, resumed) = RunDir::open(&args.out, &config)?;
     let inputs = prepared.dataset.inputs.to_device(device);
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
-    let study = Study::new(&prepared, &study_spec, data, device, &dir)?;
+    let study = Study::new(&prepared, &study_spec, data, device)?;
+    // Everything is validated; only now is the run directory created (or resumed).
+    let (dir, resumed) = RunDir::open(&args.out, &config)?;
     eprintln!(
         "{} {:?} search of {:?} on {} ({} outer steps × {} episodes, {} inner steps each) → {}",
         if resumed { "resuming" } else { "starting" },
@@ -58,7 +59,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     );
     let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
     let mut progress = Progress::new("search", study.total_steps() as u64);
-    let outcome = study.run(&mut |event| match event {
+    let outcome = study.run(&dir, &mut |event| match event {
         SearchEvent::Step { done, record, .. } => {
             progress.set(done as u64);
             progress.println(&format!(

@@ -154,6 +154,7 @@ mod tests {
         let (dir, resumed) = RunDir::open(&root, &serde_json::json!({"seed": 1})).unwrap();
         assert!(!resumed);
         dir.append_jsonl("log.jsonl", &serde_json::json!({"a": 1})).unwrap();
+        drop(dir); // releases the lock
         let (_, resumed) = RunDir::open(&root, &serde_json::json!({"seed": 1})).unwrap();
         assert!(resumed);
         let err = RunDir::open(&root, &serde_json::json!({"seed": 2})).unwrap_err();

@@ -1,6 +1,6 @@
 //! A whole `train` run: methods × seeds on a task trained in populations, evaluated on the test
 //! split, and recorded in a run directory (config, curves, checkpoint, metrics, summary table).
-use super::evaluate::{evaluate, per_label_errors, EvalSpec};
+use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
 use super::setup::PreparedTask;
 use super::summary::{table, MemberResult};
 use super::trainer::{train_chunked, Failure, PopulationRun, TrainEvent};
@@ -91,6 +91,10 @@ impl TrainPlan {
         } else {
             config.methods.clone()
         };
+        if config.seeds == 0 {
+            return Err(Error::invalid("--seeds", 0, "must be >= 1"));
+        }
+        check_methods(&prepared, &methods)?;
         let train = &mut prepared.inner.train;
         train.steps = config.steps.unwrap_or(train.steps);
         train.eval_every = config.eval_every;
@@ -187,6 +191,25 @@ impl TrainPlan {
         let per_label = per_label_errors(trainer.net, &run.params, trainer.data, &test, trainer.eval.chunk)?;
         Ok(TrainMetrics { split: Pool::Test.name().to_string(), seconds, members, outcomes: run.outcomes.clone(), per_label })
     }
+}
+
+/// Checks that every method trains on this task (its family fits the task's labels and domain)
+/// by its loss on one training example, without touching any run directory.
+pub fn check_methods(prepared: &PreparedTask, methods: &[Method]) -> Result<()> {
+    let _guard = tch::no_grad_guard();
+    let Some(first) = prepared.split.pool(Pool::Train).first() else {
+        return Err(Error::invalid("training split", 0, "holds no example; check [splits] of the task file"));
+    };
+    let rows = [*first];
+    let data = TrainData { inputs: &prepared.dataset.inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let net = &prepared.inner.network;
+    let logits = net.forward(&net.init(&[0], Device::Cpu), &data.gather(&rows, 1, Device::Cpu)?)?.get(0);
+    for method in methods {
+        let _loss = data
+            .loss(method, &phi_of(&method.target, Device::Cpu), &logits, &rows)
+            .map_err(|e| Error::invalid("method", method, format!("cannot train on task {}: {e}", prepared.task.name)))?;
+    }
+    Ok(())
 }
 
 /// Methods × seeds, method-major, each on the training pool (and the validation pool when validating).
