@@ -96,3 +96,56 @@ fn a_refused_fewshot_or_search_command_creates_nothing_and_the_corrected_one_run
     assert!(r.status.success(), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_different_configuration_is_refused_by_name_and_threads_or_path_spelling_are_not_one() {
+    let (root, task) = fixture("rundir-differ", 0.01);
+    let data = root.join("data");
+    let out = root.join("run");
+    let r = dldl(&train_args(&task, &data, &out, &["--steps", "5", "--dist", "onehot"]));
+    assert!(r.status.success(), "{}", text(&r));
+    let r = dldl(&train_args(&task, &data, &out, &["--steps", "6", "--dist", "dldl:sigma=1"]));
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    let message = text(&r);
+    assert!(message.contains("/train/steps: stored 5, now 6"), "{message}");
+    assert!(message.contains(r#"/methods/0: stored "onehot", now "gaussian:sigma=1""#), "{message}");
+
+    // Two threads and another spelling of the same task file: the same run, finished.
+    let respelled = root.join(".").join("toy.toml");
+    let mut args = vec!["--threads", "2"];
+    args.extend(train_args(&respelled, &data, &out, &["--steps", "5", "--dist", "onehot"]));
+    let r = dldl(&args);
+    assert!(r.status.success() && text(&r).contains("already finished"), "{}", text(&r));
+    let sessions = std::fs::read_to_string(out.join("sessions.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(sessions.lines().last().unwrap()).unwrap();
+    assert_eq!(sessions.lines().count(), 2, "{sessions}");
+    assert_eq!(last["resumed"], true);
+    assert_eq!(last["recorded"]["/environment/threads"], 2);
+    assert_eq!(last["recorded"]["/task_file"], path(&respelled));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn the_report_on_a_stopped_fewshot_run_says_it_is_incomplete_and_how_to_finish_it() {
+    let (root, task) = fixture("rundir-incomplete", 0.01);
+    let data = root.join("data");
+    let out = root.join("fewshot");
+    let args = ["fewshot", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu", "--shots", "1", "--episodes", "3", "--steps", "3"];
+    let r = dldl(&args);
+    assert!(r.status.success(), "{}", text(&r));
+    // What a run killed after its second record leaves: two records, no fewshot.json.
+    let records = std::fs::read_to_string(out.join("records.jsonl")).unwrap();
+    assert_eq!(records.lines().count(), 6, "2 methods × 3 episodes");
+    std::fs::write(out.join("records.jsonl"), records.lines().take(2).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    std::fs::remove_file(out.join("fewshot.json")).unwrap();
+    let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    let message = text(&r);
+    assert!(message.contains("incomplete fewshot run (2 of 6 episode records"), "{message}");
+    assert!(message.contains(&format!("fewshot --task {}", path(&task))) && message.contains(&format!("--out {}", path(&out))), "{message}");
+    let r = dldl(&args);
+    assert!(r.status.success() && text(&r).contains("resuming"), "{}", text(&r));
+    let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);
+    assert!(r.status.success(), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1,13 +1,13 @@
 //! Reading run directories (never training): which command wrote each (`search`, `fewshot`, `train`),
 //! its task, and the records the figures need, typed.
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
-use crate::error::Result;
-use crate::fewshot::FewshotSummary;
+use crate::error::{Error, Result};
+use crate::fewshot::{EpisodeRecord, FewshotSummary};
 use crate::label::DistributionSpec;
 use crate::meta::search::{SearchOutcome, SearchState};
 use crate::rundir::records::{
-    read_learned, CurveLine, RunCommand, RunHeader, TrainMetrics, CONFIG_FILE, CURVES_FILE, FEWSHOT_SUMMARY_FILE, METRICS_FILE,
-    SEARCH_SUMMARY_FILE, STATE_FILE,
+    read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE, CURVES_FILE,
+    FEWSHOT_SUMMARY_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE, SESSIONS_FILE, STATE_FILE,
 };
 use crate::rundir::RunDir;
 use crate::train::metrics::LabelError;
@@ -75,6 +75,7 @@ impl Run {
                 let method = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study.method;
                 RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome }))
             }
+            RunCommand::Fewshot if !dir.file(FEWSHOT_SUMMARY_FILE).exists() => return Err(incomplete_fewshot(&dir, path)?),
             RunCommand::Fewshot => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY_FILE)?),
             RunCommand::Train => {
                 let metrics: Option<TrainMetrics> = if dir.file(METRICS_FILE).exists() { Some(dir.read_json(METRICS_FILE)?) } else { None };
@@ -89,6 +90,33 @@ impl Run {
     /// The task's name, or the run's.
     pub fn task_name(&self) -> String {
         self.task.as_ref().map_or_else(|| self.name.clone(), |t| t.name.clone())
+    }
+}
+
+/// The error for a fewshot run stopped before its end: how many records it holds, and the command
+/// (its last session's) that finishes it.
+fn incomplete_fewshot(dir: &RunDir, path: &Path) -> Result<Error> {
+    let config: FewshotConfig = dir.read_json(CONFIG_FILE)?;
+    let spec = &config.fewshot;
+    let total = spec.settings.len() * spec.episodes * spec.methods.len();
+    let records = dir.read_jsonl::<EpisodeRecord>(RECORDS_FILE)?.len();
+    let sessions: Vec<SessionRecord> = dir.read_jsonl(SESSIONS_FILE)?;
+    let command = match sessions.last() {
+        Some(s) => s.command_line.iter().map(|a| shell_quoted(a)).collect::<Vec<_>>().join(" "),
+        None => format!("dldl-meta fewshot --task {} … --out {} (the command that started it)", config.task_file.display(), path.display()),
+    };
+    Ok(Error::data(
+        path,
+        format!("is an incomplete fewshot run ({records} of {total} episode records, no {FEWSHOT_SUMMARY_FILE} yet); the same command resumes and finishes it:\n  {command}"),
+    ))
+}
+
+/// `arg` as a shell word.
+fn shell_quoted(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=,+@%".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Run directories: the resolved config, JSON records written atomically, JSONL logs appended
 //! and flushed line by line, and the rule that a directory of a different config is never overwritten.
 //!
-//! Rooms: `records` (every file's name and record type), `lock` (one writer per directory).
+//! Rooms: `records` (every file's name and record type), `lock` (one writer per directory),
+//! `compare` (which fields make a different run).
+pub mod compare;
 pub mod lock;
 pub mod records;
 
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use lock::RunLock;
 pub use records::CONFIG_FILE;
-use records::LOCK_FILE;
+use records::{SessionRecord, LOCK_FILE, SESSIONS_FILE};
 use std::sync::Arc;
 
 /// A run directory on disk; opened for a run, it holds the directory's lock until dropped.
@@ -35,18 +37,22 @@ impl RunDir {
         fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let dir = RunDir { root: root.to_path_buf(), _lock: Some(Arc::new(RunLock::acquire(root)?)) };
         let stored = dir.file(CONFIG_FILE);
-        if stored.exists() {
+        let resumed = stored.exists();
+        if resumed {
             let previous: serde_json::Value = dir.read_json(CONFIG_FILE)?;
-            if previous != config {
+            let differences = compare::differences(&previous, &config);
+            if !differences.is_empty() {
+                let list: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
                 return Err(Error::data(
                     &stored,
-                    "this run directory holds a run with a different configuration; choose another --out or remove it",
+                    format!("this run directory holds a run with a different configuration:\n{}\nchoose another --out, or remove the directory", list.join("\n")),
                 ));
             }
-            return Ok((dir, true));
+        } else {
+            dir.write_json(CONFIG_FILE, &config)?;
         }
-        dir.write_json(CONFIG_FILE, &config)?;
-        Ok((dir, false))
+        dir.append_jsonl(SESSIONS_FILE, &session(&config, resumed))?;
+        Ok((dir, resumed))
     }
 
     /// An existing run directory (for reading).
@@ -99,16 +105,35 @@ impl RunDir {
         self.write_text(name, &lines.iter().map(|l| format!("{l}\n")).collect::<String>())
     }
 
-    /// All complete lines of a JSONL file (a torn last line from a crash is dropped); none if absent.
+    /// All complete lines of a JSONL file (a torn last line from a crash is dropped); none if the
+    /// file does not exist. Any other failure to read it (permissions, not UTF-8) is an error.
     pub fn read_jsonl<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
         let path = self.file(name);
-        let Ok(text) = fs::read_to_string(&path) else { return Ok(vec![]) };
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Err(Error::data(&path, "is not UTF-8 text (a JSON line per record was expected)")),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
         let complete = if text.ends_with('\n') { &text[..] } else { &text[..text.rfind('\n').map_or(0, |i| i + 1)] };
         complete
             .lines()
             .enumerate()
             .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1))))
             .collect()
+    }
+}
+
+/// This process starting (or resuming) a run of `config`.
+fn session(config: &serde_json::Value, resumed: bool) -> SessionRecord {
+    let holder = records::LockHolder::this_process();
+    SessionRecord {
+        pid: holder.pid,
+        host: holder.host,
+        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        resumed,
+        command_line: std::env::args().collect(),
+        recorded: compare::recorded_part(config),
     }
 }
 
@@ -159,6 +184,21 @@ mod tests {
         assert!(resumed);
         let err = RunDir::open(&root, &serde_json::json!({"seed": 2})).unwrap_err();
         assert!(err.to_string().contains("different configuration"), "{err}");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn only_a_missing_log_means_no_records() {
+        let root = temp("unreadable");
+        let (dir, _) = RunDir::open(&root, &serde_json::json!({})).unwrap();
+        assert!(dir.read_jsonl::<i64>("absent.jsonl").unwrap().is_empty());
+        fs::write(dir.file("bytes.jsonl"), b"1\n\xff\xfe\n").unwrap();
+        let err = dir.read_jsonl::<i64>("bytes.jsonl").unwrap_err().to_string();
+        assert!(err.contains("bytes.jsonl") && err.contains("not UTF-8"), "{err}");
+        // A directory where the log should be: reading it fails, and that is not "no records".
+        fs::create_dir(dir.file("dir.jsonl")).unwrap();
+        let err = dir.read_jsonl::<i64>("dir.jsonl").unwrap_err().to_string();
+        assert!(err.contains("dir.jsonl"), "{err}");
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -24,6 +24,8 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const TABLE_FILE: &str = "summary.md";
 /// Locked by the one process writing the run; holds its [`LockHolder`].
 pub const LOCK_FILE: &str = ".lock";
+/// One [`SessionRecord`] per start or resume of the run.
+pub const SESSIONS_FILE: &str = "sessions.jsonl";
 
 // `dldl-meta train`.
 
@@ -74,6 +76,21 @@ pub struct RunHeader {
 pub struct LockHolder {
     pub pid: u32,
     pub host: String,
+}
+
+/// One line of [`SESSIONS_FILE`]: a process that started or resumed the run, with the settings
+/// that are not compared between sessions (`rundir::compare::NOT_COMPARED`) as it gave them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub pid: u32,
+    pub host: String,
+    /// Seconds since the Unix epoch.
+    pub started_unix: u64,
+    pub resumed: bool,
+    /// The process's command line, e.g. to repeat it to finish the run.
+    pub command_line: Vec<String>,
+    /// Not-compared settings by JSON path (`/task_file`, `/environment/threads`, …).
+    pub recorded: serde_json::Map<String, serde_json::Value>,
 }
 
 /// [`CONFIG_FILE`] of a `train` run.
