@@ -16,11 +16,11 @@ pub struct TrainArgs {
     pub common: TaskArgs,
     /// A method to train (repeatable): onehot, ls:EPS, l1, dldl:sigma=S, dldlv2:sigma=S[,lambda=L],
     /// any distribution (gaussian:sigma=2, pdn:p_d=0.3,p_n=0, segmentation:sigma=3,kernel=5), or
-    /// learned:RUN_DIR (the φ a search wrote to RUN_DIR/learned.toml).
+    /// learned:RUN_DIR (the φ a search wrote to RUN_DIR/learned.toml). Each method at most once.
     /// Default: the task's own distribution.
     #[arg(long = "dist")]
     pub dists: Vec<String>,
-    /// Seeds per method; all methods × seeds train together as one population.
+    /// Seeds per method (>= 1); all methods × seeds train together as one population.
     #[arg(long, default_value_t = 1)]
     pub seeds: u64,
     /// First seed (seeds are FIRST, FIRST+1, …).
@@ -35,7 +35,7 @@ pub struct TrainArgs {
     /// Evaluate on the validation split every N steps (0: only at the end); the best step is kept.
     #[arg(long, default_value_t = 0)]
     pub eval_every: usize,
-    /// Stop a member after this many evaluations without improvement (0: never).
+    /// Stop a member after this many evaluations without improvement (0: never); needs --eval-every.
     #[arg(long, default_value_t = 0)]
     pub patience: usize,
     /// Train at most this many members at once (0: all together). Results are the same. Default:
@@ -79,6 +79,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         println!("{} already finished; its summary:\n", args.out.display());
     }
     print!("{}", outcome.summary);
+    let failed = outcome.failed_members();
+    if failed.len() == outcome.metrics.members.len() {
+        let first = failed.first().map_or(String::new(), |m| format!("; e.g. {} seed {}: {}", m.method, m.seed, m.failure.as_deref().unwrap_or_default()));
+        anyhow::bail!(
+            "every member failed in training ({} of {}{first}); {} records what happened (metrics.json). Lower the learning rate ([train] lr of the task file)",
+            failed.len(),
+            failed.len(),
+            args.out.display()
+        );
+    }
     Ok(())
 }
 

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 /// Fields of a config that do not change a run's numbers (a path's spelling, libtorch's thread
 /// count): left out of the comparison, recorded per session in [`super::records::SESSIONS_FILE`].
-pub const NOT_COMPARED: [&str; 3] = ["/task_file", "/meta_file", "/environment/threads"];
+/// The data themselves are compared through what the run records of them (split sizes).
+pub const NOT_COMPARED: [&str; 4] = ["/task_file", "/meta_file", "/data_root", "/environment/threads"];
 
 /// One field whose stored value differs from the value asked for now.
 #[derive(Debug, Clone, PartialEq)]

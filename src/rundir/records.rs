@@ -108,6 +108,9 @@ pub struct TrainConfig {
     pub network: NetworkSpec,
     /// Examples per pool (`train`, `val`, `test`) of the task's split.
     pub split_sizes: BTreeMap<String, usize>,
+    /// The directory the researcher's data were read from (absolute), for tasks that read it.
+    #[serde(default)]
+    pub data_root: Option<PathBuf>,
     pub environment: RunEnvironment,
 }
 

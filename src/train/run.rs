@@ -5,7 +5,7 @@ use super::setup::PreparedTask;
 use super::summary::{table, MemberResult};
 use super::trainer::{train_chunked, Failure, PopulationRun, TrainEvent};
 use super::{LossKind, Member, Method, TrainData, Trainer};
-use crate::data::{DataRoots, Pool};
+use crate::data::{reads_external_data, DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::rundir::records::{CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, TABLE_FILE};
 use crate::rundir::RunDir;
@@ -57,6 +57,13 @@ pub struct TrainRunOutcome {
     pub already_finished: bool,
 }
 
+impl TrainRunOutcome {
+    /// Members that stopped on a non-finite loss, with the reason.
+    pub fn failed_members(&self) -> Vec<&MemberResult> {
+        self.metrics.members.iter().filter(|m| m.failure.is_some()).collect()
+    }
+}
+
 /// Everything a train run needs, resolved before the run directory is touched.
 struct TrainPlan {
     prepared: PreparedTask,
@@ -91,9 +98,7 @@ impl TrainPlan {
         } else {
             config.methods.clone()
         };
-        if config.seeds == 0 {
-            return Err(Error::invalid("--seeds", 0, "must be >= 1"));
-        }
+        check_flags(config, &methods)?;
         check_methods(&prepared, &methods)?;
         let train = &mut prepared.inner.train;
         train.steps = config.steps.unwrap_or(train.steps);
@@ -110,6 +115,7 @@ impl TrainPlan {
             train: prepared.inner.train.clone(),
             network: prepared.inner.network.spec().clone(),
             split_sizes: Pool::ALL.iter().map(|p| (p.name().to_string(), prepared.split.pool(*p).len())).collect(),
+            data_root: reads_external_data(&prepared.task).then(|| std::path::absolute(&config.roots.external).unwrap_or_else(|_| config.roots.external.clone())),
             environment: RunEnvironment::current(config.device),
         };
         Ok(TrainPlan { prepared, methods, members, record })
@@ -191,6 +197,22 @@ impl TrainPlan {
         let per_label = per_label_errors(trainer.net, &run.params, trainer.data, &test, trainer.eval.chunk)?;
         Ok(TrainMetrics { split: Pool::Test.name().to_string(), seconds, members, outcomes: run.outcomes.clone(), per_label })
     }
+}
+
+/// The rules between the run's own settings: at least one seed, patience only with validations,
+/// each method once.
+fn check_flags(config: &TrainRunConfig, methods: &[Method]) -> Result<()> {
+    if config.seeds == 0 {
+        return Err(Error::invalid("--seeds", 0, "must be >= 1"));
+    }
+    if config.patience > 0 && config.eval_every == 0 {
+        return Err(Error::invalid("--patience", config.patience, "counts validations: give --eval-every N as well"));
+    }
+    let names: Vec<String> = methods.iter().map(|m| m.to_string()).collect();
+    if let Some(twice) = names.iter().enumerate().find_map(|(i, n)| names[..i].contains(n).then_some(n)) {
+        return Err(Error::invalid("--dist", twice, "is given twice; each method trains once per seed (use --seeds for more members)"));
+    }
+    Ok(())
 }
 
 /// Checks that every method trains on this task (its family fits the task's labels and domain)
