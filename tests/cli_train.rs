@@ -37,7 +37,13 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
 
     let eval = dldl(&["eval", "--run", path(&out), "--data-dir", path(&data), "--device", "cpu"]);
     assert!(eval.status.success(), "{}", text(&eval));
-    assert!(text(&eval).contains("(120 examples)"), "{}", text(&eval));
+    assert!(text(&eval).contains(&format!("scored all 120 examples of {}", path(&data))), "{}", text(&eval));
+    // Without --data-dir: the run's own test split (20 % of 120), the numbers `train` reported.
+    let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
+    assert!(eval.status.success(), "{}", text(&eval));
+    assert!(text(&eval).contains("scored the test split of the run (24 of 120 examples)"), "{}", text(&eval));
+    let reported = |table: &str| table.lines().find(|l| l.starts_with("| onehot |")).map(str::to_string);
+    assert_eq!(reported(&text(&eval)), reported(&summary), "eval of the test split = train's test metrics");
     std::fs::remove_dir_all(&root).unwrap();
 }
 
@@ -73,4 +79,93 @@ fn bad_settings_are_clear_errors() {
     assert!(text(&r).contains("sigma") && r.status.code() == Some(1), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_dir_all(&root2);
+}
+
+/// The toy task with plain SGD at `lr`.
+fn sgd_fixture(name: &str, lr: f64) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (root, task) = fixture(name, 0.01);
+    let toml = std::fs::read_to_string(&task).unwrap().replace("optimiser = \"adam\"", "optimiser = \"sgd\"").replace("lr = 0.01", &format!("lr = {lr:e}"));
+    std::fs::write(&task, toml).unwrap();
+    (root, task)
+}
+
+#[test]
+fn a_run_whose_every_member_failed_exits_non_zero_and_eval_refuses_it() {
+    let (root, task) = sgd_fixture("all-failed", 1e20);
+    let data = root.join("data");
+    let out = root.join("run");
+    let args = ["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--seeds", "2", "--steps", "5", "--out", path(&out), "--device", "cpu"];
+    let r = dldl(&args);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("every member failed in training (2 of 2"), "{}", text(&r));
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["members"].as_array().unwrap().iter().all(|m| m["failure"].is_string()), "the run directory records the failures");
+    let again = dldl(&args);
+    assert_eq!(again.status.code(), Some(1), "the finished run is still a failure: {}", text(&again));
+    let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
+    assert_eq!(eval.status.code(), Some(1), "{}", text(&eval));
+    let message = text(&eval);
+    assert!(message.contains("skipped member 0 (onehot, seed 0)") && message.contains("every member of this run failed"), "{message}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn eval_skips_a_failed_member_and_checks_data_dir() {
+    let (root, task) = fixture("eval-skip", 0.01);
+    let data = root.join("data");
+    let out = root.join("run");
+    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--seeds", "2", "--steps", "5", "--out", path(&out), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    // Record member 1 as failed, as a diverged member is recorded.
+    let file = out.join("metrics.json");
+    let mut metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    metrics["members"][1]["failure"] = "non-finite loss NaN at step 3".into();
+    std::fs::write(&file, metrics.to_string()).unwrap();
+    let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
+    assert!(eval.status.success(), "{}", text(&eval));
+    assert!(text(&eval).contains("skipped member 1 (gaussian:sigma=1, seed 1)"), "{}", text(&eval));
+    assert!(text(&eval).contains("| gaussian:sigma=1 | 1 |"), "one seed left: {}", text(&eval));
+
+    let missing = root.join("nonexistent");
+    let eval = dldl(&["eval", "--run", path(&out), "--data-dir", path(&missing), "--device", "cpu"]);
+    assert_eq!(eval.status.code(), Some(1), "{}", text(&eval));
+    assert!(text(&eval).contains("no such directory"), "{}", text(&eval));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn eval_refuses_data_dir_on_a_task_that_does_not_read_it() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !repo.join("data/abalone/abalone.csv").exists() {
+        eprintln!("skipped: data/abalone is missing (make data)");
+        return;
+    }
+    let root = std::env::temp_dir().join(format!("dldl-train-bundled-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let out = root.join("run");
+    let r = dldl(&["train", "--task", "tasks/age-abalone.toml", "--dist", "onehot", "--steps", "2", "--out", path(&out), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let eval = dldl(&["eval", "--run", path(&out), "--data-dir", "/nonexistent", "--device", "cpu"]);
+    assert_eq!(eval.status.code(), Some(1), "{}", text(&eval));
+    assert!(text(&eval).contains("does not read the researcher's data"), "{}", text(&eval));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn train_refuses_patience_without_validation_and_a_method_given_twice() {
+    let (root, task) = fixture("train-flags", 0.01);
+    let data = root.join("data");
+    let out = root.join("run");
+    let base = ["train", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--steps", "5", "--device", "cpu"];
+    let cases: [(&[&str], &str); 2] = [
+        (&["--patience", "2"], "--patience = 2: counts validations: give --eval-every N as well"),
+        (&["--dist", "onehot", "--dist", "dldl:sigma=1", "--dist", "onehot"], "--dist = onehot: is given twice"),
+    ];
+    for (extra, needle) in cases {
+        let r = dldl(&[&base[..], extra].concat());
+        assert_eq!(r.status.code(), Some(1), "{extra:?}: {}", text(&r));
+        assert!(text(&r).contains(needle), "{extra:?}: {}", text(&r));
+        assert!(!out.exists(), "{extra:?}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -1,10 +1,11 @@
-//! `dldl-meta eval`: evaluates a trained run's checkpoint on another copy of the same kind of data
-//! (every example of it), with the run's own task settings.
-use anyhow::Context;
+//! `dldl-meta eval`: evaluates a trained run's checkpoint with the run's own task settings, on the
+//! run's test split by default or on every example of another copy of the data (`--data-dir`).
+use anyhow::{bail, ensure, Context};
 use clap::Args;
 use dldl_meta::config::TaskSpec;
-use dldl_meta::data::{load_task, DataRoots};
+use dldl_meta::data::{load_task, reads_external_data, DataRoots, Dataset, Pool, Split};
 use dldl_meta::model::Params;
+use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
@@ -15,11 +16,15 @@ use std::path::PathBuf;
 
 /// Arguments of `dldl-meta eval`.
 #[derive(Debug, Args)]
+#[command(after_help = "Without --data-dir the run's own test split is scored (the split `train` reported);\n\
+with --data-dir every example of that other copy of the data is scored. Members that failed in\n\
+training are skipped; the command fails when none is left.")]
 pub struct EvalArgs {
     /// Run directory written by `dldl-meta train`.
     #[arg(long)]
     pub run: PathBuf,
-    /// Directory holding the other copy of the data (same layout as the task's path under it).
+    /// Another copy of the run's data (same layout as the task's path under it); all its examples are
+    /// scored. Only for tasks that read the researcher's own data (not registry or generated data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// auto, cpu, cuda or cuda:N.
@@ -27,37 +32,76 @@ pub struct EvalArgs {
     pub device: String,
 }
 
-#[derive(serde::Deserialize)]
-struct TrainConfig {
-    task_file: PathBuf,
-    task_toml: String,
-    methods: Vec<String>,
-    seeds: Vec<u64>,
-}
-
-/// Loads the run, evaluates every member on all examples of the data and prints the table.
+/// Loads the run, evaluates every member that trained on the chosen examples and prints the table.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let dir = RunDir::existing(&args.run)?;
-    let config: TrainConfig = dir.read_json(dldl_meta::rundir::CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
+    let config: TrainConfig = dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
-    let dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone()))?;
+    check_data_dir(args, &task)?;
+    let recorded: TrainMetrics = dir.read_json(METRICS_FILE).with_context(|| format!("{}: the run has not finished (no {METRICS_FILE})", args.run.display()))?;
+    let kept = trained_members(&recorded)?;
+    // The run's own data unless another copy is given.
+    let dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone().or(config.data_root.clone())))?;
+    let (rows, scored) = examples(args, &task, &config, &dataset)?;
     let inner = InnerLoop::from_task(&task, &dataset, 1)?;
-    let params = Params::load(&dir.file("checkpoint.safetensors"), &inner.network.param_names(), device)?;
-    let per_method = config.seeds.len() / config.methods.len().max(1);
-    let methods: Vec<Method> = config.methods.iter().flat_map(|m| std::iter::repeat_n(m, per_method)).map(|m| m.parse()).collect::<Result<_, _>>()?;
-    let everything: Vec<i64> = (0..dataset.inputs.size()[0]).collect();
-    let sets = vec![everything; methods.len()];
+    let params = Params::load(&dir.file(CHECKPOINT_FILE), &inner.network.param_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
+    let methods: Vec<Method> = kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;
+    let sets = vec![rows; kept.len()];
     let data = TrainData { inputs: &dataset.inputs.to_device(device), labels: &dataset.labels, domain: &inner.domain };
-    let eval = EvalSpec::for_reference(task.distribution.clone());
-    let metrics = evaluate(&inner.network, &params, &data, &methods, &sets, &eval)?;
-    let results: Vec<MemberResult> = methods
+    let metrics = evaluate(&inner.network, &params, &data, &methods, &sets, &EvalSpec::for_reference(task.distribution.clone()))?;
+    let results: Vec<MemberResult> = kept
         .iter()
-        .zip(&config.seeds)
         .zip(metrics)
-        .map(|((m, seed), metrics)| MemberResult { method: m.to_string(), seed: *seed, metrics, failure: None })
+        .map(|(i, metrics)| MemberResult { method: recorded.members[*i].method.clone(), seed: recorded.members[*i].seed, metrics, failure: None })
         .collect();
-    let columns = inner.domain.headline_metrics();
-    println!("{} on {} ({} examples)\n\n{}", args.run.display(), dataset.source, sets[0].len(), table(&results, &columns));
+    println!("{} on {}: scored {scored}\n\n{}", args.run.display(), dataset.source, table(&results, &inner.domain.headline_metrics()));
     Ok(())
+}
+
+/// `--data-dir` only where the task reads the researcher's data, and only a directory that exists.
+fn check_data_dir(args: &EvalArgs, task: &TaskSpec) -> anyhow::Result<()> {
+    let Some(data_dir) = &args.data_dir else { return Ok(()) };
+    ensure!(
+        reads_external_data(task),
+        "--data-dir {}: task {} does not read the researcher's data (its data are fetched from a registry, compiled in or generated); evaluate without --data-dir",
+        data_dir.display(),
+        task.name
+    );
+    ensure!(data_dir.is_dir(), "--data-dir {}: no such directory", data_dir.display());
+    Ok(())
+}
+
+/// Indices of the members that trained to the end; a line on stderr for each one skipped.
+fn trained_members(recorded: &TrainMetrics) -> anyhow::Result<Vec<usize>> {
+    for (i, m) in recorded.members.iter().enumerate() {
+        if let Some(reason) = &m.failure {
+            eprintln!("skipped member {i} ({}, seed {}): it failed in training ({reason})", m.method, m.seed);
+        }
+    }
+    let kept: Vec<usize> = (0..recorded.members.len()).filter(|i| recorded.members[*i].failure.is_none()).collect();
+    if kept.is_empty() {
+        bail!("every member of this run failed in training ({} of {}); there is nothing to evaluate", recorded.members.len(), recorded.members.len());
+    }
+    Ok(kept)
+}
+
+/// The rows to score and how to name them: the run's test split (recomputed from the task's seeded
+/// split and checked against the recorded size), or every example of the `--data-dir` copy.
+fn examples(args: &EvalArgs, task: &TaskSpec, config: &TrainConfig, dataset: &Dataset) -> anyhow::Result<(Vec<i64>, String)> {
+    let n = dataset.inputs.size()[0];
+    if let Some(data_dir) = &args.data_dir {
+        return Ok(((0..n).collect(), format!("all {n} examples of {}", data_dir.display())));
+    }
+    let split = Split::new(dataset, &task.splits)?;
+    let test = split.pool(Pool::Test).to_vec();
+    let recorded = config.split_sizes.get(Pool::Test.name()).copied().unwrap_or(0);
+    ensure!(
+        recorded == test.len(),
+        "{}: the run's test split had {recorded} examples, the data found now give {}; evaluate the data it was trained on, or another copy with --data-dir",
+        args.run.display(),
+        test.len()
+    );
+    let scored = format!("the test split of the run ({} of {n} examples)", test.len());
+    Ok((test, scored))
 }

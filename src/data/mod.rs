@@ -26,4 +26,4 @@ pub use episode::{Episode, EpisodeSampler};
 pub use image::{Colour, ImageOptions};
 pub use paths::DataRoots;
 pub use split::{Pool, Split};
-pub use task::{load_task, probe_task, Availability};
+pub use task::{load_task, probe_task, reads_external_data, Availability};

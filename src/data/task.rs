@@ -10,6 +10,15 @@ use crate::error::{Error, Result};
 use crate::label::Bins;
 use std::path::PathBuf;
 
+/// Whether the task reads the researcher's own data from the external root (`--data-dir`, env
+/// `DLDL_DATA`); registry, compiled-in and generated data are not read from there.
+pub fn reads_external_data(task: &TaskSpec) -> bool {
+    matches!(
+        task.dataset,
+        DatasetSpec::Utkface(_) | DatasetSpec::ImageFolder(_) | DatasetSpec::Pointing04(_) | DatasetSpec::Voc(_) | DatasetSpec::VocSegmentation(_)
+    )
+}
+
 /// Load (or generate) the dataset of `task`.
 pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
     let options = task.image_options();
