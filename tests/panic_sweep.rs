@@ -17,8 +17,6 @@ enum Expect {
     Refused,
     /// The input is legitimately fine: exit 0 without a panic.
     Accepted,
-    /// Either exit, but no panic: whether the value is refused is the business of the rule's own tests.
-    NoPanic,
 }
 
 /// One invocation of the binary.
@@ -104,10 +102,6 @@ impl Fixtures {
 
 fn refused(args: &[&str]) -> Case {
     Case { args: args.iter().map(|a| a.to_string()).collect(), expect: Expect::Refused }
-}
-
-fn no_panic(args: &[&str]) -> Case {
-    Case { args: args.iter().map(|a| a.to_string()).collect(), expect: Expect::NoPanic }
 }
 
 fn accepted(args: &[&str]) -> Case {
@@ -321,7 +315,7 @@ fn run_once(case: &Case, scratch: &Path, index: usize) -> Option<Fault> {
     match (status.code(), case.expect) {
         (None, _) => Some(Fault::Signal(format!("{status}: {last_line}"))),
         (Some(0), Expect::Refused) => Some(Fault::SucceededOnHostileInput),
-        (Some(0), Expect::Accepted) | (Some(_), Expect::Refused | Expect::NoPanic) => None,
+        (Some(0), Expect::Accepted) | (Some(_), Expect::Refused) => None,
         (Some(_), Expect::Accepted) => Some(Fault::FailedOnGoodInput(last_line)),
     }
 }

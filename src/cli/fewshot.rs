@@ -62,6 +62,10 @@ pub struct FewshotArgs {
     /// Override the inner loop's learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Equivalence margin of the verdicts, in the headline metric's unit (e.g. 0.05 years of MAE): a
+    /// difference that is not significant is called equivalent when two one-sided t-tests put it within ±margin.
+    #[arg(long, default_value_t = dldl_meta::fewshot::spec::default_margin())]
+    pub margin: f64,
     /// Run directory (created, or resumed when it holds the same configuration).
     #[arg(long)]
     pub out: PathBuf,
@@ -86,6 +90,7 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         chunk: args.chunk,
         seed: args.seed.unwrap_or(prepared.task.episodes.seed),
         inner,
+        margin: args.margin,
     };
     spec.validate()?;
     let config = FewshotConfig {

@@ -1,5 +1,6 @@
 //! Paired comparisons that make a win, a loss or a tie defensible: the paired t-test, the Wilcoxon
 //! signed-rank test, and an equivalence verdict by two one-sided t-tests (TOST) at a stated margin.
+use crate::rundir::null_as_nan;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
@@ -43,13 +44,17 @@ impl std::fmt::Display for Verdict {
 pub struct PairedTest {
     /// Finite differences used.
     pub n: usize,
+    #[serde(deserialize_with = "null_as_nan")]
     pub mean: f64,
     /// Two-sided p-value of the paired t-test (H0: mean difference 0).
+    #[serde(deserialize_with = "null_as_nan")]
     pub t_p: f64,
     /// Two-sided p-value of the Wilcoxon signed-rank test (zeros dropped).
+    #[serde(deserialize_with = "null_as_nan")]
     pub wilcoxon_p: f64,
     /// The equivalence margin δ (in the metric's unit) and the TOST p-value (H0: |mean| ≥ δ).
     pub margin: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub tost_p: f64,
     pub verdict: Verdict,
 }

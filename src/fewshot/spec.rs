@@ -101,6 +101,14 @@ pub struct FewshotSpec {
     /// Seeds the episodes, the subsets and the networks.
     pub seed: u64,
     pub inner: InnerPlan,
+    /// Equivalence margin δ of the TOST verdict, in the headline metric's unit (> 0).
+    #[serde(default = "default_margin")]
+    pub margin: f64,
+}
+
+/// The equivalence margin when none is given: 0.05 in the headline metric's unit.
+pub fn default_margin() -> f64 {
+    0.05
 }
 
 impl FewshotSpec {
@@ -126,6 +134,9 @@ impl FewshotSpec {
         }
         if self.episodes == 0 {
             return Err(Error::invalid("episodes", 0, "must be >= 1"));
+        }
+        if !(self.margin.is_finite() && self.margin > 0.0) {
+            return Err(Error::invalid("margin", self.margin, "must be finite and > 0 (the equivalence margin, in the metric's unit)"));
         }
         if self.methods.is_empty() {
             return Err(Error::invalid("methods", "none", "give at least one --method"));
@@ -164,6 +175,7 @@ mod tests {
             chunk: 5,
             seed: 0,
             inner: InnerPlan { train: toml::from_str("steps = 10\nbatch = 16\nlr = 0.01\n").unwrap(), epochs: None },
+            margin: 0.05,
         }
     }
 

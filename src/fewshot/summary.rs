@@ -1,7 +1,8 @@
 //! The result of a few-shot study, computed from its records only: mean ± 95 % CI of every metric per
-//! method and point, paired differences against the baseline, and the markdown tables (`summary.md`).
+//! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
 use super::record::EpisodeRecord;
 use super::spec::{FewshotSpec, Setting};
+use super::paired_test::{paired_test, PairedTest};
 use super::stats::{mean_ci, paired_differences, MeanCi};
 use crate::meta::objective::headline_metric;
 use crate::train::Domain;
@@ -20,6 +21,9 @@ pub struct Cell {
     pub metrics: BTreeMap<String, MeanCi>,
     /// Paired difference method − baseline of every metric, over the episodes both finished.
     pub vs_baseline: BTreeMap<String, MeanCi>,
+    /// The paired t-test, Wilcoxon test and TOST of the same differences, with the verdict.
+    #[serde(default)]
+    pub tests: BTreeMap<String, PairedTest>,
 }
 
 /// What `fewshot.json` holds.
@@ -36,6 +40,9 @@ pub struct FewshotSummary {
     pub methods: Vec<(String, String)>,
     pub settings: Vec<Setting>,
     pub episodes: usize,
+    /// The equivalence margin of the TOST verdicts, in the headline metric's unit.
+    #[serde(default = "super::spec::default_margin")]
+    pub margin: f64,
     /// Method-major, then setting.
     pub cells: Vec<Cell>,
 }
@@ -58,13 +65,16 @@ pub fn summarise(task: &str, spec: &FewshotSpec, domain: &Domain, records: &[Epi
             let names: BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
             let mut metrics = BTreeMap::new();
             let mut vs_baseline = BTreeMap::new();
+            let mut tests = BTreeMap::new();
             for name in names {
                 let mine = values(&rows, name);
                 metrics.insert(name.clone(), mean_ci(&mine.values().copied().collect::<Vec<_>>()));
-                vs_baseline.insert(name.clone(), mean_ci(&paired_differences(&mine, &values(&base, name))));
+                let differences = paired_differences(&mine, &values(&base, name));
+                vs_baseline.insert(name.clone(), mean_ci(&differences));
+                tests.insert(name.clone(), paired_test(&differences, spec.margin, higher));
             }
             let failed = rows.iter().filter(|r| r.failure.is_some()).count();
-            cells.push(Cell { method: m.name.clone(), setting: *s, records: rows.len(), failed, metrics, vs_baseline });
+            cells.push(Cell { method: m.name.clone(), setting: *s, records: rows.len(), failed, metrics, vs_baseline, tests });
         }
     }
     FewshotSummary {
@@ -76,6 +86,7 @@ pub fn summarise(task: &str, spec: &FewshotSpec, domain: &Domain, records: &[Epi
         methods: spec.methods.iter().map(|m| (m.name.clone(), m.method.to_string())).collect(),
         settings: spec.settings.clone(),
         episodes: spec.episodes,
+        margin: spec.margin,
         cells,
     }
 }
@@ -84,17 +95,6 @@ impl FewshotSummary {
     /// The cell of `method` at `setting`.
     pub fn cell(&self, method: &str, setting: &Setting) -> Option<&Cell> {
         self.cells.iter().find(|c| c.method == method && c.setting.same(setting))
-    }
-
-    /// `better`, `worse` or `tie` of a paired difference (tie: the 95 % CI holds zero).
-    pub fn verdict(&self, difference: &MeanCi) -> &'static str {
-        if !difference.excludes_zero() {
-            "tie"
-        } else if (difference.mean > 0.0) == self.higher_is_better {
-            "better"
-        } else {
-            "worse"
-        }
     }
 
     /// The two tables: `metric` mean ± CI per method and point, and paired differences against the baseline.
@@ -127,16 +127,18 @@ impl FewshotSummary {
             out.push_str(&format!("| {} | {} |\n", label(name, trains), cells.join(" | ")));
         }
         out.push_str(&format!(
-            "\nPaired difference method − {} on the same episodes ({}), mean ± 95 % CI; better/worse when the CI excludes 0, else tie.\n\n",
-            self.baseline, self.metric
+            "\nPaired difference method − {} on the same episodes ({}), mean ± 95 % CI. Verdict: better/worse when the paired \
+             t-test gives p < 0.05; else equivalent when two one-sided t-tests (TOST) put the difference within ±{} (p < 0.05); \
+             else inconclusive. Wilcoxon signed-rank p-values are in fewshot.json.\n\n",
+            self.baseline, self.metric, self.margin
         ));
         out.push_str(&header("method"));
         for (name, trains) in self.methods.iter().filter(|(n, _)| *n != self.baseline) {
             let cells: Vec<String> = self
                 .settings
                 .iter()
-                .map(|s| match self.cell(name, s).and_then(|c| c.vs_baseline.get(&self.metric)) {
-                    Some(d) => self.difference_cell(d),
+                .map(|s| match self.cell(name, s).and_then(|c| Some((c.vs_baseline.get(&self.metric)?, c.tests.get(&self.metric)?))) {
+                    Some((d, test)) => difference_cell(d, test),
                     None => "—".into(),
                 })
                 .collect();
@@ -155,14 +157,30 @@ fn mean_ci_cell(v: &MeanCi) -> String {
     }
 }
 
-impl FewshotSummary {
-    /// A paired difference with its verdict; `failed` when no episode gave both methods a finite value.
-    fn difference_cell(&self, d: &MeanCi) -> String {
-        match d.n {
-            0 => "failed".into(),
-            1 => format!("{:+.3} ± n/a (no verdict, n=1)", d.mean),
-            _ => format!("{:+.3} ± {:.3} ({}, n={})", d.mean, d.ci95, self.verdict(d), d.n),
+/// A paired difference with its verdict and the p-value behind it; `failed` when no episode gave
+/// both methods a finite value.
+fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
+    use super::paired_test::Verdict;
+    match d.n {
+        0 => "failed".into(),
+        1 => format!("{:+.3} ± n/a (no verdict, n=1)", d.mean),
+        _ => {
+            let evidence = match test.verdict {
+                Verdict::Better | Verdict::Worse => format!("p={}", p_value(test.t_p)),
+                Verdict::Equivalent => format!("TOST p={}", p_value(test.tost_p)),
+                Verdict::Inconclusive | Verdict::Failed => format!("p={}, TOST p={}", p_value(test.t_p), p_value(test.tost_p)),
+            };
+            format!("{:+.3} ± {:.3} ({}, {evidence}, n={})", d.mean, d.ci95, test.verdict, d.n)
         }
+    }
+}
+
+/// A p-value with three decimals, or `<0.001`.
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
     }
 }
 
@@ -190,6 +208,7 @@ mod tests {
             chunk: 8,
             seed: 0,
             inner: InnerPlan { train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(), epochs: None },
+            margin: 0.05,
         };
         let rec = |method: &str, episode: u64, mae: f64| EpisodeRecord {
             method: method.into(),
@@ -217,9 +236,13 @@ mod tests {
         // differences −1, −2, −2: mean −5/3, sd √(1/3), ci 1.96·√(1/3)/√3 = 0.6533 → excludes 0, lower MAE is better.
         let diff = d.vs_baseline["mae"];
         assert!((diff.mean + 5.0 / 3.0).abs() < 1e-12 && (diff.ci95 - 1.96 / 3.0).abs() < 1e-12);
-        assert_eq!(s.verdict(&diff), "better");
+        // t = (−5/3)/(√(1/3)/√3) = −5 with 2 degrees of freedom: two-sided p = 0.0377 (SciPy 1.17.1
+        // `stats.ttest_1samp([-1, -2, -2], 0).pvalue` = 0.0377495514).
+        let test = d.tests["mae"];
+        assert!((test.t_p - 0.0377495514).abs() < 1e-9, "{}", test.t_p);
+        assert_eq!(test.verdict, crate::fewshot::Verdict::Better);
         let md = s.markdown();
-        assert!(md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -1.667 ± 0.653 (better, n=3) |"), "{md}");
+        assert!(md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -1.667 ± 0.653 (better, p=0.038, n=3) |"), "{md}");
         assert!(md.contains("| onehot | 11.000 ± 1.132 |"), "{md}");
     }
 
@@ -233,6 +256,7 @@ mod tests {
             chunk: 8,
             seed: 0,
             inner: InnerPlan { train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(), epochs: None },
+            margin: 0.05,
         };
         let rec = |method: &str, mae: f64, failure: Option<String>| EpisodeRecord {
             method: method.into(),

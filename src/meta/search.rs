@@ -6,6 +6,8 @@ use super::space::PhiSpace;
 use super::study::{SearchMethod, StudySpec};
 use crate::data::{Episode, EpisodeSampler, Pool};
 use crate::error::{Error, Result};
+use crate::fewshot::paired_test::{paired_test, PairedTest};
+use crate::fewshot::spec::default_margin;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::batches::BatchSampler;
 use crate::train::evaluate::{evaluate, EvalSpec};
@@ -98,6 +100,10 @@ pub struct SearchOutcome {
     pub loss_difference_ci95: f64,
     pub inner_member_steps: u64,
     pub seconds: f64,
+    /// Paired tests of the headline metric, learned − fixed, on the same episodes (equivalence
+    /// margin: [`default_margin`] in the metric's unit).
+    #[serde(default)]
+    pub metric_test: Option<PairedTest>,
 }
 
 impl SearchOutcome {
@@ -124,7 +130,12 @@ impl SearchOutcome {
             self.loss_difference_ci95,
             self.inner_member_steps,
             self.seconds
-        )
+        ) + &self.metric_test.map_or(String::new(), |t| {
+            format!(
+                "Paired {} difference learned − fixed {:+.4}: {} (t-test p = {:.3}, Wilcoxon p = {:.3}, TOST at ±{} p = {:.3}, n = {}).\n",
+                self.metric, t.mean, t.verdict, t.t_p, t.wilcoxon_p, t.margin, t.tost_p, t.n
+            )
+        })
     }
 }
 
@@ -435,8 +446,10 @@ impl<'a> Study<'a> {
             Evaluated { distribution: method.target.to_string(), loss_mean, loss_ci95, metric_mean, metric_ci95 }
         };
         let diff: Vec<f64> = scores[0].iter().zip(&scores[1]).map(|(a, b)| a.0 - b.0).collect();
+        let (metric, higher_is_better) = headline_metric(&self.prepared.inner.domain);
+        let metric_diff: Vec<f64> = scores[0].iter().zip(&scores[1]).map(|(a, b)| a.1 - b.1).collect();
         Ok(SearchOutcome {
-            metric: headline_metric(&self.prepared.inner.domain).0.to_string(),
+            metric: metric.to_string(),
             episodes: indices.len(),
             learned: summarise(&self.method_at(learned), &scores[0]),
             default: summarise(&default, &scores[1]),
@@ -444,6 +457,7 @@ impl<'a> Study<'a> {
             loss_difference_ci95: ci95(&diff).1,
             inner_member_steps: state.inner_member_steps,
             seconds: state.seconds,
+            metric_test: Some(paired_test(&metric_diff, default_margin(), higher_is_better)),
         })
     }
 }

@@ -91,11 +91,13 @@ impl RunDir {
         serde_json::from_str(&text).map_err(|e| Error::data(&path, format!("not valid JSON for this record: {e}")))
     }
 
-    /// Appends one JSON line and flushes it.
+    /// Appends one JSON line and flushes it. A torn last line left by a killed writer is cut off
+    /// first, so the new line never continues it.
     pub fn append_jsonl<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let path = self.file(name);
         let line = serde_json::to_string(value).map_err(|e| Error::data(&path, e.to_string()))?;
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut f = OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        cut_torn_tail(&mut f).map_err(|e| Error::io(&path, e))?;
         writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::io(&path, e))
     }
 
@@ -150,6 +152,26 @@ fn refuse_foreign(root: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Truncates `f` after its last newline when it does not end with one (a line torn by a kill).
+fn cut_torn_tail(f: &mut fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    f.seek(SeekFrom::Start(len - 1))?;
+    f.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let mut bytes = Vec::new();
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_end(&mut bytes)?;
+    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    f.set_len(keep as u64)
 }
 
 /// Reads a number that JSON may hold as `null` (serde_json writes NaN and ±∞ as null) as NaN.
@@ -210,6 +232,8 @@ mod tests {
         dir.append_jsonl("t.jsonl", &2).unwrap();
         OpenOptions::new().append(true).open(dir.file("t.jsonl")).unwrap().write_all(b"{\"hal").unwrap();
         assert_eq!(dir.read_jsonl::<i64>("t.jsonl").unwrap(), vec![1, 2]);
+        dir.append_jsonl("t.jsonl", &3).unwrap();
+        assert_eq!(fs::read_to_string(dir.file("t.jsonl")).unwrap(), "1\n2\n3\n", "the next line does not continue the torn one");
         fs::remove_dir_all(&root).unwrap();
     }
 }
