@@ -2,10 +2,11 @@
 //! CMA-ES or hypergradient search, with a resumable run directory.
 pub mod cmaes;
 pub mod objective;
+pub mod optuna;
 pub mod search;
 pub mod space;
 pub mod study;
 
-pub use search::{SearchEvent, SearchOutcome, Study};
+pub use search::{Evaluator, SearchEvent, SearchOutcome, Study};
 pub use space::PhiSpace;
 pub use study::{Learn, SearchMethod, StudySpec};

@@ -156,8 +156,9 @@ pub enum SearchEvent<'a> {
     Validating,
 }
 
-/// A study bound to a prepared task, a device and a run directory.
-pub struct Study<'a> {
+/// What scores a φ on a study's episodes: the prepared task, the study's inner settings and episode
+/// sampler, on a device. `search` and the Optuna worker (`meta::optuna`) score through it alike.
+pub struct Evaluator<'a> {
     pub prepared: &'a PreparedTask,
     pub spec: &'a StudySpec,
     pub space: PhiSpace,
@@ -165,7 +166,19 @@ pub struct Study<'a> {
     pub sampler: EpisodeSampler,
     pub data: TrainData<'a>,
     pub device: Device,
+}
+
+/// A study bound to a prepared task, a device and a run directory.
+pub struct Study<'a> {
+    pub evaluator: Evaluator<'a>,
     pub dir: &'a RunDir,
+}
+
+impl<'a> std::ops::Deref for Study<'a> {
+    type Target = Evaluator<'a>;
+    fn deref(&self) -> &Evaluator<'a> {
+        &self.evaluator
+    }
 }
 
 /// 1.96 · sd / √n.
@@ -174,13 +187,20 @@ pub fn ci95(values: &[f64]) -> (f64, f64) {
     (m, 1.96 * sd / (values.len().max(1) as f64).sqrt())
 }
 
-impl<'a> Study<'a> {
-    /// Builds the study for a prepared task (inputs already on `device`).
-    pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device, dir: &'a RunDir) -> Result<Self> {
+impl<'a> Evaluator<'a> {
+    /// Builds the evaluator of a study for a prepared task (inputs already on `device`).
+    pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device) -> Result<Self> {
         let space = PhiSpace::new(spec, &prepared.task.distribution, &prepared.inner.domain)?;
         let inner = spec.inner_settings(&prepared.inner.train)?;
         let sampler = EpisodeSampler::new(&prepared.dataset, &prepared.task, &prepared.split)?;
-        Ok(Study { prepared, spec, space, inner, sampler, data, device, dir })
+        Ok(Evaluator { prepared, spec, space, inner, sampler, data, device })
+    }
+}
+
+impl<'a> Study<'a> {
+    /// Builds the study for a prepared task (inputs already on `device`).
+    pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device, dir: &'a RunDir) -> Result<Self> {
+        Ok(Study { evaluator: Evaluator::new(prepared, spec, data, device)?, dir })
     }
 
     /// Outer steps of the whole study.
@@ -287,7 +307,9 @@ impl<'a> Study<'a> {
         }
         Ok(self.record(s, &phis[best], &scores[best]))
     }
+}
 
+impl<'a> Evaluator<'a> {
     fn record(&self, step: usize, phi: &[f64], scores: &[(f64, f64)]) -> StepRecord {
         let (loss_mean, loss_sd) = mean_sd(&scores.iter().map(|s| s.0).collect::<Vec<_>>());
         let (metric_mean, _) = mean_sd(&scores.iter().map(|s| s.1).collect::<Vec<_>>());
@@ -314,7 +336,7 @@ impl<'a> Study<'a> {
     }
 
     /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
-    fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
+    pub fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
         self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps)
     }
 
@@ -346,6 +368,9 @@ impl<'a> Study<'a> {
         let (name, _) = headline_metric(&self.prepared.inner.domain);
         (m.get("loss").copied().unwrap_or(f64::NAN), m.get(name).copied().unwrap_or(f64::NAN))
     }
+}
+
+impl<'a> Study<'a> {
 
     /// One Adam step on θ with the query-loss gradient through the last `unroll` inner steps.
     fn hypergradient_step(&self, state: &mut SearchState, indices: &[u64]) -> Result<StepRecord> {
