@@ -16,7 +16,9 @@ use std::path::PathBuf;
 /// Arguments of `dldl-meta search`.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  dldl-meta search --task tasks/rotation-mnist.toml --meta meta/rotation-hypergradient.toml --out runs/rot-hg\n\
-Killed at any moment, the same command resumes from the last completed outer step.")]
+Killed at any moment, the same command resumes from the last completed outer step.\n\n\
+Pull a study that `dldl-meta worker`s evaluated in Optuna's storage:\n  \
+dldl-meta search --from-optuna postgresql://user@db-host/optuna --study rot-sigma --out runs/rot-optuna")]
 pub struct SearchArgs {
     #[command(flatten)]
     pub common: Option<TaskArgs>,

@@ -88,6 +88,9 @@ impl OptunaSpace {
 
     /// GridSampler's search space: for each parameter, the values the grid points give it.
     pub fn grid(&self, points: &[GridPoint]) -> Result<BTreeMap<String, Vec<f64>>> {
+        if points.is_empty() {
+            return Err(Error::invalid("optuna.sampler", "grid", "needs the study's `grid` points"));
+        }
         let mut grid: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for point in points {
             let v = point.values();
@@ -164,5 +167,6 @@ mod tests {
         let huge = space.grid(&[GridPoint::Scalar(1.0), GridPoint::Scalar(2.0), GridPoint::Scalar(3.0), GridPoint::Scalar(4.0), GridPoint::Scalar(5.0), GridPoint::Scalar(6.0), GridPoint::Scalar(7.0), GridPoint::Scalar(8.0)]);
         assert!(huge.unwrap_err().to_string().contains("combinations"));
         assert!(OptunaSpace::new(&study("sigma", "[0.0]", "[1.0]", ""), 1).is_err());
+        assert!(space.grid(&[]).unwrap_err().to_string().contains("grid"));
     }
 }
