@@ -5,6 +5,7 @@ use clap::Args;
 use dldl_meta::config::TaskSpec;
 use dldl_meta::data::{load_task, DataRoots};
 use dldl_meta::model::Params;
+use dldl_meta::rundir::records::{TrainConfig, CHECKPOINT_FILE, CONFIG_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
@@ -27,23 +28,15 @@ pub struct EvalArgs {
     pub device: String,
 }
 
-#[derive(serde::Deserialize)]
-struct TrainConfig {
-    task_file: PathBuf,
-    task_toml: String,
-    methods: Vec<String>,
-    seeds: Vec<u64>,
-}
-
 /// Loads the run, evaluates every member on all examples of the data and prints the table.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let dir = RunDir::existing(&args.run)?;
-    let config: TrainConfig = dir.read_json(dldl_meta::rundir::CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
+    let config: TrainConfig = dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
     let dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone()))?;
     let inner = InnerLoop::from_task(&task, &dataset, 1)?;
-    let params = Params::load(&dir.file("checkpoint.safetensors"), &inner.network.param_names(), device)?;
+    let params = Params::load(&dir.file(CHECKPOINT_FILE), &inner.network.param_names(), device)?;
     let per_method = config.seeds.len() / config.methods.len().max(1);
     let methods: Vec<Method> = config.methods.iter().flat_map(|m| std::iter::repeat_n(m, per_method)).map(|m| m.parse()).collect::<Result<_, _>>()?;
     let everything: Vec<i64> = (0..dataset.inputs.size()[0]).collect();

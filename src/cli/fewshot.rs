@@ -8,8 +8,10 @@ use clap::Args;
 use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol, Setting};
 use dldl_meta::meta::study::InnerOverride;
 use dldl_meta::meta::StudySpec;
+use dldl_meta::rundir::records::{FewshotConfig, RunCommand, SearchConfig, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
+use dldl_meta::train::run::check_methods;
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::{LossKind, Method, TrainData};
 use std::path::{Path, PathBuf};
@@ -86,17 +88,19 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         inner,
     };
     spec.validate()?;
-    let config = serde_json::json!({
-        "command": "fewshot",
-        "task_file": args.common.task,
-        "task_toml": args.common.task_toml()?,
-        "fewshot": spec,
-        "environment": RunEnvironment::current(device),
-    });
-    let (dir, resumed) = RunDir::open(&args.out, &config)?;
+    let config = FewshotConfig {
+        command: RunCommand::Fewshot,
+        task_file: args.common.task.clone(),
+        task_toml: args.common.task_toml()?,
+        fewshot: spec.clone(),
+        environment: RunEnvironment::current(device),
+    };
     let inputs = prepared.dataset.inputs.to_device(device);
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
-    let protocol = Protocol::new(&prepared, &spec, data, device, &dir)?;
+    let protocol = Protocol::new(&prepared, &spec, data, device)?;
+    check_methods(&prepared, &spec.methods.iter().map(|m| m.method.clone()).collect::<Vec<_>>())?;
+    // Everything is validated; only now is the run directory created (or resumed).
+    let (dir, resumed) = RunDir::open(&args.out, &config)?;
     let t = &spec.inner.train;
     let steps = match spec.inner.epochs {
         Some(e) => format!("{e} epochs over each member's set"),
@@ -115,12 +119,12 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     let mut progress = Progress::new("fewshot", protocol.total_records() as u64);
-    let summary = protocol.run(&mut |event| match event {
+    let summary = protocol.run(&dir, &mut |event| match event {
         FewshotEvent::Chunk { done, .. } => progress.set(done as u64),
     })?;
     progress.finish();
     print!("{}", summary.markdown());
-    println!("\nrecords: {}; summary: {}", dir.file(dldl_meta::fewshot::RECORDS_FILE).display(), dir.file(dldl_meta::fewshot::SUMMARY_FILE).display());
+    println!("\nrecords: {}; summary: {}", dir.file(RECORDS_FILE).display(), dir.file(FEWSHOT_SUMMARY_FILE).display());
     Ok(())
 }
 
@@ -163,7 +167,7 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
 
 /// The study's [inner] recorded in a search run's config.json, if any.
 fn study_of(run: &Path) -> Option<InnerOverride> {
-    let text = std::fs::read_to_string(run.join(dldl_meta::rundir::CONFIG_FILE)).ok()?;
-    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-    serde_json::from_value(config.get("study")?.get("inner")?.clone()).ok()
+    let text = std::fs::read_to_string(run.join(CONFIG_FILE)).ok()?;
+    let config: SearchConfig = serde_json::from_str(&text).ok()?;
+    Some(config.study.inner)
 }

@@ -7,6 +7,7 @@ use dldl_meta::label::brief;
 use dldl_meta::meta::optuna::{Bridge, BridgeConfig};
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
+use dldl_meta::rundir::records::{RunCommand, SearchConfig, TABLE_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::setup::PreparedTask;
@@ -70,18 +71,19 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     let device = common.device()?;
     let study_spec = StudySpec::load(meta)?;
     let prepared = PreparedTask::load(&common.task, &common.roots())?;
-    let config = serde_json::json!({
-        "command": "search",
-        "task_file": common.task,
-        "task_toml": common.task_toml()?,
-        "meta_file": meta,
-        "study": study_spec,
-        "environment": RunEnvironment::current(device),
-    });
-    let (dir, resumed) = RunDir::open(&args.out, &config)?;
+    let config = SearchConfig {
+        command: RunCommand::Search,
+        task_file: common.task.clone(),
+        task_toml: common.task_toml()?,
+        meta_file: meta.to_path_buf(),
+        study: study_spec.clone(),
+        environment: RunEnvironment::current(device),
+    };
     let inputs = prepared.dataset.inputs.to_device(device);
     let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
-    let study = Study::new(&prepared, &study_spec, data, device, &dir)?;
+    let study = Study::new(&prepared, &study_spec, data, device)?;
+    // Everything is validated; only now is the run directory created (or resumed).
+    let (dir, resumed) = RunDir::open(&args.out, &config)?;
     eprintln!(
         "{} {:?} search of {:?} on {} ({} outer steps × {} episodes, {} inner steps each) → {}",
         if resumed { "resuming" } else { "starting" },
@@ -95,7 +97,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     );
     let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
     let mut progress = Progress::new("search", study.total_steps() as u64);
-    let outcome = study.run(&mut |event| match event {
+    let outcome = study.run(&dir, &mut |event| match event {
         SearchEvent::Step { done, record, .. } => {
             progress.set(done as u64);
             progress.println(&format!(
@@ -112,7 +114,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     progress.finish();
     let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain));
     print!("{text}");
-    dir.write_text("summary.md", &text)?;
+    dir.write_text(TABLE_FILE, &text)?;
     Ok(())
 }
 

@@ -38,20 +38,19 @@ pub struct Chunk {
     pub episodes: Vec<u64>,
 }
 
-/// A few-shot study bound to a prepared task, a device and a run directory.
+/// A few-shot study bound to a prepared task and a device.
 pub struct Protocol<'a> {
     pub prepared: &'a PreparedTask,
     pub spec: &'a FewshotSpec,
     pub data: TrainData<'a>,
     pub device: Device,
-    pub dir: &'a RunDir,
     /// The meta-test sampler of each shot-count setting (in `spec.settings` order), built once.
     samplers: Vec<Option<EpisodeSampler>>,
 }
 
 impl<'a> Protocol<'a> {
     /// Validates the spec against the task (every K admits meta-test episodes).
-    pub fn new(prepared: &'a PreparedTask, spec: &'a FewshotSpec, data: TrainData<'a>, device: Device, dir: &'a RunDir) -> Result<Self> {
+    pub fn new(prepared: &'a PreparedTask, spec: &'a FewshotSpec, data: TrainData<'a>, device: Device) -> Result<Self> {
         spec.validate()?;
         let samplers = spec
             .settings
@@ -61,7 +60,7 @@ impl<'a> Protocol<'a> {
                 Setting::Fraction(_) => Ok(None),
             })
             .collect::<Result<_>>()?;
-        Ok(Protocol { prepared, spec, data, device, dir, samplers })
+        Ok(Protocol { prepared, spec, data, device, samplers })
     }
 
     /// The fixed partition of the work into populations, point by point.
@@ -76,9 +75,9 @@ impl<'a> Protocol<'a> {
         self.spec.settings.len() * self.spec.episodes * self.spec.methods.len()
     }
 
-    /// Trains every chunk not yet logged, then writes `fewshot.json` and `summary.md` from the records.
-    pub fn run(&self, observer: &mut dyn FnMut(FewshotEvent)) -> Result<FewshotSummary> {
-        let mut records: Vec<EpisodeRecord> = self.dir.read_jsonl(RECORDS_FILE)?;
+    /// Trains every chunk not yet logged in `dir`, then writes `fewshot.json` and `summary.md` from the records.
+    pub fn run(&self, dir: &RunDir, observer: &mut dyn FnMut(FewshotEvent)) -> Result<FewshotSummary> {
+        let mut records: Vec<EpisodeRecord> = dir.read_jsonl(RECORDS_FILE)?;
         let total = self.total_records();
         for chunk in self.chunks() {
             let missing = self.missing(&records, &chunk);
@@ -86,7 +85,7 @@ impl<'a> Protocol<'a> {
             if !skipped {
                 for record in self.train_chunk(&chunk)? {
                     if missing.iter().any(|(m, e)| record.is(m, &chunk.setting, *e)) {
-                        self.dir.append_jsonl(RECORDS_FILE, &record)?;
+                        dir.append_jsonl(RECORDS_FILE, &record)?;
                         records.push(record);
                     }
                 }
@@ -95,10 +94,10 @@ impl<'a> Protocol<'a> {
             observer(FewshotEvent::Chunk { done, total, setting: &chunk.setting, episodes: &chunk.episodes, skipped });
         }
         // Read back from the log, so a resumed run and an uninterrupted one summarise the same parsed numbers.
-        let records: Vec<EpisodeRecord> = self.dir.read_jsonl(RECORDS_FILE)?;
+        let records: Vec<EpisodeRecord> = dir.read_jsonl(RECORDS_FILE)?;
         let summary = summarise(&self.prepared.task.name, self.spec, &self.prepared.inner.domain, &records);
-        self.dir.write_json(SUMMARY_FILE, &summary)?;
-        self.dir.write_text(TABLE_FILE, &summary.markdown())?;
+        dir.write_json(SUMMARY_FILE, &summary)?;
+        dir.write_text(TABLE_FILE, &summary.markdown())?;
         Ok(summary)
     }
 

@@ -4,10 +4,7 @@ use super::spec::Setting;
 use crate::train::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 
-/// Files of a few-shot run directory.
-pub const RECORDS_FILE: &str = "records.jsonl";
-pub const SUMMARY_FILE: &str = "fewshot.json";
-pub const TABLE_FILE: &str = "summary.md";
+pub use crate::rundir::records::{FEWSHOT_SUMMARY_FILE as SUMMARY_FILE, RECORDS_FILE, TABLE_FILE};
 
 /// One method on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,6 +7,6 @@ pub mod search;
 pub mod space;
 pub mod study;
 
-pub use search::{Evaluator, SearchEvent, SearchOutcome, Study};
+pub use search::{SearchEvent, SearchOutcome, Study};
 pub use space::PhiSpace;
 pub use study::{Learn, SearchMethod, StudySpec};

@@ -6,7 +6,6 @@ use super::space::PhiSpace;
 use super::study::{SearchMethod, StudySpec};
 use crate::data::{Episode, EpisodeSampler, Pool};
 use crate::error::{Error, Result};
-use crate::label::DistributionSpec;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::batches::BatchSampler;
 use crate::train::evaluate::{evaluate, EvalSpec};
@@ -22,28 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
-/// Files of a search run directory.
-pub const STATE_FILE: &str = "state.json";
-pub const TRIALS_FILE: &str = "trials.jsonl";
-pub const LEARNED_FILE: &str = "learned.toml";
-
-/// The contents of [`LEARNED_FILE`]: the learned φ as a `[distribution]` table.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Learned {
-    pub distribution: DistributionSpec,
-}
-
-/// The learned φ of a search run directory, if it has written one (not validated).
-pub fn read_learned(dir: &RunDir) -> Result<Option<DistributionSpec>> {
-    let path = dir.file(LEARNED_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let learned: Learned = toml::from_str(&text).map_err(|e| Error::data(&path, e.to_string()))?;
-    Ok(Some(learned.distribution))
-}
-pub const SUMMARY_FILE: &str = "summary.json";
+pub use crate::rundir::records::{read_learned, Learned, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
 
 /// One φ evaluated on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,9 +134,8 @@ pub enum SearchEvent<'a> {
     Validating,
 }
 
-/// What scores a φ on a study's episodes: the prepared task, the study's inner settings and episode
-/// sampler, on a device. `search` and the Optuna worker (`meta::optuna`) score through it alike.
-pub struct Evaluator<'a> {
+/// A study bound to a prepared task and a device.
+pub struct Study<'a> {
     pub prepared: &'a PreparedTask,
     pub spec: &'a StudySpec,
     pub space: PhiSpace,
@@ -168,39 +145,19 @@ pub struct Evaluator<'a> {
     pub device: Device,
 }
 
-/// A study bound to a prepared task, a device and a run directory.
-pub struct Study<'a> {
-    pub evaluator: Evaluator<'a>,
-    pub dir: &'a RunDir,
-}
-
-impl<'a> std::ops::Deref for Study<'a> {
-    type Target = Evaluator<'a>;
-    fn deref(&self) -> &Evaluator<'a> {
-        &self.evaluator
-    }
-}
-
 /// 1.96 · sd / √n.
 pub fn ci95(values: &[f64]) -> (f64, f64) {
     let (m, sd) = mean_sd(values);
     (m, 1.96 * sd / (values.len().max(1) as f64).sqrt())
 }
 
-impl<'a> Evaluator<'a> {
-    /// Builds the evaluator of a study for a prepared task (inputs already on `device`).
+impl<'a> Study<'a> {
+    /// Builds the study for a prepared task (inputs already on `device`).
     pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device) -> Result<Self> {
         let space = PhiSpace::new(spec, &prepared.task.distribution, &prepared.inner.domain)?;
         let inner = spec.inner_settings(&prepared.inner.train)?;
         let sampler = EpisodeSampler::new(&prepared.dataset, &prepared.task, &prepared.split)?;
-        Ok(Evaluator { prepared, spec, space, inner, sampler, data, device })
-    }
-}
-
-impl<'a> Study<'a> {
-    /// Builds the study for a prepared task (inputs already on `device`).
-    pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device, dir: &'a RunDir) -> Result<Self> {
-        Ok(Study { evaluator: Evaluator::new(prepared, spec, data, device)?, dir })
+        Ok(Study { prepared, spec, space, inner, sampler, data, device })
     }
 
     /// Outer steps of the whole study.
@@ -211,34 +168,34 @@ impl<'a> Study<'a> {
         }
     }
 
-    /// Runs (or resumes) the study to the end, then compares learned and default φ on meta-validation.
-    pub fn run(&self, observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
-        if self.dir.file(SUMMARY_FILE).exists() {
-            return self.dir.read_json(SUMMARY_FILE);
+    /// Runs (or resumes) the study in `dir` to the end, then compares learned and default φ on meta-validation.
+    pub fn run(&self, dir: &RunDir, observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
+        if dir.file(SUMMARY_FILE).exists() {
+            return dir.read_json(SUMMARY_FILE);
         }
-        let mut state = self.resume_or_start()?;
+        let mut state = self.resume_or_start(dir)?;
         while state.step < self.total_steps() {
             let started = Instant::now();
-            let record = self.step(&mut state)?;
+            let record = self.step(dir, &mut state)?;
             state.seconds += started.elapsed().as_secs_f64();
             state.history.push(record);
             state.step += 1;
-            self.dir.write_json(STATE_FILE, &state)?;
+            dir.write_json(STATE_FILE, &state)?;
             observer(SearchEvent::Step { done: state.step, total: self.total_steps(), record: state.history.last().expect("just pushed") });
         }
         let learned = self.learned_phi(&state);
-        self.write_learned(&learned)?;
+        self.write_learned(dir, &learned)?;
         observer(SearchEvent::Validating);
         let outcome = self.compare(&state, &learned)?;
-        self.dir.write_json(SUMMARY_FILE, &outcome)?;
+        dir.write_json(SUMMARY_FILE, &outcome)?;
         Ok(outcome)
     }
 
-    fn resume_or_start(&self) -> Result<SearchState> {
-        if self.dir.file(STATE_FILE).exists() {
-            let state: SearchState = self.dir.read_json(STATE_FILE)?;
-            let kept: Vec<Trial> = self.dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
-            self.dir.write_jsonl(TRIALS_FILE, &kept)?;
+    fn resume_or_start(&self, dir: &RunDir) -> Result<SearchState> {
+        if dir.file(STATE_FILE).exists() {
+            let state: SearchState = dir.read_json(STATE_FILE)?;
+            let kept: Vec<Trial> = dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
+            dir.write_jsonl(TRIALS_FILE, &kept)?;
             return Ok(state);
         }
         let phi = self.space.initial_phi(self.spec.init.as_deref());
@@ -268,14 +225,14 @@ impl<'a> Study<'a> {
     }
 
     /// One outer step of the configured method.
-    fn step(&self, state: &mut SearchState) -> Result<StepRecord> {
+    fn step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
         let s = state.step;
         let episodes: Vec<u64> = match self.spec.method {
             SearchMethod::Grid => (0..self.spec.episodes_per_step as u64).collect(),
             _ => (0..self.spec.episodes_per_step as u64).map(|e| (s * self.spec.episodes_per_step) as u64 + e).collect(),
         };
         if self.spec.method == SearchMethod::Hypergradient {
-            return self.hypergradient_step(state, &episodes);
+            return self.hypergradient_step(dir, state, &episodes);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.spec.method {
@@ -292,7 +249,7 @@ impl<'a> Study<'a> {
         for (c, row) in scores.iter().enumerate() {
             for (e, (loss, metric)) in row.iter().enumerate() {
                 let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
-                self.dir.append_jsonl(TRIALS_FILE, &trial)?;
+                dir.append_jsonl(TRIALS_FILE, &trial)?;
             }
             let losses: Vec<f64> = row.iter().map(|r| if r.0.is_finite() { r.0 } else { f64::MAX }).collect();
             means.push(losses.iter().sum::<f64>() / losses.len() as f64);
@@ -307,9 +264,7 @@ impl<'a> Study<'a> {
         }
         Ok(self.record(s, &phis[best], &scores[best]))
     }
-}
 
-impl<'a> Evaluator<'a> {
     fn record(&self, step: usize, phi: &[f64], scores: &[(f64, f64)]) -> StepRecord {
         let (loss_mean, loss_sd) = mean_sd(&scores.iter().map(|s| s.0).collect::<Vec<_>>());
         let (metric_mean, _) = mean_sd(&scores.iter().map(|s| s.1).collect::<Vec<_>>());
@@ -336,6 +291,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
+    /// (Public: `dldl-meta worker` scores Optuna's trials through it, on the same episodes and seeds.)
     pub fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
         self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps)
     }
@@ -368,12 +324,9 @@ impl<'a> Evaluator<'a> {
         let (name, _) = headline_metric(&self.prepared.inner.domain);
         (m.get("loss").copied().unwrap_or(f64::NAN), m.get(name).copied().unwrap_or(f64::NAN))
     }
-}
-
-impl<'a> Study<'a> {
 
     /// One Adam step on θ with the query-loss gradient through the last `unroll` inner steps.
-    fn hypergradient_step(&self, state: &mut SearchState, indices: &[u64]) -> Result<StepRecord> {
+    fn hypergradient_step(&self, dir: &RunDir, state: &mut SearchState, indices: &[u64]) -> Result<StepRecord> {
         let s = state.step;
         let episodes = self.episodes(Pool::Train, indices)?;
         let phi_now = self.space.phi_values(&state.theta);
@@ -411,7 +364,7 @@ impl<'a> Study<'a> {
         let metrics = evaluate(net, &trained.detached(), &self.data, &vec![query_method(&self.prepared.inner.domain); episodes.len()], &query_sets, &self.eval_spec())?;
         let scores: Vec<(f64, f64)> = metrics.iter().map(|m| self.loss_and_metric(m)).collect();
         for (e, (l, m)) in scores.iter().enumerate() {
-            self.dir.append_jsonl(TRIALS_FILE, &Trial { step: s, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *l, metric: *m })?;
+            dir.append_jsonl(TRIALS_FILE, &Trial { step: s, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *l, metric: *m })?;
         }
         if grad.iter().any(|g| !g.is_finite()) {
             return Err(Error::invalid("hypergradient", format!("{grad:?}"), format!("is not finite at outer step {s}; lower outer_lr or the inner lr")));
@@ -441,10 +394,10 @@ impl<'a> Study<'a> {
         }
     }
 
-    fn write_learned(&self, phi: &[f64]) -> Result<()> {
-        let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) }).map_err(|e| Error::data(self.dir.file(LEARNED_FILE), e.to_string()))?;
+    fn write_learned(&self, dir: &RunDir, phi: &[f64]) -> Result<()> {
+        let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) }).map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
         let header = format!("# φ learned by `dldl-meta search` ({:?}) on task {}\n", self.spec.method, self.prepared.task.name);
-        self.dir.write_text(LEARNED_FILE, &(header + &body))
+        dir.write_text(LEARNED_FILE, &(header + &body))
     }
 
     /// Learned φ against the task's default on the same meta-validation episodes (paired).

@@ -1,7 +1,7 @@
 //! Inner-loop learning curves of a train run (`curves.jsonl`): the validation headline metric per
 //! optimiser step, mean over seeds per method with a min–max band (DLDL versus one-hot: convergence speed).
 use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
-use super::runs::CurveLine;
+use crate::rundir::records::CurveLine;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;

@@ -2,13 +2,15 @@
 //! its task, and the records the figures need, typed.
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
-use crate::rundir::metrics_null_as_nan;
-use crate::fewshot::{FewshotSummary, SUMMARY_FILE as FEWSHOT_SUMMARY};
+use crate::fewshot::{EpisodeRecord, FewshotSummary};
 use crate::label::DistributionSpec;
-use crate::meta::search::{read_learned, SearchOutcome, SearchState, STATE_FILE, SUMMARY_FILE as SEARCH_SUMMARY};
-use crate::rundir::null_as_nan;
+use crate::meta::search::{SearchOutcome, SearchState};
+use crate::rundir::records::{
+    read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE, CURVES_FILE,
+    FEWSHOT_SUMMARY_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE, SESSIONS_FILE, STATE_FILE,
+};
 use crate::rundir::RunDir;
-use crate::train::metrics::{LabelError, Metrics};
+use crate::train::metrics::LabelError;
 use crate::train::summary::MemberResult;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -40,25 +42,6 @@ pub struct SearchRun {
     pub outcome: Option<SearchOutcome>,
 }
 
-/// One evaluation point of one member of a `dldl-meta train` run.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CurveLine {
-    pub member: usize,
-    pub method: String,
-    pub seed: u64,
-    pub point: Point,
-}
-
-/// An evaluation during training (`CurvePoint` as logged; NaN metrics are `null`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Point {
-    pub step: usize,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub train_loss: f64,
-    #[serde(deserialize_with = "metrics_null_as_nan")]
-    pub val: Metrics,
-}
-
 /// A `dldl-meta train` directory.
 pub struct TrainRun {
     pub curves: Vec<CurveLine>,
@@ -68,69 +51,37 @@ pub struct TrainRun {
     pub per_label: Option<Vec<Vec<LabelError>>>,
 }
 
+/// The study method of a search run's config (`/study/method`).
 #[derive(Deserialize)]
-struct TrainMetrics {
-    members: Vec<MemberRead>,
-    #[serde(default)]
-    per_label: Option<Vec<Vec<LabelErrorRead>>>,
+struct StudyMethod {
+    study: StudyHeader,
 }
 
 #[derive(Deserialize)]
-struct LabelErrorRead {
-    label: f64,
-    count: usize,
-    #[serde(deserialize_with = "null_as_nan")]
-    mae: f64,
-}
-
-#[derive(Deserialize)]
-struct MemberRead {
+struct StudyHeader {
     method: String,
-    seed: u64,
-    #[serde(deserialize_with = "metrics_null_as_nan")]
-    metrics: Metrics,
-    #[serde(default)]
-    failure: Option<String>,
 }
 
 impl Run {
     /// Reads `path`; an error names what is missing.
     pub fn load(path: &Path) -> Result<Run> {
         let dir = RunDir::existing(path)?;
-        let config: serde_json::Value = dir.read_json(crate::rundir::CONFIG_FILE)?;
-        let task = match (config.get("task_toml").and_then(|v| v.as_str()), config.get("task_file").and_then(|v| v.as_str())) {
-            (Some(text), Some(file)) => Some(TaskSpec::parse(text, Path::new(file))?),
-            _ => None,
-        };
-        let command = config.get("command").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        let kind = match command.as_str() {
-            "search" => {
+        let header: RunHeader = dir.read_json(CONFIG_FILE)?;
+        let task = Some(TaskSpec::parse(&header.task_toml, &header.task_file)?);
+        let kind = match header.command {
+            RunCommand::Search => {
                 let learned = read_learned(&dir)?;
-                let outcome = if dir.file(SEARCH_SUMMARY).exists() { Some(dir.read_json(SEARCH_SUMMARY)?) } else { None };
-                let method = config.pointer("/study/method").and_then(|v| v.as_str()).unwrap_or("search").to_string();
+                let outcome = if dir.file(SEARCH_SUMMARY_FILE).exists() { Some(dir.read_json(SEARCH_SUMMARY_FILE)?) } else { None };
+                let method = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study.method;
                 RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome }))
             }
-            "fewshot" => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY)?),
-            "train" => {
-                let (members, per_label) = if dir.file("metrics.json").exists() {
-                    let read = dir.read_json::<TrainMetrics>("metrics.json")?;
-                    let members = read
-                        .members
-                        .into_iter()
-                        .map(|m| MemberResult { method: m.method, seed: m.seed, metrics: m.metrics, failure: m.failure })
-                        .collect();
-                    let per_label = read.per_label.map(|all| {
-                        all.into_iter()
-                            .map(|rows| rows.into_iter().map(|r| LabelError { label: r.label, count: r.count, mae: r.mae }).collect())
-                            .collect()
-                    });
-                    (members, per_label)
-                } else {
-                    (vec![], None)
-                };
-                RunKind::Train(TrainRun { curves: dir.read_jsonl("curves.jsonl")?, members, per_label })
+            RunCommand::Fewshot if !dir.file(FEWSHOT_SUMMARY_FILE).exists() => return Err(incomplete_fewshot(&dir, path)?),
+            RunCommand::Fewshot => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY_FILE)?),
+            RunCommand::Train => {
+                let metrics: Option<TrainMetrics> = if dir.file(METRICS_FILE).exists() { Some(dir.read_json(METRICS_FILE)?) } else { None };
+                let (members, per_label) = metrics.map_or((vec![], None), |m| (m.members, m.per_label));
+                RunKind::Train(TrainRun { curves: dir.read_jsonl(CURVES_FILE)?, members, per_label })
             }
-            other => return Err(Error::data(path, format!("config.json says command {other:?}; the report reads search, fewshot and train runs"))),
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
         Ok(Run { name, dir: path.to_path_buf(), task, kind })
@@ -139,6 +90,33 @@ impl Run {
     /// The task's name, or the run's.
     pub fn task_name(&self) -> String {
         self.task.as_ref().map_or_else(|| self.name.clone(), |t| t.name.clone())
+    }
+}
+
+/// The error for a fewshot run stopped before its end: how many records it holds, and the command
+/// (its last session's) that finishes it.
+fn incomplete_fewshot(dir: &RunDir, path: &Path) -> Result<Error> {
+    let config: FewshotConfig = dir.read_json(CONFIG_FILE)?;
+    let spec = &config.fewshot;
+    let total = spec.settings.len() * spec.episodes * spec.methods.len();
+    let records = dir.read_jsonl::<EpisodeRecord>(RECORDS_FILE)?.len();
+    let sessions: Vec<SessionRecord> = dir.read_jsonl(SESSIONS_FILE)?;
+    let command = match sessions.last() {
+        Some(s) => s.command_line.iter().map(|a| shell_quoted(a)).collect::<Vec<_>>().join(" "),
+        None => format!("dldl-meta fewshot --task {} … --out {} (the command that started it)", config.task_file.display(), path.display()),
+    };
+    Ok(Error::data(
+        path,
+        format!("is an incomplete fewshot run ({records} of {total} episode records, no {FEWSHOT_SUMMARY_FILE} yet); the same command resumes and finishes it:\n  {command}"),
+    ))
+}
+
+/// `arg` as a shell word.
+fn shell_quoted(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=,+@%".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 

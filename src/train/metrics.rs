@@ -49,6 +49,7 @@ pub struct LabelError {
     /// Examples whose true label is nearest to this bin.
     pub count: usize,
     /// Mean |expected − true| over them (label unit).
+    #[serde(deserialize_with = "crate::rundir::null_as_nan")]
     pub mae: f64,
 }
 

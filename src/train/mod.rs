@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod objective;
 pub mod optimizer;
 pub mod predict;
+pub mod run;
 pub mod setup;
 pub mod summary;
 pub mod trainer;

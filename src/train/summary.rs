@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 pub struct MemberResult {
     pub method: String,
     pub seed: u64,
+    #[serde(deserialize_with = "crate::rundir::metrics_null_as_nan")]
     pub metrics: Metrics,
     /// Set when the member stopped on a non-finite loss.
     #[serde(default)]

@@ -62,7 +62,9 @@ pub struct Member {
 pub struct CurvePoint {
     pub step: usize,
     /// Mean training loss since the previous point.
+    #[serde(deserialize_with = "crate::rundir::null_as_nan")]
     pub train_loss: f64,
+    #[serde(deserialize_with = "crate::rundir::metrics_null_as_nan")]
     pub val: Metrics,
 }
 
@@ -70,6 +72,7 @@ pub struct CurvePoint {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failure {
     pub step: usize,
+    #[serde(deserialize_with = "crate::rundir::null_as_nan")]
     pub loss: f64,
 }
 

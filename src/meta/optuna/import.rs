@@ -7,6 +7,7 @@ use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::label::DistributionSpec;
 use crate::meta::search::{Learned, SearchState, StepRecord, Trial, LEARNED_FILE, STATE_FILE, TRIALS_FILE};
+use crate::rundir::records::{RunCommand, SearchConfig};
 use crate::rundir::RunDir;
 use crate::train::summary::mean_sd;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,20 @@ use std::path::Path;
 
 /// Every Optuna trial as the storage holds it, one JSON line each (provenance of the import).
 pub const OPTUNA_TRIALS_FILE: &str = "optuna_trials.jsonl";
+
+/// The config.json of a pulled study: a search run's, plus where it came from.
+#[derive(Debug, Serialize)]
+struct PulledConfig {
+    #[serde(flatten)]
+    search: SearchConfig,
+    optuna: PulledFrom,
+}
+
+#[derive(Debug, Serialize)]
+struct PulledFrom {
+    storage: String,
+    study: String,
+}
 
 /// One trial as the bridge returns it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,14 +68,6 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
     let _: Value = bridge.call(json!({ "op": "open", "storage": url, "study": study, "create": null }))?;
     let dump: Dump = bridge.call(json!({ "op": "trials" }))?;
     let attr = |key: &str| dump.attrs.get(key).cloned().ok_or_else(|| Error::data(&storage, format!("study {study:?} has no user attribute {key}: it was not created by `dldl-meta worker`")));
-    let config = json!({
-        "command": "search",
-        "task_file": attr(identity::TASK_FILE)?,
-        "task_toml": attr(identity::TASK_TOML)?,
-        "meta_file": Value::Null,
-        "study": attr(identity::STUDY)?,
-        "optuna": { "storage": storage, "study": study },
-    });
     let mut complete: Vec<&StoredTrial> = dump.trials.iter().filter(|t| t.state == "complete").collect();
     complete.sort_by_key(|t| t.number);
     let mut states = BTreeMap::new();
@@ -72,6 +79,18 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
         .filter(|t| t.value.is_some_and(f64::is_finite))
         .min_by(|a, b| a.value.unwrap_or(f64::MAX).total_cmp(&b.value.unwrap_or(f64::MAX)))
         .ok_or_else(|| Error::data(&storage, format!("study {study:?} has no complete trial with a finite query loss yet")))?;
+    let config = PulledConfig {
+        search: SearchConfig {
+            command: RunCommand::Search,
+            task_file: from_attr(attr(identity::TASK_FILE)?, identity::TASK_FILE, &storage)?,
+            task_toml: from_attr(attr(identity::TASK_TOML)?, identity::TASK_TOML, &storage)?,
+            meta_file: from_attr(attr(identity::META_FILE).unwrap_or(Value::Null), identity::META_FILE, &storage).unwrap_or_default(),
+            study: from_attr(attr(identity::STUDY)?, identity::STUDY, &storage)?,
+            // The environment that evaluated the learned φ.
+            environment: user_attr(best, "environment", &storage)?,
+        },
+        optuna: PulledFrom { storage: storage.clone(), study: study.to_string() },
+    };
     let (dir, _) = RunDir::open(out, &config)?;
     dir.write_jsonl(OPTUNA_TRIALS_FILE, &dump.trials)?;
     let mut records = vec![];
@@ -112,6 +131,11 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
     let header = format!("# φ of Optuna trial {} (best of {} complete) in study {study} at {storage}\n", best.number, complete.len());
     dir.write_text(LEARNED_FILE, &(header + &body))?;
     Ok(Pulled { complete: complete.len(), states, best_number: best.number, best: distribution, best_loss })
+}
+
+/// A study attribute as `T`.
+fn from_attr<T: serde::de::DeserializeOwned>(value: Value, key: &str, storage: &str) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| Error::data(storage, format!("study user attribute {key}: {e}")))
 }
 
 fn user_attr<T: serde::de::DeserializeOwned>(trial: &StoredTrial, key: &str, storage: &str) -> Result<T> {

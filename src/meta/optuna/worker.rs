@@ -5,7 +5,7 @@ use super::params::OptunaSpace;
 use super::settings::{OptunaSettings, PrunerKind, SamplerKind};
 use crate::data::Pool;
 use crate::error::Result;
-use crate::meta::search::Evaluator;
+use crate::meta::search::Study;
 use crate::runtime::RunEnvironment;
 use crate::train::summary::mean_sd;
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,7 @@ struct Reported {
 
 /// A worker bound to an evaluator and an open study.
 pub struct Worker<'a> {
-    evaluator: &'a Evaluator<'a>,
+    evaluator: &'a Study<'a>,
     space: OptunaSpace,
     settings: OptunaSettings,
     bridge: Bridge,
@@ -80,7 +80,7 @@ pub struct Worker<'a> {
 impl<'a> Worker<'a> {
     /// Opens (or creates) the study; refuses it when its task, φ space or evaluation differ from
     /// `attrs` (see `identity::study_attrs`).
-    pub fn open(evaluator: &'a Evaluator<'a>, space: OptunaSpace, attrs: Map<String, Value>, config: WorkerConfig) -> Result<Self> {
+    pub fn open(evaluator: &'a Study<'a>, space: OptunaSpace, attrs: Map<String, Value>, config: WorkerConfig) -> Result<Self> {
         let settings = evaluator.spec.optuna.clone().unwrap_or_default();
         let mut bridge = Bridge::start(&config.bridge)?;
         let sampler = sampler_request(evaluator, &space, &settings, config.worker_id)?;
@@ -161,7 +161,7 @@ impl<'a> Worker<'a> {
 }
 
 /// The sampler the study file asks for, seeded by the study's seed and the worker's id.
-fn sampler_request(evaluator: &Evaluator, space: &OptunaSpace, settings: &OptunaSettings, worker_id: u64) -> Result<Value> {
+fn sampler_request(evaluator: &Study, space: &OptunaSpace, settings: &OptunaSettings, worker_id: u64) -> Result<Value> {
     let kind = settings.sampler_for(evaluator.spec.method);
     let seed = (evaluator.spec.seed ^ worker_id.wrapping_mul(0x9e37_79b9_7f4a_7c15)) & 0xffff_ffff;
     let mut request = json!({ "kind": kind, "seed": seed, "n_startup_trials": settings.n_startup_trials });

@@ -1,5 +1,12 @@
 //! Run directories: the resolved config, JSON records written atomically, JSONL logs appended
 //! and flushed line by line, and the rule that a directory of a different config is never overwritten.
+//!
+//! Rooms: `records` (every file's name and record type), `lock` (one writer per directory),
+//! `compare` (which fields make a different run).
+pub mod compare;
+pub mod lock;
+pub mod records;
+
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -7,43 +14,50 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The file every run directory starts with.
-pub const CONFIG_FILE: &str = "config.json";
+use lock::RunLock;
+pub use records::CONFIG_FILE;
+use records::{SessionRecord, LOCK_FILE, SESSIONS_FILE};
+use std::sync::Arc;
 
-/// A run directory on disk.
+/// A run directory on disk; opened for a run, it holds the directory's lock until dropped.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    _lock: Option<Arc<RunLock>>,
 }
 
 impl RunDir {
     /// Opens `root` for a run whose resolved configuration is `config`: creates it when new,
-    /// resumes it when its `config.json` is the same, and refuses it when it differs.
+    /// resumes it when its `config.json` is the same, and refuses it when it differs or when
+    /// another process holds it. The lock is held as long as the returned directory lives.
     /// Returns the directory and whether it already held this run.
-    pub fn open(root: &Path, config: &serde_json::Value) -> Result<(RunDir, bool)> {
-        let dir = RunDir { root: root.to_path_buf() };
+    pub fn open<T: Serialize>(root: &Path, config: &T) -> Result<(RunDir, bool)> {
+        let config = serde_json::to_value(config).map_err(|e| Error::data(root.join(CONFIG_FILE), e.to_string()))?;
+        refuse_foreign(root)?;
+        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        let dir = RunDir { root: root.to_path_buf(), _lock: Some(Arc::new(RunLock::acquire(root)?)) };
         let stored = dir.file(CONFIG_FILE);
-        if stored.exists() {
+        let resumed = stored.exists();
+        if resumed {
             let previous: serde_json::Value = dir.read_json(CONFIG_FILE)?;
-            if &previous != config {
+            let differences = compare::differences(&previous, &config);
+            if !differences.is_empty() {
+                let list: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
                 return Err(Error::data(
                     &stored,
-                    "this run directory holds a run with a different configuration; choose another --out or remove it",
+                    format!("this run directory holds a run with a different configuration:\n{}\nchoose another --out, or remove the directory", list.join("\n")),
                 ));
             }
-            return Ok((dir, true));
+        } else {
+            dir.write_json(CONFIG_FILE, &config)?;
         }
-        if root.exists() && fs::read_dir(root).map_err(|e| Error::io(root, e))?.next().is_some() {
-            return Err(Error::data(root, "exists, is not empty and has no config.json; choose another --out"));
-        }
-        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-        dir.write_json(CONFIG_FILE, config)?;
-        Ok((dir, false))
+        dir.append_jsonl(SESSIONS_FILE, &session(&config, resumed))?;
+        Ok((dir, resumed))
     }
 
     /// An existing run directory (for reading).
     pub fn existing(root: &Path) -> Result<RunDir> {
-        let dir = RunDir { root: root.to_path_buf() };
+        let dir = RunDir { root: root.to_path_buf(), _lock: None };
         if !dir.file(CONFIG_FILE).exists() {
             return Err(Error::data(root, "is not a run directory (no config.json)"));
         }
@@ -91,10 +105,16 @@ impl RunDir {
         self.write_text(name, &lines.iter().map(|l| format!("{l}\n")).collect::<String>())
     }
 
-    /// All complete lines of a JSONL file (a torn last line from a crash is dropped); none if absent.
+    /// All complete lines of a JSONL file (a torn last line from a crash is dropped); none if the
+    /// file does not exist. Any other failure to read it (permissions, not UTF-8) is an error.
     pub fn read_jsonl<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
         let path = self.file(name);
-        let Ok(text) = fs::read_to_string(&path) else { return Ok(vec![]) };
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Err(Error::data(&path, "is not UTF-8 text (a JSON line per record was expected)")),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
         let complete = if text.ends_with('\n') { &text[..] } else { &text[..text.rfind('\n').map_or(0, |i| i + 1)] };
         complete
             .lines()
@@ -102,6 +122,34 @@ impl RunDir {
             .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1))))
             .collect()
     }
+}
+
+/// This process starting (or resuming) a run of `config`.
+fn session(config: &serde_json::Value, resumed: bool) -> SessionRecord {
+    let holder = records::LockHolder::this_process();
+    SessionRecord {
+        pid: holder.pid,
+        host: holder.host,
+        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        resumed,
+        command_line: std::env::args().collect(),
+        recorded: compare::recorded_part(config),
+    }
+}
+
+/// Refuses a directory that exists, holds files and is no run directory (nothing of it is touched).
+fn refuse_foreign(root: &Path) -> Result<()> {
+    if !root.exists() || root.join(CONFIG_FILE).exists() {
+        return Ok(());
+    }
+    let entries = fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(root, e))?;
+        if entry.file_name() != LOCK_FILE {
+            return Err(Error::data(root, "exists, is not empty and has no config.json; choose another --out"));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a number that JSON may hold as `null` (serde_json writes NaN and ±∞ as null) as NaN.
@@ -131,10 +179,26 @@ mod tests {
         let (dir, resumed) = RunDir::open(&root, &serde_json::json!({"seed": 1})).unwrap();
         assert!(!resumed);
         dir.append_jsonl("log.jsonl", &serde_json::json!({"a": 1})).unwrap();
+        drop(dir); // releases the lock
         let (_, resumed) = RunDir::open(&root, &serde_json::json!({"seed": 1})).unwrap();
         assert!(resumed);
         let err = RunDir::open(&root, &serde_json::json!({"seed": 2})).unwrap_err();
         assert!(err.to_string().contains("different configuration"), "{err}");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn only_a_missing_log_means_no_records() {
+        let root = temp("unreadable");
+        let (dir, _) = RunDir::open(&root, &serde_json::json!({})).unwrap();
+        assert!(dir.read_jsonl::<i64>("absent.jsonl").unwrap().is_empty());
+        fs::write(dir.file("bytes.jsonl"), b"1\n\xff\xfe\n").unwrap();
+        let err = dir.read_jsonl::<i64>("bytes.jsonl").unwrap_err().to_string();
+        assert!(err.contains("bytes.jsonl") && err.contains("not UTF-8"), "{err}");
+        // A directory where the log should be: reading it fails, and that is not "no records".
+        fs::create_dir(dir.file("dir.jsonl")).unwrap();
+        let err = dir.read_jsonl::<i64>("dir.jsonl").unwrap_err().to_string();
+        assert!(err.contains("dir.jsonl"), "{err}");
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -1,0 +1,223 @@
+//! A whole `train` run: methods × seeds on a task trained in populations, evaluated on the test
+//! split, and recorded in a run directory (config, curves, checkpoint, metrics, summary table).
+use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
+use super::setup::PreparedTask;
+use super::summary::{table, MemberResult};
+use super::trainer::{train_chunked, Failure, PopulationRun, TrainEvent};
+use super::{LossKind, Member, Method, TrainData, Trainer};
+use crate::data::{DataRoots, Pool};
+use crate::error::{Error, Result};
+use crate::rundir::records::{CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, TABLE_FILE};
+use crate::rundir::RunDir;
+use crate::runtime::RunEnvironment;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::Device;
+
+/// What to train and where to record it.
+#[derive(Debug, Clone)]
+pub struct TrainRunConfig {
+    pub task_file: PathBuf,
+    pub roots: DataRoots,
+    pub device: Device,
+    /// The methods to train; empty: the task's own distribution (KL).
+    pub methods: Vec<Method>,
+    /// Seeds per method: `first_seed`, `first_seed + 1`, …
+    pub seeds: u64,
+    pub first_seed: u64,
+    /// Optimiser steps per member; `None`: the task's.
+    pub steps: Option<usize>,
+    /// Validate every this many steps (0: only at the end, without a validation split).
+    pub eval_every: usize,
+    /// Evaluations without improvement before a member stops (0: never).
+    pub patience: usize,
+    /// Members trained at once (0: all); `None`: [`Trainer::default_chunk`].
+    pub chunk: Option<usize>,
+    /// The run directory.
+    pub out: PathBuf,
+}
+
+/// Progress of a train run.
+pub enum TrainRunEvent<'a> {
+    /// Training starts: `members` = `methods` × `seeds`, `total` progress steps over all chunks.
+    Started { members: usize, methods: usize, seeds: u64, steps: usize, total: u64, device: Device },
+    /// `done` of the `total` progress steps.
+    Step { done: u64 },
+    /// A member stopped on a non-finite loss.
+    Failed { member: usize, method: &'a Method, failure: &'a Failure },
+}
+
+/// The result of a train run.
+#[derive(Debug, Clone)]
+pub struct TrainRunOutcome {
+    /// The markdown summary (also in [`TABLE_FILE`]).
+    pub summary: String,
+    pub metrics: TrainMetrics,
+    /// The directory held this run, finished: nothing was trained.
+    pub already_finished: bool,
+}
+
+/// Everything a train run needs, resolved before the run directory is touched.
+struct TrainPlan {
+    prepared: PreparedTask,
+    methods: Vec<Method>,
+    members: Vec<Member>,
+    record: TrainConfig,
+}
+
+/// Runs `config` (or reports it when its directory already holds it finished).
+pub fn run_train(config: &TrainRunConfig, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<TrainRunOutcome> {
+    let plan = TrainPlan::new(config)?;
+    let (dir, resumed) = RunDir::open(&config.out, &plan.record)?;
+    if resumed && dir.file(TABLE_FILE).exists() {
+        return finished(&dir);
+    }
+    plan.train(config, &dir, observer)
+}
+
+/// The outcome recorded in a finished run directory.
+fn finished(dir: &RunDir) -> Result<TrainRunOutcome> {
+    let path = dir.file(TABLE_FILE);
+    let summary = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(TrainRunOutcome { summary, metrics: dir.read_json(METRICS_FILE)?, already_finished: true })
+}
+
+impl TrainPlan {
+    /// Loads the task and resolves methods, members and the run's config record.
+    fn new(config: &TrainRunConfig) -> Result<Self> {
+        let mut prepared = PreparedTask::load(&config.task_file, &config.roots)?;
+        let methods = if config.methods.is_empty() {
+            vec![Method { target: prepared.task.distribution.clone(), loss: LossKind::Kl }]
+        } else {
+            config.methods.clone()
+        };
+        if config.seeds == 0 {
+            return Err(Error::invalid("--seeds", 0, "must be >= 1"));
+        }
+        check_methods(&prepared, &methods)?;
+        let train = &mut prepared.inner.train;
+        train.steps = config.steps.unwrap_or(train.steps);
+        train.eval_every = config.eval_every;
+        train.patience = config.patience;
+        train.validate()?;
+        let members = members_of(&prepared, &methods, config);
+        let record = TrainConfig {
+            command: RunCommand::Train,
+            task_file: config.task_file.clone(),
+            task_toml: std::fs::read_to_string(&config.task_file).map_err(|e| Error::io(&config.task_file, e))?,
+            methods: methods.iter().map(|m| m.to_string()).collect(),
+            seeds: members.iter().map(|m| m.seed).collect(),
+            train: prepared.inner.train.clone(),
+            network: prepared.inner.network.spec().clone(),
+            split_sizes: Pool::ALL.iter().map(|p| (p.name().to_string(), prepared.split.pool(*p).len())).collect(),
+            environment: RunEnvironment::current(config.device),
+        };
+        Ok(TrainPlan { prepared, methods, members, record })
+    }
+
+    /// Trains every member, evaluates it on the test split and writes the run directory.
+    fn train(&self, config: &TrainRunConfig, dir: &RunDir, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<TrainRunOutcome> {
+        let device = config.device;
+        let inner = &self.prepared.inner;
+        let inputs = self.prepared.dataset.inputs.to_device(device);
+        let data = TrainData { inputs: &inputs, labels: &self.prepared.dataset.labels, domain: &inner.domain };
+        let eval = EvalSpec::for_reference(self.prepared.task.distribution.clone());
+        let trainer = Trainer { net: &inner.network, data: &data, spec: &inner.train, eval: &eval, device };
+        let chunk = config.chunk.unwrap_or_else(|| trainer.default_chunk());
+        let started = Instant::now();
+        let run = self.train_members(&trainer, chunk, dir, observer)?;
+        let seconds = started.elapsed().as_secs_f64();
+        run.params.save(&dir.file(CHECKPOINT_FILE))?;
+        let metrics = self.test_metrics(&trainer, &run, seconds)?;
+        dir.write_json(METRICS_FILE, &metrics)?;
+        let summary = format!(
+            "{} — test split ({} examples), {} steps × batch {}, {} member(s) trained {} at a time in {seconds:.1} s on {device:?}\n\n{}",
+            self.prepared.task.name,
+            self.prepared.split.pool(Pool::Test).len(),
+            inner.train.steps,
+            inner.train.batch,
+            self.members.len(),
+            if chunk == 0 { self.members.len() } else { chunk.min(self.members.len()) },
+            table(&metrics.members, &inner.domain.headline_metrics())
+        );
+        dir.write_text(TABLE_FILE, &summary)?;
+        Ok(TrainRunOutcome { summary, metrics, already_finished: false })
+    }
+
+    /// Trains the members in chunks, logging every validation to [`CURVES_FILE`].
+    fn train_members(&self, trainer: &Trainer, chunk: usize, dir: &RunDir, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<PopulationRun> {
+        let steps = trainer.spec.steps;
+        let chunks = if chunk == 0 { 1 } else { self.members.len().div_ceil(chunk) };
+        let total = (steps * chunks) as u64;
+        observer(TrainRunEvent::Started { members: self.members.len(), methods: self.methods.len(), seeds: self.record.seeds.len() as u64 / self.methods.len() as u64, steps, total, device: trainer.device });
+        let mut log_error = None;
+        let run = train_chunked(trainer, &self.members, chunk, &mut |offset, event| match event {
+            TrainEvent::Step { step, total } => observer(TrainRunEvent::Step { done: ((offset / chunk.max(1)) * total + step) as u64 }),
+            TrainEvent::Evaluated { member, point } => {
+                let member = offset + member;
+                let line = CurveLine { member, method: self.members[member].method.to_string(), seed: self.members[member].seed, point: point.clone() };
+                if let Err(e) = dir.append_jsonl(CURVES_FILE, &line) {
+                    log_error.get_or_insert(e);
+                }
+            }
+            TrainEvent::Failed { member, failure } => {
+                let member = offset + member;
+                observer(TrainRunEvent::Failed { member, method: &self.members[member].method, failure })
+            }
+        })?;
+        match log_error {
+            Some(e) => Err(e),
+            None => Ok(run),
+        }
+    }
+
+    /// Every member's metrics on the test split (and per-label errors for ordinal tasks).
+    fn test_metrics(&self, trainer: &Trainer, run: &PopulationRun, seconds: f64) -> Result<TrainMetrics> {
+        let test: Vec<Vec<i64>> = self.members.iter().map(|_| self.prepared.split.pool(Pool::Test).to_vec()).collect();
+        let methods: Vec<Method> = self.members.iter().map(|m| m.method.clone()).collect();
+        let metrics = evaluate(trainer.net, &run.params, trainer.data, &methods, &test, trainer.eval)?;
+        let members = self
+            .members
+            .iter()
+            .zip(metrics)
+            .zip(&run.outcomes)
+            .map(|((m, metrics), outcome)| MemberResult {
+                method: m.method.to_string(),
+                seed: m.seed,
+                metrics,
+                failure: outcome.failure.as_ref().map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
+            })
+            .collect();
+        let per_label = per_label_errors(trainer.net, &run.params, trainer.data, &test, trainer.eval.chunk)?;
+        Ok(TrainMetrics { split: Pool::Test.name().to_string(), seconds, members, outcomes: run.outcomes.clone(), per_label })
+    }
+}
+
+/// Checks that every method trains on this task (its family fits the task's labels and domain)
+/// by its loss on one training example, without touching any run directory.
+pub fn check_methods(prepared: &PreparedTask, methods: &[Method]) -> Result<()> {
+    let _guard = tch::no_grad_guard();
+    let Some(first) = prepared.split.pool(Pool::Train).first() else {
+        return Err(Error::invalid("training split", 0, "holds no example; check [splits] of the task file"));
+    };
+    let rows = [*first];
+    let data = TrainData { inputs: &prepared.dataset.inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let net = &prepared.inner.network;
+    let logits = net.forward(&net.init(&[0], Device::Cpu), &data.gather(&rows, 1, Device::Cpu)?)?.get(0);
+    for method in methods {
+        let _loss = data
+            .loss(method, &phi_of(&method.target, Device::Cpu), &logits, &rows)
+            .map_err(|e| Error::invalid("method", method, format!("cannot train on task {}: {e}", prepared.task.name)))?;
+    }
+    Ok(())
+}
+
+/// Methods × seeds, method-major, each on the training pool (and the validation pool when validating).
+fn members_of(prepared: &PreparedTask, methods: &[Method], config: &TrainRunConfig) -> Vec<Member> {
+    let val = if config.eval_every > 0 { prepared.split.pool(Pool::Val).to_vec() } else { vec![] };
+    methods
+        .iter()
+        .flat_map(|m| (0..config.seeds).map(move |s| (m, config.first_seed + s)))
+        .map(|(m, seed)| Member { seed, method: m.clone(), train: prepared.split.pool(Pool::Train).to_vec(), val: val.clone() })
+        .collect()
+}
