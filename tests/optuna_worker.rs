@@ -157,6 +157,10 @@ fn two_workers_share_a_postgresql_study_and_the_pull_feeds_report() {
         assert!(attrs["host"].is_string() && attrs["environment"]["dldl_meta"].is_string() && attrs["optuna_version"] == "5.0.0", "{attrs}");
         let mean = attrs["episodes"].as_array().unwrap().iter().map(|e| e["query_loss"].as_f64().unwrap()).sum::<f64>() / 2.0;
         assert!((t["value"].as_f64().unwrap() - mean).abs() < 1e-9, "value is the mean query loss");
+        for e in attrs["episodes"].as_array().unwrap() {
+            let step = e["episode"].as_u64().unwrap().to_string();
+            assert_eq!(t["intermediate"][&step], e["query_loss"], "each episode's query loss is an intermediate value");
+        }
     }
     // learned.toml holds the best trial's σ; trials.jsonl one line per episode of each complete trial.
     let best = trials.iter().min_by(|a, b| a["value"].as_f64().unwrap().total_cmp(&b["value"].as_f64().unwrap())).unwrap();
@@ -260,5 +264,28 @@ fn a_journal_file_holds_a_grid_study_on_one_machine() {
     let mut sigmas: Vec<f64> = trials.iter().map(|t| t["params"]["sigma"].as_f64().unwrap()).collect();
     sigmas.sort_by(f64::total_cmp);
     assert_eq!(sigmas, vec![0.5, 2.0]);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_losing_phi_is_pruned_by_wilcoxon_across_episodes() {
+    let (root, task) = fixture("optuna-prune", 0.01);
+    let data = root.join("data");
+    let storage = format!("journal:{}", path(&root.join("study.log")));
+    let extra = "sampler = \"grid\"\npruner = \"wilcoxon\"\np_threshold = 0.3\nepisodes_per_report = 1\n";
+    // The grid is not part of the study's identity: one worker tries σ = 1, the next σ = 50
+    // (targets nearly uniform over the 6 labels), which loses on every episode.
+    for (name, sigma) in [("good", "1.0"), ("flat", "50.0")] {
+        let meta = study_file(&root, name, 6, 60, extra);
+        let body = std::fs::read_to_string(&meta).unwrap().replace("method = \"random\"", &format!("method = \"grid\"\ngrid = [{sigma}]")).replace("upper = [10.0]", "upper = [100.0]");
+        std::fs::write(&meta, body).unwrap();
+        finish(spawn(&worker_args(&task, &meta, &data, &storage, "prune", 1)));
+    }
+    let trials = pull(&storage, "prune", &root.join("pulled"));
+    assert_eq!(states(&trials), vec![(0, "complete".to_string()), (1, "pruned".to_string())]);
+    assert_eq!(trials[0]["intermediate"].as_object().unwrap().len(), 6);
+    let reported = trials[1]["intermediate"].as_object().unwrap().len();
+    assert!((2..6).contains(&reported), "pruned after {reported} of 6 episodes");
+    assert_eq!(trials[1]["user_attrs"]["episodes"].as_array().unwrap().len(), reported, "only the scored episodes are recorded");
     let _ = std::fs::remove_dir_all(&root);
 }

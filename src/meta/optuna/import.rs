@@ -41,7 +41,15 @@ pub struct StoredTrial {
     pub value: Option<f64>,
     pub params: BTreeMap<String, f64>,
     pub user_attrs: Map<String, Value>,
+    /// Reported values by step (episode index); null where not finite.
+    #[serde(default)]
+    pub intermediate: BTreeMap<String, Option<f64>>,
     pub retry_of: Option<u64>,
+    /// ISO 8601 start and completion times.
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub complete: Option<String>,
 }
 
 #[derive(Deserialize)]
