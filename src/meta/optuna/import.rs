@@ -94,8 +94,9 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
             task_toml: from_attr(attr(identity::TASK_TOML)?, identity::TASK_TOML, &storage)?,
             meta_file: from_attr(attr(identity::META_FILE).unwrap_or(Value::Null), identity::META_FILE, &storage).unwrap_or_default(),
             study: from_attr(attr(identity::STUDY)?, identity::STUDY, &storage)?,
-            // The environment that evaluated the learned φ.
-            environment: user_attr(best, "environment", &storage)?,
+            // The first complete trial's environment: stable when the study is pulled again
+            // (every trial records its own in optuna_trials.jsonl).
+            environment: user_attr(complete[0], "environment", &storage)?,
         },
         optuna: PulledFrom { storage: storage.clone(), study: study.to_string() },
     };
