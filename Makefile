@@ -4,11 +4,16 @@ TORCH_VERSION := 2.11.0
 VENV          := .venv
 PYTHON        := $(VENV)/bin/python
 TORCH_STAMP   := $(VENV)/.torch-$(TORCH_VERSION)
+# Optuna is the shared ledger of `dldl-meta worker` (scale-out); psycopg2 reaches PostgreSQL,
+# cmaes and scipy back Optuna's CMA-ES and GP samplers and its Wilcoxon pruner.
+OPTUNA_PINS   := optuna==5.0.0 psycopg2-binary==2.9.13 cmaes==0.13.1 scipy==1.17.1
+OPTUNA_STAMP  := $(VENV)/.optuna-5.0.0-psycopg2-2.9.13
+PG_BIN        := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 LIBTORCH_LINK := .libtorch
 BIN           := target/release/dldl-meta
 CARGO_FLAGS   := --release --locked
 
-.PHONY: setup build data run test bench
+.PHONY: setup build data run test bench optuna postgres
 
 setup: $(LIBTORCH_LINK)
 
@@ -17,6 +22,19 @@ $(TORCH_STAMP):
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check torch==$(TORCH_VERSION) numpy
 	touch $@
+
+$(OPTUNA_STAMP): $(TORCH_STAMP)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check $(OPTUNA_PINS)
+	touch $@
+
+optuna: $(OPTUNA_STAMP)
+
+# The scale-out tests start their own PostgreSQL server from the Debian packages; install them
+# where they are missing (CI runs as root).
+postgres:
+ifeq ($(PG_BIN),)
+	apt-get install -y postgresql || (apt-get update && apt-get install -y postgresql)
+endif
 
 $(LIBTORCH_LINK): $(TORCH_STAMP)
 	ln -sfn "$$($(PYTHON) -c 'import os, torch; print(os.path.dirname(torch.__file__))')" $@
@@ -40,5 +58,5 @@ bench: build
 	mkdir -p runs
 	$(BIN) bench --python --json runs/bench.json
 
-test: setup data
+test: setup data optuna postgres
 	cargo test $(CARGO_FLAGS)

@@ -34,6 +34,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Learn φ (σ, P/D/N, kernel width) for a task with a study; resumable.
     Search(cli::search::SearchArgs),
+    /// Evaluate the φs an Optuna study asks for (PostgreSQL or journal-file storage): one of many workers.
+    Worker(cli::worker::WorkerArgs),
     /// Evaluate fixed and learned distributions on seeded meta-test episodes (K shots) or training fractions; resumable.
     Fewshot(cli::fewshot::FewshotArgs),
     /// Draw figures (PNG + SVG) and write report.md / index.html from run directories; never trains.
@@ -66,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => cli::eval::run(&args),
         Command::Bench(args) => cli::bench::run(&args),
         Command::Search(args) => cli::search::run(&args),
+        Command::Worker(args) => cli::worker::run(&args),
         Command::Fewshot(args) => cli::fewshot::run(&args),
         Command::Report(args) => cli::report::run(&args),
     }

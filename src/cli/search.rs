@@ -4,6 +4,7 @@ use super::common::TaskArgs;
 use super::progress::Progress;
 use clap::Args;
 use dldl_meta::label::brief;
+use dldl_meta::meta::optuna::{Bridge, BridgeConfig};
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
 use dldl_meta::rundir::records::{RunCommand, SearchConfig, TABLE_FILE};
@@ -16,28 +17,65 @@ use std::path::PathBuf;
 /// Arguments of `dldl-meta search`.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  dldl-meta search --task tasks/rotation-mnist.toml --meta meta/rotation-hypergradient.toml --out runs/rot-hg\n\
-Killed at any moment, the same command resumes from the last completed outer step.")]
+Killed at any moment, the same command resumes from the last completed outer step.\n\n\
+Pull a study that `dldl-meta worker`s evaluated in Optuna's storage:\n  \
+dldl-meta search --from-optuna postgresql://user@db-host/optuna --study rot-sigma --out runs/rot-optuna")]
 pub struct SearchArgs {
     #[command(flatten)]
-    pub common: TaskArgs,
+    pub common: Option<TaskArgs>,
     /// Study file (meta/*.toml): method, φ to learn, bounds, budget.
-    #[arg(long)]
-    pub meta: PathBuf,
+    #[arg(long, required_unless_present = "from_optuna")]
+    pub meta: Option<PathBuf>,
     /// Run directory (created, or resumed when it holds the same study).
     #[arg(long)]
     pub out: PathBuf,
+    /// Instead of searching, pull the trials of an Optuna study (`dldl-meta worker`) from this storage
+    /// into --out: trials.jsonl, state.json, learned.toml = the best trial. Pull again to refresh.
+    #[arg(long, value_name = "STORAGE", requires = "study", conflicts_with_all = ["meta", "task"])]
+    pub from_optuna: Option<String>,
+    /// The study's name in the --from-optuna storage.
+    #[arg(long, requires = "from_optuna")]
+    pub study: Option<String>,
+    /// Python with Optuna, for --from-optuna.
+    #[arg(long, env = "DLDL_PYTHON", default_value = ".venv/bin/python")]
+    pub python: PathBuf,
 }
 
-/// Runs or resumes the study and prints the comparison.
+/// Runs or resumes the study and prints the comparison, or pulls an Optuna study.
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
-    let device = args.common.device()?;
-    let study_spec = StudySpec::load(&args.meta)?;
-    let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
+    if let (Some(storage), Some(study)) = (&args.from_optuna, &args.study) {
+        return pull(args, storage, study);
+    }
+    let (Some(common), Some(meta)) = (&args.common, &args.meta) else { anyhow::bail!("search needs --task and --meta (or --from-optuna)") };
+    search(args, common, meta)
+}
+
+fn pull(args: &SearchArgs, storage: &str, study: &str) -> anyhow::Result<()> {
+    let config = BridgeConfig { python: args.python.clone(), storage: storage.to_string(), timeout: std::time::Duration::from_secs(30) };
+    let mut bridge = Bridge::start(&config)?;
+    let pulled = dldl_meta::meta::optuna::import::pull(&mut bridge, study, &args.out)?;
+    let states: Vec<String> = pulled.states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    println!(
+        "study {study}: {} → {}\nbest: trial {} with query loss {:.4}: {} (written to {})",
+        states.join(", "),
+        args.out.display(),
+        pulled.best_number,
+        pulled.best_loss,
+        brief(&pulled.best.to_string()),
+        args.out.join(LEARNED_FILE).display()
+    );
+    Ok(())
+}
+
+fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyhow::Result<()> {
+    let device = common.device()?;
+    let study_spec = StudySpec::load(meta)?;
+    let prepared = PreparedTask::load(&common.task, &common.roots())?;
     let config = SearchConfig {
         command: RunCommand::Search,
-        task_file: args.common.task.clone(),
-        task_toml: args.common.task_toml()?,
-        meta_file: args.meta.clone(),
+        task_file: common.task.clone(),
+        task_toml: common.task_toml()?,
+        meta_file: meta.to_path_buf(),
         study: study_spec.clone(),
         environment: RunEnvironment::current(device),
     };

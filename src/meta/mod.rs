@@ -2,6 +2,7 @@
 //! CMA-ES or hypergradient search, with a resumable run directory.
 pub mod cmaes;
 pub mod objective;
+pub mod optuna;
 pub mod search;
 pub mod space;
 pub mod study;

@@ -307,7 +307,8 @@ impl<'a> Study<'a> {
     }
 
     /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
-    fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
+    /// (Public: `dldl-meta worker` scores Optuna's trials through it, on the same episodes and seeds.)
+    pub fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
         self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps)
     }
 

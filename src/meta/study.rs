@@ -140,6 +140,9 @@ pub struct StudySpec {
     pub inner: InnerOverride,
     #[serde(default)]
     pub seed: u64,
+    /// Optuna's sampler, pruner and heartbeat for `dldl-meta worker` (absent: the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optuna: Option<crate::meta::optuna::OptunaSettings>,
 }
 
 /// One grid point.
@@ -212,6 +215,9 @@ impl StudySpec {
         }
         if self.lower.iter().zip(&self.upper).any(|(l, u)| !(l.is_finite() && u.is_finite() && l < u)) {
             return err("lower/upper", "each lower bound must be finite and below its upper bound");
+        }
+        if let Some(optuna) = &self.optuna {
+            optuna.validate(path)?;
         }
         Ok(())
     }

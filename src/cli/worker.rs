@@ -1,0 +1,87 @@
+//! `dldl-meta worker`: joins (or creates) a study in Optuna's storage and evaluates the φs its
+//! sampler asks for, on the same episodes and with the same evaluator as `search`.
+use super::common::TaskArgs;
+use super::optuna::OptunaArgs;
+use anyhow::Context;
+use clap::Args;
+use dldl_meta::meta::optuna::identity::study_attrs;
+use dldl_meta::meta::optuna::{OptunaSpace, TrialEvent, Worker, WorkerConfig};
+use dldl_meta::meta::{Study, StudySpec};
+use dldl_meta::train::setup::PreparedTask;
+use dldl_meta::train::TrainData;
+use std::path::PathBuf;
+
+/// Arguments of `dldl-meta worker`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example (one of many workers, e.g. a Slurm array task):\n  \
+dldl-meta --threads 1 worker --storage postgresql://user@db-host/optuna --study rot-sigma \\\n      \
+--task tasks/rotation-mnist.toml --meta meta/rotation-optuna.toml --trials 10\n\
+Each trial is scored on the study's meta-train episodes 0..episodes_per_step (the same for every trial,\n\
+so trials compare paired); its query loss per episode is reported to Optuna's pruner. The study's task,\n\
+φ space and evaluation are stored with it, and a worker with others is refused. With a heartbeat (RDB\n\
+storages), a worker killed mid-trial has its trial failed and re-queued for another worker.")]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub common: TaskArgs,
+    /// Study file (meta/*.toml): φ to learn, bounds, episodes, inner settings, [optuna] sampler.
+    #[arg(long)]
+    pub meta: PathBuf,
+    #[command(flatten)]
+    pub optuna: OptunaArgs,
+    /// Trials this worker evaluates before it exits (per worker, like Optuna's n_trials).
+    #[arg(long, default_value_t = 10)]
+    pub trials: usize,
+    /// Distinguishes this worker's sampler seed from the others' (default: the Slurm array index, else the pid).
+    #[arg(long, env = "SLURM_ARRAY_TASK_ID")]
+    pub worker_id: Option<u64>,
+}
+
+/// Runs the worker's trials and prints one line per trial.
+pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
+    let device = args.common.device()?;
+    let spec = StudySpec::load(&args.meta)?;
+    let task_toml = args.common.task_toml()?;
+    let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
+    let inputs = prepared.dataset.inputs.to_device(device);
+    let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let evaluator = Study::new(&prepared, &spec, data, device)?;
+    let space = OptunaSpace::new(&spec, evaluator.space.dim()).with_context(|| args.meta.display().to_string())?;
+    let attrs = study_attrs(&prepared.task.name, &args.common.task, &args.meta, &task_toml, &spec, &space, &evaluator.inner)?;
+    let worker_id = args.worker_id.unwrap_or(std::process::id() as u64);
+    let config = WorkerConfig { bridge: args.optuna.bridge(), study: args.optuna.study.clone(), trials: args.trials, worker_id };
+    let mut worker = Worker::open(&evaluator, space, attrs, config)?;
+    eprintln!(
+        "worker {worker_id} (pid {}) on study {} at {}: {} trials of {:?} on {} ({} episodes × {} inner steps each)",
+        std::process::id(),
+        args.optuna.study,
+        dldl_meta::meta::optuna::bridge::redact(&args.optuna.storage),
+        args.trials,
+        spec.learn,
+        prepared.task.name,
+        spec.episodes_per_step,
+        evaluator.inner.steps
+    );
+    let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
+    let done = worker.run(&mut |event| match event {
+        TrialEvent::Started { number, phi, retry_of } => {
+            let retry = retry_of.map(|n| format!(" (retry of trial {n})")).unwrap_or_default();
+            eprintln!("trial {number}{retry}: evaluating φ = {}", fmt_phi(phi));
+        }
+        TrialEvent::Finished(t) => {
+            let retry = t.retry_of.map(|n| format!(" (retry of trial {n})")).unwrap_or_default();
+            let pruned = if t.pruned { " pruned" } else { "" };
+            println!("trial {}{retry}: φ = {} query loss {:.4} ({metric} {:.3}){pruned} in {:.1} s", t.number, fmt_phi(&t.phi), t.loss, t.metric, t.seconds);
+        }
+    })?;
+    eprintln!("worker {worker_id}: {} trials done", done.len());
+    Ok(())
+}
+
+fn fmt_phi(phi: &[f64]) -> String {
+    let parts: Vec<String> = phi.iter().map(|v| format!("{v:.4}")).collect();
+    if parts.len() > 6 {
+        format!("[{} … {}] ({} values)", parts[..3].join(", "), parts[parts.len() - 1], parts.len())
+    } else {
+        format!("[{}]", parts.join(", "))
+    }
+}

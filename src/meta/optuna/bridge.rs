@@ -1,0 +1,152 @@
+//! The Rust end of `scripts/optuna_bridge.py`: one long-lived Python process per worker, one JSON
+//! request and one JSON reply per line, every reply awaited with a deadline.
+use crate::error::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+/// The bridge's Python source, embedded so that the binary runs from any directory.
+const BRIDGE_SOURCE: &str = include_str!("../../../scripts/optuna_bridge.py");
+
+/// Where the bridge runs and how long its storage may take to answer.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// A Python with Optuna (the project's `.venv/bin/python`).
+    pub python: PathBuf,
+    /// The storage URL (`postgresql://…`, `sqlite:///…`, or `journal:PATH`).
+    pub storage: String,
+    /// Deadline of the connection and of every reply.
+    pub timeout: Duration,
+}
+
+/// A running bridge process.
+pub struct Bridge {
+    child: Child,
+    stdin: ChildStdin,
+    replies: Receiver<String>,
+    config: BridgeConfig,
+}
+
+/// Seconds Python needs to import Optuna, on top of the storage's own deadline.
+const STARTUP_ALLOWANCE: Duration = Duration::from_secs(20);
+
+impl Bridge {
+    /// Starts the Python process.
+    pub fn start(config: &BridgeConfig) -> Result<Self> {
+        if !config.python.exists() {
+            return Err(Error::data(&config.python, "no Python here; `make optuna` installs Optuna into .venv, or pass --python"));
+        }
+        let mut child = Command::new(&config.python)
+            .arg("-c")
+            .arg(BRIDGE_SOURCE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| Error::io(&config.python, e))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (send, replies) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Bridge { child, stdin, replies, config: config.clone() })
+    }
+
+    /// The storage URL (with its password, for the bridge only).
+    pub fn storage(&self) -> &str {
+        &self.config.storage
+    }
+
+    /// The storage URL with any password replaced by `***`.
+    pub fn storage_label(&self) -> String {
+        redact(&self.config.storage)
+    }
+
+    /// Sends `request` (an object with `op`) and returns the reply's fields, or the bridge's error.
+    pub fn call<T: DeserializeOwned>(&mut self, request: Value) -> Result<T> {
+        let op = request.get("op").and_then(Value::as_str).unwrap_or("?").to_string();
+        let deadline = if op == "open" { self.config.timeout + STARTUP_ALLOWANCE } else { self.config.timeout + Duration::from_secs(60) };
+        let line = serde_json::to_string(&request).map_err(|e| self.error(&op, e.to_string()))?;
+        writeln!(self.stdin, "{line}").and_then(|_| self.stdin.flush()).map_err(|e| self.error(&op, format!("the Optuna bridge is gone ({e})")))?;
+        let reply = match self.replies.recv_timeout(deadline) {
+            Ok(reply) => reply,
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = self.child.kill();
+                return Err(self.error(&op, format!("no answer within {} s; is the storage reachable from this machine?", deadline.as_secs())));
+            }
+            Err(RecvTimeoutError::Disconnected) => return Err(self.error(&op, "the Optuna bridge exited (its error is printed above)".into())),
+        };
+        let value: Value = serde_json::from_str(&reply).map_err(|e| self.error(&op, format!("unreadable reply {reply:?}: {e}")))?;
+        if value.get("ok") != Some(&Value::Bool(true)) {
+            let message = value.get("error").and_then(Value::as_str).unwrap_or("failed without a message");
+            return Err(self.error(&op, message.to_string()));
+        }
+        serde_json::from_value(value).map_err(|e| self.error(&op, format!("unexpected reply {reply}: {e}")))
+    }
+
+    fn error(&self, op: &str, reason: String) -> Error {
+        Error::data(self.storage_label(), format!("Optuna {op}: {}", redact(&reason)))
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "{{\"op\":\"close\"}}");
+        let _ = self.stdin.flush();
+        let grace = std::time::Instant::now();
+        while grace.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `scheme://user:password@host/…` with the password replaced by `***` (other text unchanged).
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"').unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(a), Some(c)) if c < a => {
+                out.push_str(&authority[..c + 1]);
+                out.push_str("***");
+                out.push_str(&authority[a..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgresql://me:s3cret@db:5432/optuna"), "postgresql://me:***@db:5432/optuna");
+        assert_eq!(redact("postgresql://me@db/optuna"), "postgresql://me@db/optuna");
+        assert_eq!(redact("journal:/shared/study.log"), "journal:/shared/study.log");
+        assert_eq!(redact("failed: \"postgresql://a:b@h/x\" refused"), "failed: \"postgresql://a:***@h/x\" refused");
+    }
+}
