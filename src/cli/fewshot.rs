@@ -8,7 +8,7 @@ use clap::Args;
 use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol, Setting};
 use dldl_meta::meta::study::InnerOverride;
 use dldl_meta::meta::StudySpec;
-use dldl_meta::rundir::records::{FewshotConfig, RunCommand, SearchConfig, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE};
+use dldl_meta::rundir::records::{FewshotConfig, RunCommand, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::run::check_methods;
@@ -189,9 +189,9 @@ fn describe_override(o: &InnerOverride) -> String {
     parts.iter().filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}"))).collect::<Vec<_>>().join(", ")
 }
 
-/// The study's [inner] recorded in a search run's config.json, if any.
+/// The study's [inner] recorded in a search run's config.json (`/study/inner`), if any.
 fn study_of(run: &Path) -> Option<InnerOverride> {
     let text = std::fs::read_to_string(run.join(CONFIG_FILE)).ok()?;
-    let config: SearchConfig = serde_json::from_str(&text).ok()?;
-    Some(config.study.inner)
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    serde_json::from_value(config.pointer("/study/inner")?.clone()).ok()
 }
