@@ -8,7 +8,8 @@ use dldl_meta::model::Params;
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
-use dldl_meta::train::setup::InnerLoop;
+use dldl_meta::train::setup::{standardise_like_training, InnerLoop};
+use dldl_meta::train::standardise::STATS_FILE;
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::{Method, TrainData};
 use std::path::PathBuf;
@@ -41,7 +42,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let dir = RunDir::existing(&args.run)?;
     let config: TrainConfig = dir.read_json(dldl_meta::rundir::CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
-    let dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone()))?;
+    let mut dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone()))?;
+    // The training split's statistics, as stored by `train`: never recomputed on this data.
+    let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
+    standardise_like_training(&task, &mut dataset, stored)?;
     let inner = InnerLoop::from_task(&task, &dataset, 1)?;
     let params = Params::load(&dir.file("checkpoint.safetensors"), &inner.network.param_names(), device)?;
     let per_method = config.seeds.len() / config.methods.len().max(1);

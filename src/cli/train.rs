@@ -85,6 +85,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         "environment": RunEnvironment::current(device),
     });
     let (dir, resumed) = RunDir::open(&args.out, &config)?;
+    if let Some(stats) = &prepared.input_stats {
+        dir.write_json(dldl_meta::train::standardise::STATS_FILE, stats)?;
+    }
     if resumed && dir.file("summary.md").exists() {
         println!("{} already finished; its summary:\n", args.out.display());
         print!("{}", std::fs::read_to_string(dir.file("summary.md"))?);

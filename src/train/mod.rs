@@ -1,5 +1,6 @@
 //! The inner loop: DLDL training of a population of networks (KL to target distributions), a
 //! fused in-place optimiser step, functional optimisers that can be unrolled, predictions, metrics.
+pub mod augment;
 pub mod batches;
 pub mod config;
 pub mod domain;
@@ -9,6 +10,7 @@ pub mod objective;
 pub mod optimizer;
 pub mod predict;
 pub mod setup;
+pub mod standardise;
 pub mod summary;
 pub mod trainer;
 pub mod update;
