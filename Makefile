@@ -13,7 +13,7 @@ LIBTORCH_LINK := .libtorch
 BIN           := target/release/dldl-meta
 CARGO_FLAGS   := --release --locked
 
-.PHONY: setup build data run test bench optuna postgres
+.PHONY: setup build data run test bench parity optuna postgres
 
 setup: $(LIBTORCH_LINK)
 
@@ -60,3 +60,14 @@ bench: build
 
 test: setup data optuna postgres
 	cargo test $(CARGO_FLAGS)
+
+# Ours vs the PyTorch-Python reference (benches/python/parity.py) on the same UTKFace split:
+# one-hot and DLDL σ = 2, 3 seeds each, with the task file's settings; prints them side by side.
+PARITY_TASK ?= tasks/age-utkface.toml
+PARITY_OUT  ?= runs/parity
+THREADS     ?= 2
+parity: build
+	mkdir -p $(PARITY_OUT)
+	$(BIN) data show $(PARITY_TASK) --export $(PARITY_OUT)/data.npz
+	$(BIN) --threads $(THREADS) train --task $(PARITY_TASK) --dist onehot --dist dldl:sigma=2 --seeds 3 --out $(PARITY_OUT)/ours
+	$(PYTHON) benches/python/parity.py --threads $(THREADS) --run $(PARITY_OUT)/ours --data $(PARITY_OUT)/data.npz --json $(PARITY_OUT)/pytorch.json

@@ -264,6 +264,15 @@ pub struct ModelSpec {
     /// Grey or RGB input images.
     #[serde(default)]
     pub colour: Colour,
+    /// Dropout rate on the input of every hidden fully connected layer during training, in [0, 1).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Dropout rate on the output of every convolution block during training, in [0, 1).
+    #[serde(default)]
+    pub conv_dropout: f64,
+    /// Standardise every input channel (feature) by the mean and sd of the training split.
+    #[serde(default)]
+    pub standardise: bool,
 }
 
 fn default_input_size() -> u32 {
@@ -294,7 +303,7 @@ pub struct TrainSpec {
     pub epochs: Option<u64>,
     /// Mini-batch size.
     pub batch: usize,
-    /// `sgd` or `adam` (`optimizer` is accepted as another spelling).
+    /// `sgd`, `adam` or `adamw` (`optimizer` is accepted as another spelling).
     #[serde(alias = "optimizer")]
     pub optimiser: Optimiser,
     /// Learning rate.
@@ -302,13 +311,38 @@ pub struct TrainSpec {
     /// SGD momentum (0 for Adam).
     #[serde(default)]
     pub momentum: f64,
-    /// L2 weight decay.
+    /// Weight decay: L2 (added to the gradient) for sgd and adam, decoupled for adamw.
     #[serde(default)]
     pub weight_decay: f64,
+    /// Learning-rate schedule after the warm-up: `constant`, `cosine` or `step`.
+    #[serde(default = "default_schedule")]
+    pub schedule: Schedule,
+    /// Step schedule: steps between decays (required with `schedule = "step"`).
+    #[serde(default)]
+    pub step_every: Option<u64>,
+    /// Step schedule: factor of each decay, in (0, 1].
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
+    /// Linear warm-up steps from lr/warmup_steps to lr.
+    #[serde(default)]
+    pub warmup_steps: u64,
     /// Random horizontal flips of training images.
     #[serde(default)]
     pub hflip: bool,
+    /// Random shifts of training images by up to this many pixels per axis, zero-padded.
+    #[serde(default)]
+    pub shift: u32,
 }
+
+fn default_schedule() -> Schedule {
+    Schedule::Constant
+}
+fn default_gamma() -> f64 {
+    0.1
+}
+
+/// Learning-rate schedules of the inner loop.
+pub use crate::train::Schedule;
 
 /// Optimisers of the inner loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,6 +352,8 @@ pub enum Optimiser {
     Sgd,
     /// Adam.
     Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
 }
 
 /// `[splits]`: fractions of the train / val / test pools and the seed that fixes them.
@@ -660,6 +696,14 @@ impl TaskSpec {
         if !(8..=1024).contains(&m.input_size) {
             return Err(self.err("model.input_size", "must lie in 8..=1024 pixels"));
         }
+        for (field, rate) in [("model.dropout", m.dropout), ("model.conv_dropout", m.conv_dropout)] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(self.err(field, format!("must lie in [0, 1), got {rate}")));
+            }
+        }
+        if m.conv_dropout > 0.0 && m.kind == ModelKind::Mlp {
+            return Err(self.err("model.conv_dropout", "is for `cnn` and `fcn` (convolution blocks)"));
+        }
         Ok(())
     }
 
@@ -676,11 +720,34 @@ impl TaskSpec {
         if !(t.lr.is_finite() && t.lr > 0.0) {
             return Err(self.err("train.lr", "must be finite and > 0"));
         }
-        if !(0.0..1.0).contains(&t.momentum) || (t.optimiser == Optimiser::Adam && t.momentum != 0.0) {
-            return Err(self.err("train.momentum", "must lie in [0, 1), and be 0 with adam"));
+        if !(0.0..1.0).contains(&t.momentum) || (t.optimiser != Optimiser::Sgd && t.momentum != 0.0) {
+            return Err(self.err("train.momentum", "must lie in [0, 1), and be 0 with adam and adamw"));
         }
         if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
             return Err(self.err("train.weight_decay", "must be finite and >= 0"));
+        }
+        self.validate_schedule()?;
+        if t.shift > 0 && self.model.kind == ModelKind::Mlp {
+            return Err(self.err("train.shift", "shifts need image inputs (`cnn` or `fcn`)"));
+        }
+        if t.shift >= self.model.input_size {
+            return Err(self.err("train.shift", format!("must be smaller than input_size ({})", self.model.input_size)));
+        }
+        Ok(())
+    }
+
+    fn validate_schedule(&self) -> Result<()> {
+        let t = &self.train;
+        match (t.schedule, t.step_every) {
+            (Schedule::Step, None | Some(0)) => return Err(self.err("train.step_every", "schedule = \"step\" needs step_every >= 1")),
+            (Schedule::Constant | Schedule::Cosine, Some(_)) => return Err(self.err("train.step_every", "is for schedule = \"step\" only")),
+            _ => {}
+        }
+        if !(t.gamma.is_finite() && t.gamma > 0.0 && t.gamma <= 1.0) {
+            return Err(self.err("train.gamma", "must lie in (0, 1]"));
+        }
+        if let Some(steps) = t.steps.filter(|s| t.warmup_steps > *s) {
+            return Err(self.err("train.warmup_steps", format!("must be <= steps ({steps})")));
         }
         Ok(())
     }
@@ -765,6 +832,19 @@ window = 20
     }
 
     #[test]
+    fn parses_regularisation_schedule_and_augmentation() {
+        let text = AGE
+            .replace("fc = [256, 256]", "fc = [256]\ndropout = 0.3\nconv_dropout = 0.1\nstandardise = true")
+            .replace("optimiser = \"adam\"", "optimiser = \"adamw\"\nweight_decay = 0.01\nschedule = \"step\"\nstep_every = 300\ngamma = 0.5\nwarmup_steps = 50\nshift = 2");
+        let t = parse(&text).unwrap();
+        assert_eq!((t.model.dropout, t.model.conv_dropout, t.model.standardise), (0.3, 0.1, true));
+        assert_eq!((t.train.optimiser, t.train.schedule, t.train.step_every, t.train.gamma), (Optimiser::Adamw, Schedule::Step, Some(300), 0.5));
+        assert_eq!((t.train.warmup_steps, t.train.shift), (50, 2));
+        let plain = parse(AGE).unwrap();
+        assert_eq!((plain.model.dropout, plain.model.standardise, plain.train.schedule, plain.train.shift), (0.0, false, Schedule::Constant, 0));
+    }
+
+    #[test]
     fn parses_a_full_task() {
         let t = parse(AGE).unwrap();
         assert_eq!(t.name, "age-x");
@@ -799,6 +879,14 @@ window = 20
             (AGE.replace("lr = 0.001", "lr = 0.001\nlr = 0.002"), "field `train.lr`: duplicate key (line 20, column 1)"),
             (AGE.replace("batch = 64", "batch = = 64"), "field `train.batch`"),
             (AGE.replace("batch = 64", "batch = \"many\""), "field `train.batch`: invalid type: string \"many\", expected usize (line 17, column 9)"),
+            (AGE.replace("fc = [256, 256]", "fc = [256]\ndropout = 1.0"), "field `model.dropout`: must lie in [0, 1), got 1"),
+            (AGE.replace("fc = [256, 256]", "fc = [256]\nconv_dropout = -0.1"), "field `model.conv_dropout`: must lie in [0, 1)"),
+            (AGE.replace("lr = 0.001", "lr = 0.001\nschedule = \"linear\""), "field `train.schedule`: unknown variant `linear`"),
+            (AGE.replace("lr = 0.001", "lr = 0.001\nschedule = \"step\""), "field `train.step_every`: schedule = \"step\" needs step_every >= 1"),
+            (AGE.replace("lr = 0.001", "lr = 0.001\nstep_every = 5"), "field `train.step_every`: is for schedule = \"step\" only"),
+            (AGE.replace("lr = 0.001", "lr = 0.001\nschedule = \"step\"\nstep_every = 5\ngamma = 2.0"), "field `train.gamma`: must lie in (0, 1]"),
+            (AGE.replace("lr = 0.001", "lr = 0.001\nshift = 32"), "field `train.shift`: must be smaller than input_size (32)"),
+            (AGE.replace("optimiser = \"adam\"", "optimiser = \"adamw\"\nmomentum = 0.9"), "field `train.momentum`"),
         ];
         for (text, expected) in cases {
             let message = rule(&text);

@@ -1,5 +1,5 @@
 //! `dldl-meta data fetch | check | show`: fetch the registry datasets into `data/`, verify them, or load a task's
-//! dataset and print its size, label range, split and one episode per pool.
+//! dataset and print its size, label range, split and one episode per pool (or export it for references).
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use dldl_meta::config::TaskSpec;
@@ -41,6 +41,11 @@ pub struct ShowArgs {
     /// Save the first 16 inputs as a PNG grid (segmentation: their class maps below them).
     #[arg(long)]
     pub preview: Option<PathBuf>,
+    /// Write the decoded inputs (before standardisation), the labels and the split's train / val /
+    /// test indices to this NumPy `.npz` file (arrays `inputs`, `labels`, `train`, `val`, `test`),
+    /// for references outside this program (`benches/python/parity.py`).
+    #[arg(long)]
+    pub export: Option<PathBuf>,
 }
 
 /// Run a `data` action.
@@ -98,6 +103,13 @@ fn show(args: &ShowArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.save_split {
         split.save(path)?;
         println!("split written to {}", path.display());
+    }
+    if let Some(path) = &args.export {
+        let pools = Pool::ALL.map(|p| (p.name(), tch::Tensor::from_slice(split.pool(p))));
+        let mut arrays = vec![("inputs", dataset.inputs.shallow_clone()), ("labels", dataset.labels.tensor().shallow_clone())];
+        arrays.extend(pools);
+        tch::Tensor::write_npz(&arrays, path).with_context(|| format!("writing {}", path.display()))?;
+        println!("inputs, labels and split written to {}", path.display());
     }
     let sampler = EpisodeSampler::new(&dataset, &task, &split)?;
     for pool in Pool::ALL {

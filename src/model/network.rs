@@ -1,5 +1,6 @@
 //! The three networks (image CNN, tabular MLP, segmentation FCN) as specs, shapes and a
 //! population forward pass over plain parameter tensors.
+use super::dropout::{DropoutMasks, DropoutSite, DropoutSpec, SitePosition};
 use super::init::{default_bound, uniform};
 use super::layers::{channels_last, conv_same, from_grouped, linear, to_grouped, ConvLayout};
 use super::params::Params;
@@ -111,9 +112,39 @@ impl Network {
         Params { names: self.param_names(), tensors }
     }
 
-    /// Logits for inputs `[P, B, …input]`: `[P, B, outputs]`, or `[P, B, outputs, H, W]` for fcn.
+    /// Logits for inputs `[P, B, …input]`: `[P, B, outputs]`, or `[P, B, outputs, H, W]` for fcn
+    /// (evaluation: no dropout).
     pub fn forward(&self, params: &Params, x: &Tensor) -> Result<Tensor> {
+        self.forward_masked(params, x, None)
+    }
+
+    /// Where `spec` applies dropout: the input of every hidden linear layer (rate `fc`) and the
+    /// output of every convolution block but the FCN's classifier (rate `conv`).
+    pub fn dropout_sites(&self, spec: &DropoutSpec) -> Vec<DropoutSite> {
+        let last = self.layers.len() - 1;
+        let mut sites = vec![];
+        for (i, layer) in self.layers.iter().enumerate() {
+            match *layer {
+                Layer::Conv { c_out, side_h, side_w, .. } if spec.conv > 0.0 && i != last => {
+                    let pooled = matches!(self.spec, NetworkSpec::Cnn { .. });
+                    let (h, w) = if pooled { (side_h / 2, side_w / 2) } else { (side_h, side_w) };
+                    sites.push(DropoutSite { layer: i, position: SitePosition::ConvOutput, rate: spec.conv, sample_shape: vec![c_out, h, w] });
+                }
+                Layer::Linear { f_in, .. } if spec.fc > 0.0 && i != last => {
+                    sites.push(DropoutSite { layer: i, position: SitePosition::LinearInput, rate: spec.fc, sample_shape: vec![f_in] });
+                }
+                _ => {}
+            }
+        }
+        sites
+    }
+
+    /// [`Network::forward`] with the dropout `masks` of a training step multiplied in at their sites.
+    pub fn forward_masked(&self, params: &Params, x: &Tensor, masks: Option<&DropoutMasks>) -> Result<Tensor> {
         self.check_input(params, x)?;
+        if let Some(m) = masks {
+            check_masks(m, &x.size()[..2])?;
+        }
         let p = params.population();
         let weight = |i: usize| &params.tensors[2 * i];
         let bias = |i: usize| &params.tensors[2 * i + 1];
@@ -127,18 +158,25 @@ impl Network {
             h = match layer {
                 Layer::Conv { .. } => {
                     let out = conv_same(&h, weight(i), bias(i), layout);
-                    match (&self.spec, i == last) {
+                    let out = match (&self.spec, i == last) {
                         (NetworkSpec::Fcn { .. }, true) => out,
                         // Pooling before the ReLU gives the same values and gradients (max and
                         // ReLU commute) with the ReLU on a quarter of the elements.
                         (NetworkSpec::Cnn { .. }, _) => out.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false).relu(),
                         _ => out.relu(),
+                    };
+                    match masks.and_then(|m| m.at(i, SitePosition::ConvOutput)) {
+                        Some(mask) => out * grouped_mask(mask, layout),
+                        None => out,
                     }
                 }
                 Layer::Linear { .. } => {
                     if h.dim() == 4 {
                         let b = h.size()[0];
                         h = h.reshape([b, p, -1]).transpose(0, 1);
+                    }
+                    if let Some(mask) = masks.and_then(|m| m.at(i, SitePosition::LinearInput)) {
+                        h = h * mask;
                     }
                     let out = linear(&h, weight(i), bias(i));
                     if i == last { out } else { out.relu() }
@@ -194,6 +232,23 @@ impl Network {
             } as u64)
             .sum()
     }
+}
+
+/// Every mask is `[P, B, …sample_shape]` of its site.
+fn check_masks(masks: &DropoutMasks, population_batch: &[i64]) -> Result<()> {
+    for (site, mask) in masks.sites.iter().zip(&masks.masks) {
+        let want: Vec<i64> = population_batch.iter().chain(&site.sample_shape).copied().collect();
+        if mask.size() != want {
+            return Err(Error::shape("dropout mask", format!("layer {} expects {want:?}, got {:?}", site.layer, mask.size())));
+        }
+    }
+    Ok(())
+}
+
+/// A `[P, B, C, H, W]` mask in the grouped `[B, P·C, H, W]` layout of the activations.
+fn grouped_mask(mask: &Tensor, layout: ConvLayout) -> Tensor {
+    let grouped = to_grouped(mask);
+    if layout == ConvLayout::ChannelsLast { channels_last(&grouped) } else { grouped }
 }
 
 /// The layer list of `spec` for `input` and `outputs`, with shape checks.
@@ -304,6 +359,69 @@ mod tests {
             let diff = (a - t).abs().max().double_value(&[]);
             assert!(diff < 1e-4, "gradients differ by {diff}");
         }
+    }
+
+    /// With fixed dropout masks at both sites of a tiny CNN, logits' gradients against PyTorch
+    /// (torch 2.11; our linear weights are `[F_in, F_out]`, used as `x @ w`):
+    /// ```python
+    /// import torch
+    /// import torch.nn.functional as F
+    /// a = lambda n: torch.arange(n, dtype=torch.float32)
+    /// x = (a(32) * 0.37).sin().reshape(2, 1, 4, 4)
+    /// w0 = ((a(18) * 0.5).cos() * 0.5).reshape(2, 1, 3, 3).requires_grad_()
+    /// b0 = torch.tensor([0.1, -0.2]).requires_grad_()
+    /// w1 = ((a(24) * 0.3).sin() * 0.4).reshape(8, 3).requires_grad_()
+    /// b1 = torch.tensor([0.05, -0.05, 0.1]).requires_grad_()
+    /// w2 = (a(6) * 0.7).cos().reshape(3, 2).requires_grad_()
+    /// b2 = torch.tensor([0.0, 0.1]).requires_grad_()
+    /// conv_mask = ((a(16) % 3 != 0).float() * 2).reshape(2, 2, 2, 2)
+    /// fc_mask = ((a(16) % 4 != 1).float() * 2).reshape(2, 8)
+    /// target = (a(4) * 1.3).cos().reshape(2, 2)
+    /// h = F.max_pool2d(F.conv2d(x, w0, b0, padding=1), 2).relu() * conv_mask
+    /// h = (h.flatten(1) * fc_mask) @ w1 + b1
+    /// out = h.relu() @ w2 + b2
+    /// (out * target).sum().backward()
+    /// for g in [w0, b0, w1, b1, w2, b2]:
+    ///     print([round(v, 6) for v in g.grad.flatten().tolist()])
+    /// ```
+    #[test]
+    fn gradients_with_fixed_dropout_masks_equal_pytorch() {
+        let a = |n: i64| Tensor::arange(n, (Kind::Float, Device::Cpu));
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![3] }, &[1, 4, 4], 2).unwrap();
+        let tensors = vec![
+            ((a(18) * 0.5).cos() * 0.5).reshape([1, 2, 1, 3, 3]),
+            Tensor::from_slice(&[0.1f32, -0.2]).reshape([1, 2]),
+            ((a(24) * 0.3).sin() * 0.4).reshape([1, 8, 3]),
+            Tensor::from_slice(&[0.05f32, -0.05, 0.1]).reshape([1, 3]),
+            (a(6) * 0.7).cos().reshape([1, 3, 2]),
+            Tensor::from_slice(&[0.0f32, 0.1]).reshape([1, 2]),
+        ];
+        let params = Params { names: net.param_names(), tensors }.leaves();
+        let x = (a(32) * 0.37).sin().reshape([1, 2, 1, 4, 4]);
+        let sites = net.dropout_sites(&DropoutSpec { fc: 0.5, conv: 0.5 });
+        assert_eq!(sites.iter().map(|s| s.sample_shape.clone()).collect::<Vec<_>>(), vec![vec![2, 2, 2], vec![8]]);
+        let conv_mask = (a(16).fmod(3).ne(0).to_kind(Kind::Float) * 2.0).reshape([1, 2, 2, 2, 2]);
+        let fc_mask = (a(16).fmod(4).ne(1).to_kind(Kind::Float) * 2.0).reshape([1, 2, 8]);
+        let masks = DropoutMasks { sites, masks: vec![conv_mask, fc_mask] };
+        let out = net.forward_masked(&params, &x, Some(&masks)).unwrap();
+        let target = (a(4) * 1.3).cos().reshape([1, 2, 2]);
+        let grads = Tensor::run_backward(&[(out * target).sum(Kind::Float)], &params.tensors, false, false);
+        let torch: [&[f32]; 6] = [
+            &[-0.911868, -0.91414, -0.792688, -0.258883, 0.081223, 0.410335, 0.864922, 0.92887, 0.8671, 0.0, 1.075873, 1.403916, 0.768778, 1.201483, 0.769071, 0.139413, -0.857993, -1.26445],
+            &[-0.942972, 1.658476],
+            &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.873022, 2.572394, 1.747466, -15.411147, 2.410159, 16.230444, 7.431772, 0.215448, -7.358535, 0.0, 0.0, 0.0, -5.355543, 0.837557, 5.640257, 0.0, 0.0, 0.0],
+            &[-0.207518, 0.255763, 0.294461],
+            &[-0.742253, -2.48786, -0.686094, -1.751655, -0.533509, -0.971541],
+            &[0.143111, -0.458434],
+        ];
+        for (i, (g, want)) in grads.iter().zip(torch).enumerate() {
+            let diff = (g.flatten(0, -1) - Tensor::from_slice(want)).abs().max().double_value(&[]);
+            assert!(diff < 2e-5, "gradient {i} differs from PyTorch by {diff}");
+        }
+        // Evaluation ignores dropout and is deterministic.
+        let (e1, e2) = (net.forward(&params, &x).unwrap(), net.forward(&params, &x).unwrap());
+        assert!(e1.equal(&e2));
+        assert!(!e1.equal(&net.forward_masked(&params, &x, Some(&masks)).unwrap()));
     }
 
     #[test]

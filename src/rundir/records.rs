@@ -35,6 +35,9 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 pub const METRICS_FILE: &str = "metrics.json";
 /// One [`CurveLine`] per validation of a member (`--eval-every`).
 pub const CURVES_FILE: &str = "curves.jsonl";
+/// The training split's input statistics ([`crate::train::standardise::InputStats`]) of a task
+/// with `standardise = true`; `eval` applies them to any other data.
+pub const STATS_FILE: &str = "input-stats.json";
 
 // `dldl-meta search` (record types in `meta::search`).
 

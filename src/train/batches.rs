@@ -1,5 +1,5 @@
 //! Mini-batches for one member from its own seeded RNG: epoch-wise shuffles of its index pool
-//! (as a shuffling data loader does) and, for faces, random horizontal flips.
+//! (as a shuffling data loader does) and, for images, random horizontal flips and shifts.
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,6 +37,11 @@ impl BatchSampler {
     /// One fair coin per sample (true = flip horizontally).
     pub fn flips(&mut self, size: usize) -> Vec<bool> {
         (0..size).map(|_| self.rng.random::<bool>()).collect()
+    }
+
+    /// Per sample a row and a column offset, each uniform on `-max..=max`.
+    pub fn shifts(&mut self, size: usize, max: i64) -> Vec<i64> {
+        (0..2 * size).map(|_| self.rng.random_range(-max..=max)).collect()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The inner loop: DLDL training of a population of networks (KL to target distributions), a
 //! fused in-place optimiser step, functional optimisers that can be unrolled, predictions, metrics.
+pub mod augment;
 pub mod batches;
 pub mod config;
 pub mod domain;
@@ -10,6 +11,7 @@ pub mod optimizer;
 pub mod predict;
 pub mod run;
 pub mod setup;
+pub mod standardise;
 pub mod summary;
 pub mod trainer;
 pub mod update;

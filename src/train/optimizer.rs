@@ -1,4 +1,4 @@
-//! SGD (momentum, weight decay) and Adam as pure functions of (parameters, gradients, state):
+//! SGD (momentum, weight decay), Adam and AdamW as pure functions of (parameters, gradients, state):
 //! the same code trains ordinary networks and is differentiated through by the outer loop.
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -10,9 +10,12 @@ use tch::Tensor;
 pub enum OptimizerKind {
     Sgd,
     Adam,
+    /// Adam with decoupled weight decay (Loshchilov & Hutter): p ← p·(1 − lr·wd) before the Adam step.
+    AdamW,
 }
 
-/// An optimiser and its hyper-parameters (PyTorch's conventions: L2 weight decay added to the gradient).
+/// An optimiser and its hyper-parameters (PyTorch's conventions: for SGD and Adam L2 weight decay
+/// added to the gradient; for AdamW decoupled decay of the parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerSpec {
     pub kind: OptimizerKind,
@@ -69,14 +72,29 @@ impl OptimizerState {
     }
 }
 
+impl OptimizerSpec {
+    /// The L2 decay added to the gradient (zero for AdamW, whose decay is decoupled).
+    pub fn l2_decay(&self) -> f64 {
+        if self.kind == OptimizerKind::AdamW { 0.0 } else { self.weight_decay }
+    }
+
+    /// The factor AdamW multiplies the parameters by before its step at learning rate `lr` (1 otherwise).
+    pub fn decoupled_factor(&self, lr: f64) -> f64 {
+        if self.kind == OptimizerKind::AdamW { 1.0 - lr * self.weight_decay } else { 1.0 }
+    }
+}
+
 /// One update with learning rate `lr`: returns the new parameters and state. Differentiable when
 /// the inputs carry a graph (`create_graph` gradients), so K steps can be unrolled.
 pub fn step(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &OptimizerState) -> (Vec<Tensor>, OptimizerState) {
     let t = state.step + 1;
     let mut next = OptimizerState { step: t, first: vec![], second: vec![] };
     let mut updated = Vec::with_capacity(params.len());
+    let (l2, decay) = (spec.l2_decay(), spec.decoupled_factor(lr));
     for (i, (p, g)) in params.iter().zip(grads).enumerate() {
-        let g = if spec.weight_decay > 0.0 { g + p * spec.weight_decay } else { g.shallow_clone() };
+        let g = if l2 > 0.0 { g + p * l2 } else { g.shallow_clone() };
+        let p = if decay != 1.0 { p * decay } else { p.shallow_clone() };
+        let p = &p;
         match spec.kind {
             OptimizerKind::Sgd => {
                 let buf = if spec.momentum > 0.0 { &state.first[i] * spec.momentum + &g } else { g };
@@ -84,7 +102,7 @@ pub fn step(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], 
                 next.first.push(buf);
                 next.second.push(state.second[i].shallow_clone());
             }
-            OptimizerKind::Adam => {
+            OptimizerKind::Adam | OptimizerKind::AdamW => {
                 let m = &state.first[i] * spec.beta1 + &g * (1.0 - spec.beta1);
                 let v = &state.second[i] * spec.beta2 + g.square() * (1.0 - spec.beta2);
                 let m_hat = &m / (1.0 - spec.beta1.powi(t as i32));
@@ -138,6 +156,39 @@ mod tests {
         let opt = nn::Adam { wd: 0.01, ..Default::default() }.build(&vs, 0.05).unwrap();
         compare(spec, opt, &w);
         drop(vs);
+    }
+
+    #[test]
+    fn adamw_equals_libtorch_adamw() {
+        let (vs, w) = var_store();
+        let spec = OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
+        let opt = nn::AdamW { wd: 0.1, ..Default::default() }.build(&vs, 0.05).unwrap();
+        compare(spec, opt, &w);
+        drop(vs);
+    }
+
+    /// Two AdamW steps against torch.optim.AdamW (torch 2.11):
+    /// ```python
+    /// import torch
+    /// w = torch.tensor([0.3, 0.1, -0.4, 2.0], requires_grad=True)
+    /// opt = torch.optim.AdamW([w], lr=0.05, weight_decay=0.1)
+    /// for _ in range(2):
+    ///     opt.zero_grad(); ((w - torch.tensor([1.0, -2.0, 0.5, 3.0])) ** 2).sum().backward(); opt.step()
+    /// print(w.tolist())  # [0.3966318666934967, -0.000712074339389801, -0.2963595986366272, 2.0797362327575684]
+    /// ```
+    #[test]
+    fn adamw_equals_torch_optim_adamw() {
+        let spec = OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
+        let target = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]);
+        let mut w = vec![Tensor::from_slice(&[0.3f32, 0.1, -0.4, 2.0])];
+        let mut state = OptimizerState::new(&w);
+        for _ in 0..2 {
+            let g = (&w[0] - &target) * 2.0;
+            (w, state) = step(&spec, spec.lr, &w, &[g], &state);
+        }
+        let torch = Tensor::from_slice(&[0.3966318666934967f32, -0.000712074339389801, -0.2963595986366272, 2.0797362327575684]);
+        let diff = (&w[0] - torch).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "differs from torch.optim.AdamW by {diff}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::trainer::{train_chunked, Failure, PopulationRun, TrainEvent};
 use super::{LossKind, Member, Method, TrainData, Trainer};
 use crate::data::{reads_external_data, DataRoots, Pool};
 use crate::error::{Error, Result};
-use crate::rundir::records::{CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, TABLE_FILE};
+use crate::rundir::records::{CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, STATS_FILE, TABLE_FILE};
 use crate::rundir::RunDir;
 use crate::runtime::RunEnvironment;
 use std::path::PathBuf;
@@ -76,6 +76,9 @@ struct TrainPlan {
 pub fn run_train(config: &TrainRunConfig, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<TrainRunOutcome> {
     let plan = TrainPlan::new(config)?;
     let (dir, resumed) = RunDir::open(&config.out, &plan.record)?;
+    if let Some(stats) = &plan.prepared.input_stats {
+        dir.write_json(STATS_FILE, stats)?;
+    }
     if resumed && dir.file(TABLE_FILE).exists() {
         return finished(&dir);
     }

@@ -1,11 +1,12 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
-use super::config::{Schedule, TrainSpec};
+use super::config::TrainSpec;
 use super::domain::Domain;
+use super::standardise::InputStats;
 use crate::config::{LabelDomain, ModelKind, Optimiser, TaskSpec};
 use crate::data::{Dataset, LabelKind};
 use crate::error::{Error, Result};
-use crate::model::{Network, NetworkSpec};
+use crate::model::{DropoutSpec, Network, NetworkSpec};
 use crate::train::OptimizerKind;
 
 /// The inner loop of one task.
@@ -41,14 +42,20 @@ impl InnerLoop {
             optimizer: match t.optimiser {
                 Optimiser::Sgd => OptimizerKind::Sgd,
                 Optimiser::Adam => OptimizerKind::Adam,
+                Optimiser::Adamw => OptimizerKind::AdamW,
             },
             lr: t.lr,
             momentum: t.momentum,
             weight_decay: t.weight_decay,
-            schedule: Schedule::Constant,
+            schedule: t.schedule,
             eval_every: 0,
             patience: 0,
             flip: t.hflip,
+            shift: t.shift as i64,
+            dropout: DropoutSpec { fc: task.model.dropout, conv: task.model.conv_dropout },
+            step_every: t.step_every.unwrap_or(0) as usize,
+            gamma: t.gamma,
+            warmup_steps: t.warmup_steps as usize,
         };
         train.validate().map_err(|e| in_file(task, "train", e))?;
         Ok(InnerLoop { network, train, domain })
@@ -70,21 +77,43 @@ fn in_file(task: &TaskSpec, section: &str, e: Error) -> Error {
     Error::config(&task.path, section, e.to_string())
 }
 
-/// A task ready to train: its spec, dataset, seeded split and inner loop.
+/// A task ready to train: its spec, dataset (inputs standardised when the task asks), seeded
+/// split, inner loop, and the standardisation statistics of its training split.
 pub struct PreparedTask {
     pub task: TaskSpec,
     pub dataset: crate::data::Dataset,
     pub split: crate::data::Split,
     pub inner: InnerLoop,
+    /// With `standardise = true`: the statistics already applied to `dataset.inputs`.
+    pub input_stats: Option<InputStats>,
 }
 
 impl PreparedTask {
-    /// Reads the task file, loads (or generates) its data from `roots`, splits it and resolves the inner loop.
+    /// Reads the task file, loads (or generates) its data from `roots`, splits it, standardises the
+    /// inputs by the training split's statistics (when asked) and resolves the inner loop.
     pub fn load(task_file: &std::path::Path, roots: &crate::data::DataRoots) -> Result<Self> {
         let task = TaskSpec::load(task_file)?;
-        let dataset = crate::data::load_task(&task, roots)?;
+        let mut dataset = crate::data::load_task(&task, roots)?;
         let split = crate::data::Split::new(&dataset, &task.splits)?;
-        let inner = InnerLoop::from_task(&task, &dataset, split.pool(crate::data::Pool::Train).len())?;
-        Ok(PreparedTask { task, dataset, split, inner })
+        let train = split.pool(crate::data::Pool::Train);
+        let input_stats = if task.model.standardise { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
+        if let Some(stats) = &input_stats {
+            dataset.inputs = stats.apply(&dataset.inputs)?;
+        }
+        let inner = InnerLoop::from_task(&task, &dataset, train.len())?;
+        Ok(PreparedTask { task, dataset, split, inner, input_stats })
+    }
+}
+
+/// Standardises `dataset` by the statistics a training run stored (`task` must ask for it), so
+/// that evaluation on other data never recomputes them.
+pub fn standardise_like_training(task: &TaskSpec, dataset: &mut Dataset, stored: Option<InputStats>) -> Result<()> {
+    match (task.model.standardise, stored) {
+        (false, _) => Ok(()),
+        (true, Some(stats)) => {
+            dataset.inputs = stats.apply(&dataset.inputs)?;
+            Ok(())
+        }
+        (true, None) => Err(Error::config(&task.path, "model.standardise", "is true but the run stored no input statistics")),
     }
 }

@@ -1,5 +1,6 @@
 //! The population trainer: P members (each with its seed, method, data pools) trained as one
 //! stacked network; NaN members stop with a recorded reason while the others go on.
+use super::augment::{flip_where, shift_by};
 use super::batches::BatchSampler;
 use super::config::TrainSpec;
 use super::domain::{labels_on, Domain};
@@ -10,8 +11,9 @@ use super::optimizer::OptimizerState;
 use super::update::step_in_place;
 use crate::data::Labels;
 use crate::error::{Error, Result};
+use crate::model::dropout::{draw_masks, DropoutSite};
 use crate::model::params::cat_members;
-use crate::model::{Network, Params};
+use crate::model::{DropoutStream, Network, Params};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -114,6 +116,12 @@ pub struct Trainer<'a> {
 
 /// Trains all `members` together for `t.spec.steps` steps on `t.device`.
 pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
+    train_population_from(t, members, 0, observer)
+}
+
+/// [`train_population`] for members whose positions in the whole run start at `first`: member i
+/// draws its dropout masks from stream `first + i` of its seed.
+fn train_population_from(t: &Trainer, members: &[Member], first: usize, observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
     let Trainer { net, data, spec, eval, device } = *t;
     spec.validate()?;
     if members.is_empty() {
@@ -122,8 +130,13 @@ pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMu
     if let Some(p) = members.iter().position(|m| m.train.is_empty()) {
         return Err(Error::invalid("training set", format!("member {p}"), "is empty"));
     }
+    if spec.shift > 0 && data.inputs.dim() != 4 {
+        return Err(Error::invalid("shift", spec.shift, format!("needs image inputs [N, C, H, W], got {:?}", data.inputs.size())));
+    }
     let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
     let mut state = TrainState::new(net.init(&seeds, device), members, device);
+    state.dropout = members.iter().enumerate().map(|(i, m)| DropoutStream::new(m.seed, (first + i) as u64)).collect();
+    state.sites = net.dropout_sites(&spec.dropout);
     for t in 0..spec.steps {
         if !state.active.iter().any(|a| *a) {
             break;
@@ -172,7 +185,7 @@ pub fn train_chunked(t: &Trainer, members: &[Member], chunk: usize, observer: &m
     let mut runs = vec![];
     for (c, part) in members.chunks(size).enumerate() {
         let offset = c * size;
-        runs.push(train_population(t, part, &mut |e| observer(offset, e))?);
+        runs.push(train_population_from(t, part, offset, &mut |e| observer(offset, e))?);
     }
     // Each chunk's parameters and buffers are already cut from its graph (`finish`).
     let params = Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
@@ -190,6 +203,9 @@ struct TrainState {
     phis: Vec<Tensor>,
     optimizer: OptimizerState,
     samplers: Vec<BatchSampler>,
+    /// Each member's dropout stream and the network's dropout sites (none without dropout).
+    dropout: Vec<DropoutStream>,
+    sites: Vec<DropoutSite>,
     active: Vec<bool>,
     outcomes: Vec<MemberOutcome>,
     loss_sum: Vec<f64>,
@@ -207,6 +223,8 @@ impl TrainState {
             optimizer: OptimizerState::new(&params.tensors),
             params: params.leaves(),
             samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
+            dropout: vec![],
+            sites: vec![],
             active: vec![true; p],
             outcomes: vec![MemberOutcome::default(); p],
             loss_sum: vec![0.0; p],
@@ -228,7 +246,12 @@ impl TrainState {
             let flips: Vec<bool> = self.samplers.iter_mut().flat_map(|s| s.flips(spec.batch as usize)).collect();
             x = flip_where(&x, &flips, device);
         }
-        let logits = net.forward(&self.params, &x)?;
+        if spec.shift > 0 {
+            let offsets: Vec<i64> = self.samplers.iter_mut().flat_map(|s| s.shifts(spec.batch as usize, spec.shift)).collect();
+            x = shift_by(&x, &offsets, spec.shift);
+        }
+        let masks = (!self.sites.is_empty()).then(|| draw_masks(&self.sites, &mut self.dropout, spec.batch, device));
+        let logits = net.forward_masked(&self.params, &x, masks.as_ref())?;
         let active: Vec<usize> = (0..members.len()).filter(|&p| self.active[p]).collect();
         let losses = active
             .iter()
@@ -315,20 +338,11 @@ fn select_members(mask: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
     a.where_self(&mask.reshape(shape.as_slice()), b)
 }
 
-/// Flips the last axis of the samples marked in `flips` (images `[P, B, C, H, W]`).
-fn flip_where(x: &Tensor, flips: &[bool], device: Device) -> Tensor {
-    let s = x.size();
-    let mut shape = vec![s[0], s[1]];
-    shape.extend(std::iter::repeat_n(1, s.len() - 2));
-    let mask = Tensor::from_slice(flips).to_device(device).reshape(shape.as_slice());
-    x.flip([-1]).where_self(&mask, x)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::label::{Bins, DistributionSpec};
-    use crate::model::NetworkSpec;
+    use crate::model::{DropoutSpec, NetworkSpec};
     use crate::train::metrics::OrdinalMetricSpec;
 
     /// Images whose mean brightness encodes an ordinal label 0..=5, with noise.
@@ -378,6 +392,32 @@ mod tests {
         // Training helps: validation loss falls for the DLDL member.
         let curve = &together.outcomes[0].curve;
         assert!(curve.last().unwrap().val["loss"] < curve[0].val["loss"] + 1e-9);
+    }
+
+    #[test]
+    fn dropout_masks_follow_the_member_index_and_chunks_change_nothing() {
+        let (x, labels, domain) = toy();
+        let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
+        let twins = vec![member(5, "dldl:sigma=1", (0..36).collect()), member(5, "dldl:sigma=1", (0..36).collect())];
+        let eval = eval_spec();
+        let differ = |a: &Params, p: i64, b: &Params, q: i64| {
+            a.tensors.iter().zip(&b.tensors).map(|(s, t)| (s.get(p) - t.get(q)).abs().max().double_value(&[])).fold(0.0, f64::max)
+        };
+        // Without dropout two members with one seed are the same network (same init, batches, flips, shifts).
+        let plain = TrainSpec { shift: 1, ..spec(6) };
+        let trainer = Trainer { net: &net, data: &data, spec: &plain, eval: &eval, device: Device::Cpu };
+        let run = train_population(&trainer, &twins, &mut |_| {}).unwrap();
+        assert!(differ(&run.params, 0, &run.params, 1) < 1e-6);
+        // With dropout each draws its own masks, and chunking (member by member) changes nothing.
+        let dropout = TrainSpec { dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..plain };
+        let trainer = Trainer { spec: &dropout, ..trainer };
+        let together = train_population(&trainer, &twins, &mut |_| {}).unwrap();
+        assert!(differ(&together.params, 0, &together.params, 1) > 1e-4, "same masks for different members");
+        let chunked = train_chunked(&trainer, &twins, 1, &mut |_, _| {}).unwrap();
+        for p in 0..2 {
+            assert!(differ(&together.params, p, &chunked.params, p) < 1e-5, "member {p} depends on the chunking");
+        }
     }
 
     #[test]

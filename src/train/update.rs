@@ -52,9 +52,16 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
     let first_step = state.step == 0;
     state.step += 1;
     let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
+    let decay = spec.decoupled_factor(lr);
     for (start, len) in active_runs(active) {
         let views = |ts: &[Tensor]| ts.iter().map(|t| t.narrow(0, start, len)).collect::<Vec<_>>();
         let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
+        if decay != 1.0 {
+            // AdamW: decoupled decay of the parameters, then the plain Adam step.
+            for p in &tensors[0] {
+                _ = p.shallow_clone().f_mul_scalar_(decay)?;
+            }
+        }
         let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
         let count = p.len() as c_int;
         let mut error = [0 as c_char; 512];
@@ -63,7 +70,7 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
         // for the whole call; the shim catches every C++ exception and writes its message into `error`.
         let failed = unsafe {
             match spec.kind {
-                OptimizerKind::Adam => dldl_fused_adam(
+                OptimizerKind::Adam | OptimizerKind::AdamW => dldl_fused_adam(
                     p.as_ptr(),
                     g.as_ptr(),
                     m.as_ptr(),
@@ -73,7 +80,7 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
                     lr,
                     spec.beta1,
                     spec.beta2,
-                    spec.weight_decay,
+                    spec.l2_decay(),
                     spec.eps,
                     error.as_mut_ptr(),
                     error.len(),
@@ -166,7 +173,7 @@ mod tests {
         // Buffers that the rule uses: Adam's two moments, SGD's momentum when it has one.
         let mut pairs = vec![(&ours, &reference)];
         match spec.kind {
-            OptimizerKind::Adam => pairs.extend([(&state.first, &ref_state.first), (&state.second, &ref_state.second)]),
+            OptimizerKind::Adam | OptimizerKind::AdamW => pairs.extend([(&state.first, &ref_state.first), (&state.second, &ref_state.second)]),
             OptimizerKind::Sgd if spec.momentum > 0.0 => pairs.push((&state.first, &ref_state.first)),
             OptimizerKind::Sgd => {}
         }
@@ -184,6 +191,7 @@ mod tests {
     fn in_place_equals_the_functional_step() {
         let specs = [
             OptimizerSpec { weight_decay: 0.01, ..OptimizerSpec::adam(0.05) },
+            OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) },
             OptimizerSpec { weight_decay: 0.001, ..OptimizerSpec::sgd(0.02, 0.9) },
             OptimizerSpec::sgd(0.1, 0.0),
         ];

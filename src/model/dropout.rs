@@ -1,0 +1,145 @@
+//! Dropout for a population: inverted-dropout masks drawn per member from the member's own seeded
+//! stream and applied to the stacked activations during training (never at evaluation).
+use crate::error::{Error, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+/// Dropout rates, as written in a task's `[model]` section (`dropout`, `conv_dropout`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutSpec {
+    /// Probability of zeroing each input of every hidden fully connected layer (for the CNN the
+    /// first of them reads the flattened convolution features).
+    #[serde(default)]
+    pub fc: f64,
+    /// Probability of zeroing each output of every convolution block (after its pooling).
+    #[serde(default)]
+    pub conv: f64,
+}
+
+impl DropoutSpec {
+    /// Both rates lie in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        for (name, rate) in [("dropout", self.fc), ("conv_dropout", self.conv)] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::invalid(name, rate, "must lie in [0, 1)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any rate is non-zero.
+    pub fn is_active(&self) -> bool {
+        self.fc > 0.0 || self.conv > 0.0
+    }
+}
+
+/// Where a mask multiplies the activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SitePosition {
+    /// The output of convolution layer `layer` (after pooling and ReLU for the CNN).
+    ConvOutput,
+    /// The input of linear layer `layer`.
+    LinearInput,
+}
+
+/// One place of a network where dropout applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropoutSite {
+    pub layer: usize,
+    pub position: SitePosition,
+    pub rate: f64,
+    /// The shape of one sample's activations there (`[C, H, W]` or `[F]`).
+    pub sample_shape: Vec<i64>,
+}
+
+/// The masks of one training step: per site a `[P, B, …sample_shape]` tensor of 0 and 1/(1 − rate).
+#[derive(Debug)]
+pub struct DropoutMasks {
+    pub sites: Vec<DropoutSite>,
+    pub masks: Vec<Tensor>,
+}
+
+impl DropoutMasks {
+    /// The mask of `layer` at `position`, if that is a site.
+    pub fn at(&self, layer: usize, position: SitePosition) -> Option<&Tensor> {
+        self.sites.iter().position(|s| s.layer == layer && s.position == position).map(|i| &self.masks[i])
+    }
+}
+
+/// One member's random stream for dropout masks: seeded by the member's seed and, as a separate
+/// ChaCha stream, by its index in the run, so members that share a seed still draw their own masks.
+#[derive(Debug, Clone)]
+pub struct DropoutStream {
+    rng: ChaCha8Rng,
+}
+
+impl DropoutStream {
+    /// The stream of member `index` with seed `seed`.
+    pub fn new(seed: u64, index: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xd409_0a7e);
+        rng.set_stream(index);
+        DropoutStream { rng }
+    }
+
+    /// `count` mask values: 0 with probability `rate`, else 1/(1 − rate).
+    fn mask(&mut self, count: usize, rate: f64) -> Vec<f32> {
+        let keep = (1.0 / (1.0 - rate)) as f32;
+        let rate = rate as f32;
+        (0..count).map(|_| if self.rng.random::<f32>() < rate { 0.0 } else { keep }).collect()
+    }
+}
+
+/// Draws the masks of one step for `batch` samples per member, one member per stream, site by site.
+pub fn draw_masks(sites: &[DropoutSite], streams: &mut [DropoutStream], batch: i64, device: Device) -> DropoutMasks {
+    let population = streams.len() as i64;
+    let masks = sites
+        .iter()
+        .map(|site| {
+            let per_member = (batch * site.sample_shape.iter().product::<i64>()) as usize;
+            let values: Vec<f32> = streams.iter_mut().flat_map(|s| s.mask(per_member, site.rate)).collect();
+            let mut shape = vec![population, batch];
+            shape.extend_from_slice(&site.sample_shape);
+            Tensor::from_slice(&values).reshape(shape.as_slice()).to_device(device)
+        })
+        .collect();
+    DropoutMasks { sites: sites.to_vec(), masks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Kind;
+
+    fn site(rate: f64) -> Vec<DropoutSite> {
+        vec![DropoutSite { layer: 0, position: SitePosition::LinearInput, rate, sample_shape: vec![500] }]
+    }
+
+    #[test]
+    fn same_seed_other_index_draws_other_masks_and_streams_repeat() {
+        let draw = |streams: &mut [DropoutStream]| draw_masks(&site(0.3), streams, 4, Device::Cpu).masks.remove(0);
+        let masks = draw(&mut [DropoutStream::new(7, 0), DropoutStream::new(7, 1)]);
+        assert!(!masks.get(0).equal(&masks.get(1)), "members 0 and 1 share a mask");
+        let again = draw(&mut [DropoutStream::new(7, 0), DropoutStream::new(7, 1)]);
+        assert!(masks.equal(&again));
+        // Member 1 alone draws what it draws inside the population.
+        let alone = draw(&mut [DropoutStream::new(7, 1)]);
+        assert!(alone.get(0).equal(&masks.get(1)));
+        // Inverted dropout: values 0 or 1/(1 − p), about p zeros, mean about 1.
+        let zeros = masks.eq(0.0).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
+        assert!((zeros - 0.3).abs() < 0.03, "share of zeros {zeros}");
+        let kept = masks.ne(0.0);
+        assert!((masks.masked_select(&kept) - 1.0 / 0.7).abs().max().double_value(&[]) < 1e-6);
+    }
+
+    #[test]
+    fn rates_outside_zero_one_are_errors() {
+        for (fc, conv) in [(1.0, 0.0), (-0.1, 0.0), (0.0, 1.5), (f64::NAN, 0.0)] {
+            let err = DropoutSpec { fc, conv }.validate().unwrap_err().to_string();
+            assert!(err.contains("must lie in [0, 1)"), "{err}");
+        }
+        assert!(DropoutSpec { fc: 0.3, conv: 0.0 }.validate().is_ok());
+    }
+}
