@@ -1,6 +1,7 @@
 //! Paired comparisons that make a win, a loss or a tie defensible: the paired t-test, the Wilcoxon
 //! signed-rank test, and an equivalence verdict by two one-sided t-tests (TOST) at a stated margin.
 use crate::rundir::null_as_nan;
+use crate::train::summary::mean_sd;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
@@ -64,7 +65,7 @@ pub struct PairedTest {
 pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> PairedTest {
     let d: Vec<f64> = differences.iter().copied().filter(|v| v.is_finite()).collect();
     let n = d.len();
-    let mean = if n == 0 { f64::NAN } else { d.iter().sum::<f64>() / n as f64 };
+    let mean = mean_sd(&d).0;
     if n < 2 {
         return PairedTest { n, mean, t_p: f64::NAN, wilcoxon_p: f64::NAN, margin, tost_p: f64::NAN, verdict: Verdict::Failed };
     }
@@ -86,10 +87,8 @@ pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> 
 
 /// Mean and standard error of the mean (sample sd / √n) of at least two values.
 fn mean_se(d: &[f64]) -> (f64, f64) {
-    let n = d.len() as f64;
-    let mean = d.iter().sum::<f64>() / n;
-    let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
+    let (mean, sd) = mean_sd(d);
+    (mean, sd / (d.len() as f64).sqrt())
 }
 
 /// Student's t with n − 1 degrees of freedom.
