@@ -24,9 +24,11 @@ fn every_method_learns_a_valid_phi() {
         ("random", "method = \"random\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\ncandidates = 3\n"),
         ("cmaes", "method = \"cmaes\"\nlearn = \"sigma-per-label\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\n"),
         ("hyper", "method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\nunroll = 3\n"),
+        ("pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 2\n"),
+        ("full-range", "method = \"grid\"\nlearn = \"sigma\"\ngrid = [0.5, 2.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncompare_with = [\"onehot\"]\n[full_range]\nbudget = 0.5\n"),
     ];
     for (name, body) in bodies {
-        let meta = study(&root, name, &format!("{body}{INNER}"));
+        let meta = study(&root, name, &if body.contains("[full_range]") { format!("validation_episodes = 4\n{body}") } else { format!("{body}{INNER}") });
         let out = root.join(format!("run-{name}"));
         let r = dldl(&["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&data), "--out", path(&out), "--device", "cpu"]);
         assert!(r.status.success(), "{name}: {}", text(&r));
@@ -36,6 +38,20 @@ fn every_method_learns_a_valid_phi() {
         let trials = std::fs::read_to_string(out.join("trials.jsonl")).unwrap();
         assert!(trials.lines().count() >= 4, "{name}: too few trials");
         assert!(text(&r).contains("fixed gaussian:sigma=1"), "{name}: {}", text(&r));
+        if name == "full-range" {
+            // Each of 2 episodes × 2 points trains on half the 72 training images for the task's 30 steps.
+            let trials = std::fs::read_to_string(out.join("trials.jsonl")).unwrap();
+            assert_eq!(trials.lines().count(), 4);
+            let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+            assert_eq!(summary["compared_on"], "test");
+            assert_eq!(summary["others"][0]["evaluated"]["distribution"], "onehot");
+            assert!(text(&r).contains("Held-out test pool: 4 episodes"), "{}", text(&r));
+        }
+        if name == "pbt" {
+            // 6 inner steps in rounds of 2: 3 rounds of 4 members; checkpoints removed at the end.
+            assert_eq!(std::fs::read_to_string(out.join("trials.jsonl")).unwrap().lines().count(), 12);
+            assert!(!std::fs::read_dir(&out).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("pbt-")));
+        }
     }
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -69,6 +85,51 @@ fn a_killed_search_resumes_to_the_same_phi() {
     assert_eq!(learned(&whole), learned(&killed));
     let trials = |dir: &Path| std::fs::read_to_string(dir.join("trials.jsonl")).unwrap().lines().count();
     assert_eq!(trials(&whole), trials(&killed), "no trial lost or duplicated");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_killed_pbt_study_resumes_to_the_same_phi_trajectories() {
+    let (root, task) = fixture("search-pbt-resume", 0.01);
+    let data = root.join("data");
+    let meta = study(&root, "pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 3\nvalidation_episodes = 2\n[inner]\nsteps = 60\nbatch = 4\nlr = 0.01\n");
+    let args = |out: &Path| -> Vec<String> {
+        ["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&data), "--out", path(out), "--device", "cpu"].iter().map(|s| s.to_string()).collect()
+    };
+    let whole = root.join("whole");
+    let r = dldl(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(r.status.success(), "{}", text(&r));
+    let killed = root.join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args(&killed)).env("DLDL_THREADS", "1").spawn().unwrap();
+    let started = Instant::now();
+    let round_two = || std::fs::read_to_string(killed.join("state.json")).is_ok_and(|s| s.contains("\"step\":2") || s.contains("\"step\": 2"));
+    while !round_two() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(killed.join("state.json")).unwrap()).unwrap();
+    assert!(state["step"].as_u64().unwrap() < 20, "the run should have been killed before its end");
+    let r = dldl(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(r.status.success(), "{}", text(&r));
+    let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+    assert_eq!(read(&whole, "learned.toml"), read(&killed, "learned.toml"));
+    // φ trajectories and lineage are identical; losses agree to rounding (libtorch's reductions
+    // may differ in the last bit of a double between processes).
+    let records = |dir: &Path, file: &str| -> Vec<serde_json::Value> { read(dir, file).lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    for file in ["trials.jsonl", "lineage.jsonl"] {
+        let (a, b) = (records(&whole, file), records(&killed, file));
+        assert_eq!(a.len(), b.len(), "{file}: records lost or duplicated");
+        for (x, y) in a.iter().zip(&b) {
+            for (key, value) in x.as_object().unwrap() {
+                match value.as_f64() {
+                    Some(v) if key.contains("loss") || key == "metric" => assert!((v - y[key].as_f64().unwrap()).abs() < 1e-9 * v.abs().max(1.0), "{file} {key}: {x} vs {y}"),
+                    _ => assert_eq!(value, &y[key], "{file} {key}: {x} vs {y}"),
+                }
+            }
+        }
+    }
+    assert_eq!(read(&whole, "lineage.jsonl").lines().count(), 19, "every round before the last replaces a member");
     let _ = std::fs::remove_dir_all(&root);
 }
 

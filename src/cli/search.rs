@@ -3,6 +3,7 @@
 use super::common::TaskArgs;
 use super::progress::Progress;
 use clap::Args;
+use dldl_meta::data::Pool;
 use dldl_meta::label::brief;
 use dldl_meta::meta::optuna::{Bridge, BridgeConfig};
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
@@ -109,7 +110,8 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
                 record.metric_mean
             ));
         }
-        SearchEvent::Validating => progress.println("comparing learned and default φ on meta-validation episodes…"),
+        SearchEvent::Validating(Pool::Test) => progress.println("comparing learned and default φ on full-range episodes scored on the test pool…"),
+        SearchEvent::Validating(_) => progress.println("comparing learned and default φ on meta-validation episodes…"),
     })?;
     progress.finish();
     let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain));

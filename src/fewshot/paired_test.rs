@@ -47,6 +47,9 @@ pub struct PairedTest {
     pub n: usize,
     #[serde(deserialize_with = "null_as_nan")]
     pub mean: f64,
+    /// Half-width of the 95 % t confidence interval of the mean (t_{0.975, n−1} · sd / √n).
+    #[serde(default, deserialize_with = "null_as_nan")]
+    pub ci95: f64,
     /// Two-sided p-value of the paired t-test (H0: mean difference 0).
     #[serde(deserialize_with = "null_as_nan")]
     pub t_p: f64,
@@ -67,7 +70,7 @@ pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> 
     let n = d.len();
     let mean = mean_sd(&d).0;
     if n < 2 {
-        return PairedTest { n, mean, t_p: f64::NAN, wilcoxon_p: f64::NAN, margin, tost_p: f64::NAN, verdict: Verdict::Failed };
+        return PairedTest { n, mean, ci95: f64::NAN, t_p: f64::NAN, wilcoxon_p: f64::NAN, margin, tost_p: f64::NAN, verdict: Verdict::Failed };
     }
     let t_p = t_test_p(&d);
     let tost_p = tost_p(&d, margin);
@@ -82,7 +85,8 @@ pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> 
     } else {
         Verdict::Inconclusive
     };
-    PairedTest { n, mean, t_p, wilcoxon_p: wilcoxon_p(&d), margin, tost_p, verdict }
+    let ci95 = student(n).inverse_cdf(0.975) * mean_se(&d).1;
+    PairedTest { n, mean, ci95, t_p, wilcoxon_p: wilcoxon_p(&d), margin, tost_p, verdict }
 }
 
 /// Mean and standard error of the mean (sample sd / √n) of at least two values.
@@ -206,6 +210,8 @@ mod tests {
     // b t=0.3973597071 p=0.7029400235 wilcoxon_p=0.7812500000 tost_p=0.0000093933
     // c t=2.9162616584 p=0.0140309914 wilcoxon_p=0.0200195312 tost_p=0.9591750831
     // ties (d = [1,1,-2,3,3,3,4,-1,5,2])  wilcoxon_p=0.0312500000
+    //   r = stats.ttest_1samp(d, 0.0).confidence_interval(0.95); (r.high - r.low) / 2
+    // a ci95=0.9512696560   c ci95=0.1100645416
     // n60  (d = k·(−1 if k−1 ≡ 0 mod 3 else 1), k = 1..60)  wilcoxon_p=0.0167330716
     const A: [f64; 6] = [-1.0, -2.0, -2.0, -0.5, -1.5, 0.3];
     const B: [f64; 8] = [0.01, -0.02, 0.015, 0.0, -0.005, 0.02, -0.01, 0.005];
@@ -223,6 +229,8 @@ mod tests {
         close(tost_p(&A, 0.05), 0.9827546497);
         close(tost_p(&B, 0.05), 0.0000093933);
         close(tost_p(&C, 0.05), 0.9591750831);
+        close(paired_test(&A, 0.05, false).ci95, 0.9512696560);
+        close(paired_test(&C, 0.05, false).ci95, 0.1100645416);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The outer loop: learns the label-distribution parameters φ across task episodes by grid, random,
 //! CMA-ES or hypergradient search, with a resumable run directory.
 pub mod cmaes;
+pub mod episodes;
 pub mod objective;
 pub mod optuna;
+pub mod pbt;
 pub mod search;
 pub mod space;
 pub mod study;

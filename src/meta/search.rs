@@ -4,7 +4,9 @@ use super::cmaes::CmaEs;
 use super::objective::{headline_metric, query_method};
 use super::space::PhiSpace;
 use super::study::{SearchMethod, StudySpec};
-use crate::data::{Episode, EpisodeSampler, Pool};
+use super::episodes::EpisodeSource;
+use super::pbt::{LineageRecord, LINEAGE_FILE};
+use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
 use crate::fewshot::paired_test::{paired_test, PairedTest};
 use crate::fewshot::spec::default_margin;
@@ -70,6 +72,9 @@ pub struct SearchState {
     pub inner_member_steps: u64,
     pub seconds: f64,
     pub history: Vec<StepRecord>,
+    /// PBT's population between rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbt: Option<super::pbt::PbtState>,
 }
 
 /// Mean ± 95 % CI of φ on the meta-validation episodes.
@@ -104,6 +109,24 @@ pub struct SearchOutcome {
     /// margin: [`default_margin`] in the metric's unit).
     #[serde(default)]
     pub metric_test: Option<PairedTest>,
+    /// The pool the comparison episodes were scored on (meta-validation windows, or the test pool
+    /// for full-range episodes).
+    #[serde(default = "validation_pool")]
+    pub compared_on: Pool,
+    /// The study's `compare_with` methods on the same episodes, each paired against the default.
+    #[serde(default)]
+    pub others: Vec<Compared>,
+}
+
+/// A fixed method scored on the comparison episodes, and its paired test against the default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Compared {
+    pub evaluated: Evaluated,
+    pub metric_test: PairedTest,
+}
+
+fn validation_pool() -> Pool {
+    Pool::Val
 }
 
 impl SearchOutcome {
@@ -120,29 +143,44 @@ impl SearchOutcome {
                 e.metric_ci95
             )
         };
-        format!(
-            "| distribution | query loss ({loss_unit}) ± 95 % CI | {} ± 95 % CI |\n|---|---|---|\n{}{}\nMeta-validation: {} episodes; paired query-loss difference learned − fixed {:.4} ± {:.4}; {} inner member-steps, {:.0} s.\n",
+        let verdict = |who: &str, t: &PairedTest| {
+            format!(
+                "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test p = {:.3}, Wilcoxon p = {:.3}, TOST at ±{} p = {:.3}, n = {}).\n",
+                self.metric, t.mean, t.ci95, t.verdict, t.t_p, t.wilcoxon_p, t.margin, t.tost_p, t.n
+            )
+        };
+        let scored_on = match self.compared_on {
+            Pool::Test => "Held-out test pool",
+            _ => "Meta-validation",
+        };
+        let mut text = format!(
+            "| distribution | query loss ({loss_unit}) ± 95 % CI | {} ± 95 % CI |\n|---|---|---|\n{}{}",
             self.metric,
             row("learned", &self.learned),
             row("fixed", &self.default),
-            self.episodes,
-            self.loss_difference,
-            self.loss_difference_ci95,
-            self.inner_member_steps,
-            self.seconds
-        ) + &self.metric_test.map_or(String::new(), |t| {
-            format!(
-                "Paired {} difference learned − fixed {:+.4}: {} (t-test p = {:.3}, Wilcoxon p = {:.3}, TOST at ±{} p = {:.3}, n = {}).\n",
-                self.metric, t.mean, t.verdict, t.t_p, t.wilcoxon_p, t.margin, t.tost_p, t.n
-            )
-        })
+        );
+        for other in &self.others {
+            text += &row("also", &other.evaluated);
+        }
+        text += &format!(
+            "\n{scored_on}: {} episodes; paired query-loss difference learned − fixed {:.4} ± {:.4}; {} inner member-steps, {:.0} s.\n",
+            self.episodes, self.loss_difference, self.loss_difference_ci95, self.inner_member_steps, self.seconds
+        );
+        if let Some(t) = &self.metric_test {
+            text += &verdict("learned", t);
+        }
+        for other in &self.others {
+            text += &verdict(&crate::label::brief(&other.evaluated.distribution), &other.metric_test);
+        }
+        text
     }
 }
 
 /// Progress of a study.
 pub enum SearchEvent<'a> {
     Step { done: usize, total: usize, record: &'a StepRecord },
-    Validating,
+    /// The final comparison starts, on this pool.
+    Validating(Pool),
 }
 
 /// A study bound to a prepared task and a device.
@@ -151,7 +189,7 @@ pub struct Study<'a> {
     pub spec: &'a StudySpec,
     pub space: PhiSpace,
     pub inner: TrainSpec,
-    pub sampler: EpisodeSampler,
+    pub episodes: EpisodeSource,
     pub data: TrainData<'a>,
     pub device: Device,
 }
@@ -166,15 +204,21 @@ impl<'a> Study<'a> {
     /// Builds the study for a prepared task (inputs already on `device`).
     pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device) -> Result<Self> {
         let space = PhiSpace::new(spec, &prepared.task.distribution, &prepared.inner.domain)?;
-        let inner = spec.inner_settings(&prepared.inner.train)?;
-        let sampler = EpisodeSampler::new(&prepared.dataset, &prepared.task, &prepared.split)?;
-        Ok(Study { prepared, spec, space, inner, sampler, data, device })
+        let episodes = EpisodeSource::new(prepared, spec.full_range.as_ref())?;
+        let task_train = match (episodes.support_size(), prepared.task.train.epochs, spec.inner.steps) {
+            // Full-range episodes train for the task's epochs over their own (budgeted) training set.
+            (Some(n), Some(epochs), None) => TrainSpec { steps: epochs as usize * n.div_ceil(prepared.inner.train.batch.max(1) as usize), ..prepared.inner.train.clone() },
+            _ => prepared.inner.train.clone(),
+        };
+        let inner = spec.inner_settings(&task_train)?;
+        Ok(Study { prepared, spec, space, inner, episodes, data, device })
     }
 
     /// Outer steps of the whole study.
     pub fn total_steps(&self) -> usize {
         match self.spec.method {
             SearchMethod::Grid => self.spec.grid.len(),
+            SearchMethod::Pbt => self.inner.steps.div_ceil(self.spec.interval),
             _ => self.spec.outer_steps,
         }
     }
@@ -194,10 +238,11 @@ impl<'a> Study<'a> {
             dir.write_json(STATE_FILE, &state)?;
             observer(SearchEvent::Step { done: state.step, total: self.total_steps(), record: state.history.last().expect("just pushed") });
         }
+        super::pbt::remove_checkpoints(dir)?;
         self.require_a_finite_score(dir)?;
         let learned = self.learned_phi(&state);
         self.write_learned(dir, &learned)?;
-        observer(SearchEvent::Validating);
+        observer(SearchEvent::Validating(self.episodes.comparison_pool()));
         let outcome = self.compare(&state, &learned)?;
         dir.write_json(SUMMARY_FILE, &outcome)?;
         Ok(outcome)
@@ -208,6 +253,8 @@ impl<'a> Study<'a> {
             let state: SearchState = dir.read_json(STATE_FILE)?;
             let kept: Vec<Trial> = dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
             dir.write_jsonl(TRIALS_FILE, &kept)?;
+            let lineage: Vec<LineageRecord> = dir.read_jsonl::<LineageRecord>(LINEAGE_FILE)?.into_iter().filter(|l| l.round < state.step).collect();
+            dir.write_jsonl(LINEAGE_FILE, &lineage)?;
             return Ok(state);
         }
         let phi = self.space.initial_phi(self.spec.init.as_deref());
@@ -233,6 +280,7 @@ impl<'a> Study<'a> {
             inner_member_steps: 0,
             seconds: 0.0,
             history: vec![],
+            pbt: None,
         })
     }
 
@@ -243,8 +291,10 @@ impl<'a> Study<'a> {
             SearchMethod::Grid => (0..self.spec.episodes_per_step as u64).collect(),
             _ => (0..self.spec.episodes_per_step as u64).map(|e| (s * self.spec.episodes_per_step) as u64 + e).collect(),
         };
-        if self.spec.method == SearchMethod::Hypergradient {
-            return self.hypergradient_step(dir, state, &episodes);
+        match self.spec.method {
+            SearchMethod::Hypergradient => return self.hypergradient_step(dir, state, &episodes),
+            SearchMethod::Pbt => return self.pbt_step(dir, state),
+            _ => {}
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.spec.method {
@@ -281,28 +331,28 @@ impl<'a> Study<'a> {
         Ok(self.record(s, &phis[best], &scores[best]))
     }
 
-    fn record(&self, step: usize, phi: &[f64], scores: &[(f64, f64)]) -> StepRecord {
+    pub(super) fn record(&self, step: usize, phi: &[f64], scores: &[(f64, f64)]) -> StepRecord {
         let (loss_mean, loss_sd) = mean_sd(&scores.iter().map(|s| s.0).collect::<Vec<_>>());
         let (metric_mean, _) = mean_sd(&scores.iter().map(|s| s.1).collect::<Vec<_>>());
         StepRecord { step, phi: phi.to_vec(), loss_mean, loss_sd, metric_mean }
     }
 
-    fn episodes(&self, pool: Pool, indices: &[u64]) -> Result<Vec<Episode>> {
-        indices.iter().map(|i| self.sampler.episode_with_seed(self.spec.seed, pool, *i)).collect()
+    pub(super) fn episodes_of(&self, pool: Pool, indices: &[u64]) -> Result<Vec<Episode>> {
+        indices.iter().map(|i| self.episodes.episode(self.spec.seed, pool, *i)).collect()
     }
 
     /// Network seed of an episode: the same for every candidate, so candidates are compared paired.
-    fn member_seed(&self, pool: Pool, episode: u64) -> u64 {
+    pub(super) fn member_seed(&self, pool: Pool, episode: u64) -> u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed);
         rng.set_stream((pool.id() << 56) | episode);
         rng.random()
     }
 
-    fn method_at(&self, phi: &[f64]) -> Method {
+    pub(super) fn method_at(&self, phi: &[f64]) -> Method {
         Method { target: self.space.spec_at(phi), loss: LossKind::Kl }
     }
 
-    fn eval_spec(&self) -> EvalSpec {
+    pub(super) fn eval_spec(&self) -> EvalSpec {
         EvalSpec::for_reference(self.prepared.task.distribution.clone())
     }
 
@@ -314,7 +364,7 @@ impl<'a> Study<'a> {
 
     /// Adds the inner member-steps it trains to `member_steps`.
     fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
-        let episodes = self.episodes(pool, indices)?;
+        let episodes = self.episodes_of(pool, indices)?;
         let members: Vec<Member> = methods
             .iter()
             .flat_map(|m| episodes.iter().map(move |e| (m, e)))
@@ -336,7 +386,7 @@ impl<'a> Study<'a> {
     }
 
     /// Query loss and headline metric of one member's evaluation.
-    fn loss_and_metric(&self, m: &Metrics) -> (f64, f64) {
+    pub(super) fn loss_and_metric(&self, m: &Metrics) -> (f64, f64) {
         let (name, _) = headline_metric(&self.prepared.inner.domain);
         (m.get("loss").copied().unwrap_or(f64::NAN), m.get(name).copied().unwrap_or(f64::NAN))
     }
@@ -344,7 +394,7 @@ impl<'a> Study<'a> {
     /// One Adam step on θ with the query-loss gradient through the last `unroll` inner steps.
     fn hypergradient_step(&self, dir: &RunDir, state: &mut SearchState, indices: &[u64]) -> Result<StepRecord> {
         let s = state.step;
-        let episodes = self.episodes(Pool::Train, indices)?;
+        let episodes = self.episodes_of(Pool::Train, indices)?;
         let phi_now = self.space.phi_values(&state.theta);
         let net = &self.prepared.inner.network;
         let seeds: Vec<u64> = episodes.iter().map(|e| self.member_seed(Pool::Train, e.index)).collect();
@@ -434,13 +484,18 @@ impl<'a> Study<'a> {
         dir.write_text(LEARNED_FILE, &(header + &body))
     }
 
-    /// Learned φ against the task's default on the same meta-validation episodes (paired).
+    /// Learned φ against the task's default on the same comparison episodes (paired): meta-validation
+    /// windows, or full-range episodes scored on the test pool; `compare_with` methods ride along.
     fn compare(&self, state: &SearchState, learned: &[f64]) -> Result<SearchOutcome> {
         let default = Method { target: self.prepared.task.distribution.clone(), loss: LossKind::Kl };
+        let others: Vec<Method> = self.spec.compare_with.iter().map(|t| t.parse()).collect::<Result<_>>()?;
         let indices: Vec<u64> = (0..self.spec.validation_episodes as u64).collect();
+        let pool = self.episodes.comparison_pool();
+        let mut methods = vec![self.method_at(learned), default.clone()];
+        methods.extend(others.iter().cloned());
         // Validation is not counted in the search's inner member-steps.
         let mut uncounted = 0;
-        let scores = self.score_methods(&[self.method_at(learned), default.clone()], Pool::Val, &indices, &mut uncounted)?;
+        let scores = self.score_methods(&methods, pool, &indices, &mut uncounted)?;
         let summarise = |method: &Method, row: &[(f64, f64)]| {
             let (loss_mean, loss_ci95) = ci95(&row.iter().map(|r| r.0).collect::<Vec<_>>());
             let (metric_mean, metric_ci95) = ci95(&row.iter().map(|r| r.1).collect::<Vec<_>>());
@@ -448,17 +503,22 @@ impl<'a> Study<'a> {
         };
         let diff: Vec<f64> = scores[0].iter().zip(&scores[1]).map(|(a, b)| a.0 - b.0).collect();
         let (metric, higher_is_better) = headline_metric(&self.prepared.inner.domain);
-        let metric_diff: Vec<f64> = scores[0].iter().zip(&scores[1]).map(|(a, b)| a.1 - b.1).collect();
+        let against_default = |row: &[(f64, f64)]| {
+            let metric_diff: Vec<f64> = row.iter().zip(&scores[1]).map(|(a, b)| a.1 - b.1).collect();
+            paired_test(&metric_diff, default_margin(), higher_is_better)
+        };
         Ok(SearchOutcome {
             metric: metric.to_string(),
             episodes: indices.len(),
+            compared_on: pool,
             learned: summarise(&self.method_at(learned), &scores[0]),
             default: summarise(&default, &scores[1]),
             loss_difference: ci95(&diff).0,
             loss_difference_ci95: ci95(&diff).1,
             inner_member_steps: state.inner_member_steps,
             seconds: state.seconds,
-            metric_test: Some(paired_test(&metric_diff, default_margin(), higher_is_better)),
+            metric_test: Some(against_default(&scores[0])),
+            others: others.iter().zip(&scores[2..]).map(|(m, row)| Compared { evaluated: summarise(m, row), metric_test: against_default(row) }).collect(),
         })
     }
 }

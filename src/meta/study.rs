@@ -17,6 +17,9 @@ pub enum SearchMethod {
     Cmaes,
     /// Adam on φ with the gradient of the query loss through the last `unroll` inner steps.
     Hypergradient,
+    /// Population-based training: `candidates` members train together; every `interval` steps the
+    /// worst quarter copies the weights and optimiser state of the best quarter and perturbs φ.
+    Pbt,
 }
 
 /// Which φ of the task's family is learned.
@@ -43,6 +46,7 @@ impl SearchMethod {
             SearchMethod::Random => "random",
             SearchMethod::Cmaes => "cmaes",
             SearchMethod::Hypergradient => "hypergradient",
+            SearchMethod::Pbt => "pbt",
         }
     }
 }
@@ -99,6 +103,18 @@ impl InnerOverride {
     }
 }
 
+/// Full-range episodes: a seeded fraction of the training pool over all labels, trained for the
+/// whole schedule, scored on the validation pool (search) or the test pool (final comparison).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FullRange {
+    /// Fraction of the training pool each episode trains on, in (0, 1].
+    pub budget: f64,
+    /// Query examples per episode drawn from the scoring pool (0 = the whole pool).
+    #[serde(default)]
+    pub query: usize,
+}
+
 /// A validated study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +152,16 @@ pub struct StudySpec {
     /// Meta-validation episodes for the final comparison of learned and default φ.
     #[serde(default = "default_validation")]
     pub validation_episodes: usize,
+    /// PBT: inner steps between exploit/explore rounds.
+    #[serde(default)]
+    pub interval: usize,
+    /// Full-range episodes instead of the task's window episodes (absent: the task's `[episodes]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_range: Option<FullRange>,
+    /// Fixed distributions (`--dist` syntax) scored next to the learned and default φ in the final
+    /// comparison, each paired against the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare_with: Vec<String>,
     #[serde(default)]
     pub inner: InnerOverride,
     #[serde(default)]
@@ -207,6 +233,19 @@ impl StudySpec {
         if self.method == SearchMethod::Hypergradient && (self.unroll == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
             return err("unroll/outer_lr", "unroll must be >= 1 and outer_lr finite and > 0");
         }
+        if self.method == SearchMethod::Pbt && (self.candidates < 2 || self.interval == 0) {
+            return err("candidates/interval", "PBT needs a population of at least 2 candidates and an interval >= 1 inner step");
+        }
+        if let Some(f) = &self.full_range {
+            if !(f.budget > 0.0 && f.budget <= 1.0) {
+                return err("full_range.budget", "must lie in (0, 1]: the fraction of the training pool each episode trains on");
+            }
+        }
+        for (i, text) in self.compare_with.iter().enumerate() {
+            if let Err(e) = text.parse::<crate::train::Method>() {
+                return err(&format!("compare_with[{i}]"), &format!("{text:?}: {e}"));
+            }
+        }
         if self.validation_episodes == 0 {
             return err("validation_episodes", "must be >= 1");
         }
@@ -231,6 +270,9 @@ impl StudySpec {
         })?;
         if self.method == SearchMethod::Hypergradient && self.unroll > spec.steps {
             return Err(self.error("unroll", format!("{} must be <= the inner steps ({})", self.unroll, spec.steps)));
+        }
+        if self.method == SearchMethod::Pbt && self.interval >= spec.steps {
+            return Err(self.error("interval", format!("{} must be below the inner steps ({}): PBT needs at least one exploit/explore round", self.interval, spec.steps)));
         }
         Ok(spec)
     }
@@ -259,6 +301,27 @@ mod tests {
         assert!(e.contains("field `inner.lr`: duplicate key (line 11, column 1)"), "{e}");
         let e = load_error(&STUDY.replace("method = \"hypergradient\"", "method = \"bayes\""));
         assert!(e.contains("field `method`: unknown variant `bayes`"), "{e}");
+    }
+
+    #[test]
+    fn bad_budgets_pbt_settings_and_comparison_methods_are_refused() {
+        let pbt = STUDY.replace("method = \"hypergradient\"", "method = \"pbt\"\ninterval = 10\ncandidates = 4");
+        for (text, needle) in [
+            (format!("{STUDY}[full_range]\nbudget = 0\n"), "field `full_range.budget`: must lie in (0, 1]"),
+            (format!("{STUDY}[full_range]\nbudget = 1.5\n"), "field `full_range.budget`: must lie in (0, 1]"),
+            (format!("{STUDY}[full_range]\nbudget = 0.1\nwindow = 3\n"), "unknown field `window`"),
+            (pbt.replace("candidates = 4", "candidates = 1"), "field `candidates/interval`: PBT needs a population of at least 2"),
+            (pbt.replace("interval = 10", "interval = 0"), "field `candidates/interval`"),
+            (format!("compare_with = [\"dldl:sigma=-1\"]\n{STUDY}"), "field `compare_with[0]`"),
+        ] {
+            let e = load_error(&text);
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let task: TrainSpec = toml::from_str("steps = 60\nbatch = 8\nlr = 0.001\n").unwrap();
+        let mut study: StudySpec = toml::from_str(&pbt.replace("interval = 10", "interval = 60")).unwrap();
+        study.path = "meta/s.toml".into();
+        let e = study.inner_settings(&task).unwrap_err().to_string();
+        assert!(e.contains("field `interval`: 60 must be below the inner steps (60)"), "{e}");
     }
 
     #[test]

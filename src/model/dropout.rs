@@ -95,11 +95,27 @@ impl DropoutStream {
 /// Draws the masks of one step for `batch` samples per member, one member per stream, site by site.
 pub fn draw_masks(sites: &[DropoutSite], streams: &mut [DropoutStream], batch: i64, device: Device) -> DropoutMasks {
     let population = streams.len() as i64;
-    let masks = sites
+    masks_on(sites, draw_mask_values(sites, streams, batch), batch, population, device)
+}
+
+/// The mask values of one step, per site all members' values in member order (no tensors made,
+/// so a resumed run can skip past steps cheaply).
+pub fn draw_mask_values(sites: &[DropoutSite], streams: &mut [DropoutStream], batch: i64) -> Vec<Vec<f32>> {
+    sites
         .iter()
         .map(|site| {
             let per_member = (batch * site.sample_shape.iter().product::<i64>()) as usize;
-            let values: Vec<f32> = streams.iter_mut().flat_map(|s| s.mask(per_member, site.rate)).collect();
+            streams.iter_mut().flat_map(|s| s.mask(per_member, site.rate)).collect()
+        })
+        .collect()
+}
+
+/// [`draw_mask_values`] as `[P, batch, …]` tensors on `device`.
+pub fn masks_on(sites: &[DropoutSite], values: Vec<Vec<f32>>, batch: i64, population: i64, device: Device) -> DropoutMasks {
+    let masks = sites
+        .iter()
+        .zip(values)
+        .map(|(site, values)| {
             let mut shape = vec![population, batch];
             shape.extend_from_slice(&site.sample_shape);
             Tensor::from_slice(&values).reshape(shape.as_slice()).to_device(device)

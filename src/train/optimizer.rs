@@ -65,6 +65,20 @@ impl OptimizerState {
         OptimizerState { step: 0, first: zeros(), second: zeros() }
     }
 
+    /// Deep copies of the buffers, so updating in place leaves `self` untouched.
+    pub fn deep_copy(&self) -> Self {
+        let copy = |v: &Vec<Tensor>| v.iter().map(|t| t.detach().copy()).collect();
+        OptimizerState { step: self.step, first: copy(&self.first), second: copy(&self.second) }
+    }
+
+    /// The buffers of members `index` (positions on the member axis) as a smaller population.
+    pub fn members(&self, index: &[i64]) -> Self {
+        let pick = |v: &Vec<Tensor>| {
+            v.iter().map(|t| t.index_select(0, &Tensor::from_slice(index).to_device(t.device()))).collect()
+        };
+        OptimizerState { step: self.step, first: pick(&self.first), second: pick(&self.second) }
+    }
+
     /// A copy cut from the autograd graph.
     pub fn detached(&self) -> Self {
         let cut = |v: &Vec<Tensor>| v.iter().map(|t| t.detach()).collect();

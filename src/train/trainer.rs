@@ -11,7 +11,7 @@ use super::optimizer::OptimizerState;
 use super::update::step_in_place;
 use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::model::dropout::{draw_masks, DropoutSite};
+use crate::model::dropout::{draw_mask_values, masks_on, DropoutSite};
 use crate::model::params::cat_members;
 use crate::model::{DropoutStream, Network, Params};
 use serde::{Deserialize, Serialize};
@@ -116,12 +116,30 @@ pub struct Trainer<'a> {
 
 /// Trains all `members` together for `t.spec.steps` steps on `t.device`.
 pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
-    train_population_from(t, members, 0, observer)
+    train_population_from(t, members, 0, &Segment::whole(t.spec), observer)
+}
+
+/// Which steps of the whole schedule a call trains, and from what: a run cut into segments (PBT
+/// changes φ and copies members between them) equals the uncut run when nothing is changed.
+pub struct Segment<'a> {
+    /// Steps already taken (batches, flips, shifts and dropout masks of these are skipped).
+    pub from: usize,
+    /// Train up to (not including) this step; at most the schedule's `steps`.
+    pub until: usize,
+    /// Parameters and optimiser state after `from` steps (None: fresh members, `from` must be 0).
+    pub start: Option<(&'a Params, &'a OptimizerState)>,
+}
+
+impl Segment<'_> {
+    /// Every step from fresh members.
+    pub fn whole(spec: &TrainSpec) -> Segment<'static> {
+        Segment { from: 0, until: spec.steps, start: None }
+    }
 }
 
 /// [`train_population`] for members whose positions in the whole run start at `first`: member i
 /// draws its dropout masks from stream `first + i` of its seed.
-fn train_population_from(t: &Trainer, members: &[Member], first: usize, observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
+fn train_population_from(t: &Trainer, members: &[Member], first: usize, segment: &Segment, observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
     let Trainer { net, data, spec, eval, device } = *t;
     spec.validate()?;
     if members.is_empty() {
@@ -133,11 +151,24 @@ fn train_population_from(t: &Trainer, members: &[Member], first: usize, observer
     if spec.shift > 0 && data.inputs.dim() != 4 {
         return Err(Error::invalid("shift", spec.shift, format!("needs image inputs [N, C, H, W], got {:?}", data.inputs.size())));
     }
+    if segment.from > segment.until || segment.until > spec.steps || (segment.start.is_none() && segment.from > 0) {
+        return Err(Error::invalid("segment", format!("{}..{}", segment.from, segment.until), format!("must lie in 0..={} and start from parameters unless at 0", spec.steps)));
+    }
     let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
-    let mut state = TrainState::new(net.init(&seeds, device), members, device);
+    let mut state = match segment.start {
+        Some((params, optimizer)) => {
+            let mut state = TrainState::new(params.map(Tensor::shallow_clone), members, device);
+            state.optimizer = optimizer.deep_copy();
+            state
+        }
+        None => TrainState::new(net.init(&seeds, device), members, device),
+    };
     state.dropout = members.iter().enumerate().map(|(i, m)| DropoutStream::new(m.seed, (first + i) as u64)).collect();
     state.sites = net.dropout_sites(&spec.dropout);
-    for t in 0..spec.steps {
+    for _ in 0..segment.from {
+        state.draw_inputs(spec);
+    }
+    for t in segment.from..segment.until {
         if !state.active.iter().any(|a| *a) {
             break;
         }
@@ -181,11 +212,19 @@ impl Trainer<'_> {
 /// back in order: the same results, with memory and per-chunk speed bounded (on CPUs small
 /// populations can be faster per member than large ones).
 pub fn train_chunked(t: &Trainer, members: &[Member], chunk: usize, observer: &mut dyn FnMut(usize, TrainEvent)) -> Result<PopulationRun> {
+    train_chunked_segment(t, members, chunk, &Segment::whole(t.spec), observer)
+}
+
+/// [`train_chunked`] over one [`Segment`] of the schedule (its start state is cut into the chunks).
+pub fn train_chunked_segment(t: &Trainer, members: &[Member], chunk: usize, segment: &Segment, observer: &mut dyn FnMut(usize, TrainEvent)) -> Result<PopulationRun> {
     let size = if chunk == 0 { members.len().max(1) } else { chunk };
     let mut runs = vec![];
     for (c, part) in members.chunks(size).enumerate() {
         let offset = c * size;
-        runs.push(train_population_from(t, part, offset, &mut |e| observer(offset, e))?);
+        let index: Vec<i64> = (offset as i64..(offset + part.len()) as i64).collect();
+        let cut = segment.start.map(|(params, optimizer)| (params.members(&index), optimizer.members(&index)));
+        let part_segment = Segment { start: cut.as_ref().map(|(p, o)| (p, o)), ..*segment };
+        runs.push(train_population_from(t, part, offset, &part_segment, &mut |e| observer(offset, e))?);
     }
     // Each chunk's parameters and buffers are already cut from its graph (`finish`).
     let params = Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
@@ -215,7 +254,25 @@ struct TrainState {
     since_best: Vec<usize>,
 }
 
+/// The random draws of one step for every member: batches, flips, shift offsets and dropout mask values.
+struct StepDraws {
+    batches: Vec<Vec<i64>>,
+    flips: Vec<bool>,
+    offsets: Vec<i64>,
+    masks: Vec<Vec<f32>>,
+}
+
 impl TrainState {
+    /// Draws one step's randomness from every member's streams (also used to skip steps on resume).
+    fn draw_inputs(&mut self, spec: &TrainSpec) -> StepDraws {
+        let size = spec.batch as usize;
+        let batches = self.samplers.iter_mut().map(|s| s.next_batch(size)).collect();
+        let flips = if spec.flip { self.samplers.iter_mut().flat_map(|s| s.flips(size)).collect() } else { vec![] };
+        let offsets = if spec.shift > 0 { self.samplers.iter_mut().flat_map(|s| s.shifts(size, spec.shift)).collect() } else { vec![] };
+        let masks = if self.sites.is_empty() { vec![] } else { draw_mask_values(&self.sites, &mut self.dropout, spec.batch) };
+        StepDraws { batches, flips, offsets, masks }
+    }
+
     fn new(params: Params, members: &[Member], device: Device) -> Self {
         let p = members.len();
         TrainState {
@@ -239,18 +296,17 @@ impl TrainState {
     #[allow(clippy::too_many_arguments)]
     fn step(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, t: usize, device: Device, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
         let population = members.len() as i64;
-        let batches: Vec<Vec<i64>> = self.samplers.iter_mut().map(|s| s.next_batch(spec.batch as usize)).collect();
-        let index: Vec<i64> = batches.iter().flatten().copied().collect();
+        let draws = self.draw_inputs(spec);
+        let index: Vec<i64> = draws.batches.iter().flatten().copied().collect();
         let mut x = data.gather(&index, population, device)?;
         if spec.flip {
-            let flips: Vec<bool> = self.samplers.iter_mut().flat_map(|s| s.flips(spec.batch as usize)).collect();
-            x = flip_where(&x, &flips, device);
+            x = flip_where(&x, &draws.flips, device);
         }
         if spec.shift > 0 {
-            let offsets: Vec<i64> = self.samplers.iter_mut().flat_map(|s| s.shifts(spec.batch as usize, spec.shift)).collect();
-            x = shift_by(&x, &offsets, spec.shift);
+            x = shift_by(&x, &draws.offsets, spec.shift);
         }
-        let masks = (!self.sites.is_empty()).then(|| draw_masks(&self.sites, &mut self.dropout, spec.batch, device));
+        let masks = (!self.sites.is_empty()).then(|| masks_on(&self.sites, draws.masks, spec.batch, population, device));
+        let batches = draws.batches;
         let logits = net.forward_masked(&self.params, &x, masks.as_ref())?;
         let active: Vec<usize> = (0..members.len()).filter(|&p| self.active[p]).collect();
         let losses = active
@@ -418,6 +474,34 @@ mod tests {
         for p in 0..2 {
             assert!(differ(&together.params, p, &chunked.params, p) < 1e-5, "member {p} depends on the chunking");
         }
+    }
+
+    #[test]
+    fn a_run_cut_into_segments_equals_the_whole_run() {
+        let (x, labels, domain) = toy();
+        let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
+        let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.3, conv: 0.1 }, eval_every: 0, ..spec(12) };
+        let eval = eval_spec();
+        let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
+        let mut members = vec![member(3, "dldl:sigma=1", (0..36).collect()), member(4, "onehot", (0..30).collect()), member(5, "dldl:sigma=2", (6..36).collect())];
+        members.iter_mut().for_each(|m| m.val.clear());
+        let whole = train_chunked(&trainer, &members, 2, &mut |_, _| {}).unwrap();
+        let first = train_chunked_segment(&trainer, &members, 2, &Segment { from: 0, until: 5, start: None }, &mut |_, _| {}).unwrap();
+        let start = (&first.params, &first.optimizer);
+        let rest = train_chunked_segment(&trainer, &members, 2, &Segment { from: 5, until: 12, start: Some(start) }, &mut |_, _| {}).unwrap();
+        for (a, b) in whole.params.tensors.iter().zip(&rest.params.tensors) {
+            assert!(a.equal(b), "segmented training differs");
+        }
+        for (a, b) in whole.optimizer.second.iter().zip(&rest.optimizer.second) {
+            assert!(a.equal(b), "optimiser state differs");
+        }
+        assert_eq!(rest.optimizer.step, 12);
+        // The start state is copied, not trained in place.
+        let again = train_chunked_segment(&trainer, &members, 2, &Segment { from: 5, until: 12, start: Some(start) }, &mut |_, _| {}).unwrap();
+        assert!(again.params.tensors[0].equal(&rest.params.tensors[0]));
+        let bad = train_chunked_segment(&trainer, &members, 2, &Segment { from: 3, until: 13, start: Some(start) }, &mut |_, _| {});
+        assert!(bad.err().expect("refused").to_string().contains("segment"));
     }
 
     #[test]

@@ -133,6 +133,7 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
         inner_member_steps: member_steps,
         seconds,
         history,
+        pbt: None,
     };
     dir.write_json(STATE_FILE, &state)?;
     let distribution: DistributionSpec = user_attr(best, "distribution", &storage)?;

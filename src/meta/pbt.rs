@@ -1,0 +1,240 @@
+//! Population-based training over φ: `candidates` members train as one stacked population on one
+//! episode; every `interval` steps the worst quarter copies the best quarter's weights and optimiser state and perturbs φ.
+use super::objective::query_method;
+use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use super::space::PhiSpace;
+use crate::data::Pool;
+use crate::error::{Error, Result};
+use crate::model::Params;
+use crate::rundir::{null_as_nan, RunDir};
+use crate::train::evaluate::evaluate;
+use crate::train::trainer::{train_chunked_segment, Segment};
+use crate::train::{Member, OptimizerState, Trainer};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+/// Exploit/explore decisions, one line per replaced member.
+pub const LINEAGE_FILE: &str = "lineage.jsonl";
+
+/// The factor explore multiplies a σ by (or divides it by): θ moves by ± ln 1.25.
+const PERTURB: f64 = 1.25;
+
+/// The population's φs between rounds (its weights and optimiser state are in [`checkpoint_file`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PbtState {
+    /// Each member's θ (unconstrained φ).
+    pub thetas: Vec<Vec<f64>>,
+}
+
+/// One replaced member: it took `parent`'s weights and optimiser state and a perturbed copy of its φ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LineageRecord {
+    pub round: usize,
+    /// Inner steps trained when the copy was made.
+    pub inner_step: usize,
+    pub member: usize,
+    pub parent: usize,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub loss: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub parent_loss: f64,
+    pub phi_before: Vec<f64>,
+    pub phi_after: Vec<f64>,
+}
+
+/// The population after `round` rounds: weights and optimiser buffers.
+pub fn checkpoint_file(round: usize) -> String {
+    format!("pbt-{round}.safetensors")
+}
+
+/// Where each member takes its weights from: the worst ⌈P/4⌉ by loss (non-finite losses rank
+/// worst) each copy a member drawn uniformly from the best ⌈P/4⌉; the others keep their own.
+pub fn exploit(losses: &[f64], rng: &mut impl Rng) -> Vec<usize> {
+    let p = losses.len();
+    let key = |i: &usize| if losses[*i].is_finite() { losses[*i] } else { f64::INFINITY };
+    let mut order: Vec<usize> = (0..p).collect();
+    order.sort_by(|a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
+    let quarter = p.div_ceil(4).min(p / 2);
+    let (best, worst) = (&order[..quarter], &order[p - quarter..]);
+    let mut sources: Vec<usize> = (0..p).collect();
+    for &w in worst {
+        sources[w] = *best.choose(rng).expect("a population of at least two has a best quarter");
+    }
+    sources
+}
+
+/// θ moved by ± ln [`PERTURB`] in every coordinate (σ × 1.25 or × 0.8), clamped into the bounds.
+pub fn explore(theta: &[f64], space: &PhiSpace, rng: &mut impl Rng) -> Vec<f64> {
+    let step = PERTURB.ln();
+    let moved: Vec<f64> = theta.iter().map(|t| if rng.random::<bool>() { t + step } else { t - step }).collect();
+    space.clamp(&moved)
+}
+
+impl Study<'_> {
+    /// One PBT round: train every member `interval` more steps, score each on the episode's query
+    /// set, then (before the last round) exploit and explore; the population is checkpointed.
+    pub(super) fn pbt_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+        let round = state.step;
+        let population = self.spec.candidates;
+        let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
+        if round > 0 {
+            let _ = std::fs::remove_file(dir.file(&checkpoint_file(round - 1)));
+        }
+        let thetas = match &state.pbt {
+            Some(pbt) => pbt.thetas.clone(),
+            None => self.initial_population(),
+        };
+        let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
+        let episode = self.episodes_of(Pool::Train, &[0])?.remove(0);
+        let members: Vec<Member> = (0..population)
+            .map(|p| Member { seed: pbt_member_seed(self.spec.seed, p), method: self.method_at(&phis[p]), train: episode.support.clone(), val: vec![] })
+            .collect();
+        let start = if round == 0 { None } else { Some(self.load_population(dir, round)?) };
+        let eval = self.eval_spec();
+        let net = &self.prepared.inner.network;
+        let trainer = Trainer { net, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
+        let segment = Segment { from, until, start: start.as_ref().map(|(p, o)| (p, o)) };
+        let run = train_chunked_segment(&trainer, &members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
+        state.inner_member_steps += (population * (until - from)) as u64;
+        let query = vec![query_method(&self.prepared.inner.domain); population];
+        let sets = vec![episode.query.clone(); population];
+        let metrics = evaluate(net, &run.params, &self.data, &query, &sets, &eval)?;
+        let scores: Vec<(f64, f64)> =
+            metrics.iter().zip(&run.outcomes).map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect();
+        for (p, (loss, metric)) in scores.iter().enumerate() {
+            dir.append_jsonl(TRIALS_FILE, &Trial { step: round, candidate: p, pool: Pool::Train, episode: 0, phi: phis[p].clone(), query_loss: *loss, metric: *metric })?;
+        }
+        let losses: Vec<f64> = scores.iter().map(|s| s.0).collect();
+        let best = (0..population).min_by(|a, b| finite_or_max(losses[*a]).total_cmp(&finite_or_max(losses[*b]))).unwrap_or(0);
+        (state.best_phi, state.best_loss) = (phis[best].clone(), finite_or_max(losses[best]));
+        let mut next = thetas.clone();
+        let (params, optimizer) = if until < self.inner.steps {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x9b7_e1a9);
+            rng.set_stream(round as u64);
+            let sources = exploit(&losses, &mut rng);
+            for (member, &parent) in sources.iter().enumerate().filter(|(m, s)| *m != **s) {
+                next[member] = explore(&thetas[parent], &self.space, &mut rng);
+                let record = LineageRecord {
+                    round,
+                    inner_step: until,
+                    member,
+                    parent,
+                    loss: losses[member],
+                    parent_loss: losses[parent],
+                    phi_before: phis[member].clone(),
+                    phi_after: self.space.phi_values(&next[member]),
+                };
+                dir.append_jsonl(LINEAGE_FILE, &record)?;
+            }
+            let index: Vec<i64> = sources.iter().map(|s| *s as i64).collect();
+            (run.params.members(&index), run.optimizer.members(&index))
+        } else {
+            (run.params, run.optimizer)
+        };
+        if until < self.inner.steps {
+            save_population(dir, round + 1, &params, &optimizer)?;
+        }
+        state.pbt = Some(PbtState { thetas: next });
+        Ok(self.record(round, &phis[best], &scores))
+    }
+
+    /// Member 0 starts at the study's initial φ, the others at θ drawn uniformly in the θ-bounds.
+    fn initial_population(&self) -> Vec<Vec<f64>> {
+        let first = self.space.clamp(&self.space.theta_of(&self.space.initial_phi(self.spec.init.as_deref())).unwrap_or_default());
+        let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x1417_0b07);
+        let (lo, hi) = self.space.bounds();
+        let mut thetas = vec![first];
+        thetas.extend((1..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()));
+        thetas
+    }
+
+    fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
+        let path = dir.file(&checkpoint_file(round));
+        let stored = Tensor::read_safetensors(&path).map_err(|e| Error::data(&path, format!("cannot read the PBT population: {e}")))?;
+        let names = self.prepared.inner.network.init(&[0], Device::Cpu).names;
+        let take = |key: &str| {
+            stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| Error::data(&path, format!("has no tensor `{key}`: delete the run directory's state.json to restart the study")))
+        };
+        let tensors = names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;
+        let first = (0..names.len()).map(|i| take(&format!("first.{i}"))).collect::<Result<Vec<_>>>()?;
+        let second = (0..names.len()).map(|i| take(&format!("second.{i}"))).collect::<Result<Vec<_>>>()?;
+        let step = take("step")?.int64_value(&[0]);
+        Ok((Params { names, tensors }, OptimizerState { step, first, second }))
+    }
+}
+
+/// Writes the population (then renames it into place, so a kill never leaves half a checkpoint).
+fn save_population(dir: &RunDir, round: usize, params: &Params, optimizer: &OptimizerState) -> Result<()> {
+    let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
+    let mut named: Vec<(String, Tensor)> = params.names.iter().zip(&params.tensors).map(|(n, t)| (format!("param.{n}"), cpu(t))).collect();
+    named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
+    named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
+    named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));
+    let (path, partial) = (dir.file(&checkpoint_file(round)), dir.file(&format!("{}.partial", checkpoint_file(round))));
+    Tensor::write_safetensors(&named, &partial).map_err(|e| Error::data(&partial, format!("cannot write the PBT population: {e}")))?;
+    std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))
+}
+
+/// Removes the population checkpoints once every round is recorded (the comparison trains afresh).
+pub fn remove_checkpoints(dir: &RunDir) -> Result<()> {
+    let root = dir.file("");
+    let entries = std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("pbt-") && (name.ends_with(".safetensors") || name.ends_with(".partial")) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Member `p`'s network seed: its own stream of the study's seed.
+fn pbt_member_seed(seed: u64, p: usize) -> u64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0b7_5eed);
+    rng.set_stream(p as u64);
+    rng.random()
+}
+
+fn finite_or_max(v: f64) -> f64 {
+    if v.is_finite() { v } else { f64::MAX }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_quarter_copies_the_best_quarter_and_nan_ranks_worst() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let losses = [3.0, 1.0, f64::NAN, 2.0, 0.5, 4.0, 2.5, 1.5];
+        let sources = exploit(&losses, &mut rng);
+        // Worst two: NaN (member 2) and 4.0 (member 5); best two: 0.5 (member 4) and 1.0 (member 1).
+        for (m, s) in sources.iter().enumerate() {
+            match m {
+                2 | 5 => assert!([1, 4].contains(s), "member {m} copied {s}"),
+                _ => assert_eq!(*s, m),
+            }
+        }
+        assert_eq!(exploit(&[2.0, 1.0], &mut rng), vec![1, 1]);
+    }
+
+    #[test]
+    fn explore_multiplies_sigma_by_five_fourths_or_four_fifths_within_the_bounds() {
+        let study: crate::meta::StudySpec =
+            toml::from_str("method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.5]\nupper = [4.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 2\ninterval = 1\n").unwrap();
+        let template: crate::label::DistributionSpec = "gaussian:sigma=2".parse().unwrap();
+        let space = PhiSpace::new(&study, &template, &crate::train::Domain::Bins(crate::label::Bins::parse("0:9").unwrap())).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            let sigma = space.phi_values(&explore(&space.theta_of(&[2.0]).unwrap(), &space, &mut rng))[0];
+            seen.insert((sigma * 1e6).round() as i64);
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1_600_000, 2_500_000]);
+        let top = space.phi_values(&explore(&space.theta_of(&[4.0]).unwrap(), &space, &mut ChaCha8Rng::seed_from_u64(3)))[0];
+        assert!(top <= 4.0 + 1e-9 && (top - 4.0).abs() < 1e-9 || (top - 3.2).abs() < 1e-9, "{top}");
+    }
+}
