@@ -3,8 +3,10 @@
 pub mod cmaes;
 pub mod episodes;
 pub mod objective;
+pub mod online;
 pub mod optuna;
 pub mod pbt;
+pub mod population;
 pub mod search;
 pub mod space;
 pub mod study;

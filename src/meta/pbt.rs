@@ -1,20 +1,19 @@
 //! Population-based training over φ: `candidates` members train as one stacked population on one
 //! episode; every `interval` steps the worst quarter copies the best quarter's weights and optimiser state and perturbs φ.
 use super::objective::query_method;
+use super::population::{remove_previous, save_population};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use super::space::PhiSpace;
 use crate::data::Pool;
-use crate::error::{Error, Result};
-use crate::model::Params;
+use crate::error::Result;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::evaluate::evaluate;
 use crate::train::trainer::{train_chunked_segment, Segment};
-use crate::train::{Member, OptimizerState, Trainer};
+use crate::train::{Member, Trainer};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::{Device, Tensor};
 
 /// Exploit/explore decisions, one line per replaced member.
 pub const LINEAGE_FILE: &str = "lineage.jsonl";
@@ -22,7 +21,7 @@ pub const LINEAGE_FILE: &str = "lineage.jsonl";
 /// The factor explore multiplies a σ by (or divides it by): θ moves by ± ln 1.25.
 const PERTURB: f64 = 1.25;
 
-/// The population's φs between rounds (its weights and optimiser state are in [`checkpoint_file`]).
+/// The population's φs between rounds (its weights and optimiser state are checkpointed by [`save_population`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PbtState {
     /// Each member's θ (unconstrained φ).
@@ -43,11 +42,6 @@ pub struct LineageRecord {
     pub parent_loss: f64,
     pub phi_before: Vec<f64>,
     pub phi_after: Vec<f64>,
-}
-
-/// The population after `round` rounds: weights and optimiser buffers.
-pub fn checkpoint_file(round: usize) -> String {
-    format!("pbt-{round}.safetensors")
 }
 
 /// Where each member takes its weights from: the worst ⌈P/4⌉ by loss (non-finite losses rank
@@ -80,9 +74,7 @@ impl Study<'_> {
         let round = state.step;
         let population = self.spec.candidates;
         let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
-        if round > 0 {
-            let _ = std::fs::remove_file(dir.file(&checkpoint_file(round - 1)));
-        }
+        remove_previous(dir, round);
         let thetas = match &state.pbt {
             Some(pbt) => pbt.thetas.clone(),
             None => self.initial_population(),
@@ -111,7 +103,7 @@ impl Study<'_> {
         let best = (0..population).min_by(|a, b| finite_or_max(losses[*a]).total_cmp(&finite_or_max(losses[*b]))).unwrap_or(0);
         (state.best_phi, state.best_loss) = (phis[best].clone(), finite_or_max(losses[best]));
         let mut next = thetas.clone();
-        let (params, optimizer) = if until < self.inner.steps {
+        if until < self.inner.steps {
             let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x9b7_e1a9);
             rng.set_stream(round as u64);
             let sources = exploit(&losses, &mut rng);
@@ -130,12 +122,7 @@ impl Study<'_> {
                 dir.append_jsonl(LINEAGE_FILE, &record)?;
             }
             let index: Vec<i64> = sources.iter().map(|s| *s as i64).collect();
-            (run.params.members(&index), run.optimizer.members(&index))
-        } else {
-            (run.params, run.optimizer)
-        };
-        if until < self.inner.steps {
-            save_population(dir, round + 1, &params, &optimizer)?;
+            save_population(dir, round + 1, &run.params.members(&index), &run.optimizer.members(&index))?;
         }
         state.pbt = Some(PbtState { thetas: next });
         Ok(self.record(round, &phis[best], &scores))
@@ -150,45 +137,6 @@ impl Study<'_> {
         thetas.extend((1..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()));
         thetas
     }
-
-    fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
-        let path = dir.file(&checkpoint_file(round));
-        let stored = Tensor::read_safetensors(&path).map_err(|e| Error::data(&path, format!("cannot read the PBT population: {e}")))?;
-        let names = self.prepared.inner.network.init(&[0], Device::Cpu).names;
-        let take = |key: &str| {
-            stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| Error::data(&path, format!("has no tensor `{key}`: delete the run directory's state.json to restart the study")))
-        };
-        let tensors = names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;
-        let first = (0..names.len()).map(|i| take(&format!("first.{i}"))).collect::<Result<Vec<_>>>()?;
-        let second = (0..names.len()).map(|i| take(&format!("second.{i}"))).collect::<Result<Vec<_>>>()?;
-        let step = take("step")?.int64_value(&[0]);
-        Ok((Params { names, tensors }, OptimizerState { step, first, second }))
-    }
-}
-
-/// Writes the population (then renames it into place, so a kill never leaves half a checkpoint).
-fn save_population(dir: &RunDir, round: usize, params: &Params, optimizer: &OptimizerState) -> Result<()> {
-    let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
-    let mut named: Vec<(String, Tensor)> = params.names.iter().zip(&params.tensors).map(|(n, t)| (format!("param.{n}"), cpu(t))).collect();
-    named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
-    named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
-    named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));
-    let (path, partial) = (dir.file(&checkpoint_file(round)), dir.file(&format!("{}.partial", checkpoint_file(round))));
-    Tensor::write_safetensors(&named, &partial).map_err(|e| Error::data(&partial, format!("cannot write the PBT population: {e}")))?;
-    std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))
-}
-
-/// Removes the population checkpoints once every round is recorded (the comparison trains afresh).
-pub fn remove_checkpoints(dir: &RunDir) -> Result<()> {
-    let root = dir.file("");
-    let entries = std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("pbt-") && (name.ends_with(".safetensors") || name.ends_with(".partial")) {
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        }
-    }
-    Ok(())
 }
 
 /// Member `p`'s network seed: its own stream of the study's seed.

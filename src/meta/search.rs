@@ -218,7 +218,7 @@ impl<'a> Study<'a> {
     pub fn total_steps(&self) -> usize {
         match self.spec.method {
             SearchMethod::Grid => self.spec.grid.len(),
-            SearchMethod::Pbt => self.inner.steps.div_ceil(self.spec.interval),
+            SearchMethod::Pbt | SearchMethod::Online => self.inner.steps.div_ceil(self.spec.interval),
             _ => self.spec.outer_steps,
         }
     }
@@ -238,7 +238,7 @@ impl<'a> Study<'a> {
             dir.write_json(STATE_FILE, &state)?;
             observer(SearchEvent::Step { done: state.step, total: self.total_steps(), record: state.history.last().expect("just pushed") });
         }
-        super::pbt::remove_checkpoints(dir)?;
+        super::population::remove_checkpoints(dir)?;
         self.require_a_finite_score(dir)?;
         let learned = self.learned_phi(&state);
         self.write_learned(dir, &learned)?;
@@ -294,6 +294,7 @@ impl<'a> Study<'a> {
         match self.spec.method {
             SearchMethod::Hypergradient => return self.hypergradient_step(dir, state, &episodes),
             SearchMethod::Pbt => return self.pbt_step(dir, state),
+            SearchMethod::Online => return self.online_step(dir, state),
             _ => {}
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -439,7 +440,7 @@ impl<'a> Study<'a> {
         Ok(self.record(s, &phi_now, &scores))
     }
 
-    fn adam_on_theta(&self, state: &mut SearchState, grad: &[f64]) {
+    pub(super) fn adam_on_theta(&self, state: &mut SearchState, grad: &[f64]) {
         let (b1, b2, eps) = (0.9, 0.999, 1e-8);
         let t = (state.step + 1) as i32;
         for i in 0..grad.len() {
@@ -455,7 +456,7 @@ impl<'a> Study<'a> {
     /// The final φ: Adam's last θ (hypergradient) or the best candidate seen.
     pub fn learned_phi(&self, state: &SearchState) -> Vec<f64> {
         match self.spec.method {
-            SearchMethod::Hypergradient => self.space.phi_values(&state.theta),
+            SearchMethod::Hypergradient | SearchMethod::Online => self.space.phi_values(&state.theta),
             _ => state.best_phi.clone(),
         }
     }

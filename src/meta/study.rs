@@ -20,6 +20,9 @@ pub enum SearchMethod {
     /// Population-based training: `candidates` members train together; every `interval` steps the
     /// worst quarter copies the weights and optimiser state of the best quarter and perturbs φ.
     Pbt,
+    /// Online hypergradient: `episodes_per_step` members sharing φ train once; every `interval`
+    /// steps φ takes an Adam step along the one-step look-ahead gradient of a query-batch loss.
+    Online,
 }
 
 /// Which φ of the task's family is learned.
@@ -47,6 +50,7 @@ impl SearchMethod {
             SearchMethod::Cmaes => "cmaes",
             SearchMethod::Hypergradient => "hypergradient",
             SearchMethod::Pbt => "pbt",
+            SearchMethod::Online => "online",
         }
     }
 }
@@ -146,13 +150,13 @@ pub struct StudySpec {
     /// Inner steps kept on the graph for the hypergradient (1 = one-step look-ahead).
     #[serde(default = "one")]
     pub unroll: usize,
-    /// Adam learning rate on the unconstrained φ (hypergradient).
+    /// Adam learning rate on the unconstrained φ (hypergradient, online).
     #[serde(default = "default_outer_lr")]
     pub outer_lr: f64,
     /// Meta-validation episodes for the final comparison of learned and default φ.
     #[serde(default = "default_validation")]
     pub validation_episodes: usize,
-    /// PBT: inner steps between exploit/explore rounds.
+    /// PBT and online: inner steps between rounds that change φ (exploit/explore, or a hypergradient step).
     #[serde(default)]
     pub interval: usize,
     /// Full-range episodes instead of the task's window episodes (absent: the task's `[episodes]`).
@@ -233,6 +237,9 @@ impl StudySpec {
         if self.method == SearchMethod::Hypergradient && (self.unroll == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
             return err("unroll/outer_lr", "unroll must be >= 1 and outer_lr finite and > 0");
         }
+        if self.method == SearchMethod::Online && (self.interval == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
+            return err("interval/outer_lr", "the online hypergradient needs an interval >= 1 inner step and outer_lr finite and > 0");
+        }
         if self.method == SearchMethod::Pbt && (self.candidates < 2 || self.interval == 0) {
             return err("candidates/interval", "PBT needs a population of at least 2 candidates and an interval >= 1 inner step");
         }
@@ -271,8 +278,8 @@ impl StudySpec {
         if self.method == SearchMethod::Hypergradient && self.unroll > spec.steps {
             return Err(self.error("unroll", format!("{} must be <= the inner steps ({})", self.unroll, spec.steps)));
         }
-        if self.method == SearchMethod::Pbt && self.interval >= spec.steps {
-            return Err(self.error("interval", format!("{} must be below the inner steps ({}): PBT needs at least one exploit/explore round", self.interval, spec.steps)));
+        if matches!(self.method, SearchMethod::Pbt | SearchMethod::Online) && self.interval >= spec.steps {
+            return Err(self.error("interval", format!("{} must be below the inner steps ({}): {} needs at least one round that changes φ", self.interval, spec.steps, self.method)));
         }
         Ok(spec)
     }

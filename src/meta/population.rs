@@ -1,0 +1,62 @@
+//! A population's weights and optimiser state between rounds of a round-based learner (PBT, online
+//! hypergradient), checkpointed in the run directory so that a killed study resumes exactly.
+use super::search::Study;
+use crate::error::{Error, Result};
+use crate::model::Params;
+use crate::rundir::RunDir;
+use crate::train::OptimizerState;
+use tch::{Device, Tensor};
+
+/// The population after `round` rounds: weights and optimiser buffers.
+pub fn checkpoint_file(round: usize) -> String {
+    format!("population-{round}.safetensors")
+}
+
+/// Writes the population (then renames it into place, so a kill never leaves half a checkpoint).
+pub fn save_population(dir: &RunDir, round: usize, params: &Params, optimizer: &OptimizerState) -> Result<()> {
+    let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
+    let mut named: Vec<(String, Tensor)> = params.names.iter().zip(&params.tensors).map(|(n, t)| (format!("param.{n}"), cpu(t))).collect();
+    named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
+    named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
+    named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));
+    let (path, partial) = (dir.file(&checkpoint_file(round)), dir.file(&format!("{}.partial", checkpoint_file(round))));
+    Tensor::write_safetensors(&named, &partial).map_err(|e| Error::data(&partial, format!("cannot write the population checkpoint: {e}")))?;
+    std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))
+}
+
+/// Removes the checkpoint a round before `round` (state.json, written after it, no longer needs it).
+pub fn remove_previous(dir: &RunDir, round: usize) {
+    if round > 0 {
+        let _ = std::fs::remove_file(dir.file(&checkpoint_file(round - 1)));
+    }
+}
+
+/// Removes the population checkpoints once every round is recorded (the comparison trains afresh).
+pub fn remove_checkpoints(dir: &RunDir) -> Result<()> {
+    let root = dir.file("");
+    let entries = std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("population-") && (name.ends_with(".safetensors") || name.ends_with(".partial")) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+impl Study<'_> {
+    /// The population a previous round saved with [`save_population`].
+    pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
+        let path = dir.file(&checkpoint_file(round));
+        let stored = Tensor::read_safetensors(&path).map_err(|e| Error::data(&path, format!("cannot read the population checkpoint: {e}")))?;
+        let names = self.prepared.inner.network.init(&[0], Device::Cpu).names;
+        let take = |key: &str| {
+            stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| Error::data(&path, format!("has no tensor `{key}`: delete the run directory's state.json to restart the study")))
+        };
+        let tensors = names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;
+        let first = (0..names.len()).map(|i| take(&format!("first.{i}"))).collect::<Result<Vec<_>>>()?;
+        let second = (0..names.len()).map(|i| take(&format!("second.{i}"))).collect::<Result<Vec<_>>>()?;
+        let step = take("step")?.int64_value(&[0]);
+        Ok((Params { names, tensors }, OptimizerState { step, first, second }))
+    }
+}
