@@ -1,7 +1,10 @@
 //! The outer loop: learns the label-distribution parameters φ across task episodes by grid, random,
 //! CMA-ES or hypergradient search, with a resumable run directory.
+pub mod black_box;
 pub mod cmaes;
 pub mod episodes;
+pub mod hypergradient;
+pub mod learner;
 pub mod objective;
 pub mod online;
 pub mod optuna;

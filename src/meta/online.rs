@@ -1,5 +1,6 @@
 //! The online hypergradient (the idea of AVDL, ECCV 2020): members that share φ train once, for the whole
 //! schedule; every `interval` steps φ takes an Adam step along the one-step look-ahead gradient of a query-batch loss.
+use super::learner::Learner;
 use super::objective::query_method;
 use super::population::{remove_previous, save_population};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
@@ -19,10 +20,27 @@ use tch::{Kind, Tensor};
 /// Query examples per member in each look-ahead loss (fewer when the query set is smaller).
 const QUERY_BATCH: usize = 256;
 
+/// The online hypergradient (`episodes_per_step` members, a φ step every `interval` steps).
+pub struct Online;
+
+impl Learner for Online {
+    fn total_steps(&self, study: &Study) -> usize {
+        study.inner.steps.div_ceil(study.spec.interval)
+    }
+
+    fn step(&self, study: &Study, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+        study.online_step(dir, state)
+    }
+
+    fn learned_phi(&self, study: &Study, state: &SearchState) -> Vec<f64> {
+        study.space.phi_values(&state.theta)
+    }
+}
+
 impl Study<'_> {
     /// One round: every member trains `interval` more steps at the current φ and is scored on its
     /// query set; before the last round φ then moves along the look-ahead hypergradient.
-    pub(super) fn online_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+    fn online_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
         let round = state.step;
         let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
         remove_previous(dir, round);

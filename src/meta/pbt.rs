@@ -1,5 +1,6 @@
 //! Population-based training over φ: `candidates` members train as one stacked population on one
 //! episode; every `interval` steps the worst quarter copies the best quarter's weights and optimiser state and perturbs φ.
+use super::learner::Learner;
 use super::objective::query_method;
 use super::population::{remove_previous, save_population};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
@@ -67,10 +68,23 @@ pub fn explore(theta: &[f64], space: &PhiSpace, rng: &mut impl Rng) -> Vec<f64> 
     space.clamp(&moved)
 }
 
+/// Population-based training (the study's `candidates` members, a round every `interval` steps).
+pub struct Pbt;
+
+impl Learner for Pbt {
+    fn total_steps(&self, study: &Study) -> usize {
+        study.inner.steps.div_ceil(study.spec.interval)
+    }
+
+    fn step(&self, study: &Study, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+        study.pbt_step(dir, state)
+    }
+}
+
 impl Study<'_> {
     /// One PBT round: train every member `interval` more steps, score each on the episode's query
     /// set, then (before the last round) exploit and explore; the population is checkpointed.
-    pub(super) fn pbt_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+    fn pbt_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
         let round = state.step;
         let population = self.spec.candidates;
         let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));

@@ -1,9 +1,10 @@
 //! The outer loop of a study: each step scores candidate φs (or takes a hypergradient step) on
 //! fresh meta-train episodes, logs every trial, checkpoints its state, and resumes after a kill.
 use super::cmaes::CmaEs;
+use super::learner::{learner_for, Learner};
 use super::objective::{headline_metric, query_method};
 use super::space::PhiSpace;
-use super::study::{SearchMethod, StudySpec};
+use super::study::StudySpec;
 use super::episodes::EpisodeSource;
 use super::pbt::{LineageRecord, LINEAGE_FILE};
 use crate::data::{Episode, Pool};
@@ -11,19 +12,17 @@ use crate::error::{Error, Result};
 use crate::fewshot::paired_test::{paired_test, PairedTest};
 use crate::fewshot::spec::default_margin;
 use crate::rundir::{null_as_nan, RunDir};
-use crate::train::batches::BatchSampler;
 use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
-use crate::train::unroll::Unroll;
 use crate::train::trainer::train_chunked;
 use crate::train::{LossKind, Member, Method, TrainData, TrainSpec, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 
 pub use crate::rundir::records::{read_learned, Learned, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
 
@@ -216,11 +215,7 @@ impl<'a> Study<'a> {
 
     /// Outer steps of the whole study.
     pub fn total_steps(&self) -> usize {
-        match self.spec.method {
-            SearchMethod::Grid => self.spec.grid.len(),
-            SearchMethod::Pbt | SearchMethod::Online => self.inner.steps.div_ceil(self.spec.interval),
-            _ => self.spec.outer_steps,
-        }
+        learner_for(self.spec.method).total_steps(self)
     }
 
     /// Runs (or resumes) the study in `dir` to the end, then compares learned and default φ on meta-validation.
@@ -228,10 +223,11 @@ impl<'a> Study<'a> {
         if dir.file(SUMMARY_FILE).exists() {
             return dir.read_json(SUMMARY_FILE);
         }
-        let mut state = self.resume_or_start(dir)?;
+        let learner = learner_for(self.spec.method);
+        let mut state = self.resume_or_start(dir, learner.as_ref())?;
         while state.step < self.total_steps() {
             let started = Instant::now();
-            let record = self.step(dir, &mut state)?;
+            let record = learner.step(self, dir, &mut state)?;
             state.seconds += started.elapsed().as_secs_f64();
             state.history.push(record);
             state.step += 1;
@@ -240,7 +236,7 @@ impl<'a> Study<'a> {
         }
         super::population::remove_checkpoints(dir)?;
         self.require_a_finite_score(dir)?;
-        let learned = self.learned_phi(&state);
+        let learned = learner.learned_phi(self, &state);
         self.write_learned(dir, &learned)?;
         observer(SearchEvent::Validating(self.episodes.comparison_pool()));
         let outcome = self.compare(&state, &learned)?;
@@ -248,7 +244,7 @@ impl<'a> Study<'a> {
         Ok(outcome)
     }
 
-    fn resume_or_start(&self, dir: &RunDir) -> Result<SearchState> {
+    fn resume_or_start(&self, dir: &RunDir, learner: &dyn Learner) -> Result<SearchState> {
         if dir.file(STATE_FILE).exists() {
             let state: SearchState = dir.read_json(STATE_FILE)?;
             let kept: Vec<Trial> = dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
@@ -259,77 +255,22 @@ impl<'a> Study<'a> {
         }
         let phi = self.space.initial_phi(self.spec.init.as_deref());
         let theta = self.space.clamp(&self.space.theta_of(&phi)?);
-        let cmaes = match self.spec.method {
-            SearchMethod::Cmaes => {
-                let (lo, hi) = self.space.bounds();
-                let width = lo.iter().zip(hi).map(|(l, h)| h - l).fold(f64::INFINITY, f64::min);
-                let lambda = (self.spec.candidates >= 2).then_some(self.spec.candidates);
-                Some(CmaEs::new(theta.clone(), width / 4.0, lo.to_vec(), hi.to_vec(), lambda).map_err(|e| Error::invalid("cmaes", "settings", e.to_string()))?)
-            }
-            _ => None,
-        };
         let d = theta.len();
-        Ok(SearchState {
+        let mut state = SearchState {
             step: 0,
             theta,
             adam_m: vec![0.0; d],
             adam_v: vec![0.0; d],
-            cmaes,
+            cmaes: None,
             best_phi: phi,
             best_loss: f64::MAX,
             inner_member_steps: 0,
             seconds: 0.0,
             history: vec![],
             pbt: None,
-        })
-    }
-
-    /// One outer step of the configured method.
-    fn step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
-        let s = state.step;
-        let episodes: Vec<u64> = match self.spec.method {
-            SearchMethod::Grid => (0..self.spec.episodes_per_step as u64).collect(),
-            _ => (0..self.spec.episodes_per_step as u64).map(|e| (s * self.spec.episodes_per_step) as u64 + e).collect(),
         };
-        match self.spec.method {
-            SearchMethod::Hypergradient => return self.hypergradient_step(dir, state, &episodes),
-            SearchMethod::Pbt => return self.pbt_step(dir, state),
-            SearchMethod::Online => return self.online_step(dir, state),
-            _ => {}
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let thetas: Vec<Vec<f64>> = match self.spec.method {
-            SearchMethod::Grid => {
-                let values = self.spec.grid[s].values();
-                let phi = self.space.point(&values).map_err(|rule| self.spec.error(&format!("grid[{s}]"), format!("{values:?}: {rule}")))?;
-                vec![self.space.clamp(&self.space.theta_of(&phi)?)]
-            }
-            SearchMethod::Random => {
-                let (lo, hi) = self.space.bounds();
-                (0..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()).collect()
-            }
-            _ => state.cmaes.as_ref().expect("CMA-ES state").ask(&mut rng),
-        };
-        let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
-        let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
-        let mut means = vec![];
-        for (c, row) in scores.iter().enumerate() {
-            for (e, (loss, metric)) in row.iter().enumerate() {
-                let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
-                dir.append_jsonl(TRIALS_FILE, &trial)?;
-            }
-            let losses: Vec<f64> = row.iter().map(|r| if r.0.is_finite() { r.0 } else { f64::MAX }).collect();
-            means.push(losses.iter().sum::<f64>() / losses.len() as f64);
-        }
-        if let Some(cma) = state.cmaes.as_mut() {
-            cma.tell(&thetas, &means).map_err(|e| Error::invalid("cmaes", "tell", e.to_string()))?;
-        }
-        let best = (0..means.len()).min_by(|a, b| means[*a].total_cmp(&means[*b])).unwrap_or(0);
-        if means[best] < state.best_loss {
-            state.best_loss = means[best];
-            state.best_phi = phis[best].clone();
-        }
-        Ok(self.record(s, &phis[best], &scores[best]))
+        learner.start(self, &mut state)?;
+        Ok(state)
     }
 
     pub(super) fn record(&self, step: usize, phi: &[f64], scores: &[(f64, f64)]) -> StepRecord {
@@ -390,75 +331,6 @@ impl<'a> Study<'a> {
     pub(super) fn loss_and_metric(&self, m: &Metrics) -> (f64, f64) {
         let (name, _) = headline_metric(&self.prepared.inner.domain);
         (m.get("loss").copied().unwrap_or(f64::NAN), m.get(name).copied().unwrap_or(f64::NAN))
-    }
-
-    /// One Adam step on θ with the query-loss gradient through the last `unroll` inner steps.
-    fn hypergradient_step(&self, dir: &RunDir, state: &mut SearchState, indices: &[u64]) -> Result<StepRecord> {
-        let s = state.step;
-        let episodes = self.episodes_of(Pool::Train, indices)?;
-        let phi_now = self.space.phi_values(&state.theta);
-        let net = &self.prepared.inner.network;
-        let seeds: Vec<u64> = episodes.iter().map(|e| self.member_seed(Pool::Train, e.index)).collect();
-        let plain = self.inner.steps - self.spec.unroll;
-        let (params, optimizer) = if plain > 0 {
-            let members: Vec<Member> = episodes
-                .iter()
-                .zip(&seeds)
-                .map(|(e, seed)| Member { seed: *seed, method: self.method_at(&phi_now), train: e.support.clone(), val: vec![] })
-                .collect();
-            let plain_spec = TrainSpec { steps: plain, ..self.inner.clone() };
-            let eval = self.eval_spec();
-            let trainer = Trainer { net, data: &self.data, spec: &plain_spec, eval: &eval, device: self.device };
-            let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
-            (run.params, Some(run.optimizer))
-        } else {
-            (net.init(&seeds, self.device), None)
-        };
-        let mut samplers: Vec<BatchSampler> = episodes.iter().zip(&seeds).map(|(e, seed)| BatchSampler::new(e.support.clone(), seed ^ 0xa11)).collect();
-        let batches: Vec<Vec<Vec<i64>>> =
-            (0..self.spec.unroll).map(|_| samplers.iter_mut().map(|b| b.next_batch(self.inner.batch as usize)).collect()).collect();
-        let theta = Tensor::from_slice(&state.theta).set_requires_grad(true);
-        let phi = self.space.full_phi(&self.space.phi_of(&theta).to_kind(Kind::Float).to_device(self.device));
-        let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
-        let family = self.space.spec_at(&phi_now);
-        let unroll = Unroll { net, data: &self.data, family: &family, optimizer: self.inner.optimizer_spec() };
-        let trained = unroll.train(&params, &rows, &batches, optimizer, self.device)?;
-        let query_sets: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
-        let loss = unroll.loss(&trained, &query_method(&self.prepared.inner.domain), None, &query_sets, self.device)? / episodes.len() as f64;
-        let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
-        let grad = Vec::<f64>::try_from(&grad)?;
-        state.inner_member_steps += (episodes.len() * self.inner.steps) as u64;
-        let metrics = evaluate(net, &trained.detached(), &self.data, &vec![query_method(&self.prepared.inner.domain); episodes.len()], &query_sets, &self.eval_spec())?;
-        let scores: Vec<(f64, f64)> = metrics.iter().map(|m| self.loss_and_metric(m)).collect();
-        for (e, (l, m)) in scores.iter().enumerate() {
-            dir.append_jsonl(TRIALS_FILE, &Trial { step: s, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *l, metric: *m })?;
-        }
-        if grad.iter().any(|g| !g.is_finite()) {
-            return Err(Error::invalid("hypergradient", format!("{grad:?}"), format!("is not finite at outer step {s}; lower outer_lr or the inner lr")));
-        }
-        self.adam_on_theta(state, &grad);
-        Ok(self.record(s, &phi_now, &scores))
-    }
-
-    pub(super) fn adam_on_theta(&self, state: &mut SearchState, grad: &[f64]) {
-        let (b1, b2, eps) = (0.9, 0.999, 1e-8);
-        let t = (state.step + 1) as i32;
-        for i in 0..grad.len() {
-            state.adam_m[i] = b1 * state.adam_m[i] + (1.0 - b1) * grad[i];
-            state.adam_v[i] = b2 * state.adam_v[i] + (1.0 - b2) * grad[i] * grad[i];
-            let m_hat = state.adam_m[i] / (1.0 - b1.powi(t));
-            let v_hat = state.adam_v[i] / (1.0 - b2.powi(t));
-            state.theta[i] -= self.spec.outer_lr * m_hat / (v_hat.sqrt() + eps);
-        }
-        state.theta = self.space.clamp(&state.theta);
-    }
-
-    /// The final φ: Adam's last θ (hypergradient) or the best candidate seen.
-    pub fn learned_phi(&self, state: &SearchState) -> Vec<f64> {
-        match self.spec.method {
-            SearchMethod::Hypergradient | SearchMethod::Online => self.space.phi_values(&state.theta),
-            _ => state.best_phi.clone(),
-        }
     }
 
     /// An error, and no learned φ, when no trial of the study scored a finite query loss: its

@@ -1,0 +1,76 @@
+//! Black-box learners: grid, random and CMA-ES score candidate φs by training fresh networks on
+//! meta-train episodes (all candidates of a step on the same episodes) and keep the best mean query loss.
+use super::cmaes::CmaEs;
+use super::learner::Learner;
+use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use super::study::SearchMethod;
+use crate::data::Pool;
+use crate::error::{Error, Result};
+use crate::rundir::RunDir;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Grid, random or CMA-ES.
+pub struct BlackBox(pub SearchMethod);
+
+impl Learner for BlackBox {
+    fn total_steps(&self, study: &Study) -> usize {
+        match self.0 {
+            SearchMethod::Grid => study.spec.grid.len(),
+            _ => study.spec.outer_steps,
+        }
+    }
+
+    fn start(&self, study: &Study, state: &mut SearchState) -> Result<()> {
+        if self.0 == SearchMethod::Cmaes {
+            let (lo, hi) = study.space.bounds();
+            let width = lo.iter().zip(hi).map(|(l, h)| h - l).fold(f64::INFINITY, f64::min);
+            let lambda = (study.spec.candidates >= 2).then_some(study.spec.candidates);
+            let cma = CmaEs::new(state.theta.clone(), width / 4.0, lo.to_vec(), hi.to_vec(), lambda).map_err(|e| Error::invalid("cmaes", "settings", e.to_string()))?;
+            state.cmaes = Some(cma);
+        }
+        Ok(())
+    }
+
+    /// Grid: the next point on the same episodes; random and CMA-ES: candidates on fresh episodes.
+    fn step(&self, study: &Study, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+        let s = state.step;
+        let episodes: Vec<u64> = match self.0 {
+            SearchMethod::Grid => (0..study.spec.episodes_per_step as u64).collect(),
+            _ => (0..study.spec.episodes_per_step as u64).map(|e| (s * study.spec.episodes_per_step) as u64 + e).collect(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(study.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let thetas: Vec<Vec<f64>> = match self.0 {
+            SearchMethod::Grid => {
+                let values = study.spec.grid[s].values();
+                let phi = study.space.point(&values).map_err(|rule| study.spec.error(&format!("grid[{s}]"), format!("{values:?}: {rule}")))?;
+                vec![study.space.clamp(&study.space.theta_of(&phi)?)]
+            }
+            SearchMethod::Random => {
+                let (lo, hi) = study.space.bounds();
+                (0..study.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()).collect()
+            }
+            _ => state.cmaes.as_ref().expect("CMA-ES state").ask(&mut rng),
+        };
+        let phis: Vec<Vec<f64>> = thetas.iter().map(|t| study.space.phi_values(t)).collect();
+        let scores = study.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
+        let mut means = vec![];
+        for (c, row) in scores.iter().enumerate() {
+            for (e, (loss, metric)) in row.iter().enumerate() {
+                let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
+                dir.append_jsonl(TRIALS_FILE, &trial)?;
+            }
+            let losses: Vec<f64> = row.iter().map(|r| if r.0.is_finite() { r.0 } else { f64::MAX }).collect();
+            means.push(losses.iter().sum::<f64>() / losses.len() as f64);
+        }
+        if let Some(cma) = state.cmaes.as_mut() {
+            cma.tell(&thetas, &means).map_err(|e| Error::invalid("cmaes", "tell", e.to_string()))?;
+        }
+        let best = (0..means.len()).min_by(|a, b| means[*a].total_cmp(&means[*b])).unwrap_or(0);
+        if means[best] < state.best_loss {
+            state.best_loss = means[best];
+            state.best_phi = phis[best].clone();
+        }
+        Ok(study.record(s, &phis[best], &scores[best]))
+        }
+}
