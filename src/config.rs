@@ -332,6 +332,9 @@ pub struct TrainSpec {
     /// Random shifts of training images by up to this many pixels per axis, zero-padded.
     #[serde(default)]
     pub shift: u32,
+    /// `"features"`: train only the fully connected head (after `train --init`); default `"none"`.
+    #[serde(default)]
+    pub freeze: crate::train::Freeze,
 }
 
 fn default_schedule() -> Schedule {

@@ -169,3 +169,71 @@ fn train_refuses_patience_without_validation_and_a_method_given_twice() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `train` with `--init` on the toy task: a task file of the same name in `dir`, `edit` applied.
+fn variant(root: &std::path::Path, task: &std::path::Path, dir: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    std::fs::create_dir_all(root.join(dir)).unwrap();
+    let file = root.join(dir).join(task.file_name().unwrap());
+    std::fs::write(&file, edit(std::fs::read_to_string(task).unwrap())).unwrap();
+    file
+}
+
+#[test]
+fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
+    use dldl_meta::model::Params;
+    let (root, task) = fixture("warm", 0.01);
+    let data = root.join("data");
+    let source = root.join("source");
+    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--out", path(&source), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let names: Vec<String> = ["layer0", "layer1", "layer2", "layer3"].iter().flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")]).collect();
+    let load = |run: &std::path::Path| Params::load(&run.join("checkpoint.safetensors"), &names, tch::Device::Cpu).unwrap();
+
+    // The start parameters are the source members', bit for bit (seed index s from member s of the method).
+    let warm: dldl_meta::train::warm_start::WarmStart = format!("{}:dldl:sigma=1", source.display()).parse().unwrap();
+    let prepared = dldl_meta::train::setup::PreparedTask::load(&task, &dldl_meta::data::DataRoots { external: data.clone(), fetched: root.join("fetched"), cache: root.join("cache") }).unwrap();
+    let starts = warm.load(&task, &prepared.inner.network, 3, tch::Device::Cpu).unwrap();
+    let stored = load(&source);
+    for (s, member) in [(0, 2), (1, 3), (2, 2)] {
+        for (a, b) in starts[s].tensors.iter().zip(&stored.tensors) {
+            assert!(a.get(0).equal(&b.get(member)), "seed index {s} does not start from source member {member}");
+        }
+    }
+
+    // With freeze = "features" the convolutions keep the source's weights exactly; the head trains.
+    let frozen = variant(&root, &task, "frozen", |t| t.replace("lr = 0.01", "lr = 0.01\nfreeze = \"features\""));
+    let tuned = root.join("tuned");
+    let r = dldl(&["train", "--task", path(&frozen), "--data-dir", path(&data), "--init", &format!("{}:onehot", source.display()), "--steps", "5", "--out", path(&tuned), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let after = load(&tuned);
+    for (i, name) in names.iter().enumerate() {
+        let same = after.tensors[i].get(0).equal(&stored.tensors[i].get(0));
+        assert_eq!(same, name.starts_with("layer0") || name.starts_with("layer1"), "{name}: frozen = {same}");
+    }
+    let config = std::fs::read_to_string(tuned.join("config.json")).unwrap();
+    assert!(config.contains("\"freeze\": \"features\"") && config.contains(":onehot\""), "{config}");
+
+    // Refusals name the problem and write nothing.
+    let wide = variant(&root, &task, "wide", |t| t.replace("widths = [4, 8]", "widths = [4, 12]"));
+    let other = root.join("other.toml");
+    std::fs::copy(&task, &other).unwrap();
+    let no_checkpoint = root.join("no-checkpoint");
+    std::fs::create_dir_all(&no_checkpoint).unwrap();
+    std::fs::copy(source.join("config.json"), no_checkpoint.join("config.json")).unwrap();
+    let cases = [
+        (&wide, format!("{}:onehot", source.display()), "parameter `layer1.weight` has shape [8, 4, 3, 3], this run's network needs [12, 4, 3, 3]"),
+        (&other, format!("{}:onehot", source.display()), "was trained on task `toy`; this run's task is `other`"),
+        (&task, source.display().to_string(), "trained 2 methods (onehot, gaussian:sigma=1): name one as RUN:METHOD"),
+        (&task, format!("{}:dldl:sigma=3", source.display()), "trained no method `dldl:sigma=3`"),
+        (&task, format!("{}:onehot", no_checkpoint.display()), "has no checkpoint.safetensors"),
+        (&task, format!("{}:onehot", root.join("nowhere").display()), "has no readable config.json"),
+    ];
+    for (i, (task_file, init, needle)) in cases.iter().enumerate() {
+        let out = root.join(format!("refused-{i}"));
+        let r = dldl(&["train", "--task", path(task_file), "--data-dir", path(&data), "--init", init, "--steps", "2", "--out", path(&out), "--device", "cpu"]);
+        assert_eq!(r.status.code(), Some(1), "{needle}: {}", text(&r));
+        assert!(text(&r).contains(needle), "{needle}: {}", text(&r));
+        assert!(!out.exists(), "{needle}: the refused run wrote {}", out.display());
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

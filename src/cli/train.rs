@@ -44,6 +44,11 @@ pub struct TrainArgs {
     /// all together on GPU.
     #[arg(long)]
     pub chunk: Option<usize>,
+    /// Start every member from a trained run instead of a fresh init: RUN_DIR, or RUN_DIR:METHOD
+    /// when it trained several (member with seed index s from that method's s-th member). Same task
+    /// and network shapes required; with `freeze = "features"` in the task's [train] only the head trains.
+    #[arg(long)]
+    pub init: Option<String>,
 }
 
 /// Maps the flags into a [`TrainRunConfig`], runs it and prints the table.
@@ -60,6 +65,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         patience: args.patience,
         chunk: args.chunk,
         out: args.out.clone(),
+        init: args.init.as_deref().map(str::parse).transpose()?,
     };
     let mut progress = None;
     let outcome = run_train(&config, &mut |event| match event {

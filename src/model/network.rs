@@ -97,6 +97,25 @@ impl Network {
         (0..self.layers.len()).flat_map(|i| [format!("layer{i}.weight"), format!("layer{i}.bias")]).collect()
     }
 
+    /// Per parameter tensor (in [`Network::param_names`] order), whether it trains under `freeze`:
+    /// `features` freezes the convolutions (every layer but the output for an MLP).
+    pub fn trainable(&self, freeze: crate::train::Freeze) -> Vec<bool> {
+        let last = self.layers.len().saturating_sub(1);
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                let trains = match (freeze, layer, &self.spec) {
+                    (crate::train::Freeze::None, _, _) => true,
+                    (_, Layer::Conv { .. }, _) => false,
+                    (_, Layer::Linear { .. }, NetworkSpec::Mlp { .. }) => i == last,
+                    (_, Layer::Linear { .. }, _) => true,
+                };
+                [trains, trains]
+            })
+            .collect()
+    }
+
     fn init_member(&self, seed: u64, device: Device) -> Params {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut tensors = vec![];
@@ -304,6 +323,18 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freezing_features_leaves_the_head_trainable() {
+        use crate::train::Freeze;
+        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 8, 8], 6).unwrap();
+        assert_eq!(cnn.trainable(Freeze::Features), [false, false, false, false, true, true, true, true]);
+        assert!(cnn.trainable(Freeze::None).iter().all(|t| *t));
+        let mlp = Network::new(NetworkSpec::Mlp { hidden: vec![6] }, &[2], 3).unwrap();
+        assert_eq!(mlp.trainable(Freeze::Features), [false, false, true, true]);
+        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![4] }, &[1, 8, 8], 3).unwrap();
+        assert!(fcn.trainable(Freeze::Features).iter().all(|t| !t));
+    }
     use tch::{Kind, Tensor};
 
     fn cnn() -> Network {

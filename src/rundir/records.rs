@@ -115,6 +115,9 @@ pub struct TrainConfig {
     #[serde(default)]
     pub data_root: Option<PathBuf>,
     pub environment: RunEnvironment,
+    /// `train --init RUN[:METHOD]`: the run the members started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
 }
 
 /// [`CONFIG_FILE`] of a `search` run.

@@ -16,6 +16,24 @@ pub enum Schedule {
     Step,
 }
 
+/// Which parameters training leaves unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Freeze {
+    /// Every layer trains.
+    #[default]
+    None,
+    /// The feature layers (a CNN's convolutions, an MLP's hidden layers) keep their weights; only
+    /// the fully connected head trains (fine-tuning a warm-started backbone).
+    Features,
+}
+
+impl Freeze {
+    pub fn is_none(&self) -> bool {
+        *self == Freeze::None
+    }
+}
+
 /// Everything the inner loop needs besides data, network and targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +75,9 @@ pub struct TrainSpec {
     /// Linear warm-up: lr · (t + 1) / warmup_steps for the first steps (0: none).
     #[serde(default)]
     pub warmup_steps: usize,
+    /// Layers that do not train.
+    #[serde(default, skip_serializing_if = "Freeze::is_none")]
+    pub freeze: Freeze,
 }
 
 fn default_gamma() -> f64 {

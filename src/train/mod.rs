@@ -15,9 +15,10 @@ pub mod standardise;
 pub mod summary;
 pub mod trainer;
 pub mod update;
+pub mod warm_start;
 pub mod unroll;
 
-pub use config::{Schedule, TrainSpec};
+pub use config::{Freeze, Schedule, TrainSpec};
 pub use domain::{Domain, Targets};
 pub use objective::{LossKind, Method};
 pub use optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};

@@ -3,8 +3,10 @@
 use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
 use super::setup::PreparedTask;
 use super::summary::{table, MemberResult};
-use super::trainer::{train_chunked, Failure, PopulationRun, TrainEvent};
-use super::{LossKind, Member, Method, TrainData, Trainer};
+use super::trainer::{train_chunked_segment, Failure, PopulationRun, Segment, TrainEvent};
+use super::warm_start::WarmStart;
+use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
+use crate::model::Params;
 use crate::data::{reads_external_data, DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::rundir::records::{CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, STATS_FILE, TABLE_FILE};
@@ -12,7 +14,7 @@ use crate::rundir::RunDir;
 use crate::runtime::RunEnvironment;
 use std::path::PathBuf;
 use std::time::Instant;
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// What to train and where to record it.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct TrainRunConfig {
     pub chunk: Option<usize>,
     /// The run directory.
     pub out: PathBuf,
+    /// Start every member from a trained run's members (`RUN[:METHOD]`) instead of a fresh init.
+    pub init: Option<WarmStart>,
 }
 
 /// Progress of a train run.
@@ -70,6 +74,8 @@ struct TrainPlan {
     methods: Vec<Method>,
     members: Vec<Member>,
     record: TrainConfig,
+    /// With `--init`: every member's start parameters, in member order.
+    start: Option<Params>,
 }
 
 /// Runs `config` (or reports it when its directory already holds it finished).
@@ -109,6 +115,13 @@ impl TrainPlan {
         train.patience = config.patience;
         train.validate()?;
         let members = members_of(&prepared, &methods, config);
+        let start = match &config.init {
+            Some(warm) => {
+                let per_seed = warm.load(&config.task_file, &prepared.inner.network, config.seeds as usize, config.device)?;
+                Some(Params::concat(&methods.iter().flat_map(|_| per_seed.iter().map(|p| p.map(Tensor::shallow_clone))).collect::<Vec<_>>())?)
+            }
+            None => None,
+        };
         let record = TrainConfig {
             command: RunCommand::Train,
             task_file: config.task_file.clone(),
@@ -120,8 +133,9 @@ impl TrainPlan {
             split_sizes: Pool::ALL.iter().map(|p| (p.name().to_string(), prepared.split.pool(*p).len())).collect(),
             data_root: reads_external_data(&prepared.task).then(|| std::path::absolute(&config.roots.external).unwrap_or_else(|_| config.roots.external.clone())),
             environment: RunEnvironment::current(config.device),
+            init: config.init.as_ref().map(|w| w.to_string()),
         };
-        Ok(TrainPlan { prepared, methods, members, record })
+        Ok(TrainPlan { prepared, methods, members, record, start })
     }
 
     /// Trains every member, evaluates it on the test split and writes the run directory.
@@ -160,7 +174,9 @@ impl TrainPlan {
         let total = (steps * chunks) as u64;
         observer(TrainRunEvent::Started { members: self.members.len(), methods: self.methods.len(), seeds: self.record.seeds.len() as u64 / self.methods.len() as u64, steps, total, device: trainer.device });
         let mut log_error = None;
-        let run = train_chunked(trainer, &self.members, chunk, &mut |offset, event| match event {
+        let fresh = self.start.as_ref().map(|p| OptimizerState::new(&p.tensors));
+        let segment = Segment { from: 0, until: steps, start: self.start.as_ref().zip(fresh.as_ref()) };
+        let run = train_chunked_segment(trainer, &self.members, chunk, &segment, &mut |offset, event| match event {
             TrainEvent::Step { step, total } => observer(TrainRunEvent::Step { done: ((offset / chunk.max(1)) * total + step) as u64 }),
             TrainEvent::Evaluated { member, point } => {
                 let member = offset + member;

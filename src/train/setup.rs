@@ -56,8 +56,12 @@ impl InnerLoop {
             step_every: t.step_every.unwrap_or(0) as usize,
             gamma: t.gamma,
             warmup_steps: t.warmup_steps as usize,
+            freeze: t.freeze,
         };
         train.validate().map_err(|e| in_file(task, "train", e))?;
+        if train.freeze == crate::train::Freeze::Features && network.trainable(train.freeze).iter().all(|t| !t) {
+            return Err(Error::config(&task.path, "train.freeze", "\"features\" leaves nothing to train: this network has no fully connected head"));
+        }
         Ok(InnerLoop { network, train, domain })
     }
 }

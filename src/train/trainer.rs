@@ -332,8 +332,18 @@ impl TrainState {
             });
         }
         let Some(total) = total else { return Ok(()) };
-        let grads = Tensor::run_backward(&[total], &self.params.tensors, false, false);
-        step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &self.params.tensors, &grads, &mut self.optimizer, &self.active)?;
+        if spec.freeze.is_none() {
+            let grads = Tensor::run_backward(&[total], &self.params.tensors, false, false);
+            return step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &self.params.tensors, &grads, &mut self.optimizer, &self.active);
+        }
+        // Only the trainable tensors get gradients and optimiser steps (their buffers are shared views).
+        let keep: Vec<usize> = net.trainable(spec.freeze).iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i).collect();
+        let pick = |ts: &[Tensor]| keep.iter().map(|&i| ts[i].shallow_clone()).collect::<Vec<_>>();
+        let params = pick(&self.params.tensors);
+        let grads = Tensor::run_backward(&[total], &params, false, false);
+        let mut part = OptimizerState { step: self.optimizer.step, first: pick(&self.optimizer.first), second: pick(&self.optimizer.second) };
+        step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &params, &grads, &mut part, &self.active)?;
+        self.optimizer.step = part.step;
         Ok(())
     }
 
