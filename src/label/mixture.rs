@@ -79,6 +79,22 @@ impl<'a> Mixture<'a> {
 
     /// Target distributions `[N, C]` for states `[N, C]` (codes 2/1/0).
     pub fn targets(&self, states: &Tensor) -> Result<Tensor> {
+        validate::normalise("mixture targets", &self.mass(states)?, 1)
+    }
+
+    /// Like [`Mixture::targets`], but a row without any mass (no positive class, only difficult
+    /// ones at p_D = 0, and p_N = 0) gets an all-zero row and `false` in the returned `[N]`
+    /// validity mask, exactly as [`Pdn::targets_masked`] treats it, for losses that skip it.
+    pub fn targets_masked(&self, states: &Tensor) -> Result<(Tensor, Tensor)> {
+        let mass = self.mass(states)?;
+        let total = mass.sum_dim_intlist(1, true, None);
+        let valid = total.gt(0.0);
+        let dist = &mass / total.clamp_min(validate::tiny(validate::float_kind(&mass)));
+        Ok((dist, valid.squeeze_dim(1)))
+    }
+
+    /// Unnormalised mass `p_N + Σ_i (w_i − p_N)·e^{−D_ij²/2σ²}` per row and class.
+    fn mass(&self, states: &Tensor) -> Result<Tensor> {
         if states.dim() == 2 && states.size()[1] != self.distance.classes() {
             return Err(Error::shape("label states", format!("{} classes, distance matrix has {}", states.size()[1], self.distance.classes())));
         }
@@ -89,8 +105,7 @@ impl<'a> Mixture<'a> {
         let d = self.distance.matrix.to_kind(kind).to_device(device);
         let sigma = self.sigma.to_kind(kind).reshape([1, 1]);
         let kernel = (-d.square() / (sigma.square() * 2.0)).exp();
-        let peaks = (&weights - &p_n).matmul(&kernel);
-        validate::normalise("mixture targets", &(peaks + p_n), 1)
+        Ok((&weights - &p_n).matmul(&kernel) + p_n)
     }
 }
 
@@ -101,6 +116,27 @@ mod tests {
 
     fn states() -> Tensor {
         Tensor::from_slice(&[2i64, 0, 0, 1, 0, 0, 2, 0, 0, 2]).reshape([2, 5])
+    }
+
+    #[test]
+    fn rows_without_positives_are_masked_as_pdn_masks_them() {
+        // Row 0 has a positive; row 1 only a difficult class, which p_D = 0 gives no weight.
+        let rows = Tensor::from_slice(&[2i64, 0, 0, 0, 0, 0, 0, 1, 0, 0]).reshape([2, 5]);
+        let dist = LabelDistance::index(5).unwrap();
+        let pdn = || Pdn::explicit(0.0, 0.0).unwrap();
+        let mix = Mixture::new(&dist, Tensor::from_slice(&[0.01f64]), pdn()).unwrap();
+        assert!(mix.targets(&rows).is_err(), "the unmasked targets refuse a row without mass");
+        let (p, valid) = mix.targets_masked(&rows).unwrap();
+        let (q, pdn_valid) = pdn().targets_masked(&rows).unwrap();
+        assert!(valid.equal(&pdn_valid) && bool::try_from(&valid.get(0)).unwrap() && !bool::try_from(&valid.get(1)).unwrap());
+        assert!((&p - &q).abs().max().double_value(&[]) < 1e-12, "σ → 0 gives P/D/N's masked targets");
+        // The masked KL loss is the loss of the remaining row alone.
+        let logits = Tensor::from_slice(&[0.3f64, -0.2, 0.5, 0.1, -0.4, 0.2, 0.0, -0.1, 0.3, 0.6]).reshape([2, 5]);
+        let wide = Mixture::new(&dist, Tensor::from_slice(&[1.5f64]), pdn()).unwrap();
+        let (p, valid) = wide.targets_masked(&rows).unwrap();
+        let masked = crate::label::kl_loss_masked(&logits, &p, &valid).unwrap().double_value(&[]);
+        let alone = crate::label::kl_loss(&logits.narrow(0, 0, 1), &p.narrow(0, 0, 1)).unwrap().double_value(&[]);
+        assert!((masked - alone).abs() < 1e-12, "{masked} vs {alone}");
     }
 
     #[test]

@@ -72,7 +72,9 @@ impl Domain {
             (Domain::Classes(c), DistributionSpec::Mixture { .. }, Labels::MultiLabel(s)) => {
                 let distance = LabelDistance::index(*c)?;
                 let pdn = Pdn::from_tensors(&scalar(1), &scalar(2))?;
-                dense(Mixture::new(&distance, scalar(0), pdn)?.targets(s)?)
+                // Rows without mass are left out of the loss, as for P/D/N.
+                let (dist, valid) = Mixture::new(&distance, scalar(0), pdn)?.targets_masked(s)?;
+                Ok(Targets { dist, valid: Some(valid) })
             }
             (Domain::Segmentation { classes }, DistributionSpec::Segmentation { .. }, Labels::Segmentation(maps)) => {
                 let shape = family.kernel_shape()?;
