@@ -3,7 +3,7 @@
 mod common;
 
 use common::{dldl, fixture, path, text};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -51,36 +51,42 @@ fn every_method_learns_a_valid_phi() {
         if name == "pbt" {
             // 6 inner steps in rounds of 2: 3 rounds of 4 members; checkpoints removed at the end.
             assert_eq!(std::fs::read_to_string(out.join("trials.jsonl")).unwrap().lines().count(), 12);
-            assert!(!std::fs::read_dir(&out).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("pbt-")));
+            assert!(!std::fs::read_dir(&out).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("population-")));
         }
     }
     let _ = std::fs::remove_dir_all(&root);
 }
 
-#[test]
-fn a_killed_search_resumes_to_the_same_phi() {
-    let (root, task) = fixture("search-resume", 0.01);
+/// Runs `search` with `meta` on the fixture twice: uninterrupted into `whole`, and into `killed`,
+/// which is killed with SIGKILL as soon as `ready(killed)` holds and then run again to its end.
+/// Returns both directories and the resumed run's output.
+fn whole_and_killed(root: &Path, task: &Path, meta: &str, ready: impl Fn(&Path) -> bool) -> (PathBuf, PathBuf, std::process::Output) {
     let data = root.join("data");
-    let meta = study(&root, "hg", &format!("method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 8\nepisodes_per_step = 2\nunroll = 2\n{INNER}"));
     let args = |out: &Path| -> Vec<String> {
-        ["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&data), "--out", path(out), "--device", "cpu"].iter().map(|s| s.to_string()).collect()
+        ["search", "--task", path(task), "--meta", meta, "--data-dir", path(&data), "--out", path(out), "--device", "cpu"].iter().map(|s| s.to_string()).collect()
     };
     let whole = root.join("whole");
     let r = dldl(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(r.status.success(), "{}", text(&r));
-
     let killed = root.join("killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args(&killed)).env("DLDL_THREADS", "1").spawn().unwrap();
     let started = Instant::now();
-    while !killed.join("state.json").exists() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
+    while !ready(&killed) && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(killed.join("state.json")).unwrap()).unwrap();
-    assert!(state["step"].as_u64().unwrap() < 8, "the run should have been killed before its end");
-    let r = dldl(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(r.status.success(), "{}", text(&r));
+    assert!(!killed.join("summary.json").exists(), "the run should have been killed before its end");
+    let resumed = dldl(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    (whole, killed, resumed)
+}
+
+#[test]
+fn a_killed_search_resumes_to_the_same_phi() {
+    let (root, task) = fixture("search-resume", 0.01);
+    let meta = study(&root, "hg", &format!("method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 8\nepisodes_per_step = 2\nunroll = 2\n{INNER}"));
+    let (whole, killed, r) = whole_and_killed(&root, &task, &meta, |dir| dir.join("state.json").exists());
     assert!(text(&r).contains("resuming"), "{}", text(&r));
     let learned = |dir: &Path| std::fs::read_to_string(dir.join("learned.toml")).unwrap();
     assert_eq!(learned(&whole), learned(&killed));
@@ -92,27 +98,9 @@ fn a_killed_search_resumes_to_the_same_phi() {
 #[test]
 fn a_killed_pbt_study_resumes_to_the_same_phi_trajectories() {
     let (root, task) = fixture("search-pbt-resume", 0.01);
-    let data = root.join("data");
     let meta = study(&root, "pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 3\nvalidation_episodes = 2\n[inner]\nsteps = 60\nbatch = 4\nlr = 0.01\n");
-    let args = |out: &Path| -> Vec<String> {
-        ["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&data), "--out", path(out), "--device", "cpu"].iter().map(|s| s.to_string()).collect()
-    };
-    let whole = root.join("whole");
-    let r = dldl(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(r.status.success(), "{}", text(&r));
-    let killed = root.join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args(&killed)).env("DLDL_THREADS", "1").spawn().unwrap();
-    let started = Instant::now();
-    let round_two = || std::fs::read_to_string(killed.join("state.json")).is_ok_and(|s| s.contains("\"step\":2") || s.contains("\"step\": 2"));
-    while !round_two() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(killed.join("state.json")).unwrap()).unwrap();
-    assert!(state["step"].as_u64().unwrap() < 20, "the run should have been killed before its end");
-    let r = dldl(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(r.status.success(), "{}", text(&r));
+    let round_two = |dir: &Path| std::fs::read_to_string(dir.join("state.json")).is_ok_and(|s| s.contains("\"step\":2") || s.contains("\"step\": 2"));
+    let (whole, killed, _) = whole_and_killed(&root, &task, &meta, round_two);
     let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
     assert_eq!(read(&whole, "learned.toml"), read(&killed, "learned.toml"));
     // φ trajectories and lineage are identical; losses agree to rounding (libtorch's reductions

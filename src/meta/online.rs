@@ -2,16 +2,14 @@
 //! schedule; every `interval` steps φ takes an Adam step along the one-step look-ahead gradient of a query-batch loss.
 use super::learner::Learner;
 use super::objective::query_method;
-use super::population::{remove_previous, save_population};
+use super::population::{save_population, Round};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::RunDir;
-use crate::train::evaluate::evaluate;
-use crate::train::trainer::{train_chunked_segment, Segment};
 use crate::train::unroll::Unroll;
-use crate::train::{Member, Method, OptimizerSpec, OptimizerState, Trainer};
+use crate::train::{Member, Method, OptimizerSpec, OptimizerState};
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -42,8 +40,6 @@ impl Study<'_> {
     /// query set; before the last round φ then moves along the look-ahead hypergradient.
     fn online_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
         let round = state.step;
-        let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
-        remove_previous(dir, round);
         let phi_now = self.space.phi_values(&state.theta);
         let indices: Vec<u64> = (0..self.spec.episodes_per_step as u64).collect();
         let episodes = self.episodes_of(Pool::Train, &indices)?;
@@ -51,18 +47,8 @@ impl Study<'_> {
             .iter()
             .map(|e| Member { seed: self.member_seed(Pool::Train, e.index), method: self.method_at(&phi_now), train: e.support.clone(), val: vec![] })
             .collect();
-        let start = if round == 0 { None } else { Some(self.load_population(dir, round)?) };
-        let eval = self.eval_spec();
-        let net = &self.prepared.inner.network;
-        let trainer = Trainer { net, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
-        let segment = Segment { from, until, start: start.as_ref().map(|(p, o)| (p, o)) };
-        let run = train_chunked_segment(&trainer, &members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
-        state.inner_member_steps += (members.len() * (until - from)) as u64;
-        let query = vec![query_method(&self.prepared.inner.domain); members.len()];
-        let sets: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
-        let metrics = evaluate(net, &run.params, &self.data, &query, &sets, &eval)?;
-        let scores: Vec<(f64, f64)> =
-            metrics.iter().zip(&run.outcomes).map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect();
+        let query: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
+        let Round { run, scores, until } = self.train_round(dir, state, &members, &query)?;
         for (e, (loss, metric)) in scores.iter().enumerate() {
             dir.append_jsonl(TRIALS_FILE, &Trial { step: round, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *loss, metric: *metric })?;
         }

@@ -1,16 +1,13 @@
 //! Population-based training over φ: `candidates` members train as one stacked population on one
 //! episode; every `interval` steps the worst quarter copies the best quarter's weights and optimiser state and perturbs φ.
 use super::learner::Learner;
-use super::objective::query_method;
-use super::population::{remove_previous, save_population};
+use super::population::{save_population, Round};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use super::space::PhiSpace;
 use crate::data::Pool;
 use crate::error::Result;
 use crate::rundir::{null_as_nan, RunDir};
-use crate::train::evaluate::evaluate;
-use crate::train::trainer::{train_chunked_segment, Segment};
-use crate::train::{Member, Trainer};
+use crate::train::Member;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -87,8 +84,6 @@ impl Study<'_> {
     fn pbt_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
         let round = state.step;
         let population = self.spec.candidates;
-        let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
-        remove_previous(dir, round);
         let thetas = match &state.pbt {
             Some(pbt) => pbt.thetas.clone(),
             None => self.initial_population(),
@@ -98,18 +93,7 @@ impl Study<'_> {
         let members: Vec<Member> = (0..population)
             .map(|p| Member { seed: pbt_member_seed(self.spec.seed, p), method: self.method_at(&phis[p]), train: episode.support.clone(), val: vec![] })
             .collect();
-        let start = if round == 0 { None } else { Some(self.load_population(dir, round)?) };
-        let eval = self.eval_spec();
-        let net = &self.prepared.inner.network;
-        let trainer = Trainer { net, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
-        let segment = Segment { from, until, start: start.as_ref().map(|(p, o)| (p, o)) };
-        let run = train_chunked_segment(&trainer, &members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
-        state.inner_member_steps += (population * (until - from)) as u64;
-        let query = vec![query_method(&self.prepared.inner.domain); population];
-        let sets = vec![episode.query.clone(); population];
-        let metrics = evaluate(net, &run.params, &self.data, &query, &sets, &eval)?;
-        let scores: Vec<(f64, f64)> =
-            metrics.iter().zip(&run.outcomes).map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect();
+        let Round { run, scores, until } = self.train_round(dir, state, &members, &vec![episode.query.clone(); population])?;
         for (p, (loss, metric)) in scores.iter().enumerate() {
             dir.append_jsonl(TRIALS_FILE, &Trial { step: round, candidate: p, pool: Pool::Train, episode: 0, phi: phis[p].clone(), query_loss: *loss, metric: *metric })?;
         }

@@ -1,10 +1,13 @@
 //! A population's weights and optimiser state between rounds of a round-based learner (PBT, online
 //! hypergradient), checkpointed in the run directory so that a killed study resumes exactly.
-use super::search::Study;
+use super::objective::query_method;
+use super::search::{SearchState, Study};
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::RunDir;
-use crate::train::OptimizerState;
+use crate::train::evaluate::evaluate;
+use crate::train::trainer::{train_chunked_segment, PopulationRun, Segment};
+use crate::train::{Member, OptimizerState, Trainer};
 use tch::{Device, Tensor};
 
 /// The population after `round` rounds: weights and optimiser buffers.
@@ -44,7 +47,35 @@ pub fn remove_checkpoints(dir: &RunDir) -> Result<()> {
     Ok(())
 }
 
+/// What one round of a round-based learner trained: the population after it, each member's
+/// (query loss, metric) on its query set (NaN for a member that failed), and the inner step it reached.
+pub struct Round {
+    pub run: PopulationRun,
+    pub scores: Vec<(f64, f64)>,
+    pub until: usize,
+}
+
 impl Study<'_> {
+    /// Trains `members` through round `round` (`interval` steps, from the checkpoint the previous
+    /// round saved) and scores member i on `query[i]`; adds the member-steps to `state`.
+    pub(super) fn train_round(&self, dir: &RunDir, state: &mut SearchState, members: &[Member], query: &[Vec<i64>]) -> Result<Round> {
+        let round = state.step;
+        let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
+        remove_previous(dir, round);
+        let start = if round == 0 { None } else { Some(self.load_population(dir, round)?) };
+        let eval = self.eval_spec();
+        let net = &self.prepared.inner.network;
+        let trainer = Trainer { net, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
+        let segment = Segment { from, until, start: start.as_ref().map(|(p, o)| (p, o)) };
+        let run = train_chunked_segment(&trainer, members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
+        state.inner_member_steps += (members.len() * (until - from)) as u64;
+        let methods = vec![query_method(&self.prepared.inner.domain); members.len()];
+        let metrics = evaluate(net, &run.params, &self.data, &methods, query, &eval)?;
+        let scores =
+            metrics.iter().zip(&run.outcomes).map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect();
+        Ok(Round { run, scores, until })
+    }
+
     /// The population a previous round saved with [`save_population`].
     pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
         let path = dir.file(&checkpoint_file(round));
