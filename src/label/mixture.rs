@@ -86,11 +86,7 @@ impl<'a> Mixture<'a> {
     /// ones at p_D = 0, and p_N = 0) gets an all-zero row and `false` in the returned `[N]`
     /// validity mask, exactly as [`Pdn::targets_masked`] treats it, for losses that skip it.
     pub fn targets_masked(&self, states: &Tensor) -> Result<(Tensor, Tensor)> {
-        let mass = self.mass(states)?;
-        let total = mass.sum_dim_intlist(1, true, None);
-        let valid = total.gt(0.0);
-        let dist = &mass / total.clamp_min(validate::tiny(validate::float_kind(&mass)));
-        Ok((dist, valid.squeeze_dim(1)))
+        Ok(validate::normalise_rows_masked(&self.mass(states)?))
     }
 
     /// Unnormalised mass `p_N + Σ_i (w_i − p_N)·e^{−D_ij²/2σ²}` per row and class.

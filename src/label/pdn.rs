@@ -98,11 +98,7 @@ impl Pdn {
     /// Like [`Pdn::targets`], but a row without any weight (e.g. only difficult classes at p_D = 0)
     /// gets an all-zero row and `false` in the returned `[N]` validity mask, for losses that skip it.
     pub fn targets_masked(&self, states: &Tensor) -> Result<(Tensor, Tensor)> {
-        let weights = self.weights(states)?;
-        let total = weights.sum_dim_intlist(1, true, None);
-        let valid = total.gt(0.0);
-        let dist = &weights / total.clamp_min(validate::tiny(validate::float_kind(&weights)));
-        Ok((dist, valid.squeeze_dim(1)))
+        Ok(validate::normalise_rows_masked(&self.weights(states)?))
     }
 }
 

@@ -98,6 +98,14 @@ pub(crate) fn dims(context: &str, t: &Tensor, dims: usize) -> Result<()> {
 }
 
 /// Normalise non-negative weights over `dim`; a slice summing to zero is an error named by `context`.
+/// Rows `[N, C]` of `weights` normalised to sum 1, and a `[N]` mask that is `false` for rows
+/// without weight (left all-zero, for losses that skip them).
+pub(crate) fn normalise_rows_masked(weights: &Tensor) -> (Tensor, Tensor) {
+    let total = weights.sum_dim_intlist(1, true, None);
+    let valid = total.gt(0.0).squeeze_dim(1);
+    (weights / total.clamp_min(tiny(float_kind(weights))), valid)
+}
+
 pub(crate) fn normalise(context: &str, weights: &Tensor, dim: i64) -> Result<Tensor> {
     let total = weights.sum_dim_intlist(dim, true, None);
     let empty = total.le(0.0).any();
