@@ -86,7 +86,7 @@ impl Study<'_> {
         let population = self.spec.candidates;
         let thetas = match &state.pbt {
             Some(pbt) => pbt.thetas.clone(),
-            None => self.initial_population(),
+            None => self.initial_population()?,
         };
         let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
         let episode = self.episodes_of(Pool::Train, &[0])?.remove(0);
@@ -127,13 +127,13 @@ impl Study<'_> {
     }
 
     /// Member 0 starts at the study's initial φ, the others at θ drawn uniformly in the θ-bounds.
-    fn initial_population(&self) -> Vec<Vec<f64>> {
-        let first = self.space.clamp(&self.space.theta_of(&self.space.initial_phi(self.spec.init.as_deref())).unwrap_or_default());
+    fn initial_population(&self) -> Result<Vec<Vec<f64>>> {
+        let first = self.space.clamp(&self.space.theta_of(&self.space.initial_phi(self.spec.init.as_deref()))?);
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x1417_0b07);
         let (lo, hi) = self.space.bounds();
         let mut thetas = vec![first];
         thetas.extend((1..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()));
-        thetas
+        Ok(thetas)
     }
 }
 
