@@ -7,7 +7,6 @@ use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::rundir::RunDir;
 use crate::train::batches::BatchSampler;
-use crate::train::evaluate::evaluate;
 use crate::train::trainer::train_chunked;
 use crate::train::unroll::Unroll;
 use crate::train::{Member, TrainSpec, Trainer};
@@ -69,8 +68,7 @@ impl Study<'_> {
         let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
         let grad = Vec::<f64>::try_from(&grad)?;
         state.inner_member_steps += (episodes.len() * self.inner.steps) as u64;
-        let metrics = evaluate(net, &trained.detached(), &self.data, &vec![query_method(&self.prepared.inner.domain); episodes.len()], &query_sets, &self.eval_spec())?;
-        let scores: Vec<(f64, f64)> = metrics.iter().map(|m| self.loss_and_metric(m)).collect();
+        let scores = self.query_scores(&trained.detached(), &[], &query_sets)?;
         for (e, (l, m)) in scores.iter().enumerate() {
             dir.append_jsonl(TRIALS_FILE, &Trial { step: s, candidate: 0, pool: Pool::Train, episode: indices[e], phi: phi_now.clone(), query_loss: *l, metric: *m })?;
         }

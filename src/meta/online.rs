@@ -71,10 +71,11 @@ impl Study<'_> {
         let draw = |pool: &[i64], size: usize, rng: &mut ChaCha8Rng| -> Vec<i64> { pool.choose_multiple(rng, size.min(pool.len())).copied().collect() };
         let train: Vec<Vec<i64>> = episodes.iter().map(|e| draw(&e.support, self.inner.batch as usize, &mut rng)).collect();
         let query: Vec<Vec<i64>> = episodes.iter().map(|e| draw(&e.query, QUERY_BATCH, &mut rng)).collect();
+        let family = self.space.spec_at(&self.space.phi_values(theta));
         let theta = Tensor::from_slice(theta).set_requires_grad(true);
         let phi = self.space.full_phi(&self.space.phi_of(&theta).to_kind(Kind::Float).to_device(self.device));
         let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
-        let family = self.space.spec_at(&self.space.phi_values(&Vec::<f64>::try_from(&theta.detach())?));
+
         let lookahead = OptimizerSpec { lr: self.inner.lr_at(step), ..self.inner.optimizer_spec() };
         let unroll = Unroll { net: &self.prepared.inner.network, data: &self.data, family: &family, optimizer: lookahead };
         let loss = lookahead_loss(&unroll, params, optimizer, &rows, &train, &query, &query_method(&self.prepared.inner.domain))?;

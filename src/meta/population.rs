@@ -1,11 +1,9 @@
 //! A population's weights and optimiser state between rounds of a round-based learner (PBT, online
 //! hypergradient), checkpointed in the run directory so that a killed study resumes exactly.
-use super::objective::query_method;
 use super::search::{SearchState, Study};
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::RunDir;
-use crate::train::evaluate::evaluate;
 use crate::train::trainer::{train_chunked_segment, PopulationRun, Segment};
 use crate::train::{Member, OptimizerState, Trainer};
 use tch::{Device, Tensor};
@@ -69,10 +67,7 @@ impl Study<'_> {
         let segment = Segment { from, until, start: start.as_ref().map(|(p, o)| (p, o)) };
         let run = train_chunked_segment(&trainer, members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
         state.inner_member_steps += (members.len() * (until - from)) as u64;
-        let methods = vec![query_method(&self.prepared.inner.domain); members.len()];
-        let metrics = evaluate(net, &run.params, &self.data, &methods, query, &eval)?;
-        let scores =
-            metrics.iter().zip(&run.outcomes).map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect();
+        let scores = self.query_scores(&run.params, &run.outcomes, query)?;
         Ok(Round { run, scores, until })
     }
 
@@ -80,7 +75,7 @@ impl Study<'_> {
     pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
         let path = dir.file(&checkpoint_file(round));
         let stored = Tensor::read_safetensors(&path).map_err(|e| Error::data(&path, format!("cannot read the population checkpoint: {e}")))?;
-        let names = self.prepared.inner.network.init(&[0], Device::Cpu).names;
+        let names = self.prepared.inner.network.param_names();
         let take = |key: &str| {
             stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| Error::data(&path, format!("has no tensor `{key}`: delete the run directory's state.json to restart the study")))
         };

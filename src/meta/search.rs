@@ -17,7 +17,8 @@ use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
 use crate::train::trainer::train_chunked;
-use crate::train::{LossKind, Member, Method, TrainData, TrainSpec, Trainer};
+use crate::model::Params;
+use crate::train::{LossKind, Member, MemberOutcome, Method, TrainData, TrainSpec, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -249,8 +250,10 @@ impl<'a> Study<'a> {
             let state: SearchState = dir.read_json(STATE_FILE)?;
             let kept: Vec<Trial> = dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
             dir.write_jsonl(TRIALS_FILE, &kept)?;
-            let lineage: Vec<LineageRecord> = dir.read_jsonl::<LineageRecord>(LINEAGE_FILE)?.into_iter().filter(|l| l.round < state.step).collect();
-            dir.write_jsonl(LINEAGE_FILE, &lineage)?;
+            if dir.file(LINEAGE_FILE).exists() {
+                let lineage: Vec<LineageRecord> = dir.read_jsonl::<LineageRecord>(LINEAGE_FILE)?.into_iter().filter(|l| l.round < state.step).collect();
+                dir.write_jsonl(LINEAGE_FILE, &lineage)?;
+            }
             return Ok(state);
         }
         let phi = self.space.initial_phi(self.spec.init.as_deref());
@@ -316,15 +319,18 @@ impl<'a> Study<'a> {
         let trainer = Trainer { net: &self.prepared.inner.network, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
         let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
         *member_steps += (members.len() * self.inner.steps) as u64;
-        let query = vec![query_method(&self.prepared.inner.domain); members.len()];
         let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
-        let metrics = evaluate(&self.prepared.inner.network, &run.params, &self.data, &query, &sets, &eval)?;
-        let pairs: Vec<(f64, f64)> = metrics
-            .iter()
-            .zip(&run.outcomes)
-            .map(|(m, o)| if o.failure.is_some() { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) })
-            .collect();
+        let pairs = self.query_scores(&run.params, &run.outcomes, &sets)?;
         Ok(pairs.chunks(episodes.len()).map(|c| c.to_vec()).collect())
+    }
+
+    /// (query loss, headline metric) of member i of `params` on `sets[i]`; NaN for a member whose
+    /// training failed (`outcomes`, empty when none can have).
+    pub(super) fn query_scores(&self, params: &Params, outcomes: &[MemberOutcome], sets: &[Vec<i64>]) -> Result<Vec<(f64, f64)>> {
+        let methods = vec![query_method(&self.prepared.inner.domain); sets.len()];
+        let metrics = evaluate(&self.prepared.inner.network, params, &self.data, &methods, sets, &self.eval_spec())?;
+        let failed = |i: usize| outcomes.get(i).is_some_and(|o| o.failure.is_some());
+        Ok(metrics.iter().enumerate().map(|(i, m)| if failed(i) { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect())
     }
 
     /// Query loss and headline metric of one member's evaluation.
