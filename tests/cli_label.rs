@@ -45,6 +45,29 @@ fn every_family_prints_a_distribution() {
 }
 
 #[test]
+fn the_mixture_reads_a_distance_file() {
+    let dir = std::env::temp_dir().join(format!("dldl-label-distance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("d.csv");
+    std::fs::write(&file, "0,1,2\n1,0,2\n2,2,0\n").unwrap();
+    let args = |f: &std::path::Path| ["label", "--family", "mixture", "--classes", "3", "--positive", "0", "--sigma", "1", "--p-d", "0.3", "--distance", f.to_str().unwrap()].map(String::from);
+    let out = dldl(&args(&file).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Mass 1, e^{-1/2}, e^{-2} (distances 0, 1, 2 from the positive class 0 at σ = 1).
+    let mass = [1.0, (-0.5f64).exp(), (-2.0f64).exp()];
+    let z: f64 = mass.iter().sum();
+    let text = stdout(&out);
+    for m in mass {
+        assert!(text.contains(&format!("{:.6}", m / z)), "{:.6} missing: {text}", m / z);
+    }
+    std::fs::write(&file, "0,1,2\n1,0,2\n2,-2,0\n").unwrap();
+    let out = dldl(&args(&file).iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("d.csv, cell [2][1] (row 3, column 2) = -2") && err.contains(">= 0"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_input_is_a_clear_error_not_a_panic() {
     let cases: &[(&[&str], &str)] = &[
         (&["--family", "gaussian", "--label", "3", "--sigma", "0"], "sigma"),

@@ -83,6 +83,21 @@ fn the_report_draws_every_figure_from_run_directories() {
         "family = \"pdn\"\np_d = 0.6\np_n = 0.05\n",
         &[vec![0.3, 0.01], vec![0.5, 0.03], vec![0.6, 0.05]],
     );
+    // A study that learned the mixture over co-occurrence on the P/D/N task: its config names the
+    // family, and the run keeps the resolved distance, which the figure draws as a heat map.
+    search_dir(
+        &runs.join("mix"),
+        "tasks/multilabel-mnist.toml",
+        &toml("multilabel-mnist.toml"),
+        "family = \"mixture\"\nsigma = 0.45\np_d = 0.3\np_n = 0.003\ndistance = \"cooccurrence\"\n",
+        &[vec![0.3, 0.3, 0.003], vec![0.45, 0.3, 0.003]],
+    );
+    let mixture = serde_json::json!({"family": "mixture", "sigma": 0.3, "p_d": 0.3, "p_n": 0.003, "distance": "cooccurrence"});
+    let config = serde_json::json!({"command": "search", "task_file": "tasks/multilabel-mnist.toml", "task_toml": toml("multilabel-mnist.toml"),
+        "study": {"method": "grid", "distribution": mixture}});
+    std::fs::write(runs.join("mix/config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    let distance: String = (0..10).map(|i| (0..10).map(|j| if i == j { "0".to_string() } else { format!("{}", 0.85 + 0.01 * ((i + j) % 5) as f64) }).collect::<Vec<_>>().join(",") + "\n").collect();
+    std::fs::write(runs.join("mix/label-distance.csv"), distance).unwrap();
     search_dir(
         &runs.join("seg"),
         "tasks/segment-mnist.toml",
@@ -92,7 +107,7 @@ fn the_report_draws_every_figure_from_run_directories() {
     );
 
     let out = root.join("report");
-    let names = ["toy-search", "toy-fs", "toy-train", "pose", "multi", "seg"];
+    let names = ["toy-search", "toy-fs", "toy-train", "pose", "multi", "mix", "seg"];
     let mut args: Vec<String> = vec!["report".into()];
     args.extend(names.iter().map(|n| path(&runs.join(n)).to_string()));
     args.extend(["--out".into(), path(&out).to_string()]);
@@ -109,6 +124,8 @@ fn the_report_draws_every_figure_from_run_directories() {
         ("trajectory-pose", (1200, 600)),
         ("distributions-multi", (1200, 600)),
         ("trajectory-multi", (1200, 600)),
+        ("distributions-mix", (1200, 600)),
+        ("trajectory-mix", (1200, 600)),
         ("distributions-seg", (1100, 1000)),
         ("trajectory-seg", (1200, 600)),
     ];
@@ -128,6 +145,9 @@ fn the_report_draws_every_figure_from_run_directories() {
     assert!(md.contains("Paired difference method − onehot") && md.contains("| dldl:sigma=1 (gaussian:sigma=1) |"), "{md}");
     assert!(md.contains("| onehot | 2 |"), "train table: {md}");
     assert!(!md.contains("no train run stores per-label errors"), "the per-label figure is drawn: {md}");
+    // The mixture figure compares with the task's P/D/N and draws the recorded distance.
+    let svg = std::fs::read_to_string(out.join("distributions-mix.svg")).unwrap();
+    assert!(svg.contains("label distance (cooccurrence)") && svg.contains("fixed pdn:p_d=0.3,p_n=0") && svg.contains("learned mixture:sigma=0.45"), "distributions-mix.svg");
     // Without a train run that stores per-label errors, the report says why that figure is missing.
     let only_search = root.join("report-search");
     let r = dldl(&["report", path(&runs.join("pose")), "--out", path(&only_search)]);

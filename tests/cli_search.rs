@@ -47,6 +47,8 @@ fn every_method_learns_a_valid_phi() {
             assert_eq!(summary["compared_on"], "test");
             assert_eq!(summary["others"][0]["evaluated"]["distribution"], "onehot");
             assert!(text(&r).contains("Held-out test pool: 4 episodes"), "{}", text(&r));
+            // The comparison reports its progress to the end: 3 methods × 4 episodes, 30 steps each.
+            assert!(text(&r).contains("comparison: 30/30"), "{}", text(&r));
         }
         if name == "pbt" {
             // 6 inner steps in rounds of 2: 3 rounds of 4 members; checkpoints removed at the end.

@@ -47,7 +47,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
     standardise_like_training(&task, &mut dataset, stored)?;
     let (rows, scored) = examples(args, &task, &config, &dataset)?;
-    let inner = InnerLoop::from_task(&task, &dataset, 1)?;
+    // The training pool of this data's seeded split: its labels give the mixture's co-occurrence.
+    let inner = InnerLoop::from_task(&task, &dataset, Split::new(&dataset, &task.splits)?.pool(Pool::Train))?;
     let params = Params::load(&dir.file(CHECKPOINT_FILE), &inner.network.param_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
     let methods: Vec<Method> = kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;
     let sets = vec![rows; kept.len()];

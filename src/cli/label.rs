@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use dldl_meta::label::{
-    check_classes, label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
+    check_classes, label_smoothing, one_hot, Bins, DistributionSpec, DistanceSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
     SegmentationSmoothing, Sigma, Sigma2d, SigmaSpec, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
 use tch::{Kind, Tensor};
@@ -21,7 +21,7 @@ pub enum Family {
     Gaussian2d,
     /// Multi-label Positive/Difficult/Negative (--p-d, --p-n).
     Pdn,
-    /// Multi-label Gaussian mixture over index distance (--sigma, --p-d, --p-n).
+    /// Multi-label Gaussian mixture over label distances (--sigma, --p-d, --p-n, --distance).
     Mixture,
     /// A label map smoothed by a Gaussian kernel (--map, --kernel, --sigma).
     Segmentation,
@@ -65,6 +65,10 @@ pub struct LabelArgs {
     /// Probability of a negative class, 0 <= p_N <= p_D (pdn, mixture).
     #[arg(long, default_value_t = 0.0)]
     pub p_n: f64,
+    /// Label distance of the mixture: `index` (|i − j|) or a C×C .csv file (co-occurrence needs a
+    /// task's training labels: use `train` or `search`).
+    #[arg(long, default_value = "index")]
+    pub distance: String,
     /// Label map for segmentation: rows separated by `/`, classes by spaces; `v` or 255 is void.
     #[arg(long)]
     pub map: Option<String>,
@@ -114,7 +118,7 @@ fn spec_of(args: &LabelArgs) -> anyhow::Result<DistributionSpec> {
         Family::Gaussian => DistributionSpec::Gaussian { sigma: SigmaSpec::Scalar(scalar_sigma()?) },
         Family::Gaussian2d => DistributionSpec::Gaussian2d { sigma: sigma()? },
         Family::Pdn => DistributionSpec::Pdn { p_d: args.p_d, p_n: args.p_n },
-        Family::Mixture => DistributionSpec::Mixture { sigma: scalar_sigma()?, p_d: args.p_d, p_n: args.p_n },
+        Family::Mixture => DistributionSpec::Mixture { sigma: scalar_sigma()?, p_d: args.p_d, p_n: args.p_n, distance: DistanceSpec::parse(&args.distance)? },
         Family::Segmentation => DistributionSpec::Segmentation {
             sigma: scalar_sigma()?,
             kernel: args.kernel,
@@ -220,8 +224,12 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
     let state_tensor = Tensor::from_slice(&states).reshape([1, classes]);
     let pdn = Pdn::explicit(args.p_d, args.p_n)?;
     let p = match spec {
-        DistributionSpec::Mixture { .. } => {
-            let distance = LabelDistance::index(classes).context("--classes")?;
+        DistributionSpec::Mixture { distance, .. } => {
+            let distance = match distance {
+                DistanceSpec::Index => LabelDistance::index(classes).context("--classes")?,
+                DistanceSpec::File(path) => LabelDistance::from_csv(path, classes)?,
+                DistanceSpec::Cooccurrence => bail!("--distance cooccurrence needs a task's training labels: use `train` or `search` with distance=cooccurrence"),
+            };
             Mixture::new(&distance, sigma_tensor(spec), pdn)?.targets(&state_tensor)?
         }
         _ => pdn.targets(&state_tensor)?,

@@ -98,6 +98,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     );
     let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
     let mut progress = Progress::new("search", study.total_steps() as u64);
+    let mut comparing: Option<Progress> = None;
     let outcome = study.run(&dir, &mut |event| match event {
         SearchEvent::Step { done, record, .. } => {
             progress.set(done as u64);
@@ -112,8 +113,12 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
         }
         SearchEvent::Validating(Pool::Test) => progress.println("comparing learned and default φ on full-range episodes scored on the test pool…"),
         SearchEvent::Validating(_) => progress.println("comparing learned and default φ on meta-validation episodes…"),
+        SearchEvent::Comparing { done, total } => comparing.get_or_insert_with(|| Progress::new("comparison", total as u64)).set(done as u64),
     })?;
     progress.finish();
+    if let Some(bar) = &comparing {
+        bar.finish();
+    }
     let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain));
     print!("{text}");
     dir.write_text(TABLE_FILE, &text)?;

@@ -1,65 +1,10 @@
 //! Extension A: a multi-label distribution as a Gaussian mixture over a label-distance matrix,
 //! `p_j ∝ p_N + Σ_i (w_i − p_N) · exp(−D_ij² / 2σ²)` with `w_i` = 1 (P), p_D (D); σ → 0 gives P/D/N.
+use super::distance::LabelDistance;
 use super::pdn::Pdn;
 use super::validate;
 use crate::error::{Error, Result};
-use tch::{Device, Kind, Tensor};
-
-/// The most labels a distance matrix may have: it holds C² values (800 MB in f64 at the limit),
-/// and the mixture's kernel as many again.
-pub const MAX_DISTANCE_CLASSES: i64 = 10_000;
-
-/// Distances `D_ij ≥ 0` between the C labels, zero on the diagonal and positive elsewhere.
-#[derive(Debug)]
-pub struct LabelDistance {
-    matrix: Tensor,
-}
-
-impl LabelDistance {
-    /// The default: index distance `|i − j|`, for 1 to [`MAX_DISTANCE_CLASSES`] classes.
-    pub fn index(classes: i64) -> Result<Self> {
-        if !(1..=MAX_DISTANCE_CLASSES).contains(&classes) {
-            let rule = format!("must lie in 1..={MAX_DISTANCE_CLASSES} for the mixture family (its distance matrix holds classes² values)");
-            return Err(Error::invalid("classes", classes, rule));
-        }
-        let idx = Tensor::f_arange(classes, (Kind::Double, Device::Cpu))?;
-        Ok(LabelDistance { matrix: idx.unsqueeze(1).f_sub(&idx.unsqueeze(0))?.f_abs()? })
-    }
-
-    /// A given `[C, C]` matrix: finite, symmetric not required, zero diagonal, positive off it.
-    pub fn given(matrix: Tensor) -> Result<Self> {
-        validate::dims("label distance", &matrix, 2)?;
-        let (c, c2) = (matrix.size()[0], matrix.size()[1]);
-        if c != c2 {
-            return Err(Error::shape("label distance", format!("must be square, got {c}×{c2}")));
-        }
-        let v = validate::values(&matrix)?;
-        for i in 0..c as usize {
-            for j in 0..c as usize {
-                let d = v[i * c as usize + j];
-                let ok = d.is_finite() && if i == j { d == 0.0 } else { d > 0.0 };
-                if !ok {
-                    return Err(Error::invalid(format!("label distance[{i}][{j}]"), d, "must be 0 on the diagonal and finite > 0 elsewhere"));
-                }
-            }
-        }
-        Ok(LabelDistance { matrix: matrix.to_kind(Kind::Double) })
-    }
-
-    /// The smallest distance between two different labels (1 with a single label).
-    pub fn step(&self) -> f64 {
-        let off_diagonal = self.matrix.gt(0.0);
-        match bool::try_from(off_diagonal.any()) {
-            Ok(true) => self.matrix.masked_select(&off_diagonal).min().double_value(&[]),
-            _ => 1.0,
-        }
-    }
-
-    /// Number of labels C.
-    pub fn classes(&self) -> i64 {
-        self.matrix.size()[0]
-    }
-}
+use tch::Tensor;
 
 /// The mixture family with φ = (σ, p_D, p_N).
 #[derive(Debug)]
@@ -98,7 +43,7 @@ impl<'a> Mixture<'a> {
         let device = self.sigma.device();
         let weights = self.pdn.weights(states)?.to_kind(kind).to_device(device);
         let p_n = self.pdn.p_n().to_kind(kind).to_device(device).reshape([1, 1]);
-        let d = self.distance.matrix.to_kind(kind).to_device(device);
+        let d = self.distance.matrix().to_kind(kind).to_device(device);
         let sigma = self.sigma.to_kind(kind).reshape([1, 1]);
         let kernel = (-d.square() / (sigma.square() * 2.0)).exp();
         Ok((&weights - &p_n).matmul(&kernel) + p_n)
@@ -109,6 +54,7 @@ impl<'a> Mixture<'a> {
 mod tests {
     use super::*;
     use crate::label::validate::values;
+    use tch::Kind;
 
     fn states() -> Tensor {
         Tensor::from_slice(&[2i64, 0, 0, 1, 0, 0, 2, 0, 0, 2]).reshape([2, 5])
@@ -162,6 +108,45 @@ mod tests {
     }
 
     #[test]
+    fn matches_a_hand_computation_over_a_given_distance_matrix() {
+        // Four labels with D = [[0,1,4,2],[1,0,3,1],[4,3,0,2],[2,1,2,0]], row [P, N, D, N],
+        // σ = 1.5, p_D = 0.4, p_N = 0.1: mass_j = 0.1 + 0.9·k(D_0j) + 0.3·k(D_2j), k(d) = e^{-d²/4.5}.
+        let d = [0.0, 1.0, 4.0, 2.0, 1.0, 0.0, 3.0, 1.0, 4.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 0.0];
+        let dist = LabelDistance::given(d.to_vec(), 4, "test").unwrap();
+        let row = Tensor::from_slice(&[2i64, 0, 1, 0]).reshape([1, 4]);
+        let mix = Mixture::new(&dist, Tensor::from_slice(&[1.5f64]), Pdn::explicit(0.4, 0.1).unwrap()).unwrap();
+        let p = values(&mix.targets(&row).unwrap()).unwrap();
+        let k = |x: f64| (-x * x / 4.5).exp();
+        let mass: Vec<f64> = (0..4).map(|j| 0.1 + 0.9 * k(d[j]) + 0.3 * k(d[8 + j])).collect();
+        let z: f64 = mass.iter().sum();
+        for j in 0..4 {
+            assert!((p[j] - mass[j] / z).abs() < 1e-12, "{p:?}");
+        }
+        // σ → 0 gives P/D/N on the same row.
+        let sharp = Mixture::new(&dist, Tensor::from_slice(&[0.011f64]), Pdn::explicit(0.4, 0.1).unwrap()).unwrap();
+        let pdn = Pdn::explicit(0.4, 0.1).unwrap().targets(&row).unwrap();
+        assert!((sharp.targets(&row).unwrap() - pdn).abs().max().double_value(&[]) < 1e-12);
+    }
+
+    #[test]
+    fn gradient_in_the_pdn_weights_matches_central_differences() {
+        let dist = LabelDistance::index(5).unwrap();
+        let probe = Tensor::from_slice(&[1.0f64, -0.5, 0.25, 2.0, -1.0]).reshape([1, 5]);
+        let objective = |p_d: &Tensor, p_n: &Tensor| {
+            let mix = Mixture::new(&dist, Tensor::from_slice(&[0.8f64]), Pdn::from_tensors(p_d, p_n).unwrap()).unwrap();
+            (mix.targets(&states()).unwrap() * &probe).sum(Kind::Double)
+        };
+        let (p_d, p_n) = (Tensor::from_slice(&[0.35f64]).set_requires_grad(true), Tensor::from_slice(&[0.05f64]).set_requires_grad(true));
+        let grads = Tensor::run_backward(&[objective(&p_d, &p_n)], &[&p_d, &p_n], false, false);
+        let at = |d: f64, n: f64| objective(&Tensor::from_slice(&[d]), &Tensor::from_slice(&[n])).double_value(&[]);
+        let h = 1e-6;
+        let fd_d = (at(0.35 + h, 0.05) - at(0.35 - h, 0.05)) / (2.0 * h);
+        let fd_n = (at(0.35, 0.05 + h) - at(0.35, 0.05 - h)) / (2.0 * h);
+        assert!((grads[0].double_value(&[0]) - fd_d).abs() < 1e-8, "{} vs {fd_d}", grads[0].double_value(&[0]));
+        assert!((grads[1].double_value(&[0]) - fd_n).abs() < 1e-8, "{} vs {fd_n}", grads[1].double_value(&[0]));
+    }
+
+    #[test]
     fn gradient_in_sigma_matches_central_differences() {
         let dist = LabelDistance::index(5).unwrap();
         let probe = Tensor::from_slice(&[1.0f64, -0.5, 0.25, 2.0, -1.0]).reshape([1, 5]);
@@ -182,10 +167,5 @@ mod tests {
         assert!(Mixture::new(&dist, Tensor::from_slice(&[0.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).is_err());
         let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).unwrap();
         assert!(mix.targets(&Tensor::from_slice(&[2i64, 0, 0]).reshape([1, 3])).is_err());
-        assert!(LabelDistance::given(Tensor::from_slice(&[0.0f64, 1.0, 0.0, 0.0]).reshape([2, 2])).is_err());
-        assert!(LabelDistance::given(Tensor::from_slice(&[0.0f64, 2.0, 2.0, 0.0]).reshape([2, 2])).is_ok());
-        assert!(LabelDistance::index(0).is_err());
-        let err = LabelDistance::index(MAX_DISTANCE_CLASSES + 1).unwrap_err().to_string();
-        assert!(err.contains("classes = 10001") && err.contains("1..=10000"), "{err}");
     }
 }

@@ -4,6 +4,7 @@ mod validate;
 
 pub mod baseline;
 pub mod bins;
+pub mod distance;
 pub mod gaussian;
 pub mod gaussian2d;
 pub mod loss;
@@ -19,7 +20,8 @@ pub use gaussian::{Gaussian1d, Sigma};
 pub use gaussian2d::{Gaussian2d, Sigma2d};
 pub use loss::{kl_loss, kl_loss_masked, kl_per_sample};
 pub use measures::{ldl_measures, LdlMeasures};
-pub use mixture::{LabelDistance, Mixture, MAX_DISTANCE_CLASSES};
+pub use distance::{DistanceSpec, LabelDistance, MAX_DISTANCE_CLASSES};
+pub use mixture::Mixture;
 pub use validate::{check_classes, MAX_CLASSES};
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, MAX_KERNEL_SIZE, VOID};

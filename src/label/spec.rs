@@ -1,5 +1,6 @@
 //! A distribution family and its fixed φ as written in task files (`[distribution]`) and on the
 //! command line (`gaussian:sigma=2`); parsed with unknown fields denied and validated once.
+use super::distance::DistanceSpec;
 use super::pdn::Pdn;
 use super::segmentation::KernelShape;
 use crate::error::{Error, Result};
@@ -39,8 +40,15 @@ pub enum DistributionSpec {
     Gaussian2d { sigma: SigmaSpec },
     /// Multi-label P/D/N with p_P = 1.
     Pdn { p_d: f64, p_n: f64 },
-    /// Multi-label Gaussian mixture over label distances (extension A).
-    Mixture { sigma: f64, p_d: f64, p_n: f64 },
+    /// Multi-label Gaussian mixture over label distances (extension A); `distance` is `index`
+    /// (the default), `cooccurrence` (of the training pool) or a C×C `.csv` file.
+    Mixture {
+        sigma: f64,
+        p_d: f64,
+        p_n: f64,
+        #[serde(default, skip_serializing_if = "DistanceSpec::is_index")]
+        distance: DistanceSpec,
+    },
     /// Segmentation maps smoothed by a K×K Gaussian kernel.
     Segmentation {
         sigma: f64,
@@ -78,7 +86,7 @@ impl DistributionSpec {
             DistributionSpec::Smoothing { epsilon } => vec![*epsilon],
             DistributionSpec::Gaussian { sigma } | DistributionSpec::Gaussian2d { sigma } => sigma.values(),
             DistributionSpec::Pdn { p_d, p_n } => vec![*p_d, *p_n],
-            DistributionSpec::Mixture { sigma, p_d, p_n } => vec![*sigma, *p_d, *p_n],
+            DistributionSpec::Mixture { sigma, p_d, p_n, .. } => vec![*sigma, *p_d, *p_n],
             DistributionSpec::Segmentation { sigma, .. } => vec![*sigma],
         }
     }
@@ -107,7 +115,7 @@ impl DistributionSpec {
                 v.iter().try_for_each(|s| positive("sigma", *s))
             }
             DistributionSpec::Pdn { p_d, p_n } => Pdn::check(*p_d, *p_n),
-            DistributionSpec::Mixture { sigma, p_d, p_n } => {
+            DistributionSpec::Mixture { sigma, p_d, p_n, .. } => {
                 positive("sigma", *sigma)?;
                 Pdn::check(*p_d, *p_n)
             }
@@ -141,13 +149,24 @@ impl FromStr for DistributionSpec {
             let (key, value) = pair.split_once('=').ok_or_else(|| {
                 Error::invalid("distribution", text, "expected FAMILY:KEY=VALUE,KEY=VALUE (e.g. gaussian:sigma=2)")
             })?;
-            doc.push_str(&format!("{} = {}\n", key.trim(), value.trim()));
+            doc.push_str(&format!("{} = {}\n", key.trim(), quoted_if_bare(key, value)));
         }
         let spec: DistributionSpec = toml::from_str(&doc).map_err(|e| {
             Error::invalid("distribution", text, format!("{} (families: onehot, smoothing, gaussian, gaussian2d, pdn, mixture, segmentation)", e.message()))
         })?;
         spec.validate()?;
         Ok(spec)
+    }
+}
+
+/// The value of `key` as TOML: `distance` may be written bare (`distance=cooccurrence`, a path
+/// without commas), which is quoted here; other values are TOML already.
+fn quoted_if_bare(key: &str, value: &str) -> String {
+    let value = value.trim();
+    if key.trim() == "distance" && !value.starts_with('"') && !value.starts_with('\'') {
+        format!("{value:?}")
+    } else {
+        value.to_string()
     }
 }
 
@@ -237,7 +256,10 @@ impl fmt::Display for DistributionSpec {
             DistributionSpec::Gaussian { sigma: s } => write!(f, "gaussian:sigma={}", sigma(s)),
             DistributionSpec::Gaussian2d { sigma: s } => write!(f, "gaussian2d:sigma={}", sigma(s)),
             DistributionSpec::Pdn { p_d, p_n } => write!(f, "pdn:p_d={p_d},p_n={p_n}"),
-            DistributionSpec::Mixture { sigma, p_d, p_n } => write!(f, "mixture:sigma={sigma},p_d={p_d},p_n={p_n}"),
+            DistributionSpec::Mixture { sigma, p_d, p_n, distance } => {
+                write!(f, "mixture:sigma={sigma},p_d={p_d},p_n={p_n}")?;
+                if distance.is_index() { Ok(()) } else { write!(f, ",distance={}", distance.name()) }
+            }
             DistributionSpec::Segmentation { sigma, kernel, stride, padding } => {
                 write!(f, "segmentation:sigma={sigma},kernel={kernel},stride={stride}")?;
                 padding.map_or(Ok(()), |p| write!(f, ",padding={p}"))
@@ -252,17 +274,20 @@ mod tests {
 
     #[test]
     fn parses_cli_strings_and_round_trips_through_display() {
-        for text in ["onehot", "smoothing:epsilon=0.1", "gaussian:sigma=2", "gaussian:sigma=[1,2,3]", "gaussian2d:sigma=[2,3]", "pdn:p_d=0.3,p_n=0", "mixture:sigma=1,p_d=0.3,p_n=0.01", "segmentation:sigma=3,kernel=5,stride=1"] {
+        for text in ["onehot", "smoothing:epsilon=0.1", "gaussian:sigma=2", "gaussian:sigma=[1,2,3]", "gaussian2d:sigma=[2,3]", "pdn:p_d=0.3,p_n=0", "mixture:sigma=1,p_d=0.3,p_n=0.01", "mixture:sigma=0.5,p_d=0.3,p_n=0,distance=cooccurrence", "mixture:sigma=2,p_d=0.3,p_n=0,distance=d/voc.csv", "segmentation:sigma=3,kernel=5,stride=1"] {
             let spec: DistributionSpec = text.parse().unwrap();
             let again: DistributionSpec = spec.to_string().parse().unwrap();
             assert_eq!(spec, again, "{text}");
         }
         assert_eq!("gaussian:sigma=2".parse::<DistributionSpec>().unwrap(), DistributionSpec::Gaussian { sigma: SigmaSpec::Scalar(2.0) });
+        let quoted: DistributionSpec = "mixture:sigma=1,p_d=0.3,p_n=0,distance=\"cooccurrence\"".parse().unwrap();
+        assert_eq!(quoted.to_string(), "mixture:sigma=1,p_d=0.3,p_n=0,distance=cooccurrence");
+        assert_eq!("mixture:sigma=1,p_d=0.3,p_n=0,distance=index".parse::<DistributionSpec>().unwrap().to_string(), "mixture:sigma=1,p_d=0.3,p_n=0");
     }
 
     #[test]
     fn rejects_unknown_fields_families_and_bad_values() {
-        for bad in ["gaussian:sigma=2,width=3", "laplace:b=1", "gaussian:sigma=0", "gaussian", "pdn:p_d=0.2,p_n=0.5", "smoothing:epsilon=1", "segmentation:sigma=3,kernel=4", "gaussian2d:sigma=[1,2,3]", "gaussian:sigma"] {
+        for bad in ["gaussian:sigma=2,width=3", "laplace:b=1", "gaussian:sigma=0", "gaussian", "pdn:p_d=0.2,p_n=0.5", "smoothing:epsilon=1", "segmentation:sigma=3,kernel=4", "gaussian2d:sigma=[1,2,3]", "gaussian:sigma", "mixture:sigma=1,p_d=0.3,p_n=0,distance=jaccard"] {
             assert!(bad.parse::<DistributionSpec>().is_err(), "{bad} should be rejected");
         }
     }

@@ -1,5 +1,6 @@
 //! Black-box learners: grid, random and CMA-ES score candidate φs by training fresh networks on
-//! meta-train episodes (all candidates of a step on the same episodes) and keep the best mean query loss.
+//! meta-train episodes (all candidates of a step on the same episodes) and keep the best mean query loss
+//! (or headline metric, with `select_by = "metric"`).
 use super::cmaes::CmaEs;
 use super::learner::Learner;
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
@@ -60,8 +61,8 @@ impl Learner for BlackBox {
                 let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
                 dir.append_jsonl(TRIALS_FILE, &trial)?;
             }
-            let losses: Vec<f64> = row.iter().map(|r| if r.0.is_finite() { r.0 } else { f64::MAX }).collect();
-            means.push(losses.iter().sum::<f64>() / losses.len() as f64);
+            let ranked: Vec<f64> = row.iter().map(|r| study.selection_score(*r)).collect();
+            means.push(ranked.iter().sum::<f64>() / ranked.len() as f64);
         }
         if let Some(cma) = state.cmaes.as_mut() {
             cma.tell(&thetas, &means).map_err(|e| Error::invalid("cmaes", "tell", e.to_string()))?;

@@ -97,14 +97,15 @@ impl Study<'_> {
         for (p, (loss, metric)) in scores.iter().enumerate() {
             dir.append_jsonl(TRIALS_FILE, &Trial { step: round, candidate: p, pool: Pool::Train, episode: 0, phi: phis[p].clone(), query_loss: *loss, metric: *metric })?;
         }
-        let losses: Vec<f64> = scores.iter().map(|s| s.0).collect();
-        let best = (0..population).min_by(|a, b| finite_or_max(losses[*a]).total_cmp(&finite_or_max(losses[*b]))).unwrap_or(0);
-        (state.best_phi, state.best_loss) = (phis[best].clone(), finite_or_max(losses[best]));
+        // Lower is better: the query loss, or the turned headline metric (`select_by`).
+        let ranks: Vec<f64> = scores.iter().map(|s| self.selection_score(*s)).collect();
+        let best = (0..population).min_by(|a, b| ranks[*a].total_cmp(&ranks[*b])).unwrap_or(0);
+        (state.best_phi, state.best_loss) = (phis[best].clone(), ranks[best]);
         let mut next = thetas.clone();
         if until < self.inner.steps {
             let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x9b7_e1a9);
             rng.set_stream(round as u64);
-            let sources = exploit(&losses, &mut rng);
+            let sources = exploit(&ranks, &mut rng);
             for (member, &parent) in sources.iter().enumerate().filter(|(m, s)| *m != **s) {
                 next[member] = explore(&thetas[parent], &self.space, &mut rng);
                 let record = LineageRecord {
@@ -112,8 +113,8 @@ impl Study<'_> {
                     inner_step: until,
                     member,
                     parent,
-                    loss: losses[member],
-                    parent_loss: losses[parent],
+                    loss: scores[member].0,
+                    parent_loss: scores[parent].0,
                     phi_before: phis[member].clone(),
                     phi_after: self.space.phi_values(&next[member]),
                 };
@@ -142,10 +143,6 @@ fn pbt_member_seed(seed: u64, p: usize) -> u64 {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0b7_5eed);
     rng.set_stream(p as u64);
     rng.random()
-}
-
-fn finite_or_max(v: f64) -> f64 {
-    if v.is_finite() { v } else { f64::MAX }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::cmaes::CmaEs;
 use super::learner::{learner_for, Learner};
 use super::objective::{headline_metric, query_method};
 use super::space::PhiSpace;
-use super::study::StudySpec;
+use super::study::{SelectBy, StudySpec};
 use super::episodes::EpisodeSource;
 use super::pbt::{LineageRecord, LINEAGE_FILE};
 use crate::data::{Episode, Pool};
@@ -16,16 +16,17 @@ use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
-use crate::train::trainer::train_chunked;
+use crate::train::trainer::{chunked_done, chunked_total, train_chunked, TrainEvent};
 use crate::model::Params;
-use crate::train::{LossKind, Member, MemberOutcome, Method, TrainData, TrainSpec, Trainer};
+use crate::label::DistributionSpec;
+use crate::train::{Domain, LossKind, Member, MemberOutcome, Method, TrainData, TrainSpec, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::Device;
 
-pub use crate::rundir::records::{read_learned, Learned, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
+pub use crate::rundir::records::{read_learned, Learned, LABEL_DISTANCE_FILE, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
 
 /// One φ evaluated on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +182,8 @@ pub enum SearchEvent<'a> {
     Step { done: usize, total: usize, record: &'a StepRecord },
     /// The final comparison starts, on this pool.
     Validating(Pool),
+    /// Inner steps of the final comparison done, of `total` (over all its chunks).
+    Comparing { done: usize, total: usize },
 }
 
 /// A study bound to a prepared task and a device.
@@ -203,7 +206,13 @@ pub fn ci95(values: &[f64]) -> (f64, f64) {
 impl<'a> Study<'a> {
     /// Builds the study for a prepared task (inputs already on `device`).
     pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device) -> Result<Self> {
-        let space = PhiSpace::new(spec, &prepared.task.distribution, &prepared.inner.domain)?;
+        let template = spec.family(&prepared.task.distribution);
+        if spec.distribution.is_some() {
+            // The study's own family must train on this task (fits its labels; its distance resolves).
+            let method = Method { target: template.clone(), loss: LossKind::Kl };
+            crate::train::run::check_methods(prepared, &[method]).map_err(|e| spec.error("distribution", e.to_string()))?;
+        }
+        let space = PhiSpace::new(spec, template, &prepared.inner.domain)?;
         let episodes = EpisodeSource::new(prepared, spec.full_range.as_ref())?;
         let task_train = match (episodes.support_size(), prepared.task.train.epochs, spec.inner.steps) {
             // Full-range episodes train for the task's epochs over their own (budgeted) training set.
@@ -224,6 +233,7 @@ impl<'a> Study<'a> {
         if dir.file(SUMMARY_FILE).exists() {
             return dir.read_json(SUMMARY_FILE);
         }
+        self.record_label_distance(dir)?;
         let learner = learner_for(self.spec.method);
         let mut state = self.resume_or_start(dir, learner.as_ref())?;
         while state.step < self.total_steps() {
@@ -240,9 +250,17 @@ impl<'a> Study<'a> {
         let learned = learner.learned_phi(self, &state);
         self.write_learned(dir, &learned)?;
         observer(SearchEvent::Validating(self.episodes.comparison_pool()));
-        let outcome = self.compare(&state, &learned)?;
+        let outcome = self.compare(&state, &learned, observer)?;
         dir.write_json(SUMMARY_FILE, &outcome)?;
         Ok(outcome)
+    }
+
+    /// A mixture's resolved label distance (co-occurrence, file or index), kept with the run.
+    fn record_label_distance(&self, dir: &RunDir) -> Result<()> {
+        if let (DistributionSpec::Mixture { distance, .. }, Domain::Classes(classes)) = (self.spec.family(&self.prepared.task.distribution), &self.prepared.inner.domain) {
+            dir.write_text(LABEL_DISTANCE_FILE, &classes.distance(distance)?.to_csv())?;
+        }
+        Ok(())
     }
 
     fn resume_or_start(&self, dir: &RunDir, learner: &dyn Learner) -> Result<SearchState> {
@@ -304,11 +322,11 @@ impl<'a> Study<'a> {
     /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
     /// (Public: `dldl-meta worker` scores Optuna's trials through it, on the same episodes and seeds.)
     pub fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
-        self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps)
+        self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps, &mut |_, _| {})
     }
 
-    /// Adds the inner member-steps it trains to `member_steps`.
-    fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
+    /// Adds the inner member-steps it trains to `member_steps`; `progress(done, total)` follows the inner steps.
+    fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], member_steps: &mut u64, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<Vec<(f64, f64)>>> {
         let episodes = self.episodes_of(pool, indices)?;
         let members: Vec<Member> = methods
             .iter()
@@ -317,7 +335,13 @@ impl<'a> Study<'a> {
             .collect();
         let eval = self.eval_spec();
         let trainer = Trainer { net: &self.prepared.inner.network, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
-        let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
+        let chunk = trainer.default_chunk();
+        let total = chunked_total(members.len(), chunk, self.inner.steps);
+        let run = train_chunked(&trainer, &members, chunk, &mut |offset, event| {
+            if let TrainEvent::Step { step, total: steps } = event {
+                progress(chunked_done(offset, chunk, step, steps), total);
+            }
+        })?;
         *member_steps += (members.len() * self.inner.steps) as u64;
         let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
         let pairs = self.query_scores(&run.params, &run.outcomes, &sets)?;
@@ -331,6 +355,17 @@ impl<'a> Study<'a> {
         let metrics = evaluate(&self.prepared.inner.network, params, &self.data, &methods, sets, &self.eval_spec())?;
         let failed = |i: usize| outcomes.get(i).is_some_and(|o| o.failure.is_some());
         Ok(metrics.iter().enumerate().map(|(i, m)| if failed(i) { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect())
+    }
+
+    /// What candidates are ranked by (lower is better): the query loss, or the headline metric turned
+    /// so that lower is better; a failed or non-finite score ranks last.
+    pub(super) fn selection_score(&self, (loss, metric): (f64, f64)) -> f64 {
+        let value = match self.spec.select_by {
+            SelectBy::Loss => loss,
+            SelectBy::Metric if headline_metric(&self.prepared.inner.domain).1 => -metric,
+            SelectBy::Metric => metric,
+        };
+        if value.is_finite() { value } else { f64::MAX }
     }
 
     /// Query loss and headline metric of one member's evaluation.
@@ -365,7 +400,7 @@ impl<'a> Study<'a> {
 
     /// Learned φ against the task's default on the same comparison episodes (paired): meta-validation
     /// windows, or full-range episodes scored on the test pool; `compare_with` methods ride along.
-    fn compare(&self, state: &SearchState, learned: &[f64]) -> Result<SearchOutcome> {
+    fn compare(&self, state: &SearchState, learned: &[f64], observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
         let default = Method { target: self.prepared.task.distribution.clone(), loss: LossKind::Kl };
         let others: Vec<Method> = self.spec.compare_with.iter().map(|t| t.parse()).collect::<Result<_>>()?;
         let indices: Vec<u64> = (0..self.spec.validation_episodes as u64).collect();
@@ -374,7 +409,7 @@ impl<'a> Study<'a> {
         methods.extend(others.iter().cloned());
         // Validation is not counted in the search's inner member-steps.
         let mut uncounted = 0;
-        let scores = self.score_methods(&methods, pool, &indices, &mut uncounted)?;
+        let scores = self.score_methods(&methods, pool, &indices, &mut uncounted, &mut |done, total| observer(SearchEvent::Comparing { done, total }))?;
         let summarise = |method: &Method, row: &[(f64, f64)]| {
             let (loss_mean, loss_ci95) = ci95(&row.iter().map(|r| r.0).collect::<Vec<_>>());
             let (metric_mean, metric_ci95) = ci95(&row.iter().map(|r| r.1).collect::<Vec<_>>());

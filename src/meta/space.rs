@@ -1,5 +1,5 @@
 //! The learnable φ of a study: an unconstrained vector θ mapped differentiably into valid φ
-//! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b)), with box bounds and the spec at a φ.
+//! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b); both for the mixture), with box bounds and the spec at a φ.
 use super::study::{Learn, SearchMethod, StudySpec};
 use crate::error::{Error, Result};
 use crate::label::{DistributionSpec, SigmaSpec};
@@ -9,8 +9,8 @@ use tch::Tensor;
 /// The names of the bounded coordinates of each learnable φ, as the bounds are written.
 fn coordinate_name(learn: Learn, i: usize) -> String {
     match (learn, i) {
-        (Learn::Pdn, 0) => "p_D".into(),
-        (Learn::Pdn, _) => "p_N/p_D".into(),
+        (Learn::Pdn, 0) | (Learn::Mixture, 1) => "p_D".into(),
+        (Learn::Pdn, _) | (Learn::Mixture, 2) => "p_N/p_D".into(),
         (Learn::SigmaPerLabel, i) => format!("σ of bin {i}"),
         (Learn::Sigma2, i) => format!("σ_{}", i + 1),
         _ => "σ".into(),
@@ -44,12 +44,21 @@ fn sigma_steps(learn: Learn, domain: &Domain, dim: usize) -> Vec<(f64, &'static 
     }
 }
 
+/// How many leading coordinates of θ are log σ (the rest are the logits of p_D and p_N/p_D).
+fn sigma_coordinates(learn: Learn, dim: usize) -> usize {
+    match learn {
+        Learn::Pdn => 0,
+        Learn::Mixture => 1,
+        _ => dim,
+    }
+}
+
 /// The `learn` values that fit a family.
 fn learn_hint(family: &DistributionSpec) -> &'static str {
     match family {
         DistributionSpec::Gaussian { .. } => " (use sigma or sigma-per-label)",
         DistributionSpec::Gaussian2d { .. } => " (use sigma or sigma2)",
-        DistributionSpec::Mixture { .. } => " (use sigma)",
+        DistributionSpec::Mixture { .. } => " (use sigma or mixture)",
         DistributionSpec::Pdn { .. } => " (use pdn)",
         DistributionSpec::Segmentation { .. } => " (use kernel-sigma)",
         _ => " (onehot and smoothing have no φ to learn)",
@@ -64,6 +73,7 @@ impl PhiSpace {
             (Learn::SigmaPerLabel, DistributionSpec::Gaussian { .. }, Domain::Bins(b)) => b.len(),
             (Learn::Sigma2, DistributionSpec::Gaussian2d { .. }, _) => 2,
             (Learn::Pdn, DistributionSpec::Pdn { .. }, _) => 2,
+            (Learn::Mixture, DistributionSpec::Mixture { .. }, _) => 3,
             (Learn::KernelSigma, DistributionSpec::Segmentation { .. }, _) => 1,
             (learn, family, _) => {
                 return Err(study.error("learn", format!("`{learn}` does not apply to the task's {} family{}", family.family(), learn_hint(family))))
@@ -75,20 +85,22 @@ impl PhiSpace {
             return Err(study.error("lower/upper", format!("{} bounds given; `{}` needs 1 or {dim}", lo.len(), study.learn)));
         }
         let to_theta = |v: &[f64]| -> Result<Vec<f64>> {
-            match study.learn {
-                Learn::Pdn => {
-                    if v.iter().any(|x| !(*x > 0.0 && *x < 1.0)) {
-                        return Err(study.error("lower/upper", format!("{v:?}: pdn bounds (p_D, p_N/p_D) must lie in (0, 1)")));
-                    }
-                    Ok(v.iter().map(|x| logit(*x)).collect())
-                }
-                _ => {
-                    for (x, (step, unit)) in v.iter().zip(sigma_steps(study.learn, domain, dim)) {
+            let sigmas = sigma_coordinates(study.learn, dim);
+            let mut steps = sigma_steps(study.learn, domain, dim).into_iter();
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    if i < sigmas {
+                        let (step, unit) = steps.next().unwrap_or((1.0, "label step"));
                         crate::label::sigma_floor("σ bound", &[*x], step, unit).map_err(|e| study.error("lower/upper", e.to_string()))?;
+                        Ok(x.ln())
+                    } else if *x > 0.0 && *x < 1.0 {
+                        Ok(logit(*x))
+                    } else {
+                        Err(study.error("lower/upper", format!("{v:?}: the bounds of (p_D, p_N/p_D) must lie in (0, 1)")))
                     }
-                    Ok(v.iter().map(|x| x.ln()).collect())
-                }
-            }
+                })
+                .collect()
         };
         let space = PhiSpace { learn: study.learn, template: template.clone(), lower: to_theta(&lo)?, upper: to_theta(&hi)?, written: (lo, hi) };
         space.check_points(study)?;
@@ -121,14 +133,20 @@ impl PhiSpace {
         let dim = self.dim();
         let phi = match (values.len(), self.learn) {
             (n, _) if n == dim => values.to_vec(),
-            (1, learn) if learn != Learn::Pdn => vec![values[0]; dim],
-            (n, learn) => return Err(format!("{n} values given; `{learn}` takes {}", if learn == Learn::Pdn { "2 (p_D, p_N)".into() } else if dim == 1 { "1".to_string() } else { format!("1 or {dim}") })),
+            (1, learn) if sigma_coordinates(learn, dim) == dim => vec![values[0]; dim],
+            (n, learn) => return Err(format!("{n} values given; `{learn}` takes {}", match learn {
+                Learn::Pdn => "2 (p_D, p_N)".to_string(),
+                Learn::Mixture => "3 (σ, p_D, p_N)".to_string(),
+                _ if dim == 1 => "1".to_string(),
+                _ => format!("1 or {dim}"),
+            })),
         };
         if let Some(v) = phi.iter().find(|v| !v.is_finite()) {
             return Err(format!("{v} is not a finite number"));
         }
         let bounded = match self.learn {
             Learn::Pdn => vec![phi[0], phi[1] / phi[0]],
+            Learn::Mixture => vec![phi[0], phi[1], phi[2] / phi[1]],
             _ => phi.clone(),
         };
         let (lo, hi) = &self.written;
@@ -171,36 +189,37 @@ impl PhiSpace {
             (Learn::Sigma, DistributionSpec::Mixture { sigma, .. }) => vec![*sigma],
             (Learn::Sigma | Learn::KernelSigma, _) => vec![phi[0]],
             (Learn::SigmaPerLabel | Learn::Sigma2, _) => if phi.len() == 1 { vec![phi[0]; self.dim()] } else { phi },
-            (Learn::Pdn, _) => phi,
+            (Learn::Pdn | Learn::Mixture, _) => phi,
         }
     }
 
     /// θ for a φ (inverse of [`PhiSpace::phi_of`]).
     pub fn theta_of(&self, phi: &[f64]) -> Result<Vec<f64>> {
-        match self.learn {
-            Learn::Pdn => match phi {
-                [d, n] if *d > 0.0 && *d < 1.0 && *n > 0.0 && n < d => Ok(vec![logit(*d), logit(n / d)]),
-                _ => Err(Error::invalid("pdn φ", format!("{phi:?}"), "the learnable form needs 0 < p_N < p_D < 1")),
-            },
-            _ => {
-                if phi.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
-                    return Err(Error::invalid("sigma", format!("{phi:?}"), "must be finite and > 0"));
-                }
-                Ok(phi.iter().map(|s| s.ln()).collect())
-            }
+        let sigmas = sigma_coordinates(self.learn, self.dim());
+        if phi.len() != self.dim() {
+            return Err(Error::invalid("φ", format!("{phi:?}"), format!("`{}` has {} coordinates", self.learn, self.dim())));
         }
+        if phi[..sigmas].iter().any(|s| !(*s > 0.0 && s.is_finite())) {
+            return Err(Error::invalid("sigma", format!("{phi:?}"), "must be finite and > 0"));
+        }
+        let mut theta: Vec<f64> = phi[..sigmas].iter().map(|s| s.ln()).collect();
+        match &phi[sigmas..] {
+            [] => {}
+            [d, n] if *d > 0.0 && *d < 1.0 && *n > 0.0 && n < d => theta.extend([logit(*d), logit(n / d)]),
+            _ => return Err(Error::invalid(format!("{} φ", self.learn), format!("{phi:?}"), "the learnable form needs 0 < p_N < p_D < 1")),
+        }
+        Ok(theta)
     }
 
     /// φ as a differentiable function of θ (`[d]` → `[d]`).
     pub fn phi_of(&self, theta: &Tensor) -> Tensor {
-        match self.learn {
-            Learn::Pdn => {
-                let p_d = theta.narrow(0, 0, 1).sigmoid();
-                let p_n = &p_d * theta.narrow(0, 1, 1).sigmoid();
-                Tensor::cat(&[p_d, p_n], 0)
-            }
-            _ => theta.exp(),
+        let sigmas = sigma_coordinates(self.learn, self.dim()) as i64;
+        if sigmas == self.dim() as i64 {
+            return theta.exp();
         }
+        let p_d = theta.narrow(0, sigmas, 1).sigmoid();
+        let p_n = &p_d * theta.narrow(0, sigmas + 1, 1).sigmoid();
+        Tensor::cat(&[theta.narrow(0, 0, sigmas).exp(), p_d, p_n], 0)
     }
 
     /// φ as numbers for θ as numbers.
@@ -215,7 +234,12 @@ impl PhiSpace {
         match (&self.template, self.learn) {
             (DistributionSpec::Gaussian { .. }, _) => DistributionSpec::Gaussian { sigma: sigma(phi) },
             (DistributionSpec::Gaussian2d { .. }, _) => DistributionSpec::Gaussian2d { sigma: sigma(phi) },
-            (DistributionSpec::Mixture { p_d, p_n, .. }, _) => DistributionSpec::Mixture { sigma: phi[0], p_d: *p_d, p_n: *p_n },
+            (DistributionSpec::Mixture { distance, .. }, Learn::Mixture) => {
+                DistributionSpec::Mixture { sigma: phi[0], p_d: phi[1], p_n: phi[2], distance: distance.clone() }
+            }
+            (DistributionSpec::Mixture { p_d, p_n, distance, .. }, _) => {
+                DistributionSpec::Mixture { sigma: phi[0], p_d: *p_d, p_n: *p_n, distance: distance.clone() }
+            }
             (DistributionSpec::Pdn { .. }, _) => DistributionSpec::Pdn { p_d: phi[0], p_n: phi[1] },
             (DistributionSpec::Segmentation { kernel, stride, padding, .. }, _) => {
                 DistributionSpec::Segmentation { sigma: phi[0], kernel: *kernel, stride: *stride, padding: *padding }
@@ -228,7 +252,7 @@ impl PhiSpace {
     /// differentiable in them.
     pub fn full_phi(&self, learned: &Tensor) -> Tensor {
         match &self.template {
-            DistributionSpec::Mixture { p_d, p_n, .. } => {
+            DistributionSpec::Mixture { p_d, p_n, .. } if self.learn == Learn::Sigma => {
                 let rest = Tensor::from_slice(&[*p_d, *p_n]).to_kind(learned.kind()).to_device(learned.device());
                 Tensor::cat(&[learned.shallow_clone(), rest], 0)
             }
@@ -260,7 +284,7 @@ mod tests {
         assert!(back.iter().zip([1.0, 2.0, 3.0, 4.0, 5.0]).all(|(a, b)| (a - b).abs() < 1e-12));
         assert!((space.bounds().0[0] - 0.5f64.ln()).abs() < 1e-12);
         assert_eq!(space.clamp(&[10.0, -10.0, 0.0, 0.0, 0.0])[0], 8f64.ln());
-        let pdn = PhiSpace::new(&study("pdn", "[0.01, 0.01]", "[0.99, 0.99]"), &"pdn:p_d=0.3,p_n=0.03".parse().unwrap(), &Domain::Classes(3)).unwrap();
+        let pdn = PhiSpace::new(&study("pdn", "[0.01, 0.01]", "[0.99, 0.99]"), &"pdn:p_d=0.3,p_n=0.03".parse().unwrap(), &Domain::Classes(crate::train::ClassSet::new(3))).unwrap();
         let phi = pdn.phi_values(&pdn.theta_of(&[0.3, 0.03]).unwrap());
         assert!((phi[0] - 0.3).abs() < 1e-12 && (phi[1] - 0.03).abs() < 1e-12);
     }
@@ -293,10 +317,35 @@ mod tests {
         assert!(e.contains("field `init`: absent") && e.contains("σ = 2 lies outside the bounds [3, 9]"), "{e}");
         let inside = PhiSpace::new(&with(study("sigma-per-label", "[1.0]", "[90.0]"), "init = [3.0]"), &gaussian, &domain).unwrap();
         assert_eq!(inside.initial_phi(Some(&[3.0])), vec![3.0; 5]);
-        let pdn = PhiSpace::new(&with(study("pdn", "[0.1, 0.1]", "[0.9, 0.5]"), ""), &"pdn:p_d=0.3,p_n=0.06".parse().unwrap(), &Domain::Classes(3)).unwrap();
+        let pdn = PhiSpace::new(&with(study("pdn", "[0.1, 0.1]", "[0.9, 0.5]"), ""), &"pdn:p_d=0.3,p_n=0.06".parse().unwrap(), &Domain::Classes(crate::train::ClassSet::new(3))).unwrap();
         let e = pdn.point(&[0.5, 0.4]).unwrap_err();
         assert!(e.starts_with("p_N/p_D = 0.8") && e.ends_with("lies outside the bounds [0.1, 0.5] (`lower`, `upper`)"), "{e}");
         assert!(pdn.point(&[0.4]).unwrap_err().contains("`pdn` takes 2 (p_D, p_N)"));
+    }
+
+    #[test]
+    fn the_mixture_learns_sigma_and_both_weights_with_written_bounds() {
+        let classes = Domain::Classes(crate::train::ClassSet::new(4));
+        let template: DistributionSpec = "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence".parse().unwrap();
+        let space = PhiSpace::new(&with(study("mixture", "[0.05, 0.01, 0.001]", "[4.0, 0.95, 0.5]"), ""), &template, &classes).unwrap();
+        assert_eq!((space.dim(), space.initial_phi(None)), (3, vec![0.5, 0.3, 0.03]));
+        let theta = space.theta_of(&[0.5, 0.3, 0.03]).unwrap();
+        assert!((theta[0] - 0.5f64.ln()).abs() < 1e-12 && (theta[1] - logit(0.3)).abs() < 1e-12 && (theta[2] - logit(0.1)).abs() < 1e-12, "{theta:?}");
+        let back = space.phi_values(&theta);
+        assert!(back.iter().zip([0.5, 0.3, 0.03]).all(|(a, b)| (a - b).abs() < 1e-12), "{back:?}");
+        // The learned spec keeps the template's distance; every θ gives 1 > p_D > p_N > 0.
+        assert_eq!(space.spec_at(&[0.5, 0.3, 0.03]).to_string(), "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence");
+        let extreme = space.phi_values(&[-30.0, 30.0, 30.0]);
+        assert!(extreme[0] > 0.0 && extreme[1] < 1.0 && extreme[2] < extreme[1] && extreme[2] > 0.0, "{extreme:?}");
+        assert_eq!(Vec::<f64>::try_from(space.full_phi(&Tensor::from_slice(&[0.5, 0.3, 0.03]))).unwrap(), vec![0.5, 0.3, 0.03], "all three coordinates are learned");
+        let e = space.point(&[0.5, 0.3, 0.2]).unwrap_err();
+        assert!(e.starts_with("p_N/p_D = 0.66") && e.contains("[0.001, 0.5]"), "{e}");
+        assert!(space.point(&[0.5]).unwrap_err().contains("`mixture` takes 3 (σ, p_D, p_N)"));
+        let e = PhiSpace::new(&with(study("mixture", "[0.05, 0.01, 0.0]", "[4.0, 0.95, 0.5]"), ""), &template, &classes).unwrap_err().to_string();
+        assert!(e.contains("field `lower/upper`") && e.contains("(p_D, p_N/p_D) must lie in (0, 1)"), "{e}");
+        // σ alone keeps the template's weights.
+        let sigma_only = PhiSpace::new(&with(study("sigma", "[0.05]", "[4.0]"), ""), &template, &classes).unwrap();
+        assert_eq!(Vec::<f64>::try_from(sigma_only.full_phi(&Tensor::from_slice(&[0.7]))).unwrap(), vec![0.7, 0.3, 0.03]);
     }
 
     #[test]

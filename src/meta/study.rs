@@ -25,6 +25,24 @@ pub enum SearchMethod {
     Online,
 }
 
+/// What black-box learners and PBT rank candidates by on the query sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectBy {
+    /// The φ-free query loss (MAE, KL to the hard target, cross-entropy).
+    #[default]
+    Loss,
+    /// The task's headline metric (mAP, mIoU, MAE), which the loss may not follow.
+    Metric,
+}
+
+impl SelectBy {
+    /// The default, which run records leave unwritten.
+    pub fn is_loss(&self) -> bool {
+        *self == SelectBy::Loss
+    }
+}
+
 /// Which φ of the task's family is learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -39,6 +57,8 @@ pub enum Learn {
     Pdn,
     /// Kernel width σ_f (segmentation).
     KernelSigma,
+    /// (σ, p_D, p_N) of the Gaussian mixture.
+    Mixture,
 }
 
 impl SearchMethod {
@@ -64,6 +84,7 @@ impl Learn {
             Learn::Sigma2 => "sigma2",
             Learn::Pdn => "pdn",
             Learn::KernelSigma => "kernel-sigma",
+            Learn::Mixture => "mixture",
         }
     }
 }
@@ -130,6 +151,10 @@ pub struct StudySpec {
     pub description: String,
     pub method: SearchMethod,
     pub learn: Learn,
+    /// The family and starting φ the study learns, in the task file's `[distribution]` form (absent:
+    /// the task's own). The final comparison pairs the learned φ against the task's distribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<crate::label::DistributionSpec>,
     /// Starting φ (hypergradient, CMA-ES mean); default: the task's own φ.
     #[serde(default)]
     pub init: Option<Vec<f64>>,
@@ -159,6 +184,9 @@ pub struct StudySpec {
     /// PBT and online: inner steps between rounds that change φ (exploit/explore, or a hypergradient step).
     #[serde(default)]
     pub interval: usize,
+    /// Rank candidates by the query loss (default) or the headline metric (grid, random, CMA-ES, PBT).
+    #[serde(default, skip_serializing_if = "SelectBy::is_loss")]
+    pub select_by: SelectBy,
     /// Full-range episodes instead of the task's window episodes (absent: the task's `[episodes]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_range: Option<FullRange>,
@@ -215,6 +243,11 @@ impl StudySpec {
         Ok(spec)
     }
 
+    /// The family the study learns: its own `distribution`, else the task's.
+    pub fn family<'a>(&'a self, task: &'a crate::label::DistributionSpec) -> &'a crate::label::DistributionSpec {
+        self.distribution.as_ref().unwrap_or(task)
+    }
+
     /// A `field` of this study's file that breaks `rule`.
     pub fn error(&self, field: &str, rule: impl Into<String>) -> Error {
         Error::config(&self.path, field, rule)
@@ -243,10 +276,16 @@ impl StudySpec {
         if self.method == SearchMethod::Pbt && (self.candidates < 2 || self.interval == 0) {
             return err("candidates/interval", "PBT needs a population of at least 2 candidates and an interval >= 1 inner step");
         }
+        if self.select_by == SelectBy::Metric && matches!(self.method, SearchMethod::Hypergradient | SearchMethod::Online) {
+            return err("select_by", "\"metric\" needs a black-box learner (grid, random, cmaes, pbt): the hypergradient follows the differentiable query loss");
+        }
         if let Some(f) = &self.full_range {
             if !(f.budget > 0.0 && f.budget <= 1.0) {
                 return err("full_range.budget", "must lie in (0, 1]: the fraction of the training pool each episode trains on");
             }
+        }
+        if let Some(Err(e)) = self.distribution.as_ref().map(|d| d.validate()) {
+            return err("distribution", &e.to_string());
         }
         for (i, text) in self.compare_with.iter().enumerate() {
             if let Err(e) = text.parse::<crate::train::Method>() {
@@ -320,6 +359,10 @@ mod tests {
             (pbt.replace("candidates = 4", "candidates = 1"), "field `candidates/interval`: PBT needs a population of at least 2"),
             (pbt.replace("interval = 10", "interval = 0"), "field `candidates/interval`"),
             (format!("compare_with = [\"dldl:sigma=-1\"]\n{STUDY}"), "field `compare_with[0]`"),
+            (format!("select_by = \"metric\"\n{STUDY}"), "field `select_by`: \"metric\" needs a black-box learner"),
+            (format!("select_by = \"map\"\n{STUDY}"), "field `select_by`: unknown variant `map`"),
+            (STUDY.replace("[inner]", "[distribution]\nfamily = \"mixture\"\nsigma = 1.0\np_d = 0.2\np_n = 0.5\n[inner]"), "field `distribution`: invalid p_n = 0.5"),
+            (STUDY.replace("[inner]", "[distribution]\nfamily = \"mixture\"\nsigma = 1.0\np_d = 0.2\np_n = 0.0\ndistance = \"jaccard\"\n[inner]"), "must be index, cooccurrence or the path"),
         ] {
             let e = load_error(&text);
             assert!(e.contains(needle), "{needle}: {e}");

@@ -78,7 +78,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
             }
             match (task, &s.learned) {
                 (Some(t), Some(learned)) => {
-                    let compared = Compared { fixed: t.distribution.clone(), learned: learned.clone() };
+                    let compared = Compared { fixed: t.distribution.clone(), learned: learned.clone(), label_distance: s.label_distance.clone() };
                     check_same_family(&compared)?;
                     match DistributionPlot::new(t, &compared, label_unit(task))? {
                         Some(plot) => {
@@ -98,7 +98,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                     task: run.task_name(),
                     method: s.method.clone(),
                     history: &s.state.history,
-                    default: task.map(|t| &t.distribution),
+                    default: s.template.as_ref().or(task.map(|t| &t.distribution)),
                     loss_axis: metric_axis("loss", task),
                     unit: label_unit(task).to_string(),
                     labels: task.and_then(|t| match &t.labels {

@@ -1,13 +1,13 @@
 //! Learned versus fixed label distributions, drawn per family from the library's own target code:
-//! 1-D curves at several labels (and σ(l) when learned per label), 2-D heatmaps side by side, P/D/N
-//! bars for one labelled example, and the segmentation kernel with one smoothed target map.
+//! 1-D curves at several labels (and σ(l) when learned per label), 2-D heatmaps side by side, P/D/N and
+//! mixture bars for one labelled example (with the mixture's label distance), and the segmentation kernel.
 use super::figure::{AXIS, DrawResult, FONT, Plot, SQUARE, TICK, TITLE, WIDE, colour, headroom, heat, int_tick, legend, padded, tick};
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::label::{brief, DistributionSpec, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
+use crate::label::{brief, DistributionSpec, LabelDistance, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
 use crate::train::evaluate::phi_of;
-use crate::train::Domain;
+use crate::train::{ClassSet, Domain};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -17,6 +17,8 @@ use tch::{Device, Kind, Tensor};
 pub struct Compared {
     pub fixed: DistributionSpec,
     pub learned: DistributionSpec,
+    /// The label distance the run recorded for a mixture (what its `distance` resolved to).
+    pub label_distance: Option<LabelDistance>,
 }
 
 /// A distribution figure: its title and what is drawn.
@@ -40,8 +42,8 @@ pub enum Shape {
     },
     /// Grid axes and the two `[n1][n2]` distributions at one label.
     Heatmaps { axis1: Vec<f64>, axis2: Vec<f64>, axes: (String, String), label: (f64, f64), fixed: Vec<Vec<f64>>, learned: Vec<Vec<f64>>, names: [String; 2] },
-    /// Per class: state and the two target probabilities.
-    Bars { states: Vec<i64>, fixed: Vec<f64>, learned: Vec<f64>, names: [String; 2] },
+    /// Per class: state and the two target probabilities; for a mixture, its label distance `[C][C]` and name.
+    Bars { states: Vec<i64>, fixed: Vec<f64>, learned: Vec<f64>, names: [String; 2], distance: Option<(Vec<Vec<f64>>, String)> },
     /// Kernels and the class-1 probability of one smoothed map, fixed and learned; the map itself.
     Segmentation { kernels: [Vec<Vec<f64>>; 2], maps: [Vec<Vec<f64>>; 2], names: [String; 2] },
 }
@@ -155,10 +157,21 @@ impl DistributionPlot {
                         _ => NEGATIVE,
                     })
                     .collect();
-                let domain = Domain::Classes(c.len() as i64);
-                let y = Labels::MultiLabel(Tensor::from_slice(&states).reshape([1, c.len() as i64]));
+                let n = c.len() as i64;
+                // The mixture's distance: the learned one if it is a mixture, else the fixed one.
+                let mixture = [&compared.learned, &compared.fixed].into_iter().find_map(|spec| match spec {
+                    DistributionSpec::Mixture { distance, .. } => Some(distance.clone()),
+                    _ => None,
+                });
+                let classes = match (&mixture, &compared.label_distance) {
+                    (Some(spec), Some(recorded)) => ClassSet::with_resolved(n, spec, recorded.clone()),
+                    _ => ClassSet::new(n),
+                };
+                let distance = mixture.map(|spec| Ok::<_, Error>((rows(&classes.distance(&spec)?.matrix())?, spec.name()))).transpose()?;
+                let domain = Domain::Classes(classes);
+                let y = Labels::MultiLabel(Tensor::from_slice(&states).reshape([1, n]));
                 let one = |spec: &DistributionSpec| -> Result<Vec<f64>> { Ok(rows(&targets(&domain, spec, &y)?)?.remove(0)) };
-                Shape::Bars { fixed: one(&compared.fixed)?, learned: one(&compared.learned)?, states, names }
+                Shape::Bars { fixed: one(&compared.fixed)?, learned: one(&compared.learned)?, states, names, distance }
             }
         };
         let title = Self::title_of(&shape, &task.name);
@@ -266,10 +279,23 @@ impl Plot for DistributionPlot {
                     heatmap(&panels[k], grid, axis1, axis2, vmax, name, (&axes.0, &axes.1), false)?;
                 }
             }
-            Shape::Bars { states, fixed, learned, names } => {
+            Shape::Bars { states, fixed, learned, names, distance } => {
                 let y_max = fixed.iter().chain(learned).fold(0.0f64, |a, b| a.max(*b));
                 let n = states.len();
-                let mut chart = ChartBuilder::on(&root)
+                let (left, right) = match distance {
+                    Some(_) => {
+                        let (l, r) = root.split_horizontally(root.dim_in_pixel().0 * 3 / 5);
+                        (l, Some(r))
+                    }
+                    None => (root.clone(), None),
+                };
+                if let (Some(area), Some((matrix, name))) = (&right, distance) {
+                    let vmax = matrix.iter().flatten().fold(0.0f64, |a, b| a.max(*b));
+                    let labels: Vec<f64> = (0..n).map(|k| k as f64).collect();
+                    let title = format!("label distance ({name}): 0 dark → {} yellow", brief(&vmax.to_string()));
+                    heatmap(area, matrix, &labels, &labels, vmax, &title, ("class", "class"), true)?;
+                }
+                let mut chart = ChartBuilder::on(&left)
                     .caption("P = present, D = difficult, N = absent", (FONT, AXIS))
                     .margin(20)
                     .x_label_area_size(60)
@@ -379,9 +405,12 @@ where
     Ok(())
 }
 
-/// An error when the learned spec cannot be compared with the task's (different family).
+/// An error when the learned spec cannot be compared with the task's: another family (P/D/N and
+/// the mixture compare: both are multi-label targets).
 pub fn check_same_family(compared: &Compared) -> Result<()> {
-    if compared.fixed.family() != compared.learned.family() {
+    let multilabel = |spec: &DistributionSpec| matches!(spec, DistributionSpec::Pdn { .. } | DistributionSpec::Mixture { .. });
+    let comparable = compared.fixed.family() == compared.learned.family() || (multilabel(&compared.fixed) && multilabel(&compared.learned));
+    if !comparable {
         return Err(Error::invalid("learned distribution", compared.learned.family(), format!("is not the task's family {}", compared.fixed.family())));
     }
     Ok(())

@@ -3,11 +3,11 @@
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
 use crate::fewshot::{EpisodeRecord, FewshotSummary};
-use crate::label::DistributionSpec;
+use crate::label::{DistributionSpec, LabelDistance};
 use crate::meta::search::{SearchOutcome, SearchState};
 use crate::rundir::records::{
     read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE, CURVES_FILE,
-    FEWSHOT_SUMMARY_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE, SESSIONS_FILE, STATE_FILE,
+    FEWSHOT_SUMMARY_FILE, LABEL_DISTANCE_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE, SESSIONS_FILE, STATE_FILE,
 };
 use crate::rundir::RunDir;
 use crate::train::metrics::LabelError;
@@ -40,6 +40,10 @@ pub struct SearchRun {
     /// The final φ, once the search finished.
     pub learned: Option<DistributionSpec>,
     pub outcome: Option<SearchOutcome>,
+    /// The label distance of a study that learned a mixture.
+    pub label_distance: Option<LabelDistance>,
+    /// The family the study learned when it was not the task's (its `distribution`).
+    pub template: Option<DistributionSpec>,
 }
 
 /// A `dldl-meta train` directory.
@@ -51,7 +55,7 @@ pub struct TrainRun {
     pub per_label: Option<Vec<Vec<LabelError>>>,
 }
 
-/// The study method of a search run's config (`/study/method`).
+/// The study method and family of a search run's config (`/study/method`, `/study/distribution`).
 #[derive(Deserialize)]
 struct StudyMethod {
     study: StudyHeader,
@@ -60,6 +64,8 @@ struct StudyMethod {
 #[derive(Deserialize)]
 struct StudyHeader {
     method: String,
+    #[serde(default)]
+    distribution: Option<DistributionSpec>,
 }
 
 impl Run {
@@ -72,8 +78,12 @@ impl Run {
             RunCommand::Search => {
                 let learned = read_learned(&dir)?;
                 let outcome = if dir.file(SEARCH_SUMMARY_FILE).exists() { Some(dir.read_json(SEARCH_SUMMARY_FILE)?) } else { None };
-                let method = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study.method;
-                RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome }))
+                let StudyHeader { method, distribution: template } = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study;
+                let label_distance = match (&task, dir.file(LABEL_DISTANCE_FILE)) {
+                    (Some(TaskSpec { labels: LabelDomain::Classes(c), .. }), file) if file.exists() => Some(LabelDistance::from_csv(&file, c.len() as i64)?),
+                    _ => None,
+                };
+                RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome, label_distance, template }))
             }
             RunCommand::Fewshot if !dir.file(FEWSHOT_SUMMARY_FILE).exists() => return Err(incomplete_fewshot(&dir, path)?),
             RunCommand::Fewshot => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY_FILE)?),

@@ -1,10 +1,11 @@
 //! The label domain of a task (bins, grid, classes, segmentation classes) and the targets a
 //! family with parameters φ gives for a batch of labels: the bridge from `label` to training.
+use super::class_set::ClassSet;
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::label::segmentation::one_hot_maps;
 use crate::label::{
-    label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
+    label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn,
     SegmentationSmoothing, Sigma, Sigma2d, VOID,
 };
 use tch::{Kind, Tensor};
@@ -16,8 +17,8 @@ pub enum Domain {
     Bins(Bins),
     /// A 2-D grid (pose labels).
     Grid(Grid),
-    /// Independent classes (multi-label).
-    Classes(i64),
+    /// Independent classes (multi-label), with the label distances of the mixture family.
+    Classes(ClassSet),
     /// Per-pixel classes (segmentation).
     Segmentation { classes: i64 },
 }
@@ -38,7 +39,8 @@ impl Domain {
         match self {
             Domain::Bins(b) => b.len() as i64,
             Domain::Grid(g) => g.len() as i64,
-            Domain::Classes(c) | Domain::Segmentation { classes: c } => *c,
+            Domain::Classes(c) => c.count(),
+            Domain::Segmentation { classes } => *classes,
         }
     }
 
@@ -69,8 +71,8 @@ impl Domain {
                 let (dist, valid) = Pdn::from_tensors(&scalar(0), &scalar(1))?.targets_masked(s)?;
                 Ok(Targets { dist, valid: Some(valid) })
             }
-            (Domain::Classes(c), DistributionSpec::Mixture { .. }, Labels::MultiLabel(s)) => {
-                let distance = LabelDistance::index(*c)?;
+            (Domain::Classes(c), DistributionSpec::Mixture { distance, .. }, Labels::MultiLabel(s)) => {
+                let distance = c.distance(distance)?;
                 let pdn = Pdn::from_tensors(&scalar(1), &scalar(2))?;
                 // Rows without mass are left out of the loss, as for P/D/N.
                 let (dist, valid) = Mixture::new(&distance, scalar(0), pdn)?.targets_masked(s)?;

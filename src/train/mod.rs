@@ -2,6 +2,7 @@
 //! fused in-place optimiser step, functional optimisers that can be unrolled, predictions, metrics.
 pub mod augment;
 pub mod batches;
+pub mod class_set;
 pub mod config;
 pub mod domain;
 pub mod evaluate;
@@ -18,6 +19,7 @@ pub mod update;
 pub mod warm_start;
 pub mod unroll;
 
+pub use class_set::ClassSet;
 pub use config::{Freeze, Schedule, TrainSpec};
 pub use domain::{Domain, Targets};
 pub use objective::{LossKind, Method};

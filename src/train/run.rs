@@ -3,7 +3,7 @@
 use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
 use super::setup::PreparedTask;
 use super::summary::{table, MemberResult};
-use super::trainer::{train_chunked_segment, Failure, PopulationRun, Segment, TrainEvent};
+use super::trainer::{chunked_done, chunked_total, train_chunked_segment, Failure, PopulationRun, Segment, TrainEvent};
 use super::warm_start::WarmStart;
 use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
 use crate::model::Params;
@@ -170,14 +170,13 @@ impl TrainPlan {
     /// Trains the members in chunks, logging every validation to [`CURVES_FILE`].
     fn train_members(&self, trainer: &Trainer, chunk: usize, dir: &RunDir, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<PopulationRun> {
         let steps = trainer.spec.steps;
-        let chunks = if chunk == 0 { 1 } else { self.members.len().div_ceil(chunk) };
-        let total = (steps * chunks) as u64;
+        let total = chunked_total(self.members.len(), chunk, steps) as u64;
         observer(TrainRunEvent::Started { members: self.members.len(), methods: self.methods.len(), seeds: self.record.seeds.len() as u64 / self.methods.len() as u64, steps, total, device: trainer.device });
         let mut log_error = None;
         let fresh = self.start.as_ref().map(|p| OptimizerState::new(&p.tensors));
         let segment = Segment { from: 0, until: steps, start: self.start.as_ref().zip(fresh.as_ref()) };
         let run = train_chunked_segment(trainer, &self.members, chunk, &segment, &mut |offset, event| match event {
-            TrainEvent::Step { step, total } => observer(TrainRunEvent::Step { done: ((offset / chunk.max(1)) * total + step) as u64 }),
+            TrainEvent::Step { step, total } => observer(TrainRunEvent::Step { done: chunked_done(offset, chunk, step, total) as u64 }),
             TrainEvent::Evaluated { member, point } => {
                 let member = offset + member;
                 let line = CurveLine { member, method: self.members[member].method.to_string(), seed: self.members[member].seed, point: point.clone() };

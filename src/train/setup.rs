@@ -1,6 +1,7 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
 use super::config::TrainSpec;
+use super::class_set::ClassSet;
 use super::domain::Domain;
 use super::standardise::InputStats;
 use crate::config::{LabelDomain, ModelKind, Optimiser, TaskSpec};
@@ -8,6 +9,7 @@ use crate::data::{Dataset, LabelKind};
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Network, NetworkSpec};
 use crate::train::OptimizerKind;
+use tch::Tensor;
 
 /// The inner loop of one task.
 #[derive(Debug, Clone)]
@@ -18,10 +20,12 @@ pub struct InnerLoop {
 }
 
 impl InnerLoop {
-    /// Resolves `task` for `dataset` (whose labels must lie on the task's domain), whose training pool has `train_size` examples (epochs → steps).
-    pub fn from_task(task: &TaskSpec, dataset: &Dataset, train_size: usize) -> Result<Self> {
+    /// Resolves `task` for `dataset` (whose labels must lie on the task's domain) with the training
+    /// pool `train` (its size turns epochs into steps; its labels give multi-label co-occurrence).
+    pub fn from_task(task: &TaskSpec, dataset: &Dataset, train: &[i64]) -> Result<Self> {
         crate::data::check_labels_in_domain(dataset, &task.labels, &task.path)?;
-        let domain = domain_of(task, dataset.labels.kind())?;
+        let domain = domain_of(task, dataset, train)?;
+        let train_size = train.len();
         let widths = |v: &[usize]| v.iter().map(|&w| w as i64).collect::<Vec<_>>();
         let spec = match task.model.kind {
             ModelKind::Cnn => NetworkSpec::Cnn { channels: widths(&task.model.widths), hidden: widths(&task.model.fc) },
@@ -66,12 +70,16 @@ impl InnerLoop {
     }
 }
 
-/// The training domain of a task's label domain and label kind.
-pub fn domain_of(task: &TaskSpec, kind: LabelKind) -> Result<Domain> {
-    match (&task.labels, kind) {
+/// The training domain of a task's label domain and its dataset's label kind; multi-label classes
+/// carry the co-occurrence of the training pool `train`.
+pub fn domain_of(task: &TaskSpec, dataset: &Dataset, train: &[i64]) -> Result<Domain> {
+    match (&task.labels, dataset.labels.kind()) {
         (LabelDomain::Bins(b), LabelKind::Ordinal) => Ok(Domain::Bins(b.clone())),
         (LabelDomain::Grid(g), LabelKind::Pose) => Ok(Domain::Grid(g.clone())),
-        (LabelDomain::Classes(c), LabelKind::MultiLabel) => Ok(Domain::Classes(c.len() as i64)),
+        (LabelDomain::Classes(c), LabelKind::MultiLabel) => {
+            let states = dataset.labels.tensor().index_select(0, &Tensor::from_slice(train).to_device(dataset.labels.tensor().device()));
+            Ok(Domain::Classes(ClassSet::with_training_states(c.len() as i64, &states)?))
+        }
         (LabelDomain::Classes(c), LabelKind::Segmentation) => Ok(Domain::Segmentation { classes: c.len() as i64 }),
         (domain, kind) => Err(Error::config(&task.path, "labels", format!("a {} domain does not fit {kind} labels", domain.describe()))),
     }
@@ -104,7 +112,7 @@ impl PreparedTask {
         if let Some(stats) = &input_stats {
             dataset.inputs = stats.apply(&dataset.inputs)?;
         }
-        let inner = InnerLoop::from_task(&task, &dataset, train.len())?;
+        let inner = InnerLoop::from_task(&task, &dataset, train)?;
         Ok(PreparedTask { task, dataset, split, inner, input_stats })
     }
 }

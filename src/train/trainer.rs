@@ -215,6 +215,17 @@ pub fn train_chunked(t: &Trainer, members: &[Member], chunk: usize, observer: &m
     train_chunked_segment(t, members, chunk, &Segment::whole(t.spec), observer)
 }
 
+/// Steps of a training of `members` in chunks of `chunk` (0 = one chunk), each of `steps`: the
+/// total a progress report counts to.
+pub fn chunked_total(members: usize, chunk: usize, steps: usize) -> usize {
+    steps * if chunk == 0 { 1 } else { members.div_ceil(chunk) }
+}
+
+/// Steps done over all chunks when the chunk starting at member `offset` is at `step` of `steps`.
+pub fn chunked_done(offset: usize, chunk: usize, step: usize, steps: usize) -> usize {
+    (offset / chunk.max(1)) * steps + step
+}
+
 /// [`train_chunked`] over one [`Segment`] of the schedule (its start state is cut into the chunks).
 pub fn train_chunked_segment(t: &Trainer, members: &[Member], chunk: usize, segment: &Segment, observer: &mut dyn FnMut(usize, TrainEvent)) -> Result<PopulationRun> {
     let size = if chunk == 0 { members.len().max(1) } else { chunk };

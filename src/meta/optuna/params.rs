@@ -32,13 +32,23 @@ impl OptunaSpace {
         if lower.len() != dim {
             return Err(Error::invalid("lower/upper", lower.len(), format!("need 1 or {dim} bounds")));
         }
-        let default_log = study.learn != Learn::Pdn;
-        let log = study.optuna.as_ref().and_then(|o| o.log).unwrap_or(default_log);
-        if log && lower.iter().any(|l| *l <= 0.0) {
-            return Err(Error::invalid("lower", format!("{lower:?}"), "a log-scale parameter needs bounds > 0"));
-        }
+        // σ coordinates default to a log scale, probabilities to a linear one; `[optuna] log` sets all.
+        let sigmas = match study.learn {
+            Learn::Pdn => 0,
+            Learn::Mixture => 1,
+            _ => dim,
+        };
+        let chosen = study.optuna.as_ref().and_then(|o| o.log);
         let names = Self::names(study.learn, dim);
-        let params = names.into_iter().zip(lower.iter().zip(&upper)).map(|(name, (l, h))| Param { name, low: *l, high: *h, log }).collect();
+        let params: Vec<Param> = names
+            .into_iter()
+            .zip(lower.iter().zip(&upper))
+            .enumerate()
+            .map(|(i, (name, (l, h)))| Param { name, low: *l, high: *h, log: chosen.unwrap_or(i < sigmas) })
+            .collect();
+        if let Some(p) = params.iter().find(|p| p.log && p.low <= 0.0) {
+            return Err(Error::invalid("lower", format!("{lower:?}"), format!("{} is on a log scale, which needs bounds > 0", p.name)));
+        }
         Ok(OptunaSpace { learn: study.learn, params })
     }
 
@@ -47,6 +57,7 @@ impl OptunaSpace {
             Learn::Sigma => vec!["sigma".into()],
             Learn::KernelSigma => vec!["kernel_sigma".into()],
             Learn::Pdn => vec!["p_d".into(), "p_n_over_p_d".into()],
+            Learn::Mixture => vec!["sigma".into(), "p_d".into(), "p_n_over_p_d".into()],
             Learn::Sigma2 => vec!["sigma_1".into(), "sigma_2".into()],
             Learn::SigmaPerLabel => {
                 let width = (dim.max(2) - 1).to_string().len().max(3);
@@ -69,6 +80,7 @@ impl OptunaSpace {
             .collect::<Result<_>>()?;
         Ok(match self.learn {
             Learn::Pdn => vec![raw[0], raw[0] * raw[1]],
+            Learn::Mixture => vec![raw[0], raw[1], raw[1] * raw[2]],
             _ => raw,
         })
     }
@@ -81,6 +93,8 @@ impl OptunaSpace {
         let raw = match self.learn {
             Learn::Pdn if phi[0] > 0.0 => vec![phi[0], phi[1] / phi[0]],
             Learn::Pdn => return Err(Error::invalid("p_d", phi[0], "must be > 0 to express p_N as a fraction of it")),
+            Learn::Mixture if phi[1] > 0.0 => vec![phi[0], phi[1], phi[2] / phi[1]],
+            Learn::Mixture => return Err(Error::invalid("p_d", phi[1], "must be > 0 to express p_N as a fraction of it")),
             _ => phi.to_vec(),
         };
         Ok(self.params.iter().map(|p| p.name.clone()).zip(raw).collect())
@@ -123,12 +137,14 @@ mod tests {
 
     /// φ → parameters → φ is the identity, the bounds and scale come from the study file, and the
     /// φ of the parameters builds the same distribution through `PhiSpace` as the φ itself.
-    fn round_trip(learn: &str, lower: &str, upper: &str, extra: &str, template: &str, domain: Domain, phi: &[f64], log: bool) {
+    /// `log`: one value for every parameter, or one per parameter.
+    fn round_trip(learn: &str, lower: &str, upper: &str, extra: &str, template: &str, domain: Domain, phi: &[f64], log: &[bool]) {
         let spec = study(learn, lower, upper, extra);
         let phi_space = PhiSpace::new(&spec, &template.parse().unwrap(), &domain).unwrap();
         let space = OptunaSpace::new(&spec, phi_space.dim()).unwrap();
         assert_eq!(space.params().len(), phi.len(), "{learn}");
-        assert!(space.params().iter().all(|p| p.log == log), "{learn}: {:?}", space.params());
+        let expected = if log.len() == 1 { vec![log[0]; phi.len()] } else { log.to_vec() };
+        assert_eq!(space.params().iter().map(|p| p.log).collect::<Vec<_>>(), expected, "{learn}: {:?}", space.params());
         let values = space.values_of(phi).unwrap();
         let back = space.phi_of(&values).unwrap();
         assert!(back.iter().zip(phi).all(|(a, b)| (a - b).abs() < 1e-12), "{learn}: {phi:?} → {values:?} → {back:?}");
@@ -141,14 +157,17 @@ mod tests {
     #[test]
     fn every_learnable_family_round_trips() {
         let bins = || Domain::Bins(Bins::parse("0:4").unwrap());
-        round_trip("sigma", "[0.1]", "[10.0]", "", "gaussian:sigma=2", bins(), &[2.5], true);
-        round_trip("sigma", "[0.1]", "[10.0]", "[optuna]\nlog = false\n", "gaussian:sigma=2", bins(), &[0.7], false);
-        round_trip("sigma", "[0.1]", "[10.0]", "", "mixture:sigma=1,p_d=0.3,p_n=0.05", Domain::Classes(4), &[0.4], true);
-        round_trip("sigma-per-label", "[0.5]", "[8.0]", "", "gaussian:sigma=2", bins(), &[1.0, 2.0, 3.0, 4.0, 5.0], true);
-        round_trip("sigma2", "[0.5, 0.2]", "[8.0, 9.0]", "", "gaussian2d:sigma=[2,3]", Domain::Classes(4), &[1.5, 6.0], true);
-        round_trip("pdn", "[0.01, 0.01]", "[0.99, 0.99]", "", "pdn:p_d=0.3,p_n=0.03", Domain::Classes(3), &[0.3, 0.03], false);
-        round_trip("pdn", "[0.01, 0.01]", "[0.99, 0.99]", "[optuna]\nlog = true\n", "pdn:p_d=0.3,p_n=0.03", Domain::Classes(3), &[0.6, 0.3], true);
-        round_trip("kernel-sigma", "[0.2]", "[5.0]", "", "segmentation:sigma=3,kernel=5", Domain::Segmentation { classes: 3 }, &[1.25], true);
+        round_trip("sigma", "[0.1]", "[10.0]", "", "gaussian:sigma=2", bins(), &[2.5], &[true]);
+        round_trip("sigma", "[0.1]", "[10.0]", "[optuna]\nlog = false\n", "gaussian:sigma=2", bins(), &[0.7], &[false]);
+        round_trip("sigma", "[0.1]", "[10.0]", "", "mixture:sigma=1,p_d=0.3,p_n=0.05", Domain::Classes(crate::train::ClassSet::new(4)), &[0.4], &[true]);
+        round_trip("sigma-per-label", "[0.5]", "[8.0]", "", "gaussian:sigma=2", bins(), &[1.0, 2.0, 3.0, 4.0, 5.0], &[true]);
+        round_trip("sigma2", "[0.5, 0.2]", "[8.0, 9.0]", "", "gaussian2d:sigma=[2,3]", Domain::Classes(crate::train::ClassSet::new(4)), &[1.5, 6.0], &[true]);
+        round_trip("pdn", "[0.01, 0.01]", "[0.99, 0.99]", "", "pdn:p_d=0.3,p_n=0.03", Domain::Classes(crate::train::ClassSet::new(3)), &[0.3, 0.03], &[false]);
+        round_trip("pdn", "[0.01, 0.01]", "[0.99, 0.99]", "[optuna]\nlog = true\n", "pdn:p_d=0.3,p_n=0.03", Domain::Classes(crate::train::ClassSet::new(3)), &[0.6, 0.3], &[true]);
+        let four = || Domain::Classes(crate::train::ClassSet::new(4));
+        let mixture = "mixture:sigma=1,p_d=0.3,p_n=0.05";
+        round_trip("mixture", "[0.1, 0.05, 0.01]", "[4.0, 0.9, 0.9]", "", mixture, four(), &[0.7, 0.4, 0.1], &[true, false, false]);
+        round_trip("kernel-sigma", "[0.2]", "[5.0]", "", "segmentation:sigma=3,kernel=5", Domain::Segmentation { classes: 3 }, &[1.25], &[true]);
     }
 
     #[test]
