@@ -668,7 +668,8 @@ impl TaskSpec {
                 [v] => vec![(*v, g.axis1.step().min(g.axis2.step()), "grid step")],
                 values => values.iter().zip([g.axis1.step(), g.axis2.step()]).map(|(v, step)| (*v, step, "grid step")).collect(),
             },
-            (D::Mixture { sigma, .. }, _) => vec![(*sigma, 1.0, "smallest label distance")],
+            // Other distances are known only with their matrix; the family checks σ against it then.
+            (D::Mixture { sigma, distance, .. }, _) if distance.is_index() => vec![(*sigma, 1.0, "smallest label distance")],
             (D::Segmentation { sigma, .. }, _) => vec![(*sigma, 1.0, "pixel")],
             _ => vec![],
         };

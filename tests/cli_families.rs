@@ -98,6 +98,19 @@ fn every_learner_learns_the_mixture_over_cooccurrence() {
 }
 
 #[test]
+fn a_pdn_grid_starts_at_its_first_point_when_the_tasks_p_n_is_zero() {
+    // The task's P/D/N (p_N = 0) has no learnable form; a grid needs none.
+    let root = std::env::temp_dir().join(format!("dldl-pdn-grid-{}", std::process::id()));
+    let Some(task) = small_digit_task(&root, "multilabel-mnist") else { return };
+    let meta = root.join("pdn-grid.toml");
+    std::fs::write(&meta, "method = \"grid\"\nlearn = \"pdn\"\ngrid = [[0.3, 0.03]]\nlower = [0.01, 0.001]\nupper = [0.99, 0.99]\nouter_steps = 1\nepisodes_per_step = 1\nvalidation_episodes = 2\n[full_range]\nbudget = 0.5\n").unwrap();
+    let r = dldl(&["search", "--task", path(&task), "--meta", path(&meta), "--out", path(&root.join("run")), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(text(&r).contains("learned pdn:p_d=0.3,p_n=0.03"), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
 fn every_learner_learns_the_two_pose_sigmas() {
     let root = std::env::temp_dir().join(format!("dldl-pose-sigma2-{}", std::process::id()));
     let Some(task) = small_digit_task(&root, "pose-mnist") else { return };
