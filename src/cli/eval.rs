@@ -46,9 +46,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     // The training split's statistics, as stored by `train`: never recomputed on this data.
     let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
     standardise_like_training(&task, &mut dataset, stored)?;
-    let (rows, scored) = examples(args, &task, &config, &dataset)?;
+    let split = Split::new(&dataset, &task.splits)?;
+    let (rows, scored) = examples(args, &config, &dataset, &split)?;
     // The training pool of this data's seeded split: its labels give the mixture's co-occurrence.
-    let inner = InnerLoop::from_task(&task, &dataset, Split::new(&dataset, &task.splits)?.pool(Pool::Train))?;
+    let inner = InnerLoop::from_task(&task, &dataset, split.pool(Pool::Train))?;
     let params = Params::load(&dir.file(CHECKPOINT_FILE), &inner.network.param_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
     let methods: Vec<Method> = kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;
     let sets = vec![rows; kept.len()];
@@ -92,12 +93,11 @@ fn trained_members(recorded: &TrainMetrics) -> anyhow::Result<Vec<usize>> {
 
 /// The rows to score and how to name them: the run's test split (recomputed from the task's seeded
 /// split and checked against the recorded size), or every example of the `--data-dir` copy.
-fn examples(args: &EvalArgs, task: &TaskSpec, config: &TrainConfig, dataset: &Dataset) -> anyhow::Result<(Vec<i64>, String)> {
+fn examples(args: &EvalArgs, config: &TrainConfig, dataset: &Dataset, split: &Split) -> anyhow::Result<(Vec<i64>, String)> {
     let n = dataset.inputs.size()[0];
     if let Some(data_dir) = &args.data_dir {
         return Ok(((0..n).collect(), format!("all {n} examples of {}", data_dir.display())));
     }
-    let split = Split::new(dataset, &task.splits)?;
     let test = split.pool(Pool::Test).to_vec();
     let recorded = config.split_sizes.get(Pool::Test.name()).copied().unwrap_or(0);
     ensure!(

@@ -3,9 +3,10 @@
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use dldl_meta::label::{
-    check_classes, label_smoothing, one_hot, Bins, DistributionSpec, DistanceSpec, Gaussian1d, Gaussian2d, Grid, LabelDistance, Mixture, Pdn,
+    check_classes, label_smoothing, one_hot, Bins, DistributionSpec, DistanceSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn,
     SegmentationSmoothing, Sigma, Sigma2d, SigmaSpec, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
+use dldl_meta::train::ClassSet;
 use tch::{Kind, Tensor};
 
 /// The families `label` can show.
@@ -225,11 +226,8 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
     let pdn = Pdn::explicit(args.p_d, args.p_n)?;
     let p = match spec {
         DistributionSpec::Mixture { distance, .. } => {
-            let distance = match distance {
-                DistanceSpec::Index => LabelDistance::index(classes).context("--classes")?,
-                DistanceSpec::File(path) => LabelDistance::from_csv(path, classes)?,
-                DistanceSpec::Cooccurrence => bail!("--distance cooccurrence needs a task's training labels: use `train` or `search` with distance=cooccurrence"),
-            };
+            // Without a task there are no training labels: index distance and files only.
+            let distance = ClassSet::new(classes).distance(distance).context("--distance (co-occurrence needs a task: use `train` or `search`)")?;
             Mixture::new(&distance, sigma_tensor(spec), pdn)?.targets(&state_tensor)?
         }
         _ => pdn.targets(&state_tensor)?,

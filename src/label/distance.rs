@@ -95,21 +95,20 @@ impl LabelDistance {
             return Err(Error::shape(format!("label distance {source}"), format!("{} values for {classes} classes; need {classes}×{classes} = {}", values.len(), c * c)));
         }
         // Values first (a negative cell is named as such, not as asymmetric), then symmetry.
-        let cells = || (0..c).flat_map(|i| (0..c).map(move |j| (i, j)));
-        let value_rule = |i: usize, j: usize, d: f64| match () {
-            _ if !d.is_finite() || d < 0.0 => Some("must be finite and >= 0"),
-            _ if i == j && d != 0.0 => Some("must be 0 on the diagonal"),
+        let at = |i: usize, j: usize| values[i * c + j];
+        let first_bad = |rule: &dyn Fn(usize, usize) -> Option<&'static str>| (0..c).flat_map(|i| (0..c).map(move |j| (i, j))).find_map(|(i, j)| rule(i, j).map(|r| (i, j, r)));
+        let value_rule = |i: usize, j: usize| match at(i, j) {
+            d if !d.is_finite() || d < 0.0 => Some("must be finite and >= 0"),
+            d if i == j && d != 0.0 => Some("must be 0 on the diagonal"),
             _ => None,
         };
-        let symmetry_rule = |i: usize, j: usize, d: f64| {
-            ((d - values[j * c + i]).abs() > 1e-9 * d.abs().max(1.0)).then_some("must equal the cell across the diagonal (a distance is symmetric)")
+        let symmetry_rule = |i: usize, j: usize| {
+            ((at(i, j) - at(j, i)).abs() > 1e-9 * at(i, j).abs().max(1.0)).then_some("must equal the cell across the diagonal (a distance is symmetric)")
         };
-        for check in [&value_rule as &dyn Fn(usize, usize, f64) -> Option<&'static str>, &symmetry_rule] {
-            if let Some((i, j, rule)) = cells().find_map(|(i, j)| check(i, j, values[i * c + j]).map(|r| (i, j, r))) {
-                let mirror = if i == j { String::new() } else { format!(", cell across: {}", values[j * c + i]) };
-                let name = format!("label distance {source}, cell [{i}][{j}] (row {}, column {})", i + 1, j + 1);
-                return Err(Error::invalid(name, format!("{}{mirror}", values[i * c + j]), rule));
-            }
+        if let Some((i, j, rule)) = first_bad(&value_rule).or_else(|| first_bad(&symmetry_rule)) {
+            let mirror = if i == j { String::new() } else { format!(", cell across: {}", at(j, i)) };
+            let name = format!("label distance {source}, cell [{i}][{j}] (row {}, column {})", i + 1, j + 1);
+            return Err(Error::invalid(name, format!("{}{mirror}", at(i, j)), rule));
         }
         Ok(LabelDistance { values: Arc::new(values), classes })
     }

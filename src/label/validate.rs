@@ -97,7 +97,6 @@ pub(crate) fn dims(context: &str, t: &Tensor, dims: usize) -> Result<()> {
     Ok(())
 }
 
-/// Normalise non-negative weights over `dim`; a slice summing to zero is an error named by `context`.
 /// Rows `[N, C]` of `weights` normalised to sum 1, and a `[N]` mask that is `false` for rows
 /// without weight (left all-zero, for losses that skip them).
 pub(crate) fn normalise_rows_masked(weights: &Tensor) -> (Tensor, Tensor) {
@@ -106,6 +105,7 @@ pub(crate) fn normalise_rows_masked(weights: &Tensor) -> (Tensor, Tensor) {
     (weights / total.clamp_min(tiny(float_kind(weights))), valid)
 }
 
+/// Normalise non-negative weights over `dim`; a slice summing to zero is an error named by `context`.
 pub(crate) fn normalise(context: &str, weights: &Tensor, dim: i64) -> Result<Tensor> {
     let total = weights.sum_dim_intlist(dim, true, None);
     let empty = total.le(0.0).any();

@@ -75,7 +75,6 @@ impl Study<'_> {
         let theta = Tensor::from_slice(theta).set_requires_grad(true);
         let phi = self.space.full_phi(&self.space.phi_of(&theta).to_kind(Kind::Float).to_device(self.device));
         let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
-
         let lookahead = OptimizerSpec { lr: self.inner.lr_at(step), ..self.inner.optimizer_spec() };
         let unroll = Unroll { net: &self.prepared.inner.network, data: &self.data, family: &family, optimizer: lookahead };
         let loss = lookahead_loss(&unroll, params, optimizer, &rows, &train, &query, &query_method(&self.prepared.inner.domain))?;

@@ -129,7 +129,7 @@ impl Study<'_> {
 
     /// Member 0 starts at the study's initial φ, the others at θ drawn uniformly in the θ-bounds.
     fn initial_population(&self) -> Result<Vec<Vec<f64>>> {
-        let first = self.space.clamp(&self.space.theta_of(&self.space.initial_phi(self.spec.init.as_deref()))?);
+        let first = self.space.clamp(&self.space.theta_of(&self.space.start_phi(self.spec)?)?);
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x1417_0b07);
         let (lo, hi) = self.space.bounds();
         let mut thetas = vec![first];

@@ -4,7 +4,7 @@ use super::cmaes::CmaEs;
 use super::learner::{learner_for, Learner};
 use super::objective::{headline_metric, query_method};
 use super::space::PhiSpace;
-use super::study::{SearchMethod, SelectBy, StudySpec};
+use super::study::{SelectBy, StudySpec};
 use super::episodes::EpisodeSource;
 use super::pbt::{LineageRecord, LINEAGE_FILE};
 use crate::data::{Episode, Pool};
@@ -274,13 +274,7 @@ impl<'a> Study<'a> {
             }
             return Ok(state);
         }
-        // A grid without `init` starts at its first point: the task's φ need not be learnable (p_N = 0).
-        let phi = match (&self.spec.init, self.spec.grid.first()) {
-            (None, Some(first)) if self.spec.method == SearchMethod::Grid => {
-                self.space.point(&first.values()).map_err(|rule| self.spec.error("grid[0]", rule))?
-            }
-            _ => self.space.initial_phi(self.spec.init.as_deref()),
-        };
+        let phi = self.space.start_phi(self.spec)?;
         let theta = self.space.clamp(&self.space.theta_of(&phi)?);
         let d = theta.len();
         let mut state = SearchState {

@@ -44,15 +44,6 @@ fn sigma_steps(learn: Learn, domain: &Domain, dim: usize) -> Vec<(f64, &'static 
     }
 }
 
-/// How many leading coordinates of θ are log σ (the rest are the logits of p_D and p_N/p_D).
-fn sigma_coordinates(learn: Learn, dim: usize) -> usize {
-    match learn {
-        Learn::Pdn => 0,
-        Learn::Mixture => 1,
-        _ => dim,
-    }
-}
-
 /// The `learn` values that fit a family.
 fn learn_hint(family: &DistributionSpec) -> &'static str {
     match family {
@@ -85,7 +76,7 @@ impl PhiSpace {
             return Err(study.error("lower/upper", format!("{} bounds given; `{}` needs 1 or {dim}", lo.len(), study.learn)));
         }
         let to_theta = |v: &[f64]| -> Result<Vec<f64>> {
-            let sigmas = sigma_coordinates(study.learn, dim);
+            let sigmas = study.learn.sigma_coordinates(dim);
             let mut steps = sigma_steps(study.learn, domain, dim).into_iter();
             v.iter()
                 .enumerate()
@@ -133,7 +124,7 @@ impl PhiSpace {
         let dim = self.dim();
         let phi = match (values.len(), self.learn) {
             (n, _) if n == dim => values.to_vec(),
-            (1, learn) if sigma_coordinates(learn, dim) == dim => vec![values[0]; dim],
+            (1, learn) if learn.sigma_coordinates(dim) == dim => vec![values[0]; dim],
             (n, learn) => return Err(format!("{n} values given; `{learn}` takes {}", match learn {
                 Learn::Pdn => "2 (p_D, p_N)".to_string(),
                 Learn::Mixture => "3 (σ, p_D, p_N)".to_string(),
@@ -182,6 +173,15 @@ impl PhiSpace {
         }
     }
 
+    /// Where a study starts: its `init`; else a grid's first point (the task's φ need not have a
+    /// learnable form, e.g. p_N = 0); else the task's φ.
+    pub fn start_phi(&self, study: &StudySpec) -> Result<Vec<f64>> {
+        match (&study.init, study.grid.first()) {
+            (None, Some(first)) if study.method == SearchMethod::Grid => self.point(&first.values()).map_err(|rule| study.error("grid[0]", rule)),
+            (init, _) => Ok(self.initial_phi(init.as_deref())),
+        }
+    }
+
     /// The learned coordinates of the template (the task's default φ).
     fn default_phi(&self) -> Vec<f64> {
         let phi = self.template.phi();
@@ -195,7 +195,7 @@ impl PhiSpace {
 
     /// θ for a φ (inverse of [`PhiSpace::phi_of`]).
     pub fn theta_of(&self, phi: &[f64]) -> Result<Vec<f64>> {
-        let sigmas = sigma_coordinates(self.learn, self.dim());
+        let sigmas = self.learn.sigma_coordinates(self.dim());
         if phi.len() != self.dim() {
             return Err(Error::invalid("φ", format!("{phi:?}"), format!("`{}` has {} coordinates", self.learn, self.dim())));
         }
@@ -213,7 +213,7 @@ impl PhiSpace {
 
     /// φ as a differentiable function of θ (`[d]` → `[d]`).
     pub fn phi_of(&self, theta: &Tensor) -> Tensor {
-        let sigmas = sigma_coordinates(self.learn, self.dim()) as i64;
+        let sigmas = self.learn.sigma_coordinates(self.dim()) as i64;
         if sigmas == self.dim() as i64 {
             return theta.exp();
         }

@@ -87,6 +87,16 @@ impl Learn {
             Learn::Mixture => "mixture",
         }
     }
+
+    /// How many leading coordinates of a `dim`-coordinate φ are σs (log scale); the rest are p_D and
+    /// p_N/p_D (logits, linear scale).
+    pub fn sigma_coordinates(self, dim: usize) -> usize {
+        match self {
+            Learn::Pdn => 0,
+            Learn::Mixture => 1,
+            _ => dim,
+        }
+    }
 }
 
 impl std::fmt::Display for SearchMethod {

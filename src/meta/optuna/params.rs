@@ -33,11 +33,7 @@ impl OptunaSpace {
             return Err(Error::invalid("lower/upper", lower.len(), format!("need 1 or {dim} bounds")));
         }
         // σ coordinates default to a log scale, probabilities to a linear one; `[optuna] log` sets all.
-        let sigmas = match study.learn {
-            Learn::Pdn => 0,
-            Learn::Mixture => 1,
-            _ => dim,
-        };
+        let sigmas = study.learn.sigma_coordinates(dim);
         let chosen = study.optuna.as_ref().and_then(|o| o.log);
         let names = Self::names(study.learn, dim);
         let params: Vec<Param> = names
