@@ -98,15 +98,28 @@ fn every_learner_learns_the_mixture_over_cooccurrence() {
 }
 
 #[test]
-fn a_pdn_grid_starts_at_its_first_point_when_the_tasks_p_n_is_zero() {
+fn a_pdn_grid_starts_at_its_first_point_and_names_its_query_loss() {
     // The task's P/D/N (p_N = 0) has no learnable form; a grid needs none.
     let root = std::env::temp_dir().join(format!("dldl-pdn-grid-{}", std::process::id()));
     let Some(task) = small_digit_task(&root, "multilabel-mnist") else { return };
-    let meta = root.join("pdn-grid.toml");
-    std::fs::write(&meta, "method = \"grid\"\nlearn = \"pdn\"\ngrid = [[0.3, 0.03]]\nlower = [0.01, 0.001]\nupper = [0.99, 0.99]\nouter_steps = 1\nepisodes_per_step = 1\nvalidation_episodes = 2\n[full_range]\nbudget = 0.5\n").unwrap();
-    let r = dldl(&["search", "--task", path(&task), "--meta", path(&meta), "--out", path(&root.join("run")), "--device", "cpu"]);
-    assert!(r.status.success(), "{}", text(&r));
-    assert!(text(&r).contains("learned pdn:p_d=0.3,p_n=0.03"), "{}", text(&r));
+    let study = "method = \"grid\"\nlearn = \"pdn\"\ngrid = [[0.3, 0.03]]\nlower = [0.01, 0.001]\nupper = [0.99, 0.99]\nouter_steps = 1\nepisodes_per_step = 1\nvalidation_episodes = 2\n[full_range]\nbudget = 0.5\n";
+    // The same study under the default (metric-aligned) query loss and under the KL: the table
+    // names the loss it scored by, and 1 − Smooth-AP lies in [0, 1].
+    for (query_loss, header) in [("", "1 − Smooth-AP"), ("query_loss = \"kl\"\n", "KL to the hard multi-label target")] {
+        let meta = root.join("pdn-grid.toml");
+        std::fs::write(&meta, format!("{query_loss}{study}")).unwrap();
+        let out = root.join(if query_loss.is_empty() { "run-aligned" } else { "run-kl" });
+        let r = dldl(&["search", "--task", path(&task), "--meta", path(&meta), "--out", path(&out), "--device", "cpu"]);
+        assert!(r.status.success(), "{}", text(&r));
+        assert!(text(&r).contains("learned pdn:p_d=0.3,p_n=0.03") && text(&r).contains(&format!("query loss ({header}")), "{}", text(&r));
+        if query_loss.is_empty() {
+            let trials = std::fs::read_to_string(out.join("trials.jsonl")).unwrap();
+            for line in trials.lines() {
+                let loss = serde_json::from_str::<serde_json::Value>(line).unwrap()["query_loss"].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&loss), "{line}");
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(&root);
 }
 

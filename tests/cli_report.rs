@@ -105,9 +105,16 @@ fn the_report_draws_every_figure_from_run_directories() {
         "family = \"segmentation\"\nsigma = 1.2\nkernel = 5\nstride = 1\n",
         &[vec![3.0], vec![2.0], vec![1.2]],
     );
+    // Two hypergradient studies of one task that differ in their horizon give the horizon figure.
+    for (name, unroll, phis) in [("hg-k1", 1, [10.0, 8.0, 6.5]), ("hg-k20", 20, [10.0, 11.0, 12.5])] {
+        search_dir(&runs.join(name), "tasks/rotation-mnist.toml", &toml("rotation-mnist.toml"), &format!("family = \"gaussian\"\nsigma = {}\n", phis[2]), &phis.map(|p| vec![p]));
+        let config = serde_json::json!({"command": "search", "task_file": "tasks/rotation-mnist.toml", "task_toml": toml("rotation-mnist.toml"),
+            "study": {"method": "hypergradient", "unroll": unroll}});
+        std::fs::write(runs.join(name).join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    }
 
     let out = root.join("report");
-    let names = ["toy-search", "toy-fs", "toy-train", "pose", "multi", "mix", "seg"];
+    let names = ["toy-search", "toy-fs", "toy-train", "pose", "multi", "mix", "seg", "hg-k1", "hg-k20"];
     let mut args: Vec<String> = vec!["report".into()];
     args.extend(names.iter().map(|n| path(&runs.join(n)).to_string()));
     args.extend(["--out".into(), path(&out).to_string()]);
@@ -128,6 +135,11 @@ fn the_report_draws_every_figure_from_run_directories() {
         ("trajectory-mix", (1200, 600)),
         ("distributions-seg", (1100, 1000)),
         ("trajectory-seg", (1200, 600)),
+        ("distributions-hg-k1", (1200, 600)),
+        ("distributions-hg-k20", (1200, 600)),
+        ("trajectory-hg-k1", (1200, 600)),
+        ("trajectory-hg-k20", (1200, 600)),
+        ("horizon-rotation-mnist", (1200, 600)),
     ];
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -148,6 +160,10 @@ fn the_report_draws_every_figure_from_run_directories() {
     // The mixture figure compares with the task's P/D/N and draws the recorded distance.
     let svg = std::fs::read_to_string(out.join("distributions-mix.svg")).unwrap();
     assert!(svg.contains("label distance (cooccurrence)") && svg.contains("fixed pdn:p_d=0.3,p_n=0") && svg.contains("learned mixture:sigma=0.45"), "distributions-mix.svg");
+    // The horizon section lists the learned σ per K; the search axes name the query loss each scored by.
+    assert!(md.contains("| 1 | 6.500 |\n| 20 | 12.500 |"), "horizon table: {md}");
+    assert!(std::fs::read_to_string(out.join("trajectory-seg.svg")).unwrap().contains("query loss (1 − soft IoU)"), "trajectory-seg.svg");
+    assert!(std::fs::read_to_string(out.join("trajectory-multi.svg")).unwrap().contains("query loss (1 − Smooth-AP)"), "trajectory-multi.svg");
     // Without a train run that stores per-label errors, the report says why that figure is missing.
     let only_search = root.join("report-search");
     let r = dldl(&["report", path(&runs.join("pose")), "--out", path(&only_search)]);

@@ -119,7 +119,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     if let Some(bar) = &comparing {
         bar.finish();
     }
-    let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain));
+    let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain, study_spec.query_loss));
     print!("{text}");
     dir.write_text(TABLE_FILE, &text)?;
     Ok(())

@@ -9,7 +9,7 @@ use super::spec::{FewshotSpec, Setting};
 use super::summary::{summarise, FewshotSummary};
 use crate::data::{EpisodeSampler, Pool};
 use crate::error::{Error, Result};
-use crate::meta::objective::query_method;
+use crate::meta::objective::{query_method, QueryLoss};
 use crate::rundir::RunDir;
 use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::setup::PreparedTask;
@@ -169,7 +169,7 @@ impl<'a> Protocol<'a> {
         let eval = EvalSpec::for_reference(self.prepared.task.distribution.clone());
         let net = &self.prepared.inner.network;
         let run = train_population(&Trainer { net, data: &self.data, spec: &train, eval: &eval, device: self.device }, &members, &mut |_| {})?;
-        let query: Vec<Method> = vec![query_method(&self.prepared.inner.domain); members.len()];
+        let query: Vec<Method> = vec![query_method(&self.prepared.inner.domain, QueryLoss::default()); members.len()];
         let eval_sets: Vec<Vec<i64>> = labels.iter().map(|l| l.3.clone()).collect();
         let metrics = evaluate(net, &run.params, &self.data, &query, &eval_sets, &eval)?;
         Ok(labels

@@ -1,7 +1,6 @@
 //! The look-ahead hypergradient: Adam on θ with the gradient of the query loss through the last
 //! `unroll` inner steps of fresh trainings (one-step look-ahead at `unroll = 1`).
 use super::learner::Learner;
-use super::objective::query_method;
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use crate::data::Pool;
 use crate::error::{Error, Result};
@@ -64,7 +63,7 @@ impl Study<'_> {
         let unroll = Unroll { net, data: &self.data, family: &family, optimizer: self.inner.optimizer_spec() };
         let trained = unroll.train(&params, &rows, &batches, optimizer, self.device)?;
         let query_sets: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
-        let loss = unroll.loss(&trained, &query_method(&self.prepared.inner.domain), None, &query_sets, self.device)? / episodes.len() as f64;
+        let loss = unroll.loss(&trained, &self.query_objective(), None, &query_sets, self.device)? / episodes.len() as f64;
         let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
         let grad = Vec::<f64>::try_from(&grad)?;
         state.inner_member_steps += (episodes.len() * self.inner.steps) as u64;

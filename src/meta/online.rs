@@ -1,7 +1,6 @@
 //! The online hypergradient (the idea of AVDL, ECCV 2020): members that share φ train once, for the whole
 //! schedule; every `interval` steps φ takes an Adam step along the one-step look-ahead gradient of a query-batch loss.
 use super::learner::Learner;
-use super::objective::query_method;
 use super::population::{save_population, Round};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use crate::data::{Episode, Pool};
@@ -77,7 +76,7 @@ impl Study<'_> {
         let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
         let lookahead = OptimizerSpec { lr: self.inner.lr_at(step), ..self.inner.optimizer_spec() };
         let unroll = Unroll { net: &self.prepared.inner.network, data: &self.data, family: &family, optimizer: lookahead };
-        let loss = lookahead_loss(&unroll, params, optimizer, &rows, &train, &query, &query_method(&self.prepared.inner.domain))?;
+        let loss = lookahead_loss(&unroll, params, optimizer, &rows, &train, &query, &self.query_objective())?;
         let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
         Ok(Vec::<f64>::try_from(&grad)?)
     }

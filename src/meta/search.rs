@@ -351,10 +351,15 @@ impl<'a> Study<'a> {
     /// (query loss, headline metric) of member i of `params` on `sets[i]`; NaN for a member whose
     /// training failed (`outcomes`, empty when none can have).
     pub(super) fn query_scores(&self, params: &Params, outcomes: &[MemberOutcome], sets: &[Vec<i64>]) -> Result<Vec<(f64, f64)>> {
-        let methods = vec![query_method(&self.prepared.inner.domain); sets.len()];
+        let methods = vec![self.query_objective(); sets.len()];
         let metrics = evaluate(&self.prepared.inner.network, params, &self.data, &methods, sets, &self.eval_spec())?;
         let failed = |i: usize| outcomes.get(i).is_some_and(|o| o.failure.is_some());
         Ok(metrics.iter().enumerate().map(|(i, m)| if failed(i) { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect())
+    }
+
+    /// The method whose φ-free loss scores query sets (the study's `query_loss`).
+    pub(super) fn query_objective(&self) -> Method {
+        query_method(&self.prepared.inner.domain, self.spec.query_loss)
     }
 
     /// What candidates are ranked by (lower is better): the query loss, or the headline metric turned

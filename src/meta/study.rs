@@ -1,5 +1,6 @@
 //! Study specs (`meta/*.toml`): which φ to learn, the search method, bounds, outer budget, episodes,
 //! inner-loop overrides; parsed with unknown fields denied and validated once.
+use super::objective::QueryLoss;
 use crate::error::{Error, Result};
 use crate::train::{OptimizerKind, TrainSpec};
 use serde::{Deserialize, Serialize};
@@ -197,6 +198,9 @@ pub struct StudySpec {
     /// Rank candidates by the query loss (default) or the headline metric (grid, random, CMA-ES, PBT).
     #[serde(default, skip_serializing_if = "SelectBy::is_loss")]
     pub select_by: SelectBy,
+    /// The φ-free loss query sets are scored by: `aligned` with the headline metric (default) or `kl`.
+    #[serde(default)]
+    pub query_loss: QueryLoss,
     /// Full-range episodes instead of the task's window episodes (absent: the task's `[episodes]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_range: Option<FullRange>,
@@ -371,6 +375,7 @@ mod tests {
             (format!("compare_with = [\"dldl:sigma=-1\"]\n{STUDY}"), "field `compare_with[0]`"),
             (format!("select_by = \"metric\"\n{STUDY}"), "field `select_by`: \"metric\" needs a black-box learner"),
             (format!("select_by = \"map\"\n{STUDY}"), "field `select_by`: unknown variant `map`"),
+            (format!("query_loss = \"map\"\n{STUDY}"), "field `query_loss`: unknown variant `map`, expected `aligned` or `kl`"),
             (STUDY.replace("[inner]", "[distribution]\nfamily = \"mixture\"\nsigma = 1.0\np_d = 0.2\np_n = 0.5\n[inner]"), "field `distribution`: invalid p_n = 0.5"),
             (STUDY.replace("[inner]", "[distribution]\nfamily = \"mixture\"\nsigma = 1.0\np_d = 0.2\np_n = 0.0\ndistance = \"jaccard\"\n[inner]"), "must be index, cooccurrence or the path"),
         ] {

@@ -8,6 +8,7 @@ use super::figure::{render, Figure};
 use super::index::{html, Section};
 use super::per_label::PerLabelPlot;
 use super::runs::{label_unit, metric_axis, query_loss_unit, Run, RunKind};
+use super::horizon::HorizonPlot;
 use super::trajectory::TrajectoryPlot;
 use crate::error::{Error, Result};
 use crate::train::summary::table;
@@ -39,7 +40,14 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     let runs: Vec<Run> = spec.runs.iter().map(|p| Run::load(p)).collect::<Result<_>>()?;
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
     let mut skipped = vec![];
-    let sections: Vec<Section> = runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
+    let mut sections: Vec<Section> = runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
+    for plot in HorizonPlot::from_runs(&runs) {
+        let caption = "Left: σ after each outer step, one line per horizon K (inner steps kept on the graph). Right: the σ each study returned against K. \
+                       Dashed: the task's fixed σ.";
+        let figure = render(&plot, &spec.out, &format!("horizon-{}", plot.task), &plot.title(), caption)?;
+        let text = plot.runs.iter().map(|r| format!("| {} | {:.3} |\n", r.unroll, r.learned)).collect::<String>();
+        sections.push(Section { heading: format!("Look-ahead horizon on {}", plot.task), text: format!("| K | learned σ |\n|---|---|\n{text}"), figures: vec![figure] });
+    }
     let figures: Vec<Figure> = sections.iter().flat_map(|s| s.figures.iter().cloned()).collect();
     if !runs.iter().any(|r| matches!(&r.kind, RunKind::Train(t) if t.per_label.is_some())) {
         skipped.push("per-label error (MAE versus true label): no train run stores per-label errors; no figure".into());
@@ -72,7 +80,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
         RunKind::Search(s) => {
             section.heading = format!("Search `{}` — {} on {}", run.name, s.method, run.task_name());
             if let Some(o) = &s.outcome {
-                section.text = o.table(&query_loss_unit(task));
+                section.text = o.table(&query_loss_unit(task, s.query_loss));
             } else {
                 section.text = format!("Unfinished: {} outer steps so far.\n", s.state.step);
             }
@@ -99,7 +107,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                     method: s.method.clone(),
                     history: &s.state.history,
                     default: s.template.as_ref().or(task.map(|t| &t.distribution)),
-                    loss_axis: metric_axis("loss", task),
+                    loss_axis: format!("query loss ({})", query_loss_unit(task, s.query_loss)),
                     unit: label_unit(task).to_string(),
                     labels: task.and_then(|t| match &t.labels {
                         crate::config::LabelDomain::Bins(b) => Some(b.values().to_vec()),

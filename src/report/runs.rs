@@ -4,6 +4,7 @@ use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
 use crate::fewshot::{EpisodeRecord, FewshotSummary};
 use crate::label::{DistributionSpec, LabelDistance};
+use crate::meta::objective::QueryLoss;
 use crate::meta::search::{SearchOutcome, SearchState};
 use crate::rundir::records::{
     read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE, CURVES_FILE,
@@ -44,6 +45,10 @@ pub struct SearchRun {
     pub label_distance: Option<LabelDistance>,
     /// The family the study learned when it was not the task's (its `distribution`).
     pub template: Option<DistributionSpec>,
+    /// The φ-free loss its query sets were scored by.
+    pub query_loss: QueryLoss,
+    /// Inner steps its hypergradient kept on the graph (the look-ahead horizon; 1 for other learners).
+    pub unroll: usize,
 }
 
 /// A `dldl-meta train` directory.
@@ -66,6 +71,14 @@ struct StudyHeader {
     method: String,
     #[serde(default)]
     distribution: Option<DistributionSpec>,
+    #[serde(default)]
+    query_loss: QueryLoss,
+    #[serde(default = "one")]
+    unroll: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Run {
@@ -78,12 +91,12 @@ impl Run {
             RunCommand::Search => {
                 let learned = read_learned(&dir)?;
                 let outcome = if dir.file(SEARCH_SUMMARY_FILE).exists() { Some(dir.read_json(SEARCH_SUMMARY_FILE)?) } else { None };
-                let StudyHeader { method, distribution: template } = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study;
+                let StudyHeader { method, distribution: template, query_loss, unroll } = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study;
                 let label_distance = match (&task, dir.file(LABEL_DISTANCE_FILE)) {
                     (Some(TaskSpec { labels: LabelDomain::Classes(c), .. }), file) if file.exists() => Some(LabelDistance::from_csv(&file, c.len() as i64)?),
                     _ => None,
                 };
-                RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome, label_distance, template }))
+                RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome, label_distance, template, query_loss, unroll }))
             }
             RunCommand::Fewshot if !dir.file(FEWSHOT_SUMMARY_FILE).exists() => return Err(incomplete_fewshot(&dir, path)?),
             RunCommand::Fewshot => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY_FILE)?),
@@ -148,16 +161,20 @@ pub fn metric_axis(metric: &str, task: Option<&TaskSpec>) -> String {
         "mae" | "mae_argmax" => format!("MAE ({})", label_unit(task)),
         "map" => "mAP (fraction)".into(),
         "miou" => "mIoU (fraction)".into(),
-        "loss" => format!("query loss ({})", query_loss_unit(task)),
+        "loss" => "loss".into(),
         other => other.to_string(),
     }
 }
 
-/// The φ-free query loss: MAE in label units (ordinal, pose) or KL / cross-entropy in nats.
-pub fn query_loss_unit(task: Option<&TaskSpec>) -> String {
-    match task.map(|t| &t.labels) {
-        Some(LabelDomain::Bins(_) | LabelDomain::Grid(_)) => format!("MAE, {}", label_unit(task)),
-        Some(LabelDomain::Classes(_)) => "nats".into(),
-        None => "as logged".into(),
+/// The φ-free query loss a study scored by: MAE in label units (ordinal, pose), 1 − Smooth-AP or
+/// 1 − soft IoU (multi-label, segmentation), or KL / cross-entropy in nats.
+pub fn query_loss_unit(task: Option<&TaskSpec>, loss: QueryLoss) -> String {
+    let segmentation = task.is_some_and(|t| matches!(t.distribution, DistributionSpec::Segmentation { .. }));
+    match (task.map(|t| &t.labels), loss) {
+        (None, _) => "as logged".into(),
+        (Some(_), QueryLoss::Kl) => "nats".into(),
+        (Some(LabelDomain::Bins(_) | LabelDomain::Grid(_)), QueryLoss::Aligned) => format!("MAE, {}", label_unit(task)),
+        (Some(LabelDomain::Classes(_)), QueryLoss::Aligned) if segmentation => "1 − soft IoU".into(),
+        (Some(LabelDomain::Classes(_)), QueryLoss::Aligned) => "1 − Smooth-AP".into(),
     }
 }

@@ -14,6 +14,7 @@ pub mod run;
 pub mod setup;
 pub mod standardise;
 pub mod summary;
+pub mod surrogates;
 pub mod trainer;
 pub mod update;
 pub mod warm_start;

@@ -2,6 +2,7 @@
 //! smoothing), L1 on the expectation (regression baseline), and DLDL-v2's KL + λ·L1.
 use super::domain::{Domain, Targets};
 use super::predict::expectation;
+use super::surrogates::{smooth_ap_loss, soft_iou_loss};
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::label::{kl_loss, kl_loss_masked, DistributionSpec};
@@ -20,6 +21,10 @@ pub enum LossKind {
     L1,
     /// KL(p ‖ q) + λ·|E_q[l] − y| (DLDL-v2).
     KlL1 { lambda: f64 },
+    /// 1 − Smooth-AP of the class scores across the batch (multi-label query loss; no target).
+    SmoothAp { tau: f64 },
+    /// 1 − soft IoU of the class maps over the batch (segmentation query loss; no target).
+    SoftIou,
 }
 
 /// A named training method: target family with its φ, and a loss.
@@ -40,6 +45,14 @@ impl Method {
             LossKind::Kl => kl(),
             LossKind::L1 => l1_expectation(domain, logits, labels),
             LossKind::KlL1 { lambda } => Ok(kl()? + l1_expectation(domain, logits, labels)? * lambda),
+            LossKind::SmoothAp { tau } => match labels {
+                Labels::MultiLabel(states) => smooth_ap_loss(logits, states, tau),
+                other => Err(Error::invalid("query loss", "smooth-ap", format!("needs multi-label labels, not {}", other.kind()))),
+            },
+            LossKind::SoftIou => match labels {
+                Labels::Segmentation(maps) => soft_iou_loss(logits, maps),
+                other => Err(Error::invalid("query loss", "soft-iou", format!("needs segmentation labels, not {}", other.kind()))),
+            },
         }
     }
 }
@@ -96,6 +109,8 @@ impl fmt::Display for Method {
             }
             (LossKind::KlL1 { lambda }, target) => write!(f, "{target}+l1:{lambda}"),
             (LossKind::Kl, target) => write!(f, "{target}"),
+            (LossKind::SmoothAp { tau }, _) => write!(f, "smooth-ap:tau={tau}"),
+            (LossKind::SoftIou, _) => write!(f, "soft-iou"),
         }
     }
 }

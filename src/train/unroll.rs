@@ -103,4 +103,41 @@ mod tests {
         assert!(grad.abs() > 1e-6, "the hypergradient should not vanish here");
         assert!((grad - fd).abs() < 1e-6 * (1.0 + fd.abs()), "autograd {grad} vs finite difference {fd}");
     }
+
+    /// The same through P/D/N targets to the metric-aligned multi-label query loss (1 − Smooth-AP):
+    /// d/dp_D and d/dp_N by autograd equal central finite differences.
+    #[test]
+    fn smooth_ap_hypergradient_matches_finite_differences() {
+        use crate::label::{DIFFICULT as D, NEGATIVE as N, POSITIVE as P};
+        let inputs = Tensor::linspace(-1.0, 1.0, 36, (Kind::Double, Device::Cpu)).reshape([12, 3]).sin();
+        let states = [P, N, D, N, P, P, D, N, P, P, D, N, N, P, N, P, N, D, N, N, P, D, P, N, P, P, N, N, D, P, P, N, N, N, P, D];
+        let labels = Labels::MultiLabel(Tensor::from_slice(&states).reshape([12, 3]));
+        let domain = Domain::Classes(crate::train::ClassSet::new(3));
+        let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Mlp { hidden: vec![5] }, &[3], 3).unwrap();
+        let init = net.init(&[7], Device::Cpu).map(|t| t.to_kind(Kind::Double));
+        let family: DistributionSpec = "pdn:p_d=0.3,p_n=0.05".parse().unwrap();
+        let unroll = Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(1.0, 0.0) };
+        let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3, 4, 5]], vec![vec![2, 3, 4, 5, 6, 7]]];
+        let query_method = crate::train::Method { target: "pdn:p_d=0,p_n=0".parse().unwrap(), loss: crate::train::LossKind::SmoothAp { tau: 0.05 } };
+        let query = vec![vec![6i64, 7, 8, 9, 10, 11]];
+        let query_loss = |phi: &Tensor| -> Tensor {
+            let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
+            unroll.loss(&trained, &query_method, None, &query, Device::Cpu).unwrap()
+        };
+        let at = [0.3, 0.05];
+        let phi = Tensor::from_slice(&at).reshape([1, 2]).set_requires_grad(true);
+        let grad = Tensor::run_backward(&[query_loss(&phi)], &[&phi], false, false)[0].reshape([2]);
+        for k in 0..2 {
+            let shifted = |d: f64| {
+                let mut v = at;
+                v[k] += d;
+                query_loss(&Tensor::from_slice(&v).reshape([1, 2])).double_value(&[])
+            };
+            let fd = (shifted(1e-6) - shifted(-1e-6)) / 2e-6;
+            let g = grad.double_value(&[k as i64]);
+            assert!(g.abs() > 1e-6, "coordinate {k}: the hypergradient should not vanish here");
+            assert!((g - fd).abs() < 1e-6 * (1.0 + fd.abs()), "coordinate {k}: autograd {g} vs finite difference {fd}");
+        }
+    }
 }
