@@ -63,6 +63,15 @@ pub struct PairedTest {
     pub verdict: Verdict,
 }
 
+/// A p-value with three decimals, or `<0.001` below that.
+pub fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// Runs every test on the finite values of `differences` (method − baseline); `higher_is_better`
 /// says which sign is a win; `margin` > 0 is the equivalence margin.
 pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> PairedTest {

@@ -2,7 +2,7 @@
 //! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
 use super::record::EpisodeRecord;
 use super::spec::{FewshotSpec, Setting};
-use super::paired_test::{paired_test, PairedTest};
+use super::paired_test::{p_value, paired_test, PairedTest};
 use super::stats::{mean_ci, paired_differences, MeanCi};
 use crate::meta::objective::headline_metric;
 use crate::train::Domain;
@@ -172,15 +172,6 @@ fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
             };
             format!("{:+.3} ± {:.3} ({}, {evidence}, n={})", d.mean, d.ci95, test.verdict, d.n)
         }
-    }
-}
-
-/// A p-value with three decimals, or `<0.001`.
-fn p_value(p: f64) -> String {
-    if p < 0.001 {
-        "<0.001".into()
-    } else {
-        format!("{p:.3}")
     }
 }
 

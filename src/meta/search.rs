@@ -9,7 +9,7 @@ use super::episodes::EpisodeSource;
 use super::pbt::{LineageRecord, LINEAGE_FILE};
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
-use crate::fewshot::paired_test::{paired_test, PairedTest};
+use crate::fewshot::paired_test::{p_value, paired_test, PairedTest};
 use crate::fewshot::spec::default_margin;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::evaluate::{evaluate, EvalSpec};
@@ -146,8 +146,8 @@ impl SearchOutcome {
         };
         let verdict = |who: &str, t: &PairedTest| {
             format!(
-                "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test p = {:.3}, Wilcoxon p = {:.3}, TOST at ±{} p = {:.3}, n = {}).\n",
-                self.metric, t.mean, t.ci95, t.verdict, t.t_p, t.wilcoxon_p, t.margin, t.tost_p, t.n
+                "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test p = {}, Wilcoxon p = {}, TOST at ±{} p = {}, n = {}).\n",
+                self.metric, t.mean, t.ci95, t.verdict, p_value(t.t_p), p_value(t.wilcoxon_p), t.margin, p_value(t.tost_p), t.n
             )
         };
         let scored_on = match self.compared_on {

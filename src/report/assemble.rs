@@ -42,7 +42,7 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     let mut skipped = vec![];
     let mut sections: Vec<Section> = runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
     for plot in HorizonPlot::from_runs(&runs) {
-        let caption = "Left: σ after each outer step, one line per horizon K (inner steps kept on the graph). Right: the σ each study returned against K. \
+        let caption = "Left: the σ each outer step trained with, one line per horizon K (inner steps kept on the graph). Right: the σ each study returned against K. \
                        Dashed: the task's fixed σ.";
         let figure = render(&plot, &spec.out, &format!("horizon-{}", plot.task), &plot.title(), caption)?;
         let text = plot.runs.iter().map(|r| format!("| {} | {:.3} |\n", r.unroll, r.learned)).collect::<String>();
