@@ -161,7 +161,7 @@ fn the_report_draws_every_figure_from_run_directories() {
     let svg = std::fs::read_to_string(out.join("distributions-mix.svg")).unwrap();
     assert!(svg.contains("label distance (cooccurrence)") && svg.contains("fixed pdn:p_d=0.3,p_n=0") && svg.contains("learned mixture:sigma=0.45"), "distributions-mix.svg");
     // The horizon section lists the learned σ per K; the search axes name the query loss each scored by.
-    assert!(md.contains("| 1 | 6.500 |\n| 20 | 12.500 |"), "horizon table: {md}");
+    assert!(md.contains("| K | learned σ (degrees) |\n|---|---|\n| 1 | 6.500 |\n| 20 | 12.500 |"), "horizon table: {md}");
     assert!(std::fs::read_to_string(out.join("trajectory-seg.svg")).unwrap().contains("query loss (1 − soft IoU)"), "trajectory-seg.svg");
     assert!(std::fs::read_to_string(out.join("trajectory-multi.svg")).unwrap().contains("query loss (1 − Smooth-AP)"), "trajectory-multi.svg");
     // Without a train run that stores per-label errors, the report says why that figure is missing.

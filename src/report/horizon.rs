@@ -2,6 +2,7 @@
 //! against how many inner steps each kept on the graph (`unroll`), short-horizon bias made visible.
 use super::figure::{colour, headroom, int_tick, legend, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE};
 use super::runs::{Run, RunKind};
+use super::trajectory::phi_names;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -10,7 +11,7 @@ use plotters::prelude::*;
 pub struct HorizonRun {
     /// Inner steps kept on the graph (K).
     pub unroll: usize,
-    /// φ after each outer step.
+    /// The φ each outer step trained with.
     pub trajectory: Vec<f64>,
     /// The φ it returned (`learned.toml`).
     pub learned: f64,
@@ -19,8 +20,8 @@ pub struct HorizonRun {
 /// Studies of one task that differ in their horizon.
 pub struct HorizonPlot {
     pub task: String,
-    /// Unit of φ (label units for σ).
-    pub unit: String,
+    /// Axis title of φ (`σ (degrees)`, `σ_f (pixels)`, …).
+    pub axis: String,
     /// Sorted by horizon.
     pub runs: Vec<HorizonRun>,
     /// The task's fixed φ, drawn dashed.
@@ -39,12 +40,13 @@ impl HorizonPlot {
                 continue;
             }
             let entry = HorizonRun { unroll: s.unroll, trajectory: s.state.history.iter().map(|r| r.phi[0]).collect(), learned: learned.phi()[0] };
-            let unit = super::runs::label_unit(Some(task)).to_string();
+            let name = phi_names(Some(learned), 1, None).remove(0);
+            let axis = if name == "σ" { format!("σ ({})", super::runs::label_unit(Some(task))) } else { name };
             let fixed = Some(task.distribution.phi()).filter(|p| p.len() == 1).map(|p| p[0]);
             match plots.iter_mut().find(|p| p.task == task.name) {
                 Some(plot) if plot.runs.iter().any(|r| r.unroll == entry.unroll) => {}
                 Some(plot) => plot.runs.push(entry),
-                None => plots.push(HorizonPlot { task: task.name.clone(), unit, runs: vec![entry], fixed }),
+                None => plots.push(HorizonPlot { task: task.name.clone(), axis, runs: vec![entry], fixed }),
             }
         }
         plots.retain(|p| p.runs.len() >= 2);
@@ -71,7 +73,7 @@ impl Plot for HorizonPlot {
     {
         let root = root.titled(&self.title(), (FONT, TITLE))?;
         let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
-        let axis = format!("σ ({})", self.unit);
+        let axis = &self.axis;
         let values = self.runs.iter().flat_map(|r| r.trajectory.iter().chain(std::iter::once(&r.learned)).copied()).chain(self.fixed);
         let y_range = headroom(padded(values), 0.1 + 0.07 * (self.runs.len() + 1) as f64);
 
@@ -98,7 +100,7 @@ impl Plot for HorizonPlot {
             let c = colour(7).to_rgba();
             chart
                 .draw_series(DashedLineSeries::new(vec![(0.5, v), (steps + 0.5, v)], 8, 6, c.stroke_width(2)))?
-                .label(format!("task's fixed σ = {v}"))
+                .label(format!("task's fixed value {v}"))
                 .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
@@ -123,14 +125,14 @@ impl Plot for HorizonPlot {
         let c = colour(0);
         chart
             .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))?
-            .label("learned σ")
+            .label("returned by the study")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 6, c.filled())))?;
         if let Some(v) = self.fixed {
             let c = colour(7).to_rgba();
             chart
                 .draw_series(DashedLineSeries::new(vec![(0.7, v), (k_max * 1.4, v)], 8, 6, c.stroke_width(2)))?
-                .label(format!("task's fixed σ = {v}"))
+                .label(format!("task's fixed value {v}"))
                 .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
