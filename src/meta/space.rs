@@ -135,11 +135,7 @@ impl PhiSpace {
         if let Some(v) = phi.iter().find(|v| !v.is_finite()) {
             return Err(format!("{v} is not a finite number"));
         }
-        let bounded = match self.learn {
-            Learn::Pdn => vec![phi[0], phi[1] / phi[0]],
-            Learn::Mixture => vec![phi[0], phi[1], phi[2] / phi[1]],
-            _ => phi.clone(),
-        };
+        let bounded = self.learn.bounded_of(&phi);
         let (lo, hi) = &self.written;
         for (i, v) in bounded.iter().enumerate() {
             if !(*v >= lo[i] && *v <= hi[i]) {

@@ -30,7 +30,7 @@ pub enum SearchMethod {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SelectBy {
-    /// The φ-free query loss (MAE, KL to the hard target, cross-entropy).
+    /// The φ-free query loss (`query_loss`).
     #[default]
     Loss,
     /// The task's headline metric (mAP, mIoU, MAE), which the loss may not follow.
@@ -97,6 +97,25 @@ impl Learn {
             Learn::Mixture => 1,
             _ => dim,
         }
+    }
+
+    /// φ in the coordinates its bounds are written in: the σs as they are, then (p_D, p_N/p_D).
+    /// The caller makes sure p_D ≠ 0.
+    pub fn bounded_of(self, phi: &[f64]) -> Vec<f64> {
+        let mut bounded = phi.to_vec();
+        if let [p_d, p_n] = &mut bounded[self.sigma_coordinates(phi.len())..] {
+            *p_n /= *p_d;
+        }
+        bounded
+    }
+
+    /// φ from its bounded coordinates (inverse of [`Learn::bounded_of`]).
+    pub fn phi_of_bounded(self, bounded: &[f64]) -> Vec<f64> {
+        let mut phi = bounded.to_vec();
+        if let [p_d, ratio] = &mut phi[self.sigma_coordinates(bounded.len())..] {
+            *ratio *= *p_d;
+        }
+        phi
     }
 }
 

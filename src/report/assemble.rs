@@ -42,11 +42,7 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     let mut skipped = vec![];
     let mut sections: Vec<Section> = runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
     for plot in HorizonPlot::from_runs(&runs) {
-        let caption = "Left: the φ each outer step trained with, one line per horizon K (inner steps kept on the graph). Right: the φ each study returned against K. \
-                       Dashed: the task's fixed value.";
-        let figure = render(&plot, &spec.out, &format!("horizon-{}", plot.task), &plot.title(), caption)?;
-        let text = plot.runs.iter().map(|r| format!("| {} | {:.3} |\n", r.unroll, r.learned)).collect::<String>();
-        sections.push(Section { heading: format!("Look-ahead horizon on {}", plot.task), text: format!("| K | learned {} |\n|---|---|\n{text}", plot.axis), figures: vec![figure] });
+        sections.push(plot.section(&spec.out)?);
     }
     let figures: Vec<Figure> = sections.iter().flat_map(|s| s.figures.iter().cloned()).collect();
     if !runs.iter().any(|r| matches!(&r.kind, RunKind::Train(t) if t.per_label.is_some())) {

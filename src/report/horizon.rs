@@ -1,6 +1,9 @@
 //! The look-ahead horizon figure: the scalar φ that hypergradient studies of one task learned,
 //! against how many inner steps each kept on the graph (`unroll`), short-horizon bias made visible.
-use super::figure::{colour, headroom, int_tick, legend, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE};
+use super::figure::{colour, headroom, int_tick, legend, padded, render, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE};
+use super::index::Section;
+use crate::error::Result;
+use std::path::Path;
 use super::runs::{Run, RunKind};
 use super::trajectory::phi_names;
 use plotters::coord::Shift;
@@ -59,6 +62,16 @@ impl HorizonPlot {
     /// Title of the figure.
     pub fn title(&self) -> String {
         format!("{}: φ learned by the look-ahead hypergradient against its horizon K", self.task)
+    }
+
+    /// The report section: the learned φ per K, and the figure drawn into `out`.
+    pub fn section(&self, out: &Path) -> Result<Section> {
+        let caption = "Left: the φ each outer step trained with, one line per horizon K (inner steps kept on the graph). \
+                       Right: the φ each study returned against K. Dashed: the task's fixed value.";
+        let figure = render(self, out, &format!("horizon-{}", self.task), &self.title(), caption)?;
+        let rows: String = self.runs.iter().map(|r| format!("| {} | {:.3} |\n", r.unroll, r.learned)).collect();
+        let text = format!("| K | learned {} |\n|---|---|\n{rows}", self.axis);
+        Ok(Section { heading: format!("Look-ahead horizon on {}", self.task), text, figures: vec![figure] })
     }
 }
 

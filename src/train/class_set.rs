@@ -1,9 +1,8 @@
 //! The labels of a multi-label domain: how many, and the distances the mixture family may use on them
-//! (index distance, the co-occurrence of the task's training pool, CSV files read once on first use).
+//! (index distance and CSV files, each made once on first use; the co-occurrence of the task's training pool).
 use crate::error::{Error, Result};
 use crate::label::{DistanceSpec, LabelDistance};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tch::Tensor;
 
@@ -12,11 +11,12 @@ use tch::Tensor;
 pub struct ClassSet {
     count: i64,
     cooccurrence: Option<LabelDistance>,
-    files: Arc<Mutex<BTreeMap<PathBuf, LabelDistance>>>,
+    /// Index distance and files, resolved once (targets ask for them at every step).
+    resolved: Arc<Mutex<BTreeMap<DistanceSpec, LabelDistance>>>,
 }
 
 impl PartialEq for ClassSet {
-    /// The same labels with the same co-occurrence (the file cache is not part of the domain).
+    /// The same labels with the same co-occurrence (the cache is not part of the domain).
     fn eq(&self, other: &Self) -> bool {
         self.count == other.count && self.cooccurrence == other.cooccurrence
     }
@@ -25,7 +25,7 @@ impl PartialEq for ClassSet {
 impl ClassSet {
     /// `count` labels whose co-occurrence is unknown (no training labels at hand).
     pub fn new(count: i64) -> Self {
-        ClassSet { count, cooccurrence: None, files: Arc::default() }
+        ClassSet { count, cooccurrence: None, resolved: Arc::default() }
     }
 
     /// `count` labels with the co-occurrence of the training label states `[N, C]`.
@@ -40,8 +40,8 @@ impl ClassSet {
         match spec {
             DistanceSpec::Index => set,
             DistanceSpec::Cooccurrence => ClassSet { cooccurrence: Some(matrix), ..set },
-            DistanceSpec::File(path) => {
-                set.files.lock().map(|mut files| files.insert(path.clone(), matrix)).ok();
+            DistanceSpec::File(_) => {
+                set.resolved.lock().map(|mut resolved| resolved.insert(spec.clone(), matrix)).ok();
                 set
             }
         }
@@ -54,20 +54,20 @@ impl ClassSet {
 
     /// The distance matrix `spec` names, checked against the C labels.
     pub fn distance(&self, spec: &DistanceSpec) -> Result<LabelDistance> {
-        match spec {
-            DistanceSpec::Index => LabelDistance::index(self.count),
-            DistanceSpec::Cooccurrence => self.cooccurrence.clone().ok_or_else(|| {
+        if *spec == DistanceSpec::Cooccurrence {
+            return self.cooccurrence.clone().ok_or_else(|| {
                 Error::invalid("distance", "cooccurrence", "needs the task's training labels, which are not loaded here")
-            }),
-            DistanceSpec::File(path) => {
-                let mut files = self.files.lock().map_err(|_| Error::invalid("distance", path.display(), "the file cache was poisoned by a panic"))?;
-                if let Some(d) = files.get(path) {
-                    return Ok(d.clone());
-                }
-                let d = LabelDistance::from_csv(path, self.count)?;
-                files.insert(path.clone(), d.clone());
-                Ok(d)
-            }
+            });
         }
+        let mut resolved = self.resolved.lock().map_err(|_| Error::invalid("distance", spec.name(), "the distance cache was poisoned by a panic"))?;
+        if let Some(d) = resolved.get(spec) {
+            return Ok(d.clone());
+        }
+        let d = match spec {
+            DistanceSpec::File(path) => LabelDistance::from_csv(path, self.count)?,
+            _ => LabelDistance::index(self.count)?, // index: co-occurrence returned above
+        };
+        resolved.insert(spec.clone(), d.clone());
+        Ok(d)
     }
 }

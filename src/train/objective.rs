@@ -35,11 +35,15 @@ pub struct Method {
 }
 
 impl Method {
-    /// The loss of one member: logits `[B, C]` (or `[B, C, H, W]`) against its targets and labels.
-    pub fn loss(&self, domain: &Domain, logits: &Tensor, targets: &Targets, labels: &Labels) -> Result<Tensor> {
-        let kl = || match &targets.valid {
-            Some(valid) => kl_loss_masked(logits, &targets.dist, valid),
-            None => kl_loss(logits, &targets.dist),
+    /// The loss of one member: logits `[B, C]` (or `[B, C, H, W]`) against its labels, and against
+    /// the targets of its family at `phi` for the losses that use them (KL, DLDL-v2).
+    pub fn loss(&self, domain: &Domain, phi: &Tensor, logits: &Tensor, labels: &Labels) -> Result<Tensor> {
+        let kl = || {
+            let Targets { dist, valid } = domain.targets(&self.target, phi, labels)?;
+            match &valid {
+                Some(valid) => kl_loss_masked(logits, &dist, valid),
+                None => kl_loss(logits, &dist),
+            }
         };
         match self.loss {
             LossKind::Kl => kl(),
@@ -139,8 +143,7 @@ mod tests {
         let logits = Tensor::zeros([2, 3], (Kind::Float, tch::Device::Cpu));
         let labels = Labels::Ordinal(Tensor::from_slice(&[0.0f32, 2.0]));
         let method: Method = "l1".parse().unwrap();
-        let targets = Targets { dist: logits.zeros_like(), valid: None };
-        let loss = method.loss(&domain, &logits, &targets, &labels).unwrap().double_value(&[]);
+        let loss = method.loss(&domain, &Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), &logits, &labels).unwrap().double_value(&[]);
         assert!((loss - 1.0).abs() < 1e-6);
     }
 }

@@ -39,11 +39,10 @@ impl TrainData<'_> {
     }
 
     /// `method`'s loss with parameters `phi` for `logits` `[B, …]` of the dataset rows `rows`
-    /// (targets built on the logits' device).
+    /// (targets, where the loss uses them, built on the logits' device).
     pub fn loss(&self, method: &Method, phi: &Tensor, logits: &Tensor, rows: &[i64]) -> Result<Tensor> {
         let labels = labels_on(&self.labels.select(&Tensor::from_slice(rows)), logits.device());
-        let targets = self.domain.targets(&method.target, phi, &labels)?;
-        method.loss(self.domain, logits, &targets, &labels)
+        method.loss(self.domain, phi, logits, &labels)
     }
 }
 

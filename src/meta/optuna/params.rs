@@ -74,11 +74,7 @@ impl OptunaSpace {
             .iter()
             .map(|p| values.get(&p.name).copied().ok_or_else(|| Error::invalid("optuna trial", format!("{values:?}"), format!("has no parameter {}", p.name))))
             .collect::<Result<_>>()?;
-        Ok(match self.learn {
-            Learn::Pdn => vec![raw[0], raw[0] * raw[1]],
-            Learn::Mixture => vec![raw[0], raw[1], raw[1] * raw[2]],
-            _ => raw,
-        })
+        Ok(self.learn.phi_of_bounded(&raw))
     }
 
     /// Optuna's parameter values for φ (inverse of [`OptunaSpace::phi_of`]).
@@ -86,14 +82,11 @@ impl OptunaSpace {
         if phi.len() != self.params.len() {
             return Err(Error::invalid("φ", format!("{phi:?}"), format!("needs {} coordinates", self.params.len())));
         }
-        let raw = match self.learn {
-            Learn::Pdn if phi[0] > 0.0 => vec![phi[0], phi[1] / phi[0]],
-            Learn::Pdn => return Err(Error::invalid("p_d", phi[0], "must be > 0 to express p_N as a fraction of it")),
-            Learn::Mixture if phi[1] > 0.0 => vec![phi[0], phi[1], phi[2] / phi[1]],
-            Learn::Mixture => return Err(Error::invalid("p_d", phi[1], "must be > 0 to express p_N as a fraction of it")),
-            _ => phi.to_vec(),
-        };
-        Ok(self.params.iter().map(|p| p.name.clone()).zip(raw).collect())
+        let sigmas = self.learn.sigma_coordinates(phi.len());
+        if let Some(p_d) = phi.get(sigmas).filter(|p_d| !(**p_d > 0.0)) {
+            return Err(Error::invalid("p_d", p_d, "must be > 0 to express p_N as a fraction of it"));
+        }
+        Ok(self.params.iter().map(|p| p.name.clone()).zip(self.learn.bounded_of(phi)).collect())
     }
 
     /// GridSampler's search space: for each parameter, the values the grid points give it.
