@@ -3,7 +3,8 @@
 use crate::data::image::{Colour, ImageOptions};
 use crate::data::LabelKind;
 use crate::error::{Error, Result};
-use crate::label::{Bins, DistributionSpec, Grid};
+use crate::family::{DistributionSpec, LabelScale};
+use crate::label::{Bins, Grid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -636,20 +637,15 @@ impl TaskSpec {
     fn validate_distribution(&self) -> Result<()> {
         self.distribution.validate().map_err(|e| self.err("distribution", e.to_string()))?;
         let family = self.distribution.family();
-        let fits = match self.label_kind() {
-            LabelKind::Ordinal => ["onehot", "smoothing", "gaussian"].contains(&family),
-            LabelKind::Pose => ["onehot", "smoothing", "gaussian2d"].contains(&family),
-            LabelKind::MultiLabel => ["pdn", "mixture"].contains(&family),
-            LabelKind::Segmentation => ["onehot", "smoothing", "segmentation"].contains(&family),
-        };
-        if !fits {
-            return Err(self.err("distribution.family", format!("`{family}` does not fit {} labels", self.label_kind())));
+        if !family.label_kinds().contains(&self.label_kind()) {
+            let fitting = crate::family::DistributionSpec::names_for(self.label_kind());
+            return Err(self.err("distribution.family", format!("`{}` does not fit {} labels (use {fitting})", family.name(), self.label_kind())));
         }
-        if let crate::label::DistributionSpec::Segmentation { .. } = &self.distribution {
+        if let crate::family::DistributionSpec::Segmentation(_) = &self.distribution {
             let shape = self.distribution.kernel_shape().map_err(|e| self.err("distribution", e.to_string()))?;
             shape.check_keeps_size().map_err(|e| self.err("distribution.stride", e.to_string()))?;
         }
-        if let (crate::label::DistributionSpec::Gaussian { sigma }, LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
+        if let (crate::family::DistributionSpec::Gaussian(crate::family::GaussianSpec { sigma }), LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
             let n = sigma.values().len();
             if n != 1 && n != b.len() {
                 return Err(self.err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
@@ -660,23 +656,13 @@ impl TaskSpec {
 
     /// σ of `distribution` is at least [`crate::label::MIN_SIGMA_PER_STEP`] × the label step of this
     /// task's domain (the task's own distribution, or a method given on the command line).
-    pub fn check_sigma_floor(&self, distribution: &crate::label::DistributionSpec) -> Result<()> {
-        use crate::label::DistributionSpec as D;
-        let checks: Vec<(f64, f64, &str)> = match (distribution, &self.labels) {
-            (D::Gaussian { sigma }, LabelDomain::Bins(b)) => sigma.values().into_iter().map(|v| (v, b.step(), "bin step")).collect(),
-            (D::Gaussian2d { sigma }, LabelDomain::Grid(g)) => match sigma.values().as_slice() {
-                [v] => vec![(*v, g.axis1.step().min(g.axis2.step()), "grid step")],
-                values => values.iter().zip([g.axis1.step(), g.axis2.step()]).map(|(v, step)| (*v, step, "grid step")).collect(),
-            },
-            // Other distances are known only with their matrix; the family checks σ against it then.
-            (D::Mixture { sigma, distance, .. }, _) if distance.is_index() => vec![(*sigma, 1.0, "smallest label distance")],
-            (D::Segmentation { sigma, .. }, _) => vec![(*sigma, 1.0, "pixel")],
-            _ => vec![],
+    pub fn check_sigma_floor(&self, distribution: &DistributionSpec) -> Result<()> {
+        let scale = match &self.labels {
+            LabelDomain::Bins(b) => LabelScale::Bins(b),
+            LabelDomain::Grid(g) => LabelScale::Grid(g),
+            LabelDomain::Classes(_) => LabelScale::Other,
         };
-        for (value, step, unit) in checks {
-            crate::label::sigma_floor("sigma", &[value], step, unit)?;
-        }
-        Ok(())
+        distribution.check_sigma_floor(scale)
     }
 
     fn validate_model(&self) -> Result<()> {

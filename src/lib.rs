@@ -25,6 +25,7 @@ pub mod benchmark;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod family;
 pub mod fewshot;
 pub mod label;
 pub mod meta;

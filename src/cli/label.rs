@@ -2,9 +2,12 @@
 //! exactly what a family and its φ mean before training with them.
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use dldl_meta::family::{
+    DistributionSpec, Gaussian2dSpec, GaussianSpec, MixtureSpec, OnehotSpec, PdnSpec, SegmentationSpec, SigmaSpec, SmoothingSpec,
+};
 use dldl_meta::label::{
-    check_classes, label_smoothing, one_hot, Bins, DistributionSpec, DistanceSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn,
-    SegmentationSmoothing, Sigma, Sigma2d, SigmaSpec, DIFFICULT, NEGATIVE, POSITIVE, VOID,
+    check_classes, label_smoothing, one_hot, Bins, DistanceSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn, SegmentationSmoothing,
+    Sigma, Sigma2d, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
 use dldl_meta::train::ClassSet;
 use tch::{Kind, Tensor};
@@ -90,7 +93,7 @@ pub struct LabelArgs {
 /// Validates the arguments through the library's spec, computes the distribution and prints it.
 pub fn run(args: &LabelArgs) -> anyhow::Result<()> {
     let spec = spec_of(args)?;
-    spec.validate().with_context(|| format!("--family {}", spec.family()))?;
+    spec.validate().with_context(|| format!("--family {}", spec.name()))?;
     println!("# {spec}");
     match args.family {
         Family::Onehot | Family::Smoothing | Family::Gaussian => print_1d(args, &spec),
@@ -114,18 +117,18 @@ fn spec_of(args: &LabelArgs) -> anyhow::Result<DistributionSpec> {
         }
     };
     Ok(match args.family {
-        Family::Onehot => DistributionSpec::Onehot {},
-        Family::Smoothing => DistributionSpec::Smoothing { epsilon: args.epsilon },
-        Family::Gaussian => DistributionSpec::Gaussian { sigma: SigmaSpec::Scalar(scalar_sigma()?) },
-        Family::Gaussian2d => DistributionSpec::Gaussian2d { sigma: sigma()? },
-        Family::Pdn => DistributionSpec::Pdn { p_d: args.p_d, p_n: args.p_n },
-        Family::Mixture => DistributionSpec::Mixture { sigma: scalar_sigma()?, p_d: args.p_d, p_n: args.p_n, distance: DistanceSpec::parse(&args.distance)? },
-        Family::Segmentation => DistributionSpec::Segmentation {
+        Family::Onehot => DistributionSpec::Onehot(OnehotSpec {}),
+        Family::Smoothing => DistributionSpec::Smoothing(SmoothingSpec { epsilon: args.epsilon }),
+        Family::Gaussian => DistributionSpec::Gaussian(GaussianSpec { sigma: SigmaSpec::Scalar(scalar_sigma()?) }),
+        Family::Gaussian2d => DistributionSpec::Gaussian2d(Gaussian2dSpec { sigma: sigma()? }),
+        Family::Pdn => DistributionSpec::Pdn(PdnSpec { p_d: args.p_d, p_n: args.p_n }),
+        Family::Mixture => DistributionSpec::Mixture(MixtureSpec { sigma: scalar_sigma()?, p_d: args.p_d, p_n: args.p_n, distance: DistanceSpec::parse(&args.distance)? }),
+        Family::Segmentation => DistributionSpec::Segmentation(SegmentationSpec {
             sigma: scalar_sigma()?,
             kernel: args.kernel,
             stride: args.stride,
             padding: args.padding,
-        },
+        }),
     })
 }
 
@@ -145,12 +148,10 @@ fn one_label(args: &LabelArgs, count: usize) -> anyhow::Result<Vec<f64>> {
 }
 
 fn sigma_tensor(spec: &DistributionSpec) -> Tensor {
-    let v = match spec {
-        DistributionSpec::Gaussian { sigma } | DistributionSpec::Gaussian2d { sigma } => sigma.values(),
-        DistributionSpec::Mixture { sigma, .. } | DistributionSpec::Segmentation { sigma, .. } => vec![*sigma],
-        _ => vec![],
-    };
-    Tensor::from_slice(&v)
+    match spec {
+        DistributionSpec::Mixture(m) => Tensor::from_slice(&[m.sigma]),
+        other => Tensor::from_slice(&other.phi()),
+    }
 }
 
 fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
@@ -160,8 +161,8 @@ fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
     let label = Tensor::from_slice(&[value]);
     let classes = bins.len() as i64;
     let p = match spec {
-        DistributionSpec::Onehot {} => one_hot(&bins.nearest_index(&label)?, classes)?,
-        DistributionSpec::Smoothing { epsilon } => {
+        DistributionSpec::Onehot(_) => one_hot(&bins.nearest_index(&label)?, classes)?,
+        DistributionSpec::Smoothing(SmoothingSpec { epsilon }) => {
             label_smoothing(&bins.nearest_index(&label)?, classes, &Tensor::from_slice(&[*epsilon]))?
         }
         _ => Gaussian1d::new(&bins, Sigma::Scalar(sigma_tensor(spec)))?.targets(&label)?,
@@ -225,7 +226,7 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
     let state_tensor = Tensor::from_slice(&states).reshape([1, classes]);
     let pdn = Pdn::explicit(args.p_d, args.p_n)?;
     let p = match spec {
-        DistributionSpec::Mixture { distance, .. } => {
+        DistributionSpec::Mixture(MixtureSpec { distance, .. }) => {
             // Without a task there are no training labels: index distance and files only.
             let distance = ClassSet::new(classes).distance(distance).context("--distance (co-occurrence needs a task: use `train` or `search`)")?;
             Mixture::new(&distance, sigma_tensor(spec), pdn)?.targets(&state_tensor)?

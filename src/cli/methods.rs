@@ -2,7 +2,7 @@
 //! φ a search wrote to `RUN_DIR/learned.toml` and refuses it for a task it was not learned on.
 use anyhow::{bail, Context};
 use dldl_meta::config::TaskSpec;
-use dldl_meta::label::DistributionSpec;
+use dldl_meta::family::DistributionSpec;
 use dldl_meta::meta::search::{Learned, LEARNED_FILE};
 use dldl_meta::rundir::CONFIG_FILE;
 use dldl_meta::train::{LossKind, Method};
@@ -54,8 +54,8 @@ fn check_learned_task(dir: &Path, task: &TaskSpec) -> anyhow::Result<()> {
     let config: serde_json::Value = serde_json::from_str(&text).with_context(unknown)?;
     let (Some(toml), Some(path)) = (config["task_toml"].as_str(), config["task_file"].as_str()) else { bail!(unknown()) };
     let learned_on = TaskSpec::parse(toml, Path::new(path)).with_context(unknown)?;
-    let describe = |t: &TaskSpec| format!("task {} ({}, {} family)", t.name, t.labels.describe(), t.distribution.family());
-    if learned_on.labels != task.labels || learned_on.distribution.family() != task.distribution.family() {
+    let describe = |t: &TaskSpec| format!("task {} ({}, {} family)", t.name, t.labels.describe(), t.distribution.name());
+    if learned_on.labels != task.labels || learned_on.distribution.name() != task.distribution.name() {
         bail!(
             "learned:{}: its φ was learned on {}, which does not match {}: a learned φ applies only to a task with the same label domain and family",
             dir.display(),

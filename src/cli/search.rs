@@ -4,7 +4,7 @@ use super::common::TaskArgs;
 use super::progress::Progress;
 use clap::Args;
 use dldl_meta::data::Pool;
-use dldl_meta::label::brief;
+use dldl_meta::family::brief;
 use dldl_meta::meta::optuna::{Bridge, BridgeConfig};
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};

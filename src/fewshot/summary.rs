@@ -177,9 +177,9 @@ fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
 
 fn label(name: &str, trains: &str) -> String {
     if name == trains {
-        crate::label::brief(name)
+        crate::family::brief(name)
     } else {
-        format!("{name} ({})", crate::label::brief(trains))
+        format!("{name} ({})", crate::family::brief(trains))
     }
 }
 

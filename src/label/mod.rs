@@ -12,7 +12,6 @@ pub mod measures;
 pub mod mixture;
 pub mod pdn;
 pub mod segmentation;
-pub mod spec;
 
 pub use baseline::{label_smoothing, one_hot};
 pub use bins::{Bins, Grid, OutsideDomain};
@@ -25,5 +24,4 @@ pub use mixture::Mixture;
 pub use validate::{check_classes, MAX_CLASSES};
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, MAX_KERNEL_SIZE, VOID};
-pub use spec::{brief, DistributionSpec, SigmaSpec};
 pub use validate::{sigma_floor, MIN_SIGMA_PER_STEP};

@@ -1,6 +1,6 @@
 //! The outer objective: the loss and metric of a φ on an episode's query set after inner training
 //! on its support set. The query loss does not depend on φ, so φs are compared on equal terms.
-use crate::label::DistributionSpec;
+use crate::family::{DistributionSpec, OnehotSpec};
 use crate::train::surrogates::SMOOTH_AP_TAU;
 use crate::train::{Domain, LossKind, Method};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ pub enum QueryLoss {
 
 /// The method whose loss scores query sets under `loss`.
 pub fn query_method(domain: &Domain, loss: QueryLoss) -> Method {
-    let onehot = DistributionSpec::Onehot {};
+    let onehot = DistributionSpec::Onehot(OnehotSpec {});
     let hard = || match domain {
         Domain::Classes(_) => "pdn:p_d=0,p_n=0".parse().expect("valid built-in target"),
         _ => onehot.clone(),

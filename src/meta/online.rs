@@ -94,7 +94,8 @@ pub fn lookahead_loss(unroll: &Unroll, params: &Params, optimizer: &OptimizerSta
 mod tests {
     use super::*;
     use crate::data::Labels;
-    use crate::label::{Bins, DistributionSpec};
+    use crate::family::DistributionSpec;
+    use crate::label::Bins;
     use crate::model::{Network, NetworkSpec};
     use crate::train::{Domain, TrainData};
     use tch::Device;

@@ -168,7 +168,7 @@ mod tests {
     fn explore_multiplies_sigma_by_five_fourths_or_four_fifths_within_the_bounds() {
         let study: crate::meta::StudySpec =
             toml::from_str("method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.5]\nupper = [4.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 2\ninterval = 1\n").unwrap();
-        let template: crate::label::DistributionSpec = "gaussian:sigma=2".parse().unwrap();
+        let template: crate::family::DistributionSpec = "gaussian:sigma=2".parse().unwrap();
         let space = PhiSpace::new(&study, &template, &crate::train::Domain::Bins(crate::label::Bins::parse("0:9").unwrap())).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let mut seen = std::collections::BTreeSet::new();

@@ -18,7 +18,7 @@ use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
 use crate::train::trainer::{chunked_done, chunked_total, train_chunked, TrainEvent};
 use crate::model::Params;
-use crate::label::DistributionSpec;
+use crate::family::{DistributionSpec, MixtureSpec};
 use crate::train::{Domain, LossKind, Member, MemberOutcome, Method, TrainData, TrainSpec, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -137,7 +137,7 @@ impl SearchOutcome {
         let row = |who: &str, e: &Evaluated| {
             format!(
                 "| {who} {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n",
-                crate::label::brief(&e.distribution),
+                crate::family::brief(&e.distribution),
                 e.loss_mean,
                 e.loss_ci95,
                 e.metric_mean,
@@ -171,7 +171,7 @@ impl SearchOutcome {
             text += &verdict("learned", t);
         }
         for other in &self.others {
-            text += &verdict(&crate::label::brief(&other.evaluated.distribution), &other.metric_test);
+            text += &verdict(&crate::family::brief(&other.evaluated.distribution), &other.metric_test);
         }
         text
     }
@@ -257,7 +257,7 @@ impl<'a> Study<'a> {
 
     /// A mixture's resolved label distance (co-occurrence, file or index), kept with the run.
     fn record_label_distance(&self, dir: &RunDir) -> Result<()> {
-        if let (DistributionSpec::Mixture { distance, .. }, Domain::Classes(classes)) = (self.spec.family(&self.prepared.task.distribution), &self.prepared.inner.domain) {
+        if let (DistributionSpec::Mixture(MixtureSpec { distance, .. }), Domain::Classes(classes)) = (self.spec.family(&self.prepared.task.distribution), &self.prepared.inner.domain) {
             dir.write_text(LABEL_DISTANCE_FILE, &classes.distance(distance)?.to_csv())?;
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b); both for the mixture), with box bounds and the spec at a φ.
 use super::study::{Learn, SearchMethod, StudySpec};
 use crate::error::{Error, Result};
-use crate::label::{DistributionSpec, SigmaSpec};
+use crate::family::DistributionSpec;
 use crate::train::Domain;
 use tch::Tensor;
 
@@ -33,43 +33,13 @@ fn logit(x: f64) -> f64 {
     (x / (1.0 - x)).ln()
 }
 
-/// The label step (and its name) that bounds each σ coordinate from below.
-fn sigma_steps(learn: Learn, domain: &Domain, dim: usize) -> Vec<(f64, &'static str)> {
-    match (learn, domain) {
-        (_, Domain::Bins(b)) => vec![(b.step(), "bin step"); dim],
-        (Learn::Sigma2, Domain::Grid(g)) => vec![(g.axis1.step(), "grid step"), (g.axis2.step(), "grid step")],
-        (_, Domain::Grid(g)) => vec![(g.axis1.step().min(g.axis2.step()), "grid step"); dim],
-        (Learn::KernelSigma, _) => vec![(1.0, "pixel"); dim],
-        _ => vec![(1.0, "smallest label distance"); dim],
-    }
-}
-
-/// The `learn` values that fit a family.
-fn learn_hint(family: &DistributionSpec) -> &'static str {
-    match family {
-        DistributionSpec::Gaussian { .. } => " (use sigma or sigma-per-label)",
-        DistributionSpec::Gaussian2d { .. } => " (use sigma or sigma2)",
-        DistributionSpec::Mixture { .. } => " (use sigma or mixture)",
-        DistributionSpec::Pdn { .. } => " (use pdn)",
-        DistributionSpec::Segmentation { .. } => " (use kernel-sigma)",
-        _ => " (onehot and smoothing have no φ to learn)",
-    }
-}
-
 impl PhiSpace {
     /// Checks that `learn` fits the task's family and domain, and maps the φ-bounds into θ-bounds.
     pub fn new(study: &StudySpec, template: &DistributionSpec, domain: &Domain) -> Result<Self> {
-        let dim = match (study.learn, template, domain) {
-            (Learn::Sigma, DistributionSpec::Gaussian { .. } | DistributionSpec::Gaussian2d { .. } | DistributionSpec::Mixture { .. }, _) => 1,
-            (Learn::SigmaPerLabel, DistributionSpec::Gaussian { .. }, Domain::Bins(b)) => b.len(),
-            (Learn::Sigma2, DistributionSpec::Gaussian2d { .. }, _) => 2,
-            (Learn::Pdn, DistributionSpec::Pdn { .. }, _) => 2,
-            (Learn::Mixture, DistributionSpec::Mixture { .. }, _) => 3,
-            (Learn::KernelSigma, DistributionSpec::Segmentation { .. }, _) => 1,
-            (learn, family, _) => {
-                return Err(study.error("learn", format!("`{learn}` does not apply to the task's {} family{}", family.family(), learn_hint(family))))
-            }
-        };
+        let family = template.family();
+        let dim = family.learned_dim(study.learn, domain).ok_or_else(|| {
+            study.error("learn", format!("`{}` does not apply to the task's {} family{}", study.learn, family.name(), family.learn_hint()))
+        })?;
         let widen = |v: &[f64]| if v.len() == 1 { vec![v[0]; dim] } else { v.to_vec() };
         let (lo, hi) = (widen(&study.lower), widen(&study.upper));
         if lo.len() != dim {
@@ -77,7 +47,7 @@ impl PhiSpace {
         }
         let to_theta = |v: &[f64]| -> Result<Vec<f64>> {
             let sigmas = study.learn.sigma_coordinates(dim);
-            let mut steps = sigma_steps(study.learn, domain, dim).into_iter();
+            let mut steps = family.sigma_steps(domain.into(), sigmas).into_iter();
             v.iter()
                 .enumerate()
                 .map(|(i, x)| {
@@ -180,13 +150,7 @@ impl PhiSpace {
 
     /// The learned coordinates of the template (the task's default φ).
     fn default_phi(&self) -> Vec<f64> {
-        let phi = self.template.phi();
-        match (self.learn, &self.template) {
-            (Learn::Sigma, DistributionSpec::Mixture { sigma, .. }) => vec![*sigma],
-            (Learn::Sigma | Learn::KernelSigma, _) => vec![phi[0]],
-            (Learn::SigmaPerLabel | Learn::Sigma2, _) => if phi.len() == 1 { vec![phi[0]; self.dim()] } else { phi },
-            (Learn::Pdn | Learn::Mixture, _) => phi,
-        }
+        self.template.family().learned_of(self.dim())
     }
 
     /// θ for a φ (inverse of [`PhiSpace::phi_of`]).
@@ -226,34 +190,13 @@ impl PhiSpace {
 
     /// The family with its φ replaced by the learned coordinates `phi`.
     pub fn spec_at(&self, phi: &[f64]) -> DistributionSpec {
-        let sigma = |v: &[f64]| if v.len() == 1 { SigmaSpec::Scalar(v[0]) } else { SigmaSpec::Vector(v.to_vec()) };
-        match (&self.template, self.learn) {
-            (DistributionSpec::Gaussian { .. }, _) => DistributionSpec::Gaussian { sigma: sigma(phi) },
-            (DistributionSpec::Gaussian2d { .. }, _) => DistributionSpec::Gaussian2d { sigma: sigma(phi) },
-            (DistributionSpec::Mixture { distance, .. }, Learn::Mixture) => {
-                DistributionSpec::Mixture { sigma: phi[0], p_d: phi[1], p_n: phi[2], distance: distance.clone() }
-            }
-            (DistributionSpec::Mixture { p_d, p_n, distance, .. }, _) => {
-                DistributionSpec::Mixture { sigma: phi[0], p_d: *p_d, p_n: *p_n, distance: distance.clone() }
-            }
-            (DistributionSpec::Pdn { .. }, _) => DistributionSpec::Pdn { p_d: phi[0], p_n: phi[1] },
-            (DistributionSpec::Segmentation { kernel, stride, padding, .. }, _) => {
-                DistributionSpec::Segmentation { sigma: phi[0], kernel: *kernel, stride: *stride, padding: *padding }
-            }
-            (other, _) => other.clone(),
-        }
+        self.template.family().with_learned(self.learn, phi)
     }
 
     /// The full flat φ of the family (the layout `Domain::targets` expects) from the learned coordinates,
     /// differentiable in them.
     pub fn full_phi(&self, learned: &Tensor) -> Tensor {
-        match &self.template {
-            DistributionSpec::Mixture { p_d, p_n, .. } if self.learn == Learn::Sigma => {
-                let rest = Tensor::from_slice(&[*p_d, *p_n]).to_kind(learned.kind()).to_device(learned.device());
-                Tensor::cat(&[learned.shallow_clone(), rest], 0)
-            }
-            _ => learned.shallow_clone(),
-        }
+        self.template.family().full_phi(self.learn, learned)
     }
 }
 

@@ -2,7 +2,7 @@
 //! `report.md` and `index.html` with the numbers tables next to the figures. Never trains.
 use super::curves::{curve_metric, CurvesPlot};
 use super::distributions::{check_same_family, Compared, DistributionPlot};
-use crate::label::brief;
+use crate::family::brief;
 use super::fewshot_plots::{FewshotFigure, FewshotPlot};
 use super::figure::{render, Figure};
 use super::index::{html, Section};
@@ -90,7 +90,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                             let caption = format!("{} against the task's fixed {}, computed by the library's own target code.", brief(&learned.to_string()), t.distribution);
                             section.figures.push(render(&plot, out, &format!("distributions-{}", run.name), &title, &caption)?);
                         }
-                        None => skipped.push(format!("{}: no distribution figure for family {}", run.name, learned.family())),
+                        None => skipped.push(format!("{}: no distribution figure for family {}", run.name, learned.name())),
                     }
                 }
                 _ => skipped.push(format!("{}: no learned.toml yet; no distribution figure", run.name)),

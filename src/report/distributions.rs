@@ -5,7 +5,8 @@ use super::figure::{AXIS, DrawResult, FONT, Plot, SQUARE, TICK, TITLE, WIDE, col
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::label::{brief, DistributionSpec, LabelDistance, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
+use crate::family::{brief, DistributionSpec, GaussianSpec, MixtureSpec};
+use crate::label::{LabelDistance, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
 use crate::train::evaluate::phi_of;
 use crate::train::{ClassSet, Domain};
 use plotters::coord::Shift;
@@ -88,10 +89,10 @@ impl DistributionPlot {
                 let domain = Domain::Bins(bins.clone());
                 let y = Labels::Ordinal(Tensor::from_slice(&labels.iter().map(|v| *v as f32).collect::<Vec<_>>()));
                 let sigma = match (&compared.learned, &compared.fixed) {
-                    (DistributionSpec::Gaussian { sigma: l }, f) if l.values().len() == n => {
+                    (DistributionSpec::Gaussian(GaussianSpec { sigma: l }), f) if l.values().len() == n => {
                         let fixed = match f {
-                            DistributionSpec::Gaussian { sigma } if sigma.values().len() == n => sigma.values(),
-                            DistributionSpec::Gaussian { sigma } => vec![sigma.values()[0]; n],
+                            DistributionSpec::Gaussian(GaussianSpec { sigma }) if sigma.values().len() == n => sigma.values(),
+                            DistributionSpec::Gaussian(GaussianSpec { sigma }) => vec![sigma.values()[0]; n],
                             _ => vec![f64::NAN; n],
                         };
                         Some((fixed, l.values()))
@@ -100,7 +101,7 @@ impl DistributionPlot {
                 };
                 let index: Vec<usize> = labels.iter().map(|l| values.iter().position(|v| v == l).unwrap_or(0)).collect();
                 let legend = |spec: &DistributionSpec, kind: &str, i: usize| match spec {
-                    DistributionSpec::Gaussian { sigma } => {
+                    DistributionSpec::Gaussian(GaussianSpec { sigma }) => {
                         let s = sigma.values();
                         format!("{kind} σ = {}", brief(&format!("{}", if s.len() == n { s[index[i]] } else { s[0] })))
                     }
@@ -140,7 +141,7 @@ impl DistributionPlot {
                 let domain = Domain::Segmentation { classes: c.len() as i64 };
                 let maps = Labels::Segmentation(example_map());
                 let map = |spec: &DistributionSpec| -> Result<Vec<Vec<f64>>> { rows(&targets(&domain, spec, &maps)?.get(0).get(1)) };
-                if !matches!(compared.learned, DistributionSpec::Segmentation { .. }) {
+                if !matches!(compared.learned, DistributionSpec::Segmentation(_)) {
                     return Ok(None);
                 }
                 Shape::Segmentation {
@@ -160,7 +161,7 @@ impl DistributionPlot {
                 let n = c.len() as i64;
                 // The mixture's distance: the learned one if it is a mixture, else the fixed one.
                 let mixture = [&compared.learned, &compared.fixed].into_iter().find_map(|spec| match spec {
-                    DistributionSpec::Mixture { distance, .. } => Some(distance.clone()),
+                    DistributionSpec::Mixture(MixtureSpec { distance, .. }) => Some(distance.clone()),
                     _ => None,
                 });
                 let classes = match (&mixture, &compared.label_distance) {
@@ -408,10 +409,10 @@ where
 /// An error when the learned spec cannot be compared with the task's: another family (P/D/N and
 /// the mixture compare: both are multi-label targets).
 pub fn check_same_family(compared: &Compared) -> Result<()> {
-    let multilabel = |spec: &DistributionSpec| matches!(spec, DistributionSpec::Pdn { .. } | DistributionSpec::Mixture { .. });
-    let comparable = compared.fixed.family() == compared.learned.family() || (multilabel(&compared.fixed) && multilabel(&compared.learned));
+    let multilabel = |spec: &DistributionSpec| matches!(spec, DistributionSpec::Pdn(_) | DistributionSpec::Mixture(_));
+    let comparable = compared.fixed.name() == compared.learned.name() || (multilabel(&compared.fixed) && multilabel(&compared.learned));
     if !comparable {
-        return Err(Error::invalid("learned distribution", compared.learned.family(), format!("is not the task's family {}", compared.fixed.family())));
+        return Err(Error::invalid("learned distribution", compared.learned.name(), format!("is not the task's family {}", compared.fixed.name())));
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Few-shot figures: the headline metric versus shots (or training fraction), one line per method
 //! with its 95 % CI band; and the paired difference of each method against the baseline with CI bars.
-use crate::label::brief;
+use crate::family::brief;
 use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
 use crate::fewshot::{FewshotSummary, MeanCi};
 use plotters::coord::Shift;

@@ -3,7 +3,8 @@
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
 use crate::fewshot::{EpisodeRecord, FewshotSummary};
-use crate::label::{DistributionSpec, LabelDistance};
+use crate::family::DistributionSpec;
+use crate::label::LabelDistance;
 use crate::meta::objective::QueryLoss;
 use crate::meta::search::{SearchOutcome, SearchState};
 use crate::rundir::records::{
@@ -169,7 +170,7 @@ pub fn metric_axis(metric: &str, task: Option<&TaskSpec>) -> String {
 /// The φ-free query loss a study scored by: MAE in label units (ordinal, pose), 1 − Smooth-AP or
 /// 1 − soft IoU (multi-label, segmentation), or KL / cross-entropy in nats.
 pub fn query_loss_unit(task: Option<&TaskSpec>, loss: QueryLoss) -> String {
-    let segmentation = task.is_some_and(|t| matches!(t.distribution, DistributionSpec::Segmentation { .. }));
+    let segmentation = task.is_some_and(|t| matches!(t.distribution, DistributionSpec::Segmentation(_)));
     match (task.map(|t| &t.labels), loss) {
         (None, _) => "as logged".into(),
         (Some(_), QueryLoss::Kl) => "nats".into(),

@@ -1,7 +1,7 @@
 //! Outer-loop trajectories of a search: φ per outer step (with the task's fixed φ dashed), and the
 //! query loss per step with a ±1 sd band over the step's episodes, from `state.json`'s history.
 use super::figure::{AXIS, DrawResult, FONT, Plot, TICK, TITLE, WIDE, band, colour, headroom, int_tick, legend, padded, tick};
-use crate::label::DistributionSpec;
+use crate::family::DistributionSpec;
 use crate::meta::search::StepRecord;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -24,24 +24,10 @@ pub struct TrajectoryPlot<'a> {
 
 /// Names of the φ coordinates of `family` with `n` values (`labels`: the bins, for σ per label).
 pub fn phi_names(family: Option<&DistributionSpec>, n: usize, labels: Option<&[f64]>) -> Vec<String> {
-    if let (Some(DistributionSpec::Gaussian { .. }), Some(values)) = (family, labels) {
-        if n > 1 && values.len() == n {
-            return values.iter().map(|v| format!("σ(y={v})")).collect();
-        }
-    }
-    let named: &[&str] = match family {
-        Some(DistributionSpec::Gaussian2d { .. }) if n == 2 => &["σ₁", "σ₂"],
-        Some(DistributionSpec::Pdn { .. }) if n == 2 => &["p_D", "p_N"],
-        Some(DistributionSpec::Mixture { .. }) if n == 3 => &["σ", "p_D", "p_N"],
-        Some(DistributionSpec::Segmentation { .. }) if n == 1 => &["σ_f (pixels)"],
-        Some(DistributionSpec::Smoothing { .. }) if n == 1 => &["ε"],
-        _ if n == 1 => &["σ"],
-        _ => &[],
-    };
-    if named.len() == n {
-        named.iter().map(|s| s.to_string()).collect()
-    } else {
-        (0..n).map(|i| format!("φ[{i}]")).collect()
+    match family {
+        Some(spec) => spec.phi_names(n, labels),
+        None if n == 1 => vec!["σ".into()],
+        None => (0..n).map(|i| format!("φ[{i}]")).collect(),
     }
 }
 

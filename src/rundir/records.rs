@@ -3,7 +3,7 @@
 use super::RunDir;
 use crate::error::{Error, Result};
 use crate::fewshot::FewshotSpec;
-use crate::label::DistributionSpec;
+use crate::family::DistributionSpec;
 use crate::meta::StudySpec;
 use crate::model::NetworkSpec;
 use crate::runtime::RunEnvironment;

@@ -1,13 +1,10 @@
 //! The label domain of a task (bins, grid, classes, segmentation classes) and the targets a
 //! family with parameters φ gives for a batch of labels: the bridge from `label` to training.
 use super::class_set::ClassSet;
-use crate::data::Labels;
+use crate::data::{LabelKind, Labels};
 use crate::error::{Error, Result};
-use crate::label::segmentation::one_hot_maps;
-use crate::label::{
-    label_smoothing, one_hot, Bins, DistributionSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn,
-    SegmentationSmoothing, Sigma, Sigma2d, VOID,
-};
+use crate::family::DistributionSpec;
+use crate::label::{Bins, Grid};
 use tch::{Kind, Tensor};
 
 /// What the network predicts over.
@@ -47,52 +44,13 @@ impl Domain {
     /// Targets of `family` with parameters `phi` (the flat layout of [`DistributionSpec::phi`],
     /// possibly requiring grad) for `labels`; the result is differentiable in `phi`.
     pub fn targets(&self, family: &DistributionSpec, phi: &Tensor, labels: &Labels) -> Result<Targets> {
-        let dense = |dist: Tensor| Ok(Targets { dist, valid: None });
-        let scalar = |i: i64| phi.narrow(0, i, 1);
-        match (self, family, labels) {
-            (Domain::Bins(bins), DistributionSpec::Gaussian { .. }, Labels::Ordinal(y)) => {
-                let sigma = if phi.numel() == 1 { Sigma::Scalar(phi.shallow_clone()) } else { Sigma::PerLabel(phi.shallow_clone()) };
-                dense(Gaussian1d::new(bins, sigma)?.targets(y)?)
-            }
-            (Domain::Bins(bins), DistributionSpec::Onehot {}, Labels::Ordinal(y)) => dense(one_hot(&bins.nearest_index(y)?, bins.len() as i64)?),
-            (Domain::Bins(bins), DistributionSpec::Smoothing { .. }, Labels::Ordinal(y)) => {
-                dense(label_smoothing(&bins.nearest_index(y)?, bins.len() as i64, phi)?)
-            }
-            (Domain::Grid(grid), DistributionSpec::Gaussian2d { .. }, Labels::Pose(y)) => {
-                let sigma = if phi.numel() == 1 { Sigma2d::Isotropic(phi.shallow_clone()) } else { Sigma2d::Anisotropic(phi.shallow_clone()) };
-                dense(Gaussian2d::new(grid, sigma)?.targets(y)?)
-            }
-            (Domain::Grid(grid), DistributionSpec::Onehot {}, Labels::Pose(y)) => dense(one_hot(&grid_cell(grid, y)?, grid.len() as i64)?),
-            (Domain::Grid(grid), DistributionSpec::Smoothing { .. }, Labels::Pose(y)) => {
-                dense(label_smoothing(&grid_cell(grid, y)?, grid.len() as i64, phi)?)
-            }
-            (Domain::Classes(_), DistributionSpec::Pdn { .. }, Labels::MultiLabel(s)) => {
-                // Rows without weight (only difficult classes at p_D = 0) are left out of the loss.
-                let (dist, valid) = Pdn::from_tensors(&scalar(0), &scalar(1))?.targets_masked(s)?;
-                Ok(Targets { dist, valid: Some(valid) })
-            }
-            (Domain::Classes(c), DistributionSpec::Mixture { distance, .. }, Labels::MultiLabel(s)) => {
-                let distance = c.distance(distance)?;
-                let pdn = Pdn::from_tensors(&scalar(1), &scalar(2))?;
-                // Rows without mass are left out of the loss, as for P/D/N.
-                let (dist, valid) = Mixture::new(&distance, scalar(0), pdn)?.targets_masked(s)?;
-                Ok(Targets { dist, valid: Some(valid) })
-            }
-            (Domain::Segmentation { classes }, DistributionSpec::Segmentation { .. }, Labels::Segmentation(maps)) => {
-                let shape = family.kernel_shape()?;
-                shape.check_keeps_size()?;
-                let t = SegmentationSmoothing::new(shape, phi.shallow_clone())?.targets(maps, *classes)?;
-                Ok(Targets { dist: t.dist, valid: Some(t.valid) })
-            }
-            (Domain::Segmentation { classes }, DistributionSpec::Onehot {}, Labels::Segmentation(maps)) => {
-                Ok(Targets { dist: one_hot_maps(maps, *classes)?, valid: Some(maps.ne(VOID)) })
-            }
-            (domain, family, labels) => Err(Error::invalid(
+        family.family().targets(self, phi, labels)?.ok_or_else(|| {
+            Error::invalid(
                 "distribution family",
-                family.family(),
-                format!("does not apply to {} labels on a {} domain{}", labels.kind(), domain.name(), domain.hint()),
-            )),
-        }
+                family.name(),
+                format!("does not apply to {} labels on a {} domain{}", labels.kind(), self.name(), self.hint()),
+            )
+        })
     }
 
     /// The metrics a summary table shows for this domain.
@@ -114,13 +72,19 @@ impl Domain {
         }
     }
 
-    fn hint(&self) -> &'static str {
+    /// The label kind this domain predicts.
+    pub fn label_kind(&self) -> LabelKind {
         match self {
-            Domain::Bins(_) => " (use onehot, smoothing or gaussian)",
-            Domain::Grid(_) => " (use onehot, smoothing or gaussian2d)",
-            Domain::Classes(_) => " (use pdn or mixture; pdn:p_d=0,p_n=0 is the hard multi-label target)",
-            Domain::Segmentation { .. } => " (use onehot or segmentation)",
+            Domain::Bins(_) => LabelKind::Ordinal,
+            Domain::Grid(_) => LabelKind::Pose,
+            Domain::Classes(_) => LabelKind::MultiLabel,
+            Domain::Segmentation { .. } => LabelKind::Segmentation,
         }
+    }
+
+    fn hint(&self) -> String {
+        let note = if matches!(self, Domain::Classes(_)) { "; pdn:p_d=0,p_n=0 is the hard multi-label target" } else { "" };
+        format!(" (use {}{note})", DistributionSpec::names_for(self.label_kind()))
     }
 }
 

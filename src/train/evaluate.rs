@@ -7,7 +7,8 @@ use super::predict::{argmax_label, expectation};
 use super::trainer::TrainData;
 use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::label::{ldl_measures, DistributionSpec};
+use crate::family::DistributionSpec;
+use crate::label::ldl_measures;
 use crate::model::{Network, Params};
 use tch::{Device, Kind, Tensor};
 

@@ -5,7 +5,8 @@ use super::predict::expectation;
 use super::surrogates::{smooth_ap_loss, soft_iou_loss};
 use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::label::{kl_loss, kl_loss_masked, DistributionSpec};
+use crate::family::{DistributionSpec, OnehotSpec};
+use crate::label::{kl_loss, kl_loss_masked};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -79,7 +80,7 @@ impl FromStr for Method {
         let (head, rest) = text.split_once(':').unwrap_or((text, ""));
         let kl = |spec: &str| -> Result<Method> { Ok(Method { target: spec.parse()?, loss: LossKind::Kl }) };
         match head {
-            "l1" if rest.is_empty() => Ok(Method { target: DistributionSpec::Onehot {}, loss: LossKind::L1 }),
+            "l1" if rest.is_empty() => Ok(Method { target: DistributionSpec::Onehot(OnehotSpec {}), loss: LossKind::L1 }),
             "ls" => kl(&format!("smoothing:epsilon={rest}")),
             "dldl" => kl(&format!("gaussian:{rest}")),
             "dldlv2" => {
@@ -108,7 +109,7 @@ impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.loss, &self.target) {
             (LossKind::L1, _) => write!(f, "l1"),
-            (LossKind::KlL1 { lambda }, DistributionSpec::Gaussian { .. }) => {
+            (LossKind::KlL1 { lambda }, DistributionSpec::Gaussian(_)) => {
                 write!(f, "dldlv2:{},lambda={lambda}", self.target.to_string().trim_start_matches("gaussian:"))
             }
             (LossKind::KlL1 { lambda }, target) => write!(f, "{target}+l1:{lambda}"),

@@ -417,7 +417,8 @@ fn select_members(mask: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::label::{Bins, DistributionSpec};
+    use crate::family::DistributionSpec;
+    use crate::label::Bins;
     use crate::model::{DropoutSpec, NetworkSpec};
     use crate::train::metrics::OrdinalMetricSpec;
 

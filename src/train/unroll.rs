@@ -4,7 +4,7 @@ use super::objective::Method;
 use super::optimizer::{step, OptimizerSpec, OptimizerState};
 use super::trainer::TrainData;
 use crate::error::{Error, Result};
-use crate::label::DistributionSpec;
+use crate::family::DistributionSpec;
 use crate::model::{Network, Params};
 use tch::{Device, Tensor};
 

@@ -5,7 +5,7 @@ use super::identity;
 use super::worker::EpisodeScore;
 use crate::data::Pool;
 use crate::error::{Error, Result};
-use crate::label::DistributionSpec;
+use crate::family::DistributionSpec;
 use crate::meta::search::{Learned, SearchState, StepRecord, Trial, LEARNED_FILE, STATE_FILE, TRIALS_FILE};
 use crate::rundir::records::{RunCommand, SearchConfig};
 use crate::rundir::RunDir;
