@@ -35,11 +35,15 @@ METRICS = ("mae", "mae_argmax", "cs5")
 class Cnn(nn.Module):
     """Per width: conv 3×3 (same) → max-pool 2 → ReLU [→ dropout]; then [dropout →] fc → ReLU per hidden width; then fc."""
 
-    def __init__(self, in_channels, side, channels, hidden, outputs, fc_dropout, conv_dropout):
+    def __init__(self, in_channels, side, channels, hidden, outputs, fc_dropout, conv_dropout, batchnorm="none"):
         super().__init__()
+        bn_conv, bn_fc = batchnorm in ("conv", "all"), batchnorm == "all"
         blocks, c = [], in_channels
         for width in channels:
-            blocks += [nn.Conv2d(c, width, 3, padding=1), nn.MaxPool2d(2), nn.ReLU()]
+            if bn_conv:  # conv (no bias: BN's shift replaces it) → BatchNorm2d → max-pool → ReLU
+                blocks += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.MaxPool2d(2), nn.ReLU()]
+            else:
+                blocks += [nn.Conv2d(c, width, 3, padding=1), nn.MaxPool2d(2), nn.ReLU()]
             if conv_dropout > 0:
                 blocks.append(nn.Dropout(conv_dropout))
             c, side = width, side // 2
@@ -47,7 +51,10 @@ class Cnn(nn.Module):
         for width in hidden:
             if fc_dropout > 0:
                 layers.append(nn.Dropout(fc_dropout))
-            layers += [nn.Linear(f, width), nn.ReLU()]
+            if bn_fc:  # fc (no bias) → BatchNorm1d → ReLU
+                layers += [nn.Linear(f, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
+            else:
+                layers += [nn.Linear(f, width), nn.ReLU()]
             f = width
         layers.append(nn.Linear(f, outputs))
         self.net = nn.Sequential(*blocks, *layers)
@@ -55,7 +62,8 @@ class Cnn(nn.Module):
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 bound = 1.0 / math.sqrt(m.weight[0].numel())
                 nn.init.uniform_(m.weight, -bound, bound)
-                nn.init.uniform_(m.bias, -bound, bound)
+                if m.bias is not None:
+                    nn.init.uniform_(m.bias, -bound, bound)
 
     def forward(self, x):
         return self.net(x)
@@ -125,12 +133,12 @@ def shift(x, offsets, pad):
     return torch.stack([padded[n, :, pad + dy : pad + dy + h, pad + dx : pad + dx + w] for n, (dy, dx) in enumerate(offsets.tolist())])
 
 
-def train_one(inputs, labels, bins, train_idx, spec, net_spec, method, seed):
+def train_one(inputs, labels, bins, train_idx, spec, net_spec, method, seed, batchnorm="none"):
     sigma, lam = method
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     dropout = spec.get("dropout", {})
-    model = Cnn(inputs.shape[1], inputs.shape[2], net_spec["channels"], net_spec["hidden"], len(bins), dropout.get("fc", 0.0), dropout.get("conv", 0.0))
+    model = Cnn(inputs.shape[1], inputs.shape[2], net_spec["channels"], net_spec["hidden"], len(bins), dropout.get("fc", 0.0), dropout.get("conv", 0.0), batchnorm)
     opt = optimiser(spec, model.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(spec))
     order, position, batch = np.array([], dtype=np.int64), 0, spec["batch"]
@@ -185,6 +193,14 @@ def standardise(inputs, train_idx, run):
     return ((inputs.double() - mean.reshape(shape)) / sd.reshape(shape)).float()
 
 
+def parse_seeds(text):
+    seeds = set()
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        seeds.update(range(int(a), int(b) + 1) if b else [int(a)])
+    return sorted(seeds)
+
+
 def summary(values):
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -196,6 +212,9 @@ def main():
     ap.add_argument("--methods", help="comma-separated subset of the run's methods (default: all)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="write every member's metrics to this file")
+    ap.add_argument("--seeds", help="seeds to train, e.g. 0,1,2 or 0-4 (default: the run's seeds); ours are compared on the seeds the run has")
+    ap.add_argument("--batchnorm", choices=("none", "conv", "all"), default="none",
+                    help="conv: BatchNorm2d after each conv (conv bias dropped), before pooling/ReLU; all: also BatchNorm1d after each hidden fc layer (fc bias dropped), before ReLU")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with open(f"{args.run}/config.json") as f:
@@ -210,7 +229,7 @@ def main():
     if task["model"].get("standardise"):
         inputs = standardise(inputs, torch.from_numpy(train_idx), args.run)
     bins = bins_of(task)
-    seeds = sorted(set(config["seeds"]))
+    seeds = sorted(set(config["seeds"])) if not args.seeds else parse_seeds(args.seeds)
     wanted = args.methods.split(",") if args.methods else config["methods"]
     rows, records = [], []
     for name in [m for m in config["methods"] if m in wanted]:
@@ -221,7 +240,7 @@ def main():
         theirs = []
         for seed in seeds:
             started = time.time()
-            model = train_one(inputs, labels, bins, train_idx, spec, net_spec, method, seed)
+            model = train_one(inputs, labels, bins, train_idx, spec, net_spec, method, seed, args.batchnorm)
             metrics = evaluate(model, inputs, labels, bins, test_idx)
             print(f"pytorch {name} seed {seed}: {metrics} ({time.time() - started:.0f} s)", file=sys.stderr)
             theirs.append(metrics)
@@ -247,7 +266,7 @@ def main():
             print(f"| {name} | {metric} | {a:.3f} ± {sa:.3f} | {b:.3f} ± {sb:.3f} | {a - b:+.3f} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"run": args.run, "pytorch": records}, f, indent=1)
+            json.dump({"run": args.run, "batchnorm": args.batchnorm, "pytorch": records}, f, indent=1)
 
 
 if __name__ == "__main__":

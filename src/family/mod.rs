@@ -77,7 +77,7 @@ pub trait Family {
     fn learned_of(&self, dim: usize) -> Vec<f64> {
         let phi = self.phi();
         match (dim, phi.len()) {
-            (1, _) => vec![phi[0]],
+            (1, _) => phi.into_iter().take(1).collect(),
             (_, 1) => vec![phi[0]; dim],
             _ => phi,
         }

@@ -63,12 +63,12 @@ pub struct PairedTest {
     pub verdict: Verdict,
 }
 
-/// A p-value with three decimals, or `<0.001` below that.
+/// A p-value as text: `p = 0.012` (three decimals), or `p < 0.001` below that.
 pub fn p_value(p: f64) -> String {
     if p < 0.001 {
-        "<0.001".into()
+        "p < 0.001".into()
     } else {
-        format!("{p:.3}")
+        format!("p = {p:.3}")
     }
 }
 
@@ -209,6 +209,13 @@ fn tie_sizes(values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn p_values_below_a_thousandth_read_as_an_inequality() {
+        assert_eq!(p_value(0.0123), "p = 0.012");
+        assert_eq!(p_value(0.001), "p = 0.001");
+        assert_eq!(p_value(0.000_2), "p < 0.001");
+    }
 
     // Reference values from SciPy 1.17.1:
     //   from scipy import stats; import numpy as np

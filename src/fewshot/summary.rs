@@ -157,6 +157,11 @@ fn mean_ci_cell(v: &MeanCi) -> String {
     }
 }
 
+/// `p = 0.012` as `p=0.012`, for table cells.
+fn compact(p: &str) -> String {
+    p.replace(' ', "")
+}
+
 /// A paired difference with its verdict and the p-value behind it; `failed` when no episode gave
 /// both methods a finite value.
 fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
@@ -166,9 +171,9 @@ fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
         1 => format!("{:+.3} ± n/a (no verdict, n=1)", d.mean),
         _ => {
             let evidence = match test.verdict {
-                Verdict::Better | Verdict::Worse => format!("p={}", p_value(test.t_p)),
-                Verdict::Equivalent => format!("TOST p={}", p_value(test.tost_p)),
-                Verdict::Inconclusive | Verdict::Failed => format!("p={}, TOST p={}", p_value(test.t_p), p_value(test.tost_p)),
+                Verdict::Better | Verdict::Worse => compact(&p_value(test.t_p)),
+                Verdict::Equivalent => format!("TOST {}", compact(&p_value(test.tost_p))),
+                Verdict::Inconclusive | Verdict::Failed => format!("{}, TOST {}", compact(&p_value(test.t_p)), compact(&p_value(test.tost_p))),
             };
             format!("{:+.3} ± {:.3} ({}, {evidence}, n={})", d.mean, d.ci95, test.verdict, d.n)
         }

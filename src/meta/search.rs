@@ -146,7 +146,7 @@ impl SearchOutcome {
         };
         let verdict = |who: &str, t: &PairedTest| {
             format!(
-                "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test p = {}, Wilcoxon p = {}, TOST at ±{} p = {}, n = {}).\n",
+                "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test {}, Wilcoxon {}, TOST at ±{} {}, n = {}).\n",
                 self.metric, t.mean, t.ci95, t.verdict, p_value(t.t_p), p_value(t.wilcoxon_p), t.margin, p_value(t.tost_p), t.n
             )
         };
