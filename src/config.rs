@@ -3,7 +3,7 @@
 use crate::data::image::{Colour, ImageOptions};
 use crate::data::LabelKind;
 use crate::error::{Error, Result};
-use crate::family::{DistributionSpec, LabelScale};
+use crate::family::{DistributionSpec, GaussianSpec, LabelScale};
 use crate::label::{Bins, Grid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -638,14 +638,14 @@ impl TaskSpec {
         self.distribution.validate().map_err(|e| self.err("distribution", e.to_string()))?;
         let family = self.distribution.family();
         if !family.label_kinds().contains(&self.label_kind()) {
-            let fitting = crate::family::DistributionSpec::names_for(self.label_kind());
+            let fitting = DistributionSpec::names_for(self.label_kind());
             return Err(self.err("distribution.family", format!("`{}` does not fit {} labels (use {fitting})", family.name(), self.label_kind())));
         }
-        if let crate::family::DistributionSpec::Segmentation(_) = &self.distribution {
+        if let DistributionSpec::Segmentation(_) = &self.distribution {
             let shape = self.distribution.kernel_shape().map_err(|e| self.err("distribution", e.to_string()))?;
             shape.check_keeps_size().map_err(|e| self.err("distribution.stride", e.to_string()))?;
         }
-        if let (crate::family::DistributionSpec::Gaussian(crate::family::GaussianSpec { sigma }), LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
+        if let (DistributionSpec::Gaussian(GaussianSpec { sigma }), LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
             let n = sigma.values().len();
             if n != 1 && n != b.len() {
                 return Err(self.err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
