@@ -657,12 +657,7 @@ impl TaskSpec {
     /// σ of `distribution` is at least [`crate::label::MIN_SIGMA_PER_STEP`] × the label step of this
     /// task's domain (the task's own distribution, or a method given on the command line).
     pub fn check_sigma_floor(&self, distribution: &DistributionSpec) -> Result<()> {
-        let scale = match &self.labels {
-            LabelDomain::Bins(b) => LabelScale::Bins(b),
-            LabelDomain::Grid(g) => LabelScale::Grid(g),
-            LabelDomain::Classes(_) => LabelScale::Other,
-        };
-        distribution.check_sigma_floor(scale)
+        distribution.check_sigma_floor(LabelScale::from(&self.labels))
     }
 
     fn validate_model(&self) -> Result<()> {

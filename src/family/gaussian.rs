@@ -1,9 +1,9 @@
 //! The 1-D Gaussian of DLDL over ordered bins, σ one value or one per bin.
 //! Learnable as `sigma` (one σ) or `sigma-per-label` (σ(l), one per bin).
-use super::{dense, positive, DistributionSpec, Family, LabelScale, Learn};
+use super::{dense, DistributionSpec, Family, LabelScale, Learn};
 use crate::data::{LabelKind, Labels};
 use crate::error::Result;
-use crate::label::{Gaussian1d, Sigma};
+use crate::label::{all_positive, Gaussian1d, Sigma};
 use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -62,7 +62,7 @@ impl Family for GaussianSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        self.sigma.values().iter().try_for_each(|s| positive("sigma", *s))
+        all_positive("sigma", &self.sigma.values())
     }
 
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

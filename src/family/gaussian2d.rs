@@ -1,9 +1,9 @@
 //! The 2-D Gaussian over a pose grid, isotropic (one σ) or anisotropic (σ_1, σ_2).
 //! Learnable as `sigma` (one σ) or `sigma2` (both).
-use super::{dense, positive, DistributionSpec, Family, LabelScale, Learn, SigmaSpec};
+use super::{dense, DistributionSpec, Family, LabelScale, Learn, SigmaSpec};
 use crate::data::{LabelKind, Labels};
 use crate::error::{Error, Result};
-use crate::label::{Gaussian2d, Sigma2d};
+use crate::label::{all_positive, Gaussian2d, Sigma2d};
 use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -34,7 +34,7 @@ impl Family for Gaussian2dSpec {
         if !(1..=2).contains(&v.len()) {
             return Err(Error::invalid("sigma", format!("{v:?}"), "2-D sigma is one value or [sigma_1, sigma_2]"));
         }
-        v.iter().try_for_each(|s| positive("sigma", *s))
+        all_positive("sigma", &v)
     }
 
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,9 +1,9 @@
 //! The multi-label Gaussian mixture over label distances (index, co-occurrence or a file): each
 //! class's P/D/N weight spread to the others by exp(−d²/2σ²). Learnable as `sigma` or `mixture` (σ, p_D, p_N).
-use super::{positive, DistributionSpec, Family, LabelScale, Learn};
+use super::{DistributionSpec, Family, LabelScale, Learn};
 use crate::data::{LabelKind, Labels};
 use crate::error::Result;
-use crate::label::{DistanceSpec, Mixture, Pdn};
+use crate::label::{all_positive, DistanceSpec, Mixture, Pdn};
 use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -35,7 +35,7 @@ impl Family for MixtureSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        positive("sigma", self.sigma)?;
+        all_positive("sigma", &[self.sigma])?;
         Pdn::check(self.p_d, self.p_n)
     }
 

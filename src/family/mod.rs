@@ -20,6 +20,7 @@ pub use pdn::PdnSpec;
 pub use segmentation::SegmentationSpec;
 pub use smoothing::SmoothingSpec;
 
+use crate::config::LabelDomain;
 use crate::data::{LabelKind, Labels};
 use crate::error::{Error, Result};
 use crate::label::{Bins, Grid, KernelShape};
@@ -114,6 +115,16 @@ impl<'a> From<&'a Domain> for LabelScale<'a> {
             Domain::Bins(b) => LabelScale::Bins(b),
             Domain::Grid(g) => LabelScale::Grid(g),
             _ => LabelScale::Other,
+        }
+    }
+}
+
+impl<'a> From<&'a LabelDomain> for LabelScale<'a> {
+    fn from(labels: &'a LabelDomain) -> Self {
+        match labels {
+            LabelDomain::Bins(b) => LabelScale::Bins(b),
+            LabelDomain::Grid(g) => LabelScale::Grid(g),
+            LabelDomain::Classes(_) => LabelScale::Other,
         }
     }
 }
@@ -216,15 +227,6 @@ impl fmt::Display for DistributionSpec {
 /// `Some(targets without a validity mask)`.
 fn dense(dist: Tensor) -> Result<Option<Targets>> {
     Ok(Some(Targets { dist, valid: None }))
-}
-
-/// `v` (a σ) is finite and > 0.
-fn positive(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, v, "must be finite and > 0"))
-    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Segmentation maps smoothed by a K×K Gaussian kernel of width σ_f (pixels), void kept out.
 //! Learnable as `kernel-sigma` (σ_f); the kernel size, stride and padding stay fixed.
-use super::{positive, DistributionSpec, Family, LabelScale, Learn};
+use super::{DistributionSpec, Family, LabelScale, Learn};
 use crate::data::{LabelKind, Labels};
 use crate::error::Result;
-use crate::label::{KernelShape, SegmentationSmoothing};
+use crate::label::{all_positive, KernelShape, SegmentationSmoothing};
 use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -47,7 +47,7 @@ impl Family for SegmentationSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        positive("sigma", self.sigma)?;
+        all_positive("sigma", &[self.sigma])?;
         self.kernel_shape().map(|_| ())
     }
 

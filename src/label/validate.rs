@@ -35,7 +35,8 @@ pub(crate) fn values(t: &Tensor) -> Result<Vec<f64>> {
     Ok(Vec::<f64>::try_from(&flat)?)
 }
 
-fn all_positive(name: &str, values: &[f64]) -> Result<()> {
+/// Every value is finite and > 0.
+pub(crate) fn all_positive(name: &str, values: &[f64]) -> Result<()> {
     match values.iter().find(|v| !v.is_finite() || **v <= 0.0) {
         Some(v) => Err(Error::invalid(name, v, "must be finite and > 0")),
         None => Ok(()),

@@ -5,7 +5,6 @@ use super::index::Section;
 use crate::error::Result;
 use std::path::Path;
 use super::runs::{Run, RunKind};
-use super::trajectory::phi_names;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -43,7 +42,7 @@ impl HorizonPlot {
                 continue;
             }
             let entry = HorizonRun { unroll: s.unroll, trajectory: s.state.history.iter().map(|r| r.phi[0]).collect(), learned: learned.phi()[0] };
-            let name = phi_names(Some(learned), 1, None).remove(0);
+            let name = learned.phi_names(1, None).remove(0);
             let axis = if name == "σ" { format!("σ ({})", super::runs::label_unit(Some(task))) } else { name };
             let fixed = Some(task.distribution.phi()).filter(|p| p.len() == 1).map(|p| p[0]);
             match plots.iter_mut().find(|p| p.task == task.name) {

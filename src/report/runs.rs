@@ -1,6 +1,7 @@
 //! Reading run directories (never training): which command wrote each (`search`, `fewshot`, `train`),
 //! its task, and the records the figures need, typed.
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
+use crate::data::LabelKind;
 use crate::error::{Error, Result};
 use crate::fewshot::{EpisodeRecord, FewshotSummary};
 use crate::family::DistributionSpec;
@@ -162,7 +163,6 @@ pub fn metric_axis(metric: &str, task: Option<&TaskSpec>) -> String {
         "mae" | "mae_argmax" => format!("MAE ({})", label_unit(task)),
         "map" => "mAP (fraction)".into(),
         "miou" => "mIoU (fraction)".into(),
-        "loss" => "loss".into(),
         other => other.to_string(),
     }
 }
@@ -170,12 +170,11 @@ pub fn metric_axis(metric: &str, task: Option<&TaskSpec>) -> String {
 /// The φ-free query loss a study scored by: MAE in label units (ordinal, pose), 1 − Smooth-AP or
 /// 1 − soft IoU (multi-label, segmentation), or KL / cross-entropy in nats.
 pub fn query_loss_unit(task: Option<&TaskSpec>, loss: QueryLoss) -> String {
-    let segmentation = task.is_some_and(|t| matches!(t.distribution, DistributionSpec::Segmentation(_)));
-    match (task.map(|t| &t.labels), loss) {
+    match (task.map(TaskSpec::label_kind), loss) {
         (None, _) => "as logged".into(),
         (Some(_), QueryLoss::Kl) => "nats".into(),
-        (Some(LabelDomain::Bins(_) | LabelDomain::Grid(_)), QueryLoss::Aligned) => format!("MAE, {}", label_unit(task)),
-        (Some(LabelDomain::Classes(_)), QueryLoss::Aligned) if segmentation => "1 − soft IoU".into(),
-        (Some(LabelDomain::Classes(_)), QueryLoss::Aligned) => "1 − Smooth-AP".into(),
+        (Some(LabelKind::Ordinal | LabelKind::Pose), QueryLoss::Aligned) => format!("MAE, {}", label_unit(task)),
+        (Some(LabelKind::MultiLabel), QueryLoss::Aligned) => "1 − Smooth-AP".into(),
+        (Some(LabelKind::Segmentation), QueryLoss::Aligned) => "1 − soft IoU".into(),
     }
 }

@@ -38,7 +38,7 @@ pub fn smooth_ap_loss(logits: &Tensor, states: &Tensor, tau: f64) -> Result<Tens
     let present = positives.gt(0.0).to_kind(kind);
     let ap = per_example.sum_dim_intlist(1, false, kind) / positives.clamp_min(1.0);
     let classes = present.sum(kind);
-    Ok((present.sum(kind) - (ap * &present).sum(kind)) / classes.clamp_min(1.0))
+    Ok((&classes - (ap * &present).sum(kind)) / classes.clamp_min(1.0))
 }
 
 /// 1 − mean over classes of the soft IoU of softmax(logits) `[B, K, H, W]` against class maps
@@ -65,7 +65,8 @@ pub fn soft_iou_loss(logits: &Tensor, maps: &Tensor) -> Result<Tensor> {
     let union = (&q + &truth - &q * &truth).sum_dim_intlist(dims, false, kind);
     let present = truth.sum_dim_intlist(dims, false, kind).gt(0.0).to_kind(kind);
     let iou = intersection / union.clamp_min(f64::MIN_POSITIVE);
-    Ok((present.sum(kind) - (iou * &present).sum(kind)) / present.sum(kind).clamp_min(1.0))
+    let classes = present.sum(kind);
+    Ok((&classes - (iou * &present).sum(kind)) / classes.clamp_min(1.0))
 }
 
 #[cfg(test)]
