@@ -88,7 +88,7 @@ pub struct RoundRate {
 
 /// The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey faces, 101 age bins.
 pub fn utkface_network() -> Result<Network> {
-    Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256] }, &[1, 32, 32], 101)
+    Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101)
 }
 
 /// Best-of-five GFLOP/s of a 1024×1024 float32 matrix product on `device`.

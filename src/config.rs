@@ -274,6 +274,9 @@ pub struct ModelSpec {
     /// Standardise every input channel (feature) by the mean and sd of the training split.
     #[serde(default)]
     pub standardise: bool,
+    /// BatchNorm after every 3×3 convolution (cnn, fcn), with statistics per member.
+    #[serde(default)]
+    pub batchnorm: bool,
 }
 
 fn default_input_size() -> u32 {
@@ -689,6 +692,9 @@ impl TaskSpec {
         if m.conv_dropout > 0.0 && m.kind == ModelKind::Mlp {
             return Err(self.err("model.conv_dropout", "is for `cnn` and `fcn` (convolution blocks)"));
         }
+        if m.batchnorm && m.kind == ModelKind::Mlp {
+            return Err(self.err("model.batchnorm", "is for `cnn` and `fcn` (it follows convolutions)"));
+        }
         Ok(())
     }
 
@@ -823,6 +829,7 @@ window = 20
             .replace("optimiser = \"adam\"", "optimiser = \"adamw\"\nweight_decay = 0.01\nschedule = \"step\"\nstep_every = 300\ngamma = 0.5\nwarmup_steps = 50\nshift = 2");
         let t = parse(&text).unwrap();
         assert_eq!((t.model.dropout, t.model.conv_dropout, t.model.standardise), (0.3, 0.1, true));
+        assert!(parse(&AGE.replace("fc = [256, 256]", "fc = [256]\nbatchnorm = true")).unwrap().model.batchnorm);
         assert_eq!((t.train.optimiser, t.train.schedule, t.train.step_every, t.train.gamma), (Optimiser::Adamw, Schedule::Step, Some(300), 0.5));
         assert_eq!((t.train.warmup_steps, t.train.shift), (50, 2));
         let plain = parse(AGE).unwrap();
@@ -878,6 +885,14 @@ window = 20
             assert!(message.starts_with("tasks/age-x.toml: "), "{message}");
             assert!(message.contains(expected), "expected `{expected}` in: {message}");
         }
+    }
+
+    #[test]
+    fn batchnorm_follows_convolutions_only() {
+        let text = include_str!("../tasks/age-abalone.toml");
+        assert!(!parse(text).unwrap().model.batchnorm);
+        let message = rule(&text.replace("[model]", "[model]\nbatchnorm = true"));
+        assert!(message.contains("field `model.batchnorm`: is for `cnn` and `fcn`"), "{message}");
     }
 
     #[test]

@@ -47,6 +47,31 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
+/// With BatchNorm the checkpoint carries each member's running statistics, and `eval` (which
+/// normalises by them) reproduces the test metrics `train` reported; a plain network refuses it.
+#[test]
+fn batchnorm_runs_keep_their_statistics() {
+    let (root, task) = fixture("bn", 0.01);
+    let data = root.join("data");
+    let normalised = variant(&root, &task, "normalised", |t| t.replace("widths = [4, 8]", "widths = [4, 8]\nbatchnorm = true"));
+    let out = root.join("run");
+    let r = dldl(&["train", "--task", path(&normalised), "--data-dir", path(&data), "--seeds", "2", "--out", path(&out), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let stored = tch::Tensor::read_safetensors(out.join("checkpoint.safetensors")).unwrap();
+    let variance = stored.iter().find(|(n, _)| n == "layer1.running_var").map(|(_, t)| t.shallow_clone()).expect("running variance stored");
+    assert_eq!(variance.size(), [2, 8]);
+    assert!(variance.get(0).not_equal_tensor(&variance.get(1)).any().int64_value(&[]) == 1, "each member its own statistics");
+    let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
+    assert!(eval.status.success(), "{}", text(&eval));
+    let reported = |table: &str| table.lines().find(|l| l.starts_with("| gaussian")).map(str::to_string);
+    assert_eq!(reported(&text(&eval)), reported(&String::from_utf8_lossy(&r.stdout)));
+    let plain = root.join("plain");
+    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--init", path(&out), "--steps", "2", "--out", path(&plain), "--device", "cpu"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("checkpoint has tensors this network does not (another network, e.g. with BatchNorm): layer0.running_mean, layer0.running_var, layer0.scale, layer1.running_mean"), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 #[test]
 fn same_seed_gives_the_same_numbers() {
     let (root, task) = fixture("repro", 0.01);
@@ -187,7 +212,7 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
     let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--out", path(&source), "--device", "cpu"]);
     assert!(r.status.success(), "{}", text(&r));
     let names: Vec<String> = ["layer0", "layer1", "layer2", "layer3"].iter().flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")]).collect();
-    let load = |run: &std::path::Path| Params::load(&run.join("checkpoint.safetensors"), &names, tch::Device::Cpu).unwrap();
+    let load = |run: &std::path::Path| Params::load(&run.join("checkpoint.safetensors"), &names, &[], tch::Device::Cpu).unwrap();
 
     // The start parameters are the source members', bit for bit (seed index s from member s of the method).
     let warm: dldl_meta::train::warm_start::WarmStart = format!("{}:dldl:sigma=1", source.display()).parse().unwrap();
@@ -215,6 +240,7 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
 
     // Refusals name the problem and write nothing.
     let wide = variant(&root, &task, "wide", |t| t.replace("widths = [4, 8]", "widths = [4, 12]"));
+    let normalised = variant(&root, &task, "normalised", |t| t.replace("widths = [4, 8]", "widths = [4, 8]\nbatchnorm = true"));
     let other = root.join("other.toml");
     std::fs::copy(&task, &other).unwrap();
     let no_checkpoint = root.join("no-checkpoint");
@@ -227,6 +253,7 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
         (&task, format!("{}:dldl:sigma=3", source.display()), "trained no method `dldl:sigma=3`"),
         (&task, format!("{}:onehot", no_checkpoint.display()), "has no checkpoint.safetensors"),
         (&task, format!("{}:onehot", root.join("nowhere").display()), "has no readable config.json"),
+        (&normalised, format!("{}:onehot", source.display()), "checkpoint has no tensor layer0.scale"),
     ];
     for (i, (task_file, init, needle)) in cases.iter().enumerate() {
         let out = root.join(format!("refused-{i}"));

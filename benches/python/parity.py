@@ -213,8 +213,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="write every member's metrics to this file")
     ap.add_argument("--seeds", help="seeds to train, e.g. 0,1,2 or 0-4 (default: the run's seeds); ours are compared on the seeds the run has")
-    ap.add_argument("--batchnorm", choices=("none", "conv", "all"), default="none",
-                    help="conv: BatchNorm2d after each conv (conv bias dropped), before pooling/ReLU; all: also BatchNorm1d after each hidden fc layer (fc bias dropped), before ReLU")
+    ap.add_argument("--batchnorm", choices=("none", "conv", "all"),
+                    help="conv: BatchNorm2d after each conv (conv bias dropped), before pooling/ReLU; all: also BatchNorm1d after each hidden fc layer (fc bias dropped), before ReLU (default: conv when the run's task sets `batchnorm = true`, else none)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with open(f"{args.run}/config.json") as f:
@@ -223,6 +223,11 @@ def main():
     spec, net_spec = config["train"], config["network"]
     if net_spec.get("kind") != "cnn":
         sys.exit(f"parity.py covers the cnn only, not {net_spec.get('kind')}")
+    ours_bn = "conv" if net_spec.get("batchnorm") else "none"
+    if args.batchnorm is None:
+        args.batchnorm = ours_bn
+    elif args.batchnorm != ours_bn:
+        print(f"note: --batchnorm {args.batchnorm} while the run trained with {ours_bn}: the columns compare different networks", file=sys.stderr)
     data = np.load(args.data)
     inputs, labels = torch.from_numpy(data["inputs"]).float(), torch.from_numpy(data["labels"]).float()
     train_idx, test_idx = data["train"], torch.from_numpy(data["test"])

@@ -50,7 +50,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let (rows, scored) = examples(args, &config, &dataset, &split)?;
     // The training pool of this data's seeded split: its labels give the mixture's co-occurrence.
     let inner = InnerLoop::from_task(&task, &dataset, split.pool(Pool::Train))?;
-    let params = Params::load(&dir.file(CHECKPOINT_FILE), &inner.network.param_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
+    let net = &inner.network;
+    let params = Params::load(&dir.file(CHECKPOINT_FILE), &net.param_names(), &net.stat_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
     let methods: Vec<Method> = kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;
     let sets = vec![rows; kept.len()];
     let data = TrainData { inputs: &dataset.inputs.to_device(device), labels: &dataset.labels, domain: &inner.domain };

@@ -4,6 +4,7 @@ use super::learner::Learner;
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use crate::data::Pool;
 use crate::error::{Error, Result};
+use crate::model::Pass;
 use crate::rundir::RunDir;
 use crate::train::batches::BatchSampler;
 use crate::train::trainer::train_chunked;
@@ -63,7 +64,7 @@ impl Study<'_> {
         let unroll = Unroll { net, data: &self.data, family: &family, optimizer: self.inner.optimizer_spec() };
         let trained = unroll.train(&params, &rows, &batches, optimizer, self.device)?;
         let query_sets: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
-        let loss = unroll.loss(&trained, &self.query_objective(), None, &query_sets, self.device)? / episodes.len() as f64;
+        let loss = unroll.loss(&trained, &self.query_objective(), None, &query_sets, Pass::Eval, self.device)? / episodes.len() as f64;
         let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
         let grad = Vec::<f64>::try_from(&grad)?;
         state.inner_member_steps += (episodes.len() * self.inner.steps) as u64;

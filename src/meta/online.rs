@@ -5,7 +5,7 @@ use super::population::{save_population, Round};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
-use crate::model::Params;
+use crate::model::{Params, Pass};
 use crate::rundir::RunDir;
 use crate::train::unroll::Unroll;
 use crate::train::{Member, Method, OptimizerSpec, OptimizerState};
@@ -87,7 +87,7 @@ impl Study<'_> {
 pub fn lookahead_loss(unroll: &Unroll, params: &Params, optimizer: &OptimizerState, phi: &Tensor, train: &[Vec<i64>], query: &[Vec<i64>], query_method: &Method) -> Result<Tensor> {
     let device = phi.device();
     let trained = unroll.train(params, phi, &[train.to_vec()], Some(optimizer.detached()), device)?;
-    Ok(unroll.loss(&trained, query_method, None, query, device)? / train.len() as f64)
+    Ok(unroll.loss(&trained, query_method, None, query, Pass::Eval, device)? / train.len() as f64)
 }
 
 #[cfg(test)]

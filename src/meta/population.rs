@@ -16,7 +16,7 @@ pub fn checkpoint_file(round: usize) -> String {
 /// Writes the population (then renames it into place, so a kill never leaves half a checkpoint).
 pub fn save_population(dir: &RunDir, round: usize, params: &Params, optimizer: &OptimizerState) -> Result<()> {
     let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
-    let mut named: Vec<(String, Tensor)> = params.names.iter().zip(&params.tensors).map(|(n, t)| (format!("param.{n}"), cpu(t))).collect();
+    let mut named: Vec<(String, Tensor)> = params.named().map(|(n, t)| (format!("param.{n}"), cpu(t))).collect();
     named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
     named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
     named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));
@@ -75,14 +75,16 @@ impl Study<'_> {
     pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
         let path = dir.file(&checkpoint_file(round));
         let stored = Tensor::read_safetensors(&path).map_err(|e| Error::data(&path, format!("cannot read the population checkpoint: {e}")))?;
-        let names = self.prepared.inner.network.param_names();
+        let net = &self.prepared.inner.network;
+        let (names, stat_names) = (net.param_names(), net.stat_names());
         let take = |key: &str| {
             stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| Error::data(&path, format!("has no tensor `{key}`: delete the run directory's state.json to restart the study")))
         };
         let tensors = names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;
+        let stats = stat_names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;
         let first = (0..names.len()).map(|i| take(&format!("first.{i}"))).collect::<Result<Vec<_>>>()?;
         let second = (0..names.len()).map(|i| take(&format!("second.{i}"))).collect::<Result<Vec<_>>>()?;
         let step = take("step")?.int64_value(&[0]);
-        Ok((Params { names, tensors }, OptimizerState { step, first, second }))
+        Ok((Params { names, tensors, stat_names, stats }, OptimizerState { step, first, second }))
     }
 }

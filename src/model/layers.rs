@@ -13,16 +13,16 @@ pub enum ConvLayout {
 }
 
 /// Member-wise convolution (stride 1, "same" padding): `x` is `[B, P·C_in, H, W]`,
-/// `weight` `[P, C_out, C_in, k, k]`, `bias` `[P, C_out]`; returns `[B, P·C_out, H, W]`.
+/// `weight` `[P, C_out, C_in, k, k]`, `bias` `[P, C_out]` (none before BatchNorm); returns `[B, P·C_out, H, W]`.
 /// With [`ConvLayout::ChannelsLast`], `x` should already be channels-last (see [`channels_last`]).
-pub fn conv_same(x: &Tensor, weight: &Tensor, bias: &Tensor, layout: ConvLayout) -> Tensor {
+pub fn conv_same(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: ConvLayout) -> Tensor {
     let s = weight.size();
     let (p, c_out, c_in, k) = (s[0], s[1], s[2], s[3]);
     let mut w = weight.reshape([p * c_out, c_in, k, k]);
     if layout == ConvLayout::ChannelsLast {
         w = channels_last(&w);
     }
-    x.conv2d(&w, Some(bias.reshape([p * c_out])), [1, 1], [k / 2, k / 2], [1, 1], p)
+    x.conv2d(&w, bias.map(|b| b.reshape([p * c_out])), [1, 1], [k / 2, k / 2], [1, 1], p)
 }
 
 /// The same `[N, C, H, W]` values stored channels-last (strides `[HWC, 1, WC, C]`).

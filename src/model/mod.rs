@@ -7,5 +7,5 @@ pub mod network;
 pub mod params;
 
 pub use dropout::{DropoutSpec, DropoutStream};
-pub use network::{Network, NetworkSpec};
+pub use network::{Network, NetworkSpec, Pass};
 pub use params::Params;

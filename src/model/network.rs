@@ -1,35 +1,43 @@
 //! The three networks (image CNN, tabular MLP, segmentation FCN) as specs, shapes and a
-//! population forward pass over plain parameter tensors.
+//! population forward pass over plain parameter tensors (optionally BatchNorm per member).
 use super::dropout::{DropoutMasks, DropoutSite, DropoutSpec, SitePosition};
 use super::init::{default_bound, uniform};
 use super::layers::{channels_last, conv_same, from_grouped, linear, to_grouped, ConvLayout};
 use super::params::Params;
 use crate::error::{Error, Result};
+use crate::train::Freeze;
 use rand_chacha::ChaCha8Rng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// Which network and its widths, as written in a task's `[model]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum NetworkSpec {
-    /// Per width: conv 3×3 + ReLU + 2×2 max-pool; then fc layers `hidden` with ReLU and the output layer.
+    /// Per width: conv 3×3 (+ BatchNorm) + ReLU + 2×2 max-pool; then fc layers `hidden` with ReLU
+    /// and the output layer.
     Cnn {
         #[serde(default = "default_cnn_channels")]
         channels: Vec<i64>,
         #[serde(default = "default_hidden")]
         hidden: Vec<i64>,
+        /// BatchNorm after every convolution (the convolution's bias becomes BatchNorm's shift).
+        #[serde(default)]
+        batchnorm: bool,
     },
     /// Fully connected layers with ReLU, then the output layer.
     Mlp {
         #[serde(default = "default_mlp_hidden")]
         hidden: Vec<i64>,
     },
-    /// Per width: conv 3×3 + ReLU at full resolution; then a 1×1 conv to the classes.
+    /// Per width: conv 3×3 (+ BatchNorm) + ReLU at full resolution; then a 1×1 conv to the classes.
     Fcn {
         #[serde(default = "default_fcn_channels")]
         channels: Vec<i64>,
+        /// BatchNorm after every 3×3 convolution.
+        #[serde(default)]
+        batchnorm: bool,
     },
 }
 
@@ -46,12 +54,56 @@ fn default_fcn_channels() -> Vec<i64> {
     vec![32, 32, 32]
 }
 
+/// BatchNorm's momentum for the running statistics and its ε (PyTorch's defaults).
+pub const BATCHNORM_MOMENTUM: f64 = 0.1;
+pub const BATCHNORM_EPS: f64 = 1e-5;
+
 /// One parametrised layer of a network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Layer {
-    /// `size×size` convolution applied at `side_h×side_w` resolution.
-    Conv { c_in: i64, c_out: i64, size: i64, side_h: i64, side_w: i64 },
+    /// `size×size` convolution applied at `side_h×side_w` resolution, BatchNorm after it when `norm`.
+    Conv { c_in: i64, c_out: i64, size: i64, side_h: i64, side_w: i64, norm: bool },
     Linear { f_in: i64, f_out: i64 },
+}
+
+impl Layer {
+    fn normalised(&self) -> bool {
+        matches!(self, Layer::Conv { norm: true, .. })
+    }
+
+    /// Its parameter names: weight, bias, and BatchNorm's scale when normalised.
+    fn param_names(&self, i: usize) -> Vec<String> {
+        let mut names = vec![format!("layer{i}.weight"), format!("layer{i}.bias")];
+        if self.normalised() {
+            names.push(format!("layer{i}.scale"));
+        }
+        names
+    }
+}
+
+/// What a forward pass is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Pass<'a> {
+    /// Evaluation: no dropout; BatchNorm normalises by the running statistics.
+    Eval,
+    /// A training step: `masks` multiplied in at their sites; BatchNorm normalises by each member's
+    /// batch statistics and updates the running statistics in place, except in layers `freeze`
+    /// holds fixed, which normalise by their running statistics and leave them as they are.
+    Train { masks: Option<&'a DropoutMasks>, freeze: Freeze },
+    /// A differentiable look-ahead step (unrolled hypergradients): BatchNorm by batch statistics,
+    /// the running statistics untouched; no dropout.
+    Lookahead,
+}
+
+/// How one BatchNorm layer normalises in a pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NormMode {
+    /// By the batch's statistics, updating the running ones in place.
+    BatchUpdating,
+    /// By the batch's statistics only.
+    Batch,
+    /// By the running statistics.
+    Running,
 }
 
 /// A network spec bound to an input shape and a number of outputs.
@@ -70,9 +122,9 @@ impl Network {
             return Err(Error::invalid("model outputs", outputs, "must be >= 1"));
         }
         let widths: Vec<i64> = match &spec {
-            NetworkSpec::Cnn { channels, hidden } => channels.iter().chain(hidden).copied().collect(),
+            NetworkSpec::Cnn { channels, hidden, .. } => channels.iter().chain(hidden).copied().collect(),
             NetworkSpec::Mlp { hidden } => hidden.clone(),
-            NetworkSpec::Fcn { channels } => channels.clone(),
+            NetworkSpec::Fcn { channels, .. } => channels.clone(),
         };
         if let Some(w) = widths.iter().find(|w| **w < 1) {
             return Err(Error::invalid("model width", w, "every width must be >= 1"));
@@ -86,39 +138,48 @@ impl Network {
         &self.spec
     }
 
-    /// Fresh parameters for one member per seed, each from its own seeded RNG.
+    /// Fresh parameters for one member per seed, each from its own seeded RNG; BatchNorm starts
+    /// with scale 1, shift 0, running mean 0 and running variance 1.
     pub fn init(&self, seeds: &[u64], device: Device) -> Params {
         let members: Vec<Params> = seeds.iter().map(|&s| self.init_member(s, device)).collect();
         Params::concat(&members).expect("members share one layout")
     }
 
-    /// Parameter names in order: `layer{i}.weight`, `layer{i}.bias` per layer.
+    /// Parameter names in order: `layer{i}.weight`, `layer{i}.bias` (and `layer{i}.scale` after a
+    /// BatchNorm convolution) per layer.
     pub fn param_names(&self) -> Vec<String> {
-        (0..self.layers.len()).flat_map(|i| [format!("layer{i}.weight"), format!("layer{i}.bias")]).collect()
+        self.layers.iter().enumerate().flat_map(|(i, layer)| layer.param_names(i)).collect()
+    }
+
+    /// Running-statistics names in order: `layer{i}.running_mean`, `layer{i}.running_var` per
+    /// BatchNorm layer (none without BatchNorm).
+    pub fn stat_names(&self) -> Vec<String> {
+        let normalised = self.layers.iter().enumerate().filter(|(_, l)| l.normalised());
+        normalised.flat_map(|(i, _)| [format!("layer{i}.running_mean"), format!("layer{i}.running_var")]).collect()
     }
 
     /// Per parameter tensor (in [`Network::param_names`] order), whether it trains under `freeze`:
     /// `features` freezes the convolutions (every layer but the output for an MLP).
-    pub fn trainable(&self, freeze: crate::train::Freeze) -> Vec<bool> {
+    pub fn trainable(&self, freeze: Freeze) -> Vec<bool> {
         let last = self.layers.len().saturating_sub(1);
         self.layers
             .iter()
             .enumerate()
             .flat_map(|(i, layer)| {
                 let trains = match (freeze, layer, &self.spec) {
-                    (crate::train::Freeze::None, _, _) => true,
+                    (Freeze::None, _, _) => true,
                     (_, Layer::Conv { .. }, _) => false,
                     (_, Layer::Linear { .. }, NetworkSpec::Mlp { .. }) => i == last,
                     (_, Layer::Linear { .. }, _) => true,
                 };
-                [trains, trains]
+                vec![trains; layer.param_names(i).len()]
             })
             .collect()
     }
 
     fn init_member(&self, seed: u64, device: Device) -> Params {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut tensors = vec![];
+        let (mut tensors, mut stats) = (vec![], vec![]);
         for layer in &self.layers {
             let (w_shape, b_shape, fan_in) = match *layer {
                 Layer::Conv { c_in, c_out, size, .. } => (vec![1, c_out, c_in, size, size], vec![1, c_out], c_in * size * size),
@@ -126,15 +187,21 @@ impl Network {
             };
             let bound = default_bound(fan_in);
             tensors.push(uniform(&mut rng, &w_shape, bound, device));
-            tensors.push(uniform(&mut rng, &b_shape, bound, device));
+            if layer.normalised() {
+                let (zeros, ones) = (Tensor::zeros(&b_shape, (Kind::Float, device)), Tensor::ones(&b_shape, (Kind::Float, device)));
+                tensors.extend([zeros.copy(), ones.copy()]);
+                stats.extend([zeros, ones]);
+            } else {
+                tensors.push(uniform(&mut rng, &b_shape, bound, device));
+            }
         }
-        Params { names: self.param_names(), tensors }
+        Params { names: self.param_names(), tensors, stat_names: self.stat_names(), stats }
     }
 
     /// Logits for inputs `[P, B, …input]`: `[P, B, outputs]`, or `[P, B, outputs, H, W]` for fcn
     /// (evaluation: no dropout).
     pub fn forward(&self, params: &Params, x: &Tensor) -> Result<Tensor> {
-        self.forward_masked(params, x, None)
+        self.forward_pass(params, x, Pass::Eval)
     }
 
     /// Where `spec` applies dropout: the input of every hidden linear layer (rate `fc`) and the
@@ -158,15 +225,18 @@ impl Network {
         sites
     }
 
-    /// [`Network::forward`] with the dropout `masks` of a training step multiplied in at their sites.
-    pub fn forward_masked(&self, params: &Params, x: &Tensor, masks: Option<&DropoutMasks>) -> Result<Tensor> {
+    /// [`Network::forward`] for the purpose `pass` (training steps: dropout, BatchNorm by batch).
+    pub fn forward_pass(&self, params: &Params, x: &Tensor, pass: Pass) -> Result<Tensor> {
         self.check_input(params, x)?;
+        let masks = match pass {
+            Pass::Train { masks, .. } => masks,
+            _ => None,
+        };
         if let Some(m) = masks {
             check_masks(m, &x.size()[..2])?;
         }
         let p = params.population();
-        let weight = |i: usize| &params.tensors[2 * i];
-        let bias = |i: usize| &params.tensors[2 * i + 1];
+        let (mut at, mut stat_at) = (0, 0);
         let layout = self.conv_layout(x.device());
         let mut h = if self.input.len() == 3 { to_grouped(x) } else { x.shallow_clone() };
         if layout == ConvLayout::ChannelsLast {
@@ -174,9 +244,16 @@ impl Network {
         }
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
+            let (weight, bias) = (&params.tensors[at], &params.tensors[at + 1]);
+            at += 2;
             h = match layer {
-                Layer::Conv { .. } => {
-                    let out = conv_same(&h, weight(i), bias(i), layout);
+                Layer::Conv { norm, .. } => {
+                    let mut out = conv_same(&h, weight, (!norm).then_some(bias), layout);
+                    if *norm {
+                        let stats = [&params.stats[stat_at], &params.stats[stat_at + 1]];
+                        out = batch_norm(&out, &params.tensors[at], bias, stats, self.norm_mode(pass, i))?;
+                        (at, stat_at) = (at + 1, stat_at + 2);
+                    }
                     let out = match (&self.spec, i == last) {
                         (NetworkSpec::Fcn { .. }, true) => out,
                         // Pooling before the ReLU gives the same values and gradients (max and
@@ -197,12 +274,27 @@ impl Network {
                     if let Some(mask) = masks.and_then(|m| m.at(i, SitePosition::LinearInput)) {
                         h = h * mask;
                     }
-                    let out = linear(&h, weight(i), bias(i));
+                    let out = linear(&h, weight, bias);
                     if i == last { out } else { out.relu() }
                 }
             };
         }
         Ok(if matches!(self.spec, NetworkSpec::Fcn { .. }) { from_grouped(&h, p) } else { h })
+    }
+
+    /// How BatchNorm layer `i` normalises in `pass`.
+    fn norm_mode(&self, pass: Pass, i: usize) -> NormMode {
+        match pass {
+            Pass::Eval => NormMode::Running,
+            Pass::Lookahead => NormMode::Batch,
+            Pass::Train { freeze, .. } if !self.trainable(freeze)[self.first_tensor(i)] => NormMode::Running,
+            Pass::Train { .. } => NormMode::BatchUpdating,
+        }
+    }
+
+    /// Position of layer `i`'s weight in [`Params::tensors`].
+    fn first_tensor(&self, i: usize) -> usize {
+        self.layers[..i].iter().enumerate().map(|(j, l)| l.param_names(j).len()).sum()
     }
 
     /// Channels-last for the CNN on CPU, where it was measured faster; row-major elsewhere.
@@ -221,8 +313,12 @@ impl Network {
                 format!("expected [P={}, B, {:?}], got {:?}", params.population(), self.input, s),
             ));
         }
-        if params.tensors.len() != 2 * self.layers.len() {
-            return Err(Error::shape("network parameters", format!("expected {} tensors, got {}", 2 * self.layers.len(), params.tensors.len())));
+        let (names, stat_names) = (self.param_names(), self.stat_names());
+        if params.tensors.len() != names.len() || params.stats.len() != stat_names.len() {
+            return Err(Error::shape(
+                "network parameters",
+                format!("expected {} tensors and {} running statistics, got {} and {}", names.len(), stat_names.len(), params.tensors.len(), params.stats.len()),
+            ));
         }
         Ok(())
     }
@@ -234,7 +330,7 @@ impl Network {
             .layers
             .iter()
             .map(|l| match *l {
-                Layer::Conv { c_out, side_h, side_w, .. } => c_out * side_h * side_w,
+                Layer::Conv { c_out, side_h, side_w, norm, .. } => c_out * side_h * side_w * if norm { 2 } else { 1 },
                 Layer::Linear { f_out, .. } => f_out,
             })
             .sum();
@@ -246,11 +342,24 @@ impl Network {
         self.layers
             .iter()
             .map(|l| match *l {
-                Layer::Conv { c_in, c_out, size, side_h, side_w } => 2 * c_in * c_out * size * size * side_h * side_w,
+                Layer::Conv { c_in, c_out, size, side_h, side_w, .. } => 2 * c_in * c_out * size * size * side_h * side_w,
                 Layer::Linear { f_in, f_out } => 2 * f_in * f_out,
             } as u64)
             .sum()
     }
+}
+
+/// BatchNorm of grouped activations `[B, P·C, H, W]`: channel p·C + c is member p's channel c, so
+/// the batch statistics are each member's own; `scale`, `shift` and the running `stats` (mean,
+/// variance) are `[P, C]`, updated in place through their flat views under
+/// [`NormMode::BatchUpdating`].
+fn batch_norm(x: &Tensor, scale: &Tensor, shift: &Tensor, stats: [&Tensor; 2], mode: NormMode) -> Result<Tensor> {
+    // A view, never a copy: the running statistics must be updated where they are stored.
+    let view = |t: &Tensor| t.f_view([-1]).map_err(|e| Error::shape("BatchNorm running statistics", format!("not viewable as a flat tensor: {e}")));
+    let [mean, var] = [view(stats[0])?, view(stats[1])?];
+    let running = mode != NormMode::Batch;
+    let (scale, shift) = (scale.reshape([-1]), shift.reshape([-1]));
+    Ok(x.batch_norm(Some(&scale), Some(&shift), running.then_some(&mean), running.then_some(&var), mode != NormMode::Running, BATCHNORM_MOMENTUM, BATCHNORM_EPS, true))
 }
 
 /// Every mask is `[P, B, …sample_shape]` of its site.
@@ -280,14 +389,14 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
     };
     let mut layers = vec![];
     match spec {
-        NetworkSpec::Cnn { channels, hidden } => {
+        NetworkSpec::Cnn { channels, hidden, batchnorm } => {
             let (mut c, mut h, mut w) = image("cnn")?;
             let factor = 1i64 << channels.len();
             if h % factor != 0 || w % factor != 0 {
                 return Err(Error::shape("model input", format!("cnn with {} pooling stages needs H and W divisible by {factor}, got {h}×{w}", channels.len())));
             }
             for &c_out in channels {
-                layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w });
+                layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w, norm: *batchnorm });
                 (c, h, w) = (c_out, h / 2, w / 2);
             }
             let mut f = c * h * w;
@@ -308,13 +417,13 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
             }
             layers.push(Layer::Linear { f_in: f, f_out: outputs });
         }
-        NetworkSpec::Fcn { channels } => {
+        NetworkSpec::Fcn { channels, batchnorm } => {
             let (mut c, h, w) = image("fcn")?;
             for &c_out in channels {
-                layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w });
+                layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w, norm: *batchnorm });
                 c = c_out;
             }
-            layers.push(Layer::Conv { c_in: c, c_out: outputs, size: 1, side_h: h, side_w: w });
+            layers.push(Layer::Conv { c_in: c, c_out: outputs, size: 1, side_h: h, side_w: w, norm: false });
         }
     }
     Ok(layers)
@@ -327,18 +436,20 @@ mod tests {
     #[test]
     fn freezing_features_leaves_the_head_trainable() {
         use crate::train::Freeze;
-        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 8, 8], 6).unwrap();
+        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false }, &[1, 8, 8], 6).unwrap();
         assert_eq!(cnn.trainable(Freeze::Features), [false, false, false, false, true, true, true, true]);
         assert!(cnn.trainable(Freeze::None).iter().all(|t| *t));
         let mlp = Network::new(NetworkSpec::Mlp { hidden: vec![6] }, &[2], 3).unwrap();
         assert_eq!(mlp.trainable(Freeze::Features), [false, false, true, true]);
-        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![4] }, &[1, 8, 8], 3).unwrap();
+        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![4], batchnorm: false }, &[1, 8, 8], 3).unwrap();
         assert!(fcn.trainable(Freeze::Features).iter().all(|t| !t));
+        let normalised = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![], batchnorm: true }, &[1, 8, 8], 6).unwrap();
+        assert_eq!(normalised.trainable(Freeze::Features), [false, false, false, true, true]);
     }
     use tch::{Kind, Tensor};
 
     fn cnn() -> Network {
-        Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 8, 8], 5).unwrap()
+        Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false }, &[1, 8, 8], 5).unwrap()
     }
 
     #[test]
@@ -346,7 +457,7 @@ mod tests {
         for net in [
             cnn(),
             Network::new(NetworkSpec::Mlp { hidden: vec![7, 5] }, &[6], 3).unwrap(),
-            Network::new(NetworkSpec::Fcn { channels: vec![4, 4] }, &[1, 6, 5], 3).unwrap(),
+            Network::new(NetworkSpec::Fcn { channels: vec![4, 4], batchnorm: false }, &[1, 6, 5], 3).unwrap(),
         ] {
             let params = net.init(&[1, 2, 3], Device::Cpu);
             let mut shape = vec![3, 4];
@@ -418,7 +529,7 @@ mod tests {
     #[test]
     fn gradients_with_fixed_dropout_masks_equal_pytorch() {
         let a = |n: i64| Tensor::arange(n, (Kind::Float, Device::Cpu));
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![3] }, &[1, 4, 4], 2).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![3], batchnorm: false }, &[1, 4, 4], 2).unwrap();
         let tensors = vec![
             ((a(18) * 0.5).cos() * 0.5).reshape([1, 2, 1, 3, 3]),
             Tensor::from_slice(&[0.1f32, -0.2]).reshape([1, 2]),
@@ -427,14 +538,14 @@ mod tests {
             (a(6) * 0.7).cos().reshape([1, 3, 2]),
             Tensor::from_slice(&[0.0f32, 0.1]).reshape([1, 2]),
         ];
-        let params = Params { names: net.param_names(), tensors }.leaves();
+        let params = Params::new(net.param_names(), tensors).leaves();
         let x = (a(32) * 0.37).sin().reshape([1, 2, 1, 4, 4]);
         let sites = net.dropout_sites(&DropoutSpec { fc: 0.5, conv: 0.5 });
         assert_eq!(sites.iter().map(|s| s.sample_shape.clone()).collect::<Vec<_>>(), vec![vec![2, 2, 2], vec![8]]);
         let conv_mask = (a(16).fmod(3).ne(0).to_kind(Kind::Float) * 2.0).reshape([1, 2, 2, 2, 2]);
         let fc_mask = (a(16).fmod(4).ne(1).to_kind(Kind::Float) * 2.0).reshape([1, 2, 8]);
         let masks = DropoutMasks { sites, masks: vec![conv_mask, fc_mask] };
-        let out = net.forward_masked(&params, &x, Some(&masks)).unwrap();
+        let out = net.forward_pass(&params, &x, Pass::Train { masks: Some(&masks), freeze: Freeze::None }).unwrap();
         let target = (a(4) * 1.3).cos().reshape([1, 2, 2]);
         let grads = Tensor::run_backward(&[(out * target).sum(Kind::Float)], &params.tensors, false, false);
         let torch: [&[f32]; 6] = [
@@ -452,7 +563,118 @@ mod tests {
         // Evaluation ignores dropout and is deterministic.
         let (e1, e2) = (net.forward(&params, &x).unwrap(), net.forward(&params, &x).unwrap());
         assert!(e1.equal(&e2));
-        assert!(!e1.equal(&net.forward_masked(&params, &x, Some(&masks)).unwrap()));
+        assert!(!e1.equal(&net.forward_pass(&params, &x, Pass::Train { masks: Some(&masks), freeze: Freeze::None }).unwrap()));
+    }
+
+    /// BatchNorm in a training step against PyTorch (torch 2.11): gradients of every parameter, the
+    /// running statistics after the step, then evaluation by those statistics.
+    /// ```python
+    /// import torch
+    /// import torch.nn.functional as F
+    /// a = lambda n: torch.arange(n, dtype=torch.float32)
+    /// x = (a(32) * 0.37).sin().reshape(2, 1, 4, 4)
+    /// w0 = ((a(18) * 0.5).cos() * 0.5).reshape(2, 1, 3, 3).requires_grad_()
+    /// beta = torch.tensor([0.1, -0.2]).requires_grad_()
+    /// gamma = torch.tensor([1.2, 0.8]).requires_grad_()
+    /// w1 = ((a(24) * 0.3).sin() * 0.4).reshape(8, 3).requires_grad_()
+    /// b1 = torch.tensor([0.05, -0.05, 0.1]).requires_grad_()
+    /// w2 = (a(6) * 0.7).cos().reshape(3, 2).requires_grad_()
+    /// b2 = torch.tensor([0.0, 0.1]).requires_grad_()
+    /// mean, var = torch.zeros(2), torch.ones(2)
+    /// target = (a(4) * 1.3).cos().reshape(2, 2)
+    /// def net(training):
+    ///     h = F.batch_norm(F.conv2d(x, w0, None, padding=1), mean, var, gamma, beta, training, 0.1, 1e-5)
+    ///     h = F.max_pool2d(h, 2).relu().flatten(1) @ w1 + b1
+    ///     return h.relu() @ w2 + b2
+    /// out = net(True)
+    /// (out * target).sum().backward()
+    /// for g in [w0, beta, gamma, w1, b1, w2, b2]:
+    ///     print([round(v, 6) for v in g.grad.flatten().tolist()])
+    /// print([round(v, 6) for v in mean.tolist()], [round(v, 6) for v in var.tolist()])
+    /// with torch.no_grad():
+    ///     print([round(v, 6) for v in net(False).flatten().tolist()])
+    /// ```
+    #[test]
+    fn batchnorm_step_and_evaluation_equal_pytorch() {
+        let a = |n: i64| Tensor::arange(n, (Kind::Float, Device::Cpu));
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![3], batchnorm: true }, &[1, 4, 4], 2).unwrap();
+        assert_eq!(net.param_names()[..3], ["layer0.weight", "layer0.bias", "layer0.scale"]);
+        let row = |v: &[f32]| Tensor::from_slice(v).reshape([1, -1]);
+        let tensors = vec![
+            ((a(18) * 0.5).cos() * 0.5).reshape([1, 2, 1, 3, 3]),
+            row(&[0.1, -0.2]),
+            row(&[1.2, 0.8]),
+            ((a(24) * 0.3).sin() * 0.4).reshape([1, 8, 3]),
+            row(&[0.05, -0.05, 0.1]),
+            (a(6) * 0.7).cos().reshape([1, 3, 2]),
+            row(&[0.0, 0.1]),
+        ];
+        let fresh = net.init(&[0], Device::Cpu);
+        let params = Params { names: net.param_names(), tensors, stat_names: net.stat_names(), stats: fresh.stats }.leaves();
+        let x = (a(32) * 0.37).sin().reshape([1, 2, 1, 4, 4]);
+        let out = net.forward_pass(&params, &x, Pass::Train { masks: None, freeze: Freeze::None }).unwrap();
+        let target = (a(4) * 1.3).cos().reshape([1, 2, 2]);
+        let grads = Tensor::run_backward(&[(out * target).sum(Kind::Float)], &params.tensors, false, false);
+        let torch: [&[f32]; 7] = [
+            &[-0.069675, -0.217559, -0.101046, -0.654069, -0.622133, -0.276054, -0.025145, 0.128005, 0.036144, -0.20452, -0.18081, -0.02393, -0.048205, -0.071001, 0.093214, 0.055686, 0.007336, -0.086832],
+            &[-0.706125, 0.944229],
+            &[-0.584176, 1.488688],
+            &[0.0, 0.0, 0.0, 0.570014, 0.140047, -1.224148, -0.147545, 0.534294, -2.730497, -0.592208, 0.582459, -2.616324, -0.046229, 0.252179, -1.308307, -0.299309, 0.278643, -1.238259, -0.400274, 0.14936, -0.463402, 0.0, 0.0, 0.0],
+            &[-0.207518, 0.255763, -1.192724],
+            &[0.403852, -0.190098, 0.337603, 0.027537, 0.179331, 0.047971],
+            &[0.143111, -0.458434],
+        ];
+        let close = |t: &Tensor, want: &[f32], what: &str| {
+            let diff = (t.flatten(0, -1) - Tensor::from_slice(want)).abs().max().double_value(&[]);
+            assert!(diff < 2e-5, "{what} differs from PyTorch by {diff}");
+        };
+        for (i, (g, want)) in grads.iter().zip(torch).enumerate() {
+            close(g, want, &format!("gradient {i}"));
+        }
+        close(&params.stats[0], &[0.03032, 0.014355], "running mean");
+        close(&params.stats[1], &[1.067471, 1.000404], "running variance");
+        // Evaluation normalises by the updated running statistics and leaves them unchanged.
+        let before = params.stats[1].copy();
+        close(&net.forward(&params, &x).unwrap(), &[1.136178, 0.281469, 1.053216, 0.551164], "evaluation");
+        assert!(params.stats[1].equal(&before));
+        // A look-ahead step normalises by the batch, as a training step does, and updates nothing.
+        let lookahead = net.forward_pass(&params, &x, Pass::Lookahead).unwrap();
+        let train = net.forward_pass(&params.detached(), &x, Pass::Train { masks: None, freeze: Freeze::None }).unwrap();
+        assert!(params.stats[1].equal(&before));
+        assert!((lookahead - train).abs().max().double_value(&[]) < 1e-6);
+    }
+
+    /// With BatchNorm each member normalises by its own batch's statistics and keeps its own running
+    /// statistics: a stacked training pass equals every member's pass alone.
+    #[test]
+    fn batchnorm_statistics_are_per_member() {
+        for net in [
+            Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true }, &[1, 8, 8], 5).unwrap(),
+            Network::new(NetworkSpec::Fcn { channels: vec![4, 4], batchnorm: true }, &[1, 6, 5], 3).unwrap(),
+        ] {
+            let stacked = net.init(&[1, 2, 3], Device::Cpu);
+            assert_eq!(stacked.stats.len(), 4);
+            let mut shape = vec![3, 4];
+            shape.extend_from_slice(&net.input);
+            // Members see data on different scales, so shared statistics would show.
+            let x = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * Tensor::from_slice(&[1.0f32, 5.0, 0.2]).reshape([3, 1, 1, 1, 1]);
+            let train = Pass::Train { masks: None, freeze: Freeze::None };
+            let together = net.forward_pass(&stacked, &x, train).unwrap();
+            for m in 0..3 {
+                let alone = net.init(&[m as u64 + 1], Device::Cpu);
+                let out = net.forward_pass(&alone, &x.narrow(0, m, 1), train).unwrap();
+                assert!((together.narrow(0, m, 1) - out).abs().max().double_value(&[]) < 1e-4, "member {m}");
+                for (s, a) in stacked.stats.iter().zip(&alone.stats) {
+                    assert!((s.narrow(0, m, 1) - a).abs().max().double_value(&[]) < 1e-5, "member {m}'s running statistics");
+                }
+            }
+            assert!(!stacked.stats[1].equal(&net.init(&[1, 2, 3], Device::Cpu).stats[1]), "the training pass updates the running variance");
+            // Frozen features normalise by the running statistics and leave them be.
+            let before = stacked.stats[0].copy();
+            let frozen = net.forward_pass(&stacked, &x, Pass::Train { masks: None, freeze: Freeze::Features }).unwrap();
+            assert_eq!(frozen.size(), together.size());
+            assert!(stacked.stats[0].equal(&before));
+        }
     }
 
     #[test]
@@ -465,13 +687,13 @@ mod tests {
         let want = 2 * (9 * 4 * 64 + 4 * 8 * 9 * 16 + 32 * 16 + 16 * 5);
         assert_eq!(net.flops_per_sample(), want as u64);
         // The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey, 101 bins.
-        let utk = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256] }, &[1, 32, 32], 101).unwrap();
+        let utk = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101).unwrap();
         assert_eq!(utk.flops_per_sample(), 2 * (9 * 32 * 1024 + 32 * 64 * 9 * 256 + 64 * 128 * 9 * 64 + 2048 * 256 + 256 * 101));
     }
 
     #[test]
     fn bad_shapes_are_errors() {
-        assert!(Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 6, 6], 5).is_err());
+        assert!(Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false }, &[1, 6, 6], 5).is_err());
         assert!(Network::new(NetworkSpec::Mlp { hidden: vec![0] }, &[4], 2).is_err());
         assert!(Network::new(NetworkSpec::Mlp { hidden: vec![3] }, &[1, 4, 4], 2).is_err());
         let net = cnn();

@@ -1,25 +1,42 @@
 //! Population parameters as plain tensors `[P, ...]`, named and ordered: the functional form the
-//! optimisers update and the outer loop differentiates through; saved as `.safetensors`.
+//! optimisers update and the outer loop differentiates through, with BatchNorm's running statistics
+//! beside them; saved as `.safetensors`.
 use crate::error::{Error, Result};
 use std::path::Path;
 use tch::{Device, Tensor};
 
-/// Named parameter tensors; the first axis of every tensor is the population member.
+/// Named parameter tensors and named running statistics (never trained, no gradient); the first
+/// axis of every tensor is the population member.
 #[derive(Debug)]
 pub struct Params {
     pub names: Vec<String>,
     pub tensors: Vec<Tensor>,
+    /// BatchNorm's running means and variances `[P, C]` (empty without BatchNorm): a training pass
+    /// updates them in place, evaluation normalises by them.
+    pub stat_names: Vec<String>,
+    pub stats: Vec<Tensor>,
 }
 
 impl Params {
+    /// Parameters without running statistics.
+    pub fn new(names: Vec<String>, tensors: Vec<Tensor>) -> Params {
+        Params { names, tensors, stat_names: vec![], stats: vec![] }
+    }
+
+    /// The same statistics (copied, so in-place updates of one never reach the other) with other
+    /// parameter tensors.
+    pub fn with_tensors(&self, tensors: Vec<Tensor>) -> Params {
+        Params { names: self.names.clone(), tensors, stat_names: self.stat_names.clone(), stats: copies(&self.stats) }
+    }
+
     /// Number of members P.
     pub fn population(&self) -> i64 {
         self.tensors.first().map_or(0, |t| t.size()[0])
     }
 
-    /// Copies that are leaves of a new autograd graph (requires grad).
+    /// Copies whose parameters are leaves of a new autograd graph (requires grad).
     pub fn leaves(&self) -> Params {
-        self.map(|t| t.detach().copy().set_requires_grad(true))
+        self.with_tensors(self.tensors.iter().map(|t| t.detach().copy().set_requires_grad(true)).collect())
     }
 
     /// Copies with no graph and no grad.
@@ -27,9 +44,14 @@ impl Params {
         self.map(|t| t.detach().copy())
     }
 
-    /// The same names with each tensor transformed by `f`.
+    /// The same names with each tensor (parameters and statistics) transformed by `f`.
     pub fn map(&self, f: impl Fn(&Tensor) -> Tensor) -> Params {
-        Params { names: self.names.clone(), tensors: self.tensors.iter().map(f).collect() }
+        Params {
+            names: self.names.clone(),
+            tensors: self.tensors.iter().map(&f).collect(),
+            stat_names: self.stat_names.clone(),
+            stats: self.stats.iter().map(&f).collect(),
+        }
     }
 
     /// Members `index` (a list of member positions) as a smaller population.
@@ -42,33 +64,44 @@ impl Params {
     /// Concatenates populations with the same layout along the member axis.
     pub fn concat(parts: &[Params]) -> Result<Params> {
         let first = parts.first().ok_or_else(|| Error::shape("parameters", "nothing to concatenate"))?;
-        if parts.iter().any(|p| p.names != first.names) {
+        if parts.iter().any(|p| p.names != first.names || p.stat_names != first.stat_names) {
             return Err(Error::shape("parameters", "populations with different layouts"));
         }
         let tensors = cat_members(&parts.iter().map(|p| p.tensors.as_slice()).collect::<Vec<_>>());
-        Ok(Params { names: first.names.clone(), tensors })
+        let stats = cat_members(&parts.iter().map(|p| p.stats.as_slice()).collect::<Vec<_>>());
+        Ok(Params { names: first.names.clone(), tensors, stat_names: first.stat_names.clone(), stats })
     }
 
-    /// Writes all tensors to a `.safetensors` file.
+    /// Every named tensor, parameters then statistics.
+    pub fn named(&self) -> impl Iterator<Item = (&String, &Tensor)> {
+        self.names.iter().zip(&self.tensors).chain(self.stat_names.iter().zip(&self.stats))
+    }
+
+    /// Writes all tensors (parameters and statistics) to a `.safetensors` file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let named: Vec<(&str, Tensor)> =
-            self.names.iter().zip(&self.tensors).map(|(n, t)| (n.as_str(), t.detach().to_device(Device::Cpu))).collect();
+        let named: Vec<(&str, Tensor)> = self.named().map(|(n, t)| (n.as_str(), t.detach().to_device(Device::Cpu))).collect();
         Tensor::write_safetensors(&named, path).map_err(|e| Error::data(path, format!("cannot write checkpoint: {e}")))
     }
 
-    /// Reads a checkpoint written by [`Params::save`], in the order of `names`.
-    pub fn load(path: &Path, names: &[String], device: Device) -> Result<Params> {
-        let mut stored = Tensor::read_safetensors(path).map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
-        let tensors = names
-            .iter()
-            .map(|name| {
-                let at = stored.iter().position(|(n, _)| n == name);
-                at.map(|i| stored.swap_remove(i).1.to_device(device))
-                    .ok_or_else(|| Error::data(path, format!("checkpoint has no tensor {name}")))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Params { names: names.to_vec(), tensors })
+    /// Reads a checkpoint written by [`Params::save`], in the order of `names` and `stat_names`,
+    /// which must name every tensor it holds (a checkpoint of another network is refused).
+    pub fn load(path: &Path, names: &[String], stat_names: &[String], device: Device) -> Result<Params> {
+        let stored = Tensor::read_safetensors(path).map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
+        let mut extra: Vec<&str> = stored.iter().map(|(n, _)| n.as_str()).filter(|n| !names.iter().chain(stat_names).any(|w| w == n)).collect();
+        if !extra.is_empty() {
+            extra.sort_unstable();
+            return Err(Error::data(path, format!("checkpoint has tensors this network does not (another network, e.g. with BatchNorm): {}", extra.join(", "))));
+        }
+        let take = |wanted: &[String]| -> Result<Vec<Tensor>> {
+            let missing = |name: &String| Error::data(path, format!("checkpoint has no tensor {name}"));
+            wanted.iter().map(|name| stored.iter().find(|(n, _)| n == name).map(|(_, t)| t.to_device(device)).ok_or_else(|| missing(name))).collect()
+        };
+        Ok(Params { names: names.to_vec(), tensors: take(names)?, stat_names: stat_names.to_vec(), stats: take(stat_names)? })
     }
+}
+
+fn copies(tensors: &[Tensor]) -> Vec<Tensor> {
+    tensors.iter().map(|t| t.detach().copy()).collect()
 }
 
 /// Tensor i of every part concatenated along the member axis, for each i (parts share a layout).
@@ -87,13 +120,19 @@ mod tests {
         let params = Params {
             names: vec!["a".into(), "b".into()],
             tensors: vec![Tensor::randn([2, 3], (Kind::Float, Device::Cpu)), Tensor::randn([2, 4, 5], (Kind::Float, Device::Cpu))],
+            stat_names: vec!["s".into()],
+            stats: vec![Tensor::randn([2, 3], (Kind::Float, Device::Cpu))],
         };
         let path = std::env::temp_dir().join(format!("dldl-params-{}.safetensors", std::process::id()));
         params.save(&path).unwrap();
-        let back = Params::load(&path, &params.names, Device::Cpu).unwrap();
+        let back = Params::load(&path, &params.names, &params.stat_names, Device::Cpu).unwrap();
         assert!(back.tensors.iter().zip(&params.tensors).all(|(a, b)| a.equal(b)));
-        let err = Params::load(&path, &["c".to_string()], Device::Cpu).unwrap_err();
+        assert!(back.stats[0].equal(&params.stats[0]));
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let err = Params::load(&path, &names(&["a", "b", "c"]), &names(&["s"]), Device::Cpu).unwrap_err();
         assert!(err.to_string().contains("no tensor c"), "{err}");
+        let err = Params::load(&path, &params.names, &[], Device::Cpu).unwrap_err();
+        assert!(err.to_string().contains("has tensors this network does not (another network, e.g. with BatchNorm): s"), "{err}");
         std::fs::remove_file(&path).unwrap();
     }
 }

@@ -28,9 +28,9 @@ impl InnerLoop {
         let train_size = train.len();
         let widths = |v: &[usize]| v.iter().map(|&w| w as i64).collect::<Vec<_>>();
         let spec = match task.model.kind {
-            ModelKind::Cnn => NetworkSpec::Cnn { channels: widths(&task.model.widths), hidden: widths(&task.model.fc) },
+            ModelKind::Cnn => NetworkSpec::Cnn { channels: widths(&task.model.widths), hidden: widths(&task.model.fc), batchnorm: task.model.batchnorm },
             ModelKind::Mlp => NetworkSpec::Mlp { hidden: widths(&task.model.widths) },
-            ModelKind::Fcn => NetworkSpec::Fcn { channels: widths(&task.model.widths) },
+            ModelKind::Fcn => NetworkSpec::Fcn { channels: widths(&task.model.widths), batchnorm: task.model.batchnorm },
         };
         let input = &dataset.inputs.size()[1..];
         let network = Network::new(spec, input, domain.outputs()).map_err(|e| in_file(task, "model", e))?;

@@ -13,7 +13,7 @@ use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::model::dropout::{draw_mask_values, masks_on, DropoutSite};
 use crate::model::params::cat_members;
-use crate::model::{DropoutStream, Network, Params};
+use crate::model::{DropoutStream, Network, Params, Pass};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -317,7 +317,7 @@ impl TrainState {
         }
         let masks = (!self.sites.is_empty()).then(|| masks_on(&self.sites, draws.masks, spec.batch, population, device));
         let batches = draws.batches;
-        let logits = net.forward_masked(&self.params, &x, masks.as_ref())?;
+        let logits = net.forward_pass(&self.params, &x, Pass::Train { masks: masks.as_ref(), freeze: spec.freeze })?;
         let active: Vec<usize> = (0..members.len()).filter(|&p| self.active[p]).collect();
         let losses = active
             .iter()
@@ -386,10 +386,13 @@ impl TrainState {
         }
         let device = self.params.tensors[0].device();
         let mask = member_mask(&improved, device);
+        let select = |c: &[Tensor], b: &[Tensor]| c.iter().zip(b).map(|(c, b)| select_members(&mask, c, b)).collect();
         self.best = Some(match &self.best {
             Some(best) => Params {
                 names: best.names.clone(),
-                tensors: current.tensors.iter().zip(&best.tensors).map(|(c, b)| select_members(&mask, c, b)).collect(),
+                tensors: select(&current.tensors, &best.tensors),
+                stat_names: best.stat_names.clone(),
+                stats: select(&current.stats, &best.stats),
             },
             None => current,
         });
@@ -445,9 +448,19 @@ mod tests {
 
     #[test]
     fn population_equals_separate_trainings() {
+        population_equals_separate_trainings_with(false);
+    }
+
+    /// With BatchNorm, each member's running statistics (kept at its best validation step) too.
+    #[test]
+    fn population_with_batchnorm_equals_separate_trainings() {
+        population_equals_separate_trainings_with(true);
+    }
+
+    fn population_equals_separate_trainings_with(batchnorm: bool) {
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16] }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm }, &[1, 8, 8], 6).unwrap();
         let members = vec![
             member(1, "dldl:sigma=1", (0..36).collect()),
             member(2, "onehot", (0..30).collect()),
@@ -458,7 +471,8 @@ mod tests {
         let together = train_population(&trainer, &members, &mut |_| {}).unwrap();
         for (p, m) in members.iter().enumerate() {
             let alone = train_population(&trainer, std::slice::from_ref(m), &mut |_| {}).unwrap();
-            for (a, b) in alone.params.tensors.iter().zip(&together.params.tensors) {
+            assert_eq!(together.params.stats.len(), if batchnorm { 4 } else { 0 });
+            for (a, b) in alone.params.tensors.iter().chain(&alone.params.stats).zip(together.params.tensors.iter().chain(&together.params.stats)) {
                 let diff = (a.get(0) - b.get(p as i64)).abs().max().double_value(&[]);
                 assert!(diff < 1e-4, "member {p} differs by {diff}");
             }
@@ -475,7 +489,7 @@ mod tests {
     fn dropout_masks_follow_the_member_index_and_chunks_change_nothing() {
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
         let twins = vec![member(5, "dldl:sigma=1", (0..36).collect()), member(5, "dldl:sigma=1", (0..36).collect())];
         let eval = eval_spec();
         let differ = |a: &Params, p: i64, b: &Params, q: i64| {
@@ -499,9 +513,15 @@ mod tests {
 
     #[test]
     fn a_run_cut_into_segments_equals_the_whole_run() {
+        for batchnorm in [false, true] {
+            a_run_cut_into_segments_equals_the_whole_run_with(batchnorm);
+        }
+    }
+
+    fn a_run_cut_into_segments_equals_the_whole_run_with(batchnorm: bool) {
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm }, &[1, 8, 8], 6).unwrap();
         let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.3, conv: 0.1 }, eval_every: 0, ..spec(12) };
         let eval = eval_spec();
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
@@ -511,7 +531,7 @@ mod tests {
         let first = train_chunked_segment(&trainer, &members, 2, &Segment { from: 0, until: 5, start: None }, &mut |_, _| {}).unwrap();
         let start = (&first.params, &first.optimizer);
         let rest = train_chunked_segment(&trainer, &members, 2, &Segment { from: 5, until: 12, start: Some(start) }, &mut |_, _| {}).unwrap();
-        for (a, b) in whole.params.tensors.iter().zip(&rest.params.tensors) {
+        for (a, b) in whole.params.tensors.iter().chain(&whole.params.stats).zip(rest.params.tensors.iter().chain(&rest.params.stats)) {
             assert!(a.equal(b), "segmented training differs");
         }
         for (a, b) in whole.optimizer.second.iter().zip(&rest.optimizer.second) {
@@ -534,8 +554,8 @@ mod tests {
             let settings = TrainSpec { batch, ..spec(1) };
             Trainer { net, data: &data, spec: &settings, eval: &eval, device }.default_chunk()
         };
-        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256] }, &[1, 32, 32], 101).unwrap();
-        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![32, 64, 64] }, &[1, 32, 32], 11).unwrap();
+        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101).unwrap();
+        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![32, 64, 64], batchnorm: false }, &[1, 32, 32], 11).unwrap();
         assert_eq!((chunk(&cnn, 8, Device::Cpu), chunk(&cnn, 64, Device::Cpu)), (18, 2));
         assert_eq!((chunk(&fcn, 8, Device::Cpu), chunk(&fcn, 32, Device::Cpu)), (5, 1));
         assert_eq!(chunk(&cnn, 8, Device::Cuda(0)), 0);
@@ -547,7 +567,7 @@ mod tests {
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![8] }, &[1, 8, 8], 6);
         assert!(net.is_err(), "an MLP needs flat inputs");
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
         let (settings, eval) = (spec(10), eval_spec());
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
         let run = || train_population(&trainer, &[member(9, "dldl:sigma=2", (0..36).collect())], &mut |_| {}).unwrap();
@@ -564,7 +584,7 @@ mod tests {
         values[40] = f32::NAN;
         let labels = Labels::Ordinal(Tensor::from_slice(&values));
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8] }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
         let mut healthy = member(1, "dldl:sigma=1", (0..36).collect());
         healthy.val = (0..36).collect();
         let mut sick = member(2, "dldl:sigma=1", vec![40]);

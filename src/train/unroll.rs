@@ -5,7 +5,7 @@ use super::optimizer::{step, OptimizerSpec, OptimizerState};
 use super::trainer::TrainData;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
-use crate::model::{Network, Params};
+use crate::model::{Network, Params, Pass};
 use tch::{Device, Tensor};
 
 /// One unrolled inner loop: members train on their own batches with targets of `family` at `phi`.
@@ -33,25 +33,26 @@ impl Unroll<'_> {
             .collect();
         let mut state = state.unwrap_or_else(|| OptimizerState::new(&current));
         for step_batches in batches {
-            let now = Params { names: params.names.clone(), tensors: current };
-            let loss = self.loss(&now, &method, Some(phi), step_batches, device)?;
+            let now = params.with_tensors(current);
+            let loss = self.loss(&now, &method, Some(phi), step_batches, Pass::Lookahead, device)?;
             let grads = Tensor::run_backward(&[loss], &now.tensors, true, true);
             let (next, st) = step(&self.optimizer, self.optimizer.lr, &now.tensors, &grads, &state);
             current = next;
             state = st;
         }
-        Ok(Params { names: params.names.clone(), tensors: current })
+        Ok(params.with_tensors(current))
     }
 
     /// Σ over members of `method`'s loss on each member's batch; φ row p for member p, or the
-    /// method's own fixed φ when `phi` is None.
-    pub fn loss(&self, params: &Params, method: &Method, phi: Option<&Tensor>, batches: &[Vec<i64>], device: Device) -> Result<Tensor> {
+    /// method's own fixed φ when `phi` is None. `pass` is [`Pass::Lookahead`] for training steps
+    /// (BatchNorm by batch statistics) and [`Pass::Eval`] for query losses.
+    pub fn loss(&self, params: &Params, method: &Method, phi: Option<&Tensor>, batches: &[Vec<i64>], pass: Pass, device: Device) -> Result<Tensor> {
         let population = params.population();
         let index: Vec<i64> = batches.iter().flatten().copied().collect();
         if batches.len() as i64 != population || batches.iter().any(|b| b.len() != batches[0].len()) {
             return Err(Error::shape("unrolled batches", "need one equal-sized batch per member"));
         }
-        let logits = self.net.forward(params, &self.data.gather(&index, population, device)?)?;
+        let logits = self.net.forward_pass(params, &self.data.gather(&index, population, device)?, pass)?;
         let mut total: Option<Tensor> = None;
         for (p, batch) in batches.iter().enumerate() {
             let phi_p = match phi {
@@ -94,7 +95,7 @@ mod tests {
         let query = vec![vec![8i64, 9, 10, 11]];
         let query_loss = |phi: &Tensor| -> Tensor {
             let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
-            unroll.loss(&trained, &query_method, None, &query, Device::Cpu).unwrap()
+            unroll.loss(&trained, &query_method, None, &query, Pass::Eval, Device::Cpu).unwrap()
         };
         let phi = Tensor::from_slice(&[1.3f64]).reshape([1, 1]).set_requires_grad(true);
         let grad = Tensor::run_backward(&[query_loss(&phi)], &[&phi], false, false)[0].double_value(&[0, 0]);
@@ -102,6 +103,33 @@ mod tests {
         let fd = (at(1.3 + 1e-5) - at(1.3 - 1e-5)) / 2e-5;
         assert!(grad.abs() > 1e-6, "the hypergradient should not vanish here");
         assert!((grad - fd).abs() < 1e-6 * (1.0 + fd.abs()), "autograd {grad} vs finite difference {fd}");
+    }
+
+    /// The same through BatchNorm: look-ahead steps normalise by batch statistics (differentiated
+    /// twice), the query by the running ones.
+    #[test]
+    fn hypergradient_through_batchnorm_matches_finite_differences() {
+        let inputs = (Tensor::arange(12 * 16, (Kind::Double, Device::Cpu)) * 0.37).sin().reshape([12, 1, 4, 4]);
+        let labels = Labels::Ordinal(Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
+        let domain = Domain::Bins(Bins::parse("0:5").unwrap());
+        let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![4], batchnorm: true }, &[1, 4, 4], 6).unwrap();
+        let init = net.init(&[5], Device::Cpu).map(|t| t.to_kind(Kind::Double));
+        let family: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
+        let unroll = Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
+        let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3]], vec![vec![4, 5, 6, 7]]];
+        let query_method: crate::train::Method = "onehot".parse().unwrap();
+        let query_loss = |phi: &Tensor| -> Tensor {
+            let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
+            unroll.loss(&trained, &query_method, None, &[vec![8i64, 9, 10, 11]], Pass::Eval, Device::Cpu).unwrap()
+        };
+        let phi = Tensor::from_slice(&[1.3f64]).reshape([1, 1]).set_requires_grad(true);
+        let grad = Tensor::run_backward(&[query_loss(&phi)], &[&phi], false, false)[0].double_value(&[0, 0]);
+        let at = |s: f64| query_loss(&Tensor::from_slice(&[s]).reshape([1, 1])).double_value(&[]);
+        let fd = (at(1.3 + 1e-5) - at(1.3 - 1e-5)) / 2e-5;
+        assert!(grad.abs() > 1e-6, "the hypergradient should not vanish here");
+        assert!((grad - fd).abs() < 1e-6 * (1.0 + fd.abs()), "autograd {grad} vs finite difference {fd}");
+        assert!(init.stats[1].equal(&net.init(&[5], Device::Cpu).stats[1].to_kind(Kind::Double)), "look-ahead leaves the running statistics");
     }
 
     /// The same through P/D/N targets to the metric-aligned multi-label query loss (1 − Smooth-AP):
@@ -123,7 +151,7 @@ mod tests {
         let query = vec![vec![6i64, 7, 8, 9, 10, 11]];
         let query_loss = |phi: &Tensor| -> Tensor {
             let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
-            unroll.loss(&trained, &query_method, None, &query, Device::Cpu).unwrap()
+            unroll.loss(&trained, &query_method, None, &query, Pass::Eval, Device::Cpu).unwrap()
         };
         let at = [0.3, 0.05];
         let phi = Tensor::from_slice(&at).reshape([1, 2]).set_requires_grad(true);

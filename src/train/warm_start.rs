@@ -54,7 +54,7 @@ impl WarmStart {
             return Err(self.error(format!("has no {CHECKPOINT_FILE}: its training did not finish")));
         }
         let names = net.param_names();
-        let stored = Params::load(&path, &names, device)?;
+        let stored = Params::load(&path, &names, &net.stat_names(), device)?;
         let fresh = net.init(&[0], Device::Cpu);
         for ((name, s), f) in names.iter().zip(&stored.tensors).zip(&fresh.tensors) {
             if s.size()[1..] != f.size()[1..] {
