@@ -63,12 +63,16 @@ test: setup data optuna postgres
 	cargo test $(CARGO_FLAGS)
 
 # Ours vs the PyTorch-Python reference (benches/python/parity.py) on the same UTKFace split:
-# one-hot and DLDL σ = 2, 3 seeds each, with the task file's settings; prints them side by side.
+# one-hot and DLDL σ = 2, 3 seeds each, with the task file's settings; prints them side by side;
+# then replays our first TRACE_STEPS steps in PyTorch from our weights and draws (step-by-step check).
 PARITY_TASK ?= tasks/age-utkface.toml
 PARITY_OUT  ?= runs/parity
 THREADS     ?= 2
+TRACE_STEPS ?= 100
 parity: build
 	mkdir -p $(PARITY_OUT)
 	$(BIN) data show $(PARITY_TASK) --export $(PARITY_OUT)/data.npz
 	$(BIN) --threads $(THREADS) train --task $(PARITY_TASK) --dist onehot --dist dldl:sigma=2 --seeds 3 --out $(PARITY_OUT)/ours
 	$(PYTHON) benches/python/parity.py --threads $(THREADS) --run $(PARITY_OUT)/ours --data $(PARITY_OUT)/data.npz --json $(PARITY_OUT)/pytorch.json
+	$(BIN) --threads $(THREADS) trace --run $(PARITY_OUT)/ours --steps $(TRACE_STEPS)
+	$(PYTHON) benches/python/parity.py --threads $(THREADS) --run $(PARITY_OUT)/ours --data $(PARITY_OUT)/data.npz --replay

@@ -32,6 +32,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Evaluate a trained run on another copy of the same kind of data.
     Eval(cli::eval::EvalArgs),
+    /// Record a run's first training steps (weights, batches, masks) for a step-by-step check against PyTorch.
+    Trace(cli::trace::TraceArgs),
     /// Learn φ (σ, P/D/N, kernel width) for a task with a study; resumable.
     Search(cli::search::SearchArgs),
     /// Evaluate the φs an Optuna study asks for (PostgreSQL or journal-file storage): one of many workers.
@@ -67,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
         Command::Bench(args) => cli::bench::run(&args),
+        Command::Trace(args) => cli::trace::run(&args),
         Command::Search(args) => cli::search::run(&args),
         Command::Worker(args) => cli::worker::run(&args),
         Command::Fewshot(args) => cli::fewshot::run(&args),

@@ -264,3 +264,46 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `trace` records member 0's first steps; `parity.py --replay` trains PyTorch from the same initial
+/// weights on the same batches, flips, shifts and dropout masks (with BatchNorm) and lands on our
+/// weights to float rounding.
+#[test]
+fn a_trace_replays_in_pytorch_to_our_weights() {
+    let (root, task) = fixture("trace", 0.01);
+    let data = root.join("data");
+    let options = "widths = [4, 8]\nbatchnorm = true\ndropout = 0.3\nconv_dropout = 0.1";
+    let task = variant(&root, &task, "traced", |t| t.replace("widths = [4, 8]", options).replace("lr = 0.01", "lr = 0.01\nhflip = true\nshift = 1"));
+    let out = root.join("run");
+    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "dldl:sigma=1", "--out", path(&out), "--device", "cpu"]);
+    assert!(r.status.success(), "{}", text(&r));
+    for steps in ["0", "31"] {
+        let r = dldl(&["trace", "--run", path(&out), "--steps", steps]);
+        assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+        assert!(text(&r).contains("must lie in 1..=30 (the run's schedule)"), "{}", text(&r));
+    }
+    let r = dldl(&["trace", "--run", path(&out), "--steps", "3"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("trace.json")).unwrap()).unwrap();
+    assert_eq!((record["steps"].as_u64(), record["dropout_sites"].as_array().map(Vec::len)), (Some(3), Some(3)));
+    let npz = root.join("data.npz");
+    let r = dldl(&["data", "show", path(&task), "--data-dir", path(&data), "--export", path(&npz)]);
+    assert!(r.status.success(), "{}", text(&r));
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/parity.py");
+    let r = std::process::Command::new(python).args([path(&script), "--run", path(&out), "--data", path(&npz), "--replay"]).output().unwrap();
+    assert!(r.status.success(), "{}", text(&r));
+    let report = String::from_utf8_lossy(&r.stdout).to_string();
+    // Rows `| tensor | largest |ours| | largest |PyTorch − ours| | … |`: every weight within 1e-5.
+    let rows: Vec<(String, f64)> = report
+        .lines()
+        .filter(|l| l.starts_with("| net."))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].to_string(), cells[3].parse().unwrap())
+        })
+        .collect();
+    assert!(rows.iter().any(|(name, _)| name.contains("running_var")), "{report}");
+    assert!(rows.len() >= 10 && rows.iter().all(|(_, gap)| *gap < 1e-5), "{report}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -14,12 +14,18 @@ LambdaLR), standardises the inputs by the training split's own mean and sd when 
 (and checks them against RUN/input-stats.json), evaluates on the test split, and prints mean ± sd
 over seeds: ours, PyTorch, and their difference. Methods: onehot, gaussian:sigma=S and
 dldlv2:sigma=S,lambda=L (others are skipped with a note).
+
+With --replay it instead reads RUN/trace.safetensors and RUN/trace.json (`dldl-meta trace --run RUN`):
+our member's initial weights, the batches, flips, shifts and dropout masks of its first K steps and
+its weights after them. It loads the same initial weights into the PyTorch model, trains the same K
+steps on the same draws, and prints how far its weights and test metrics are from ours.
 """
 
 import argparse
 import json
 import math
 import statistics
+import struct
 import sys
 import time
 import tomllib
@@ -133,6 +139,18 @@ def shift(x, offsets, pad):
     return torch.stack([padded[n, :, pad + dy : pad + dy + h, pad + dx : pad + dx + w] for n, (dy, dx) in enumerate(offsets.tolist())])
 
 
+def train_step(model, opt, sched, x, y, bins, sigma, lam):
+    """One optimiser step on the KL to the targets (plus DLDL-v2's λ·|E[y] − y| when λ > 0)."""
+    logits = model(x)
+    loss = F.kl_div(logits.log_softmax(1), targets(y, bins, sigma), reduction="batchmean")
+    if lam > 0:
+        loss = loss + lam * ((logits.softmax(1) * bins).sum(1) - y).abs().mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+
+
 def train_one(inputs, labels, bins, train_idx, spec, net_spec, method, seed, batchnorm="none"):
     sigma, lam = method
     torch.manual_seed(seed)
@@ -157,15 +175,114 @@ def train_one(inputs, labels, bins, train_idx, spec, net_spec, method, seed, bat
             x = torch.where(flips[:, None, None, None], x.flip(-1), x)
         if spec.get("shift", 0) > 0:
             x = shift(x, torch.as_tensor(rng.integers(-spec["shift"], spec["shift"] + 1, (batch, 2))), spec["shift"])
-        logits = model(x)
-        loss = F.kl_div(logits.log_softmax(1), targets(y, bins, sigma), reduction="batchmean")
-        if lam > 0:
-            loss = loss + lam * ((logits.softmax(1) * bins).sum(1) - y).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        train_step(model, opt, sched, x, y, bins, sigma, lam)
     return model
+
+
+class MaskDropout(nn.Module):
+    """Dropout by a given mask (0 or 1/(1 − rate) per activation), for replaying recorded draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.mask = None
+
+    def forward(self, x):
+        return x * self.mask if self.training else x
+
+
+def read_safetensors(path):
+    """{name: tensor} of a .safetensors file (F32, I64 and U8 tensors), without the safetensors package."""
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header, body = json.loads(raw[8 : 8 + n]), raw[8 + n :]
+    kinds = {"F32": np.float32, "I64": np.int64, "U8": np.uint8}
+    out = {}
+    for name, v in header.items():
+        if name != "__metadata__":
+            a, b = v["data_offsets"]
+            out[name] = torch.from_numpy(np.frombuffer(body[a:b], dtype=kinds[v["dtype"]]).copy()).reshape(v["shape"])
+    return out
+
+
+@torch.no_grad()
+def load_ours(model, tensors, prefix):
+    """Member 0 of our tensors `PREFIX.layerI.*` into the model: conv weights as they are, linear
+    weights transposed (ours are [in, out]), BatchNorm's scale, shift (our `bias`) and running statistics."""
+    modules = list(model.net)
+    layers = [m for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]
+    for i, layer in enumerate(layers):
+        get = lambda name: tensors[f"{prefix}.layer{i}.{name}"][0]
+        layer.weight.copy_(get("weight") if isinstance(layer, nn.Conv2d) else get("weight").T)
+        at = modules.index(layer)
+        following = modules[at + 1] if at + 1 < len(modules) else None
+        if isinstance(following, nn.BatchNorm2d):
+            following.weight.copy_(get("scale"))
+            following.bias.copy_(get("bias"))
+            following.running_mean.copy_(get("running_mean"))
+            following.running_var.copy_(get("running_var"))
+        else:
+            layer.bias.copy_(get("bias"))
+
+
+def replayed(build, t, record, inputs, labels, bins, spec, nudge=0.0):
+    """The PyTorch model after the trace's steps from its initial weights (each multiplied by 1 + nudge)."""
+    sigma, lam = parse_method(record["method"])
+    model = build()
+    load_ours(model, t, "init")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.0 + nudge)
+    masks, sites = [x for x in model.net if isinstance(x, MaskDropout)], record["dropout_sites"]
+    assert len(masks) == len(sites), f"{len(sites)} dropout sites in the trace, {len(masks)} in the PyTorch model"
+    opt = optimiser(spec, model.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(spec))
+    model.train()
+    for step in range(record["steps"]):
+        rows = t["batch"][step]
+        x, y = inputs[rows], labels[rows]
+        if "flips" in t:
+            x = torch.where(t["flips"][step].bool()[:, None, None, None], x.flip(-1), x)
+        if "offsets" in t:
+            x = shift(x, t["offsets"][step], spec["shift"])
+        for j, (module, site) in enumerate(zip(masks, sites)):
+            module.mask = t[f"mask{j}"][step].float() * torch.tensor(1.0 / (1.0 - site["rate"]), dtype=torch.float32)
+        train_step(model, opt, sched, x, y, bins, sigma, lam)
+    return model
+
+
+def replay(run, inputs, labels, bins, test_idx, spec, net_spec, batchnorm):
+    """Trains the PyTorch model on our trace's draws from our initial weights and prints its distance
+    to ours, next to the distance between two PyTorch replays whose initial weights differ by
+    relative 2⁻²³ (about one float32 rounding): how far rounding alone drifts in as many steps."""
+    with open(f"{run}/trace.json") as f:
+        record = json.load(f)
+    t = read_safetensors(f"{run}/trace.safetensors")
+    if parse_method(record["method"])[0] == "unsupported":
+        sys.exit(f"parity.py does not cover {record['method']}")
+    dropout = spec.get("dropout", {})
+
+    def build():
+        m = Cnn(inputs.shape[1], inputs.shape[2], net_spec["channels"], net_spec["hidden"], len(bins), dropout.get("fc", 0.0), dropout.get("conv", 0.0), batchnorm)
+        m.net = nn.Sequential(*[MaskDropout() if isinstance(x, nn.Dropout) else x for x in m.net])
+        return m
+
+    ours = build()
+    load_ours(ours, t, "final")
+    theirs = replayed(build, t, record, inputs, labels, bins, spec)
+    nudged = replayed(build, t, record, inputs, labels, bins, spec, nudge=2.0**-23)
+    print(f"{record['method']}, seed {record['seed']}: {record['steps']} steps replayed from our initial weights on our draws\n")
+    print("| tensor | largest |ours| | largest |PyTorch − ours| | largest |PyTorch − PyTorch nudged| |")
+    print("|---|---|---|---|")
+    a, b, c = ours.state_dict(), theirs.state_dict(), nudged.state_dict()
+    for name in a:
+        if a[name].dtype.is_floating_point:
+            print(f"| {name} | {a[name].abs().max().item():.3e} | {(b[name] - a[name]).abs().max().item():.3e} | {(b[name] - c[name]).abs().max().item():.3e} |")
+    scores = [evaluate(m, inputs, labels, bins, test_idx) for m in (ours, theirs, nudged)]
+    print("\n| metric (test split) | dldl-meta | PyTorch replay | PyTorch − ours | PyTorch nudged − PyTorch |")
+    print("|---|---|---|---|---|")
+    for metric in METRICS:
+        x, y, z = (s[metric] for s in scores)
+        print(f"| {metric} | {x:.4f} | {y:.4f} | {y - x:+.2e} | {z - y:+.2e} |")
 
 
 @torch.no_grad()
@@ -213,6 +330,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="write every member's metrics to this file")
     ap.add_argument("--seeds", help="seeds to train, e.g. 0,1,2 or 0-4 (default: the run's seeds); ours are compared on the seeds the run has")
+    ap.add_argument("--replay", action="store_true", help="replay RUN/trace.safetensors (dldl-meta trace) step by step instead of training afresh")
     ap.add_argument("--batchnorm", choices=("none", "conv", "all"),
                     help="conv: BatchNorm2d after each conv (conv bias dropped), before pooling/ReLU; all: also BatchNorm1d after each hidden fc layer (fc bias dropped), before ReLU (default: conv when the run's task sets `batchnorm = true`, else none)")
     args = ap.parse_args()
@@ -234,6 +352,9 @@ def main():
     if task["model"].get("standardise"):
         inputs = standardise(inputs, torch.from_numpy(train_idx), args.run)
     bins = bins_of(task)
+    if args.replay:
+        replay(args.run, inputs, labels, bins, test_idx, spec, net_spec, args.batchnorm)
+        return
     seeds = sorted(set(config["seeds"])) if not args.seeds else parse_seeds(args.seeds)
     wanted = args.methods.split(",") if args.methods else config["methods"]
     rows, records = [], []

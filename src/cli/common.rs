@@ -1,8 +1,12 @@
-//! Flags shared by the subcommands that load a task: the task file, where the researcher's own
-//! data lives, and the device.
+//! Flags shared by the subcommands that load a task (the task file, where the researcher's own
+//! data lives, and the device), and a finished run's task and data as it trained on them.
 use anyhow::Context;
 use clap::Args;
-use dldl_meta::data::DataRoots;
+use dldl_meta::config::TaskSpec;
+use dldl_meta::data::{load_task, DataRoots, Dataset, Pool, Split};
+use dldl_meta::rundir::records::{TrainConfig, STATS_FILE};
+use dldl_meta::rundir::RunDir;
+use dldl_meta::train::setup::{standardise_like_training, InnerLoop};
 use dldl_meta::runtime::DeviceChoice;
 use std::path::PathBuf;
 
@@ -35,4 +39,26 @@ impl TaskArgs {
     pub fn roots(&self) -> DataRoots {
         DataRoots::from_env(self.data_dir.clone())
     }
+}
+
+/// A `train` run's task, its data standardised as in training, the task's seeded split of that data
+/// and the inner loop bound to it.
+pub struct TrainedRun {
+    pub task: TaskSpec,
+    pub dataset: Dataset,
+    pub split: Split,
+    pub inner: InnerLoop,
+}
+
+/// The run's task on `data_dir` (else the run's own data root), standardised by the statistics the
+/// run stored (never recomputed on this data).
+pub fn open_train_run(dir: &RunDir, config: &TrainConfig, data_dir: Option<PathBuf>) -> anyhow::Result<TrainedRun> {
+    let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
+    let mut dataset = load_task(&task, &DataRoots::from_env(data_dir.or(config.data_root.clone())))?;
+    let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
+    standardise_like_training(&task, &mut dataset, stored)?;
+    let split = Split::new(&dataset, &task.splits)?;
+    // The training pool of this data's seeded split: its labels give the mixture's co-occurrence.
+    let inner = InnerLoop::from_task(&task, &dataset, split.pool(Pool::Train))?;
+    Ok(TrainedRun { task, dataset, split, inner })
 }

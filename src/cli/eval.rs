@@ -3,13 +3,13 @@
 use anyhow::{bail, ensure, Context};
 use clap::Args;
 use dldl_meta::config::TaskSpec;
-use dldl_meta::data::{load_task, reads_external_data, DataRoots, Dataset, Pool, Split};
+use super::common::TrainedRun;
+use dldl_meta::data::{reads_external_data, Dataset, Pool, Split};
 use dldl_meta::model::Params;
-use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, STATS_FILE};
+use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
-use dldl_meta::train::setup::{standardise_like_training, InnerLoop};
 use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::{Method, TrainData};
 use std::path::PathBuf;
@@ -42,14 +42,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let recorded: TrainMetrics = dir.read_json(METRICS_FILE).with_context(|| format!("{}: the run has not finished (no {METRICS_FILE})", args.run.display()))?;
     let kept = trained_members(&recorded)?;
     // The run's own data unless another copy is given.
-    let mut dataset = load_task(&task, &DataRoots::from_env(args.data_dir.clone().or(config.data_root.clone())))?;
-    // The training split's statistics, as stored by `train`: never recomputed on this data.
-    let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
-    standardise_like_training(&task, &mut dataset, stored)?;
-    let split = Split::new(&dataset, &task.splits)?;
+    let TrainedRun { dataset, split, inner, .. } = super::common::open_train_run(&dir, &config, args.data_dir.clone())?;
     let (rows, scored) = examples(args, &config, &dataset, &split)?;
-    // The training pool of this data's seeded split: its labels give the mixture's co-occurrence.
-    let inner = InnerLoop::from_task(&task, &dataset, split.pool(Pool::Train))?;
     let net = &inner.network;
     let params = Params::load(&dir.file(CHECKPOINT_FILE), &net.param_names(), &net.stat_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
     let methods: Vec<Method> = kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;

@@ -13,5 +13,6 @@ pub mod progress;
 pub mod report;
 pub mod search;
 pub mod tasks;
+pub mod trace;
 pub mod train;
 pub mod worker;

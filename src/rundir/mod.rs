@@ -64,6 +64,13 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// An existing run directory to add files to, locked like a run (a running `train` in it, or
+    /// another writer, is refused with its pid and host).
+    pub fn existing_locked(root: &Path) -> Result<RunDir> {
+        let dir = RunDir::existing(root)?;
+        Ok(RunDir { _lock: Some(Arc::new(RunLock::acquire(root)?)), ..dir })
+    }
+
     /// Path of `name` inside the directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)

@@ -15,6 +15,7 @@ pub mod setup;
 pub mod standardise;
 pub mod summary;
 pub mod surrogates;
+pub mod trace;
 pub mod trainer;
 pub mod update;
 pub mod warm_start;

@@ -154,19 +154,18 @@ fn train_population_from(t: &Trainer, members: &[Member], first: usize, segment:
         return Err(Error::invalid("segment", format!("{}..{}", segment.from, segment.until), format!("must lie in 0..={} and start from parameters unless at 0", spec.steps)));
     }
     let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
+    let mut random = StepRandomness::new(net, spec, members, first);
+    for _ in 0..segment.from {
+        random.draw(spec);
+    }
     let mut state = match segment.start {
         Some((params, optimizer)) => {
-            let mut state = TrainState::new(params.map(Tensor::shallow_clone), members, device);
+            let mut state = TrainState::new(params.map(Tensor::shallow_clone), random, members, device);
             state.optimizer = optimizer.deep_copy();
             state
         }
-        None => TrainState::new(net.init(&seeds, device), members, device),
+        None => TrainState::new(net.init(&seeds, device), random, members, device),
     };
-    state.dropout = members.iter().enumerate().map(|(i, m)| DropoutStream::new(m.seed, (first + i) as u64)).collect();
-    state.sites = net.dropout_sites(&spec.dropout);
-    for _ in 0..segment.from {
-        state.draw_inputs(spec);
-    }
     for t in segment.from..segment.until {
         if !state.active.iter().any(|a| *a) {
             break;
@@ -245,16 +244,43 @@ pub fn train_chunked_segment(t: &Trainer, members: &[Member], chunk: usize, segm
 }
 
 
+/// Every member's random streams: batches, flips and shifts ([`BatchSampler`]) and dropout masks.
+pub struct StepRandomness {
+    samplers: Vec<BatchSampler>,
+    /// Each member's dropout stream and the network's dropout sites (none without dropout).
+    dropout: Vec<DropoutStream>,
+    pub sites: Vec<DropoutSite>,
+}
+
+impl StepRandomness {
+    /// The streams of `members` whose positions in the whole run start at `first` (member i draws
+    /// its dropout masks from stream `first + i` of its seed).
+    pub fn new(net: &Network, spec: &TrainSpec, members: &[Member], first: usize) -> Self {
+        StepRandomness {
+            samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
+            dropout: members.iter().enumerate().map(|(i, m)| DropoutStream::new(m.seed, (first + i) as u64)).collect(),
+            sites: net.dropout_sites(&spec.dropout),
+        }
+    }
+
+    /// Draws one step's randomness from every member's streams (also used to skip steps on resume).
+    pub fn draw(&mut self, spec: &TrainSpec) -> StepDraws {
+        let size = spec.batch as usize;
+        let batches = self.samplers.iter_mut().map(|s| s.next_batch(size)).collect();
+        let flips = if spec.flip { self.samplers.iter_mut().flat_map(|s| s.flips(size)).collect() } else { vec![] };
+        let offsets = if spec.shift > 0 { self.samplers.iter_mut().flat_map(|s| s.shifts(size, spec.shift)).collect() } else { vec![] };
+        let masks = if self.sites.is_empty() { vec![] } else { draw_mask_values(&self.sites, &mut self.dropout, spec.batch) };
+        StepDraws { batches, flips, offsets, masks }
+    }
+}
+
 /// Mutable training state of a population.
 struct TrainState {
     params: Params,
     /// Each member's fixed φ on the device, built once.
     phis: Vec<Tensor>,
     optimizer: OptimizerState,
-    samplers: Vec<BatchSampler>,
-    /// Each member's dropout stream and the network's dropout sites (none without dropout).
-    dropout: Vec<DropoutStream>,
-    sites: Vec<DropoutSite>,
+    random: StepRandomness,
     active: Vec<bool>,
     outcomes: Vec<MemberOutcome>,
     loss_sum: Vec<f64>,
@@ -264,34 +290,23 @@ struct TrainState {
     since_best: Vec<usize>,
 }
 
-/// The random draws of one step for every member: batches, flips, shift offsets and dropout mask values.
-struct StepDraws {
-    batches: Vec<Vec<i64>>,
-    flips: Vec<bool>,
-    offsets: Vec<i64>,
-    masks: Vec<Vec<f32>>,
+/// The random draws of one step for every member, member-major: batches (dataset indices), flips
+/// (one per sample), shift offsets (row and column per sample) and, per dropout site, mask values.
+pub struct StepDraws {
+    pub batches: Vec<Vec<i64>>,
+    pub flips: Vec<bool>,
+    pub offsets: Vec<i64>,
+    pub masks: Vec<Vec<f32>>,
 }
 
 impl TrainState {
-    /// Draws one step's randomness from every member's streams (also used to skip steps on resume).
-    fn draw_inputs(&mut self, spec: &TrainSpec) -> StepDraws {
-        let size = spec.batch as usize;
-        let batches = self.samplers.iter_mut().map(|s| s.next_batch(size)).collect();
-        let flips = if spec.flip { self.samplers.iter_mut().flat_map(|s| s.flips(size)).collect() } else { vec![] };
-        let offsets = if spec.shift > 0 { self.samplers.iter_mut().flat_map(|s| s.shifts(size, spec.shift)).collect() } else { vec![] };
-        let masks = if self.sites.is_empty() { vec![] } else { draw_mask_values(&self.sites, &mut self.dropout, spec.batch) };
-        StepDraws { batches, flips, offsets, masks }
-    }
-
-    fn new(params: Params, members: &[Member], device: Device) -> Self {
+    fn new(params: Params, random: StepRandomness, members: &[Member], device: Device) -> Self {
         let p = members.len();
         TrainState {
             phis: members.iter().map(|m| phi_of(&m.method.target, device)).collect(),
             optimizer: OptimizerState::new(&params.tensors),
             params: params.leaves(),
-            samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
-            dropout: vec![],
-            sites: vec![],
+            random,
             active: vec![true; p],
             outcomes: vec![MemberOutcome::default(); p],
             loss_sum: vec![0.0; p],
@@ -306,7 +321,7 @@ impl TrainState {
     #[allow(clippy::too_many_arguments)]
     fn step(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, t: usize, device: Device, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
         let population = members.len() as i64;
-        let draws = self.draw_inputs(spec);
+        let draws = self.random.draw(spec);
         let index: Vec<i64> = draws.batches.iter().flatten().copied().collect();
         let mut x = data.gather(&index, population, device)?;
         if spec.flip {
@@ -315,7 +330,8 @@ impl TrainState {
         if spec.shift > 0 {
             x = shift_by(&x, &draws.offsets, spec.shift);
         }
-        let masks = (!self.sites.is_empty()).then(|| masks_on(&self.sites, draws.masks, spec.batch, population, device));
+        let sites = &self.random.sites;
+        let masks = (!sites.is_empty()).then(|| masks_on(sites, draws.masks, spec.batch, population, device));
         let batches = draws.batches;
         let logits = net.forward_pass(&self.params, &x, Pass::Train { masks: masks.as_ref(), freeze: spec.freeze })?;
         let active: Vec<usize> = (0..members.len()).filter(|&p| self.active[p]).collect();

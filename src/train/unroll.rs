@@ -79,6 +79,16 @@ mod tests {
     use crate::train::OptimizerSpec;
     use tch::Kind;
 
+    /// d(query loss)/dσ at `sigma` by autograd equals a central finite difference (and does not vanish).
+    fn sigma_gradient_matches_finite_differences(query_loss: &dyn Fn(&Tensor) -> Tensor, sigma: f64) {
+        let phi = Tensor::from_slice(&[sigma]).reshape([1, 1]).set_requires_grad(true);
+        let grad = Tensor::run_backward(&[query_loss(&phi)], &[&phi], false, false)[0].double_value(&[0, 0]);
+        let at = |s: f64| query_loss(&Tensor::from_slice(&[s]).reshape([1, 1])).double_value(&[]);
+        let fd = (at(sigma + 1e-5) - at(sigma - 1e-5)) / 2e-5;
+        assert!(grad.abs() > 1e-6, "the hypergradient should not vanish here");
+        assert!((grad - fd).abs() < 1e-6 * (1.0 + fd.abs()), "autograd {grad} vs finite difference {fd}");
+    }
+
     /// d(query loss after K SGD steps)/dσ by autograd equals a central finite difference.
     #[test]
     fn unrolled_hypergradient_matches_finite_differences() {
@@ -97,12 +107,7 @@ mod tests {
             let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
             unroll.loss(&trained, &query_method, None, &query, Pass::Eval, Device::Cpu).unwrap()
         };
-        let phi = Tensor::from_slice(&[1.3f64]).reshape([1, 1]).set_requires_grad(true);
-        let grad = Tensor::run_backward(&[query_loss(&phi)], &[&phi], false, false)[0].double_value(&[0, 0]);
-        let at = |s: f64| query_loss(&Tensor::from_slice(&[s]).reshape([1, 1])).double_value(&[]);
-        let fd = (at(1.3 + 1e-5) - at(1.3 - 1e-5)) / 2e-5;
-        assert!(grad.abs() > 1e-6, "the hypergradient should not vanish here");
-        assert!((grad - fd).abs() < 1e-6 * (1.0 + fd.abs()), "autograd {grad} vs finite difference {fd}");
+        sigma_gradient_matches_finite_differences(&query_loss, 1.3);
     }
 
     /// The same through BatchNorm: look-ahead steps normalise by batch statistics (differentiated
@@ -123,12 +128,7 @@ mod tests {
             let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
             unroll.loss(&trained, &query_method, None, &[vec![8i64, 9, 10, 11]], Pass::Eval, Device::Cpu).unwrap()
         };
-        let phi = Tensor::from_slice(&[1.3f64]).reshape([1, 1]).set_requires_grad(true);
-        let grad = Tensor::run_backward(&[query_loss(&phi)], &[&phi], false, false)[0].double_value(&[0, 0]);
-        let at = |s: f64| query_loss(&Tensor::from_slice(&[s]).reshape([1, 1])).double_value(&[]);
-        let fd = (at(1.3 + 1e-5) - at(1.3 - 1e-5)) / 2e-5;
-        assert!(grad.abs() > 1e-6, "the hypergradient should not vanish here");
-        assert!((grad - fd).abs() < 1e-6 * (1.0 + fd.abs()), "autograd {grad} vs finite difference {fd}");
+        sigma_gradient_matches_finite_differences(&query_loss, 1.3);
         assert!(init.stats[1].equal(&net.init(&[5], Device::Cpu).stats[1].to_kind(Kind::Double)), "look-ahead leaves the running statistics");
     }
 
