@@ -177,12 +177,16 @@ fn file_cases(f: &Fixtures) -> Vec<Case> {
         refused(&["eval", "--run", &f.at("empty-dir")]),
         refused(&["eval", "--run", &f.at("garbage-run")]),
         refused(&["eval", "--run", &empty]),
+        refused(&["trace", "--run", &f.at("missing-dir")]),
+        refused(&["trace", "--run", &f.at("empty-dir")]),
+        refused(&["trace", "--run", &f.at("garbage-run")]),
+        refused(&["trace", "--run", &empty]),
         refused(&["report", &f.at("missing-dir"), "--out", &f.out("report-missing")]),
         refused(&["report", &f.at("empty-dir"), "--out", &f.out("report-empty")]),
         refused(&["report", &f.at("garbage-run"), "--out", &f.out("report-garbage")]),
         refused(&["report", &empty, "--out", &f.out("report-file")]),
     ];
-    // Every bad file where a task or study file is expected; `eval` and `report` above take run directories.
+    // Every bad file where a task or study file is expected; `eval`, `trace` and `report` above take run directories.
     for bad in [&empty, &garbage, &dir, &missing] {
         cases.push(refused(&["train", "--task", bad, "--out", &f.out("train-bad-task")]));
         cases.push(refused(&["search", "--task", &task, "--meta", bad, "--out", &f.out("search-bad-meta")]));

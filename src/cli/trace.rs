@@ -28,7 +28,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<()> {
     let config: TrainConfig = dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let opened = super::common::open_train_run(&dir, &config, None)?;
     let pool = opened.split.pool(dldl_meta::data::Pool::Train).to_vec();
-    let (method, seed) = (config.methods.first().context("the run records no method")?, config.seeds[0]);
+    let (method, seed) = (config.methods.first().context("the run records no method")?, *config.seeds.first().context("the run records no seed")?);
     let member = Member { seed, method: method.parse()?, train: pool, val: vec![] };
     let data = TrainData { inputs: &opened.dataset.inputs, labels: &opened.dataset.labels, domain: &opened.inner.domain };
     let eval = EvalSpec::for_reference(opened.task.distribution.clone());
