@@ -5,6 +5,7 @@ pub mod batches;
 pub mod class_set;
 pub mod config;
 pub mod domain;
+pub mod draws;
 pub mod evaluate;
 pub mod metrics;
 pub mod objective;

@@ -1,6 +1,7 @@
 //! A step-by-step trace of one member's training, for checking another implementation against this
 //! one: its initial parameters, every random draw of its first K steps, and its parameters after them.
-use super::trainer::{train_chunked_segment, Member, Segment, StepRandomness, Trainer};
+use super::draws::StepRandomness;
+use super::trainer::{train_chunked_segment, Member, Segment, Trainer};
 use crate::error::{Error, Result};
 use crate::model::dropout::SitePosition;
 use crate::model::Params;

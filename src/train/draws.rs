@@ -1,0 +1,47 @@
+//! Every member's random draws of a training step (batches, flips, shift offsets, dropout masks)
+//! from its own seeded streams: the trainer's only source of randomness, which `trace` records.
+use super::batches::BatchSampler;
+use super::config::TrainSpec;
+use super::trainer::Member;
+use crate::model::dropout::{draw_mask_values, DropoutSite};
+use crate::model::{DropoutStream, Network};
+
+/// Every member's random streams: batches, flips and shifts ([`BatchSampler`]) and dropout masks.
+pub struct StepRandomness {
+    samplers: Vec<BatchSampler>,
+    /// Each member's dropout stream and the network's dropout sites (none without dropout).
+    dropout: Vec<DropoutStream>,
+    pub sites: Vec<DropoutSite>,
+}
+
+impl StepRandomness {
+    /// The streams of `members` whose positions in the whole run start at `first` (member i draws
+    /// its dropout masks from stream `first + i` of its seed).
+    pub fn new(net: &Network, spec: &TrainSpec, members: &[Member], first: usize) -> Self {
+        StepRandomness {
+            samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
+            dropout: members.iter().enumerate().map(|(i, m)| DropoutStream::new(m.seed, (first + i) as u64)).collect(),
+            sites: net.dropout_sites(&spec.dropout),
+        }
+    }
+
+    /// Draws one step's randomness from every member's streams (also used to skip steps on resume).
+    pub fn draw(&mut self, spec: &TrainSpec) -> StepDraws {
+        let size = spec.batch as usize;
+        let batches = self.samplers.iter_mut().map(|s| s.next_batch(size)).collect();
+        let flips = if spec.flip { self.samplers.iter_mut().flat_map(|s| s.flips(size)).collect() } else { vec![] };
+        let offsets = if spec.shift > 0 { self.samplers.iter_mut().flat_map(|s| s.shifts(size, spec.shift)).collect() } else { vec![] };
+        let masks = if self.sites.is_empty() { vec![] } else { draw_mask_values(&self.sites, &mut self.dropout, spec.batch) };
+        StepDraws { batches, flips, offsets, masks }
+    }
+}
+
+/// The random draws of one step for every member, member-major: batches (dataset indices), flips
+/// (one per sample), shift offsets (row and column per sample) and, per dropout site, mask values.
+pub struct StepDraws {
+    pub batches: Vec<Vec<i64>>,
+    pub flips: Vec<bool>,
+    pub offsets: Vec<i64>,
+    pub masks: Vec<Vec<f32>>,
+}
+
