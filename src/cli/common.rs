@@ -50,10 +50,9 @@ pub struct TrainedRun {
     pub inner: InnerLoop,
 }
 
-/// The run's task on `data_dir` (else the run's own data root), standardised by the statistics the
-/// run stored (never recomputed on this data).
-pub fn open_train_run(dir: &RunDir, config: &TrainConfig, data_dir: Option<PathBuf>) -> anyhow::Result<TrainedRun> {
-    let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
+/// The run's `task` (parsed from its config) on `data_dir` (else the run's own data root),
+/// standardised by the statistics the run stored (never recomputed on this data).
+pub fn open_train_run(dir: &RunDir, config: &TrainConfig, task: TaskSpec, data_dir: Option<PathBuf>) -> anyhow::Result<TrainedRun> {
     let mut dataset = load_task(&task, &DataRoots::from_env(data_dir.or(config.data_root.clone())))?;
     let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
     standardise_like_training(&task, &mut dataset, stored)?;

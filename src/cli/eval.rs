@@ -42,7 +42,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let recorded: TrainMetrics = dir.read_json(METRICS_FILE).with_context(|| format!("{}: the run has not finished (no {METRICS_FILE})", args.run.display()))?;
     let kept = trained_members(&recorded)?;
     // The run's own data unless another copy is given.
-    let TrainedRun { dataset, split, inner, .. } = super::common::open_train_run(&dir, &config, args.data_dir.clone())?;
+    let TrainedRun { task, dataset, split, inner } = super::common::open_train_run(&dir, &config, task, args.data_dir.clone())?;
     let (rows, scored) = examples(args, &config, &dataset, &split)?;
     let net = &inner.network;
     let params = Params::load(&dir.file(CHECKPOINT_FILE), &net.param_names(), &net.stat_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());

@@ -2,6 +2,7 @@
 //! draws of its first K steps, the weights after them) for `benches/python/parity.py --replay`.
 use anyhow::Context;
 use clap::Args;
+use dldl_meta::config::TaskSpec;
 use dldl_meta::rundir::records::{TrainConfig, CONFIG_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::train::evaluate::EvalSpec;
@@ -26,7 +27,8 @@ pub struct TraceArgs {
 pub fn run(args: &TraceArgs) -> anyhow::Result<()> {
     let dir = RunDir::existing_locked(&args.run)?;
     let config: TrainConfig = dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
-    let opened = super::common::open_train_run(&dir, &config, None)?;
+    let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
+    let opened = super::common::open_train_run(&dir, &config, task, None)?;
     let pool = opened.split.pool(dldl_meta::data::Pool::Train).to_vec();
     let (method, seed) = (config.methods.first().context("the run records no method")?, *config.seeds.first().context("the run records no seed")?);
     let member = Member { seed, method: method.parse()?, train: pool, val: vec![] };

@@ -16,7 +16,7 @@ pub fn checkpoint_file(round: usize) -> String {
 /// Writes the population (then renames it into place, so a kill never leaves half a checkpoint).
 pub fn save_population(dir: &RunDir, round: usize, params: &Params, optimizer: &OptimizerState) -> Result<()> {
     let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
-    let mut named: Vec<(String, Tensor)> = params.named().map(|(n, t)| (format!("param.{n}"), cpu(t))).collect();
+    let mut named = params.named_on_cpu("param.");
     named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
     named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
     named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));

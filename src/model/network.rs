@@ -71,13 +71,15 @@ impl Layer {
         matches!(self, Layer::Conv { norm: true, .. })
     }
 
-    /// Its parameter names: weight, bias, and BatchNorm's scale when normalised.
+    /// How many parameter tensors it has: weight and bias, and BatchNorm's scale when normalised.
+    fn tensor_count(&self) -> usize {
+        2 + self.normalised() as usize
+    }
+
+    /// Its parameter names, in the order of [`Layer::tensor_count`].
     fn param_names(&self, i: usize) -> Vec<String> {
-        let mut names = vec![format!("layer{i}.weight"), format!("layer{i}.bias")];
-        if self.normalised() {
-            names.push(format!("layer{i}.scale"));
-        }
-        names
+        let names = [format!("layer{i}.weight"), format!("layer{i}.bias"), format!("layer{i}.scale")];
+        names.into_iter().take(self.tensor_count()).collect()
     }
 }
 
@@ -161,20 +163,18 @@ impl Network {
     /// Per parameter tensor (in [`Network::param_names`] order), whether it trains under `freeze`:
     /// `features` freezes the convolutions (every layer but the output for an MLP).
     pub fn trainable(&self, freeze: Freeze) -> Vec<bool> {
-        let last = self.layers.len().saturating_sub(1);
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, layer)| {
-                let trains = match (freeze, layer, &self.spec) {
-                    (Freeze::None, _, _) => true,
-                    (_, Layer::Conv { .. }, _) => false,
-                    (_, Layer::Linear { .. }, NetworkSpec::Mlp { .. }) => i == last,
-                    (_, Layer::Linear { .. }, _) => true,
-                };
-                vec![trains; layer.param_names(i).len()]
-            })
-            .collect()
+        let per_layer = self.layers.iter().enumerate().map(|(i, layer)| vec![self.layer_trains(i, freeze); layer.tensor_count()]);
+        per_layer.flatten().collect()
+    }
+
+    /// Whether layer `i` trains under `freeze`.
+    fn layer_trains(&self, i: usize, freeze: Freeze) -> bool {
+        match (freeze, &self.layers[i], &self.spec) {
+            (Freeze::None, _, _) => true,
+            (_, Layer::Conv { .. }, _) => false,
+            (_, Layer::Linear { .. }, NetworkSpec::Mlp { .. }) => i + 1 == self.layers.len(),
+            (_, Layer::Linear { .. }, _) => true,
+        }
     }
 
     fn init_member(&self, seed: u64, device: Device) -> Params {
@@ -287,14 +287,9 @@ impl Network {
         match pass {
             Pass::Eval => NormMode::Running,
             Pass::Lookahead => NormMode::Batch,
-            Pass::Train { freeze, .. } if !self.trainable(freeze)[self.first_tensor(i)] => NormMode::Running,
+            Pass::Train { freeze, .. } if !self.layer_trains(i, freeze) => NormMode::Running,
             Pass::Train { .. } => NormMode::BatchUpdating,
         }
-    }
-
-    /// Position of layer `i`'s weight in [`Params::tensors`].
-    fn first_tensor(&self, i: usize) -> usize {
-        self.layers[..i].iter().enumerate().map(|(j, l)| l.param_names(j).len()).sum()
     }
 
     /// Channels-last for the CNN on CPU, where it was measured faster; row-major elsewhere.
@@ -313,11 +308,12 @@ impl Network {
                 format!("expected [P={}, B, {:?}], got {:?}", params.population(), self.input, s),
             ));
         }
-        let (names, stat_names) = (self.param_names(), self.stat_names());
-        if params.tensors.len() != names.len() || params.stats.len() != stat_names.len() {
+        let tensors: usize = self.layers.iter().map(Layer::tensor_count).sum();
+        let stats = 2 * self.layers.iter().filter(|l| l.normalised()).count();
+        if params.tensors.len() != tensors || params.stats.len() != stats {
             return Err(Error::shape(
                 "network parameters",
-                format!("expected {} tensors and {} running statistics, got {} and {}", names.len(), stat_names.len(), params.tensors.len(), params.stats.len()),
+                format!("expected {tensors} tensors and {stats} running statistics, got {} and {}", params.tensors.len(), params.stats.len()),
             ));
         }
         Ok(())

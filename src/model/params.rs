@@ -77,10 +77,15 @@ impl Params {
         self.names.iter().zip(&self.tensors).chain(self.stat_names.iter().zip(&self.stats))
     }
 
+    /// Every tensor (parameters then statistics) detached on the CPU, named `{prefix}{name}`: what
+    /// checkpoints, population checkpoints and traces write.
+    pub fn named_on_cpu(&self, prefix: &str) -> Vec<(String, Tensor)> {
+        self.named().map(|(n, t)| (format!("{prefix}{n}"), t.detach().to_device(Device::Cpu))).collect()
+    }
+
     /// Writes all tensors (parameters and statistics) to a `.safetensors` file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let named: Vec<(&str, Tensor)> = self.named().map(|(n, t)| (n.as_str(), t.detach().to_device(Device::Cpu))).collect();
-        Tensor::write_safetensors(&named, path).map_err(|e| Error::data(path, format!("cannot write checkpoint: {e}")))
+        Tensor::write_safetensors(&self.named_on_cpu(""), path).map_err(|e| Error::data(path, format!("cannot write checkpoint: {e}")))
     }
 
     /// Reads a checkpoint written by [`Params::save`], in the order of `names` and `stat_names`,

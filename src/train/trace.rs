@@ -4,10 +4,9 @@ use super::draws::StepRandomness;
 use super::trainer::{train_chunked_segment, Member, Segment, Trainer};
 use crate::error::{Error, Result};
 use crate::model::dropout::SitePosition;
-use crate::model::Params;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// The tensors of a trace (`.safetensors`), next to its [`TraceRecord`] (`.json`).
 pub const TRACE_TENSORS: &str = "trace.safetensors";
@@ -50,8 +49,8 @@ pub fn trace(trainer: &Trainer, member: &Member, steps: usize) -> Result<(Vec<(S
     let draws: Vec<_> = (0..steps).map(|_| random.draw(spec)).collect();
     let b = spec.batch;
     let k = steps as i64;
-    let mut tensors = named("init", &init);
-    tensors.extend(named("final", &trained.params));
+    let mut tensors = init.named_on_cpu("init.");
+    tensors.extend(trained.params.named_on_cpu("final."));
     tensors.push(("batch".into(), Tensor::from_slice(&draws.iter().flat_map(|d| d.batches[0].clone()).collect::<Vec<_>>()).reshape([k, b])));
     if spec.flip {
         let flips: Vec<u8> = draws.iter().flat_map(|d| d.flips.iter().map(|f| *f as u8)).collect();
@@ -64,7 +63,7 @@ pub fn trace(trainer: &Trainer, member: &Member, steps: usize) -> Result<(Vec<(S
         let kept: Vec<u8> = draws.iter().flat_map(|d| d.masks[j].iter().map(|v| (*v != 0.0) as u8)).collect();
         let mut shape = vec![k, b];
         shape.extend(&site.sample_shape);
-        tensors.push((format!("mask{j}"), Tensor::from_slice(&kept).reshape(shape.as_slice()).to_kind(Kind::Uint8)));
+        tensors.push((format!("mask{j}"), Tensor::from_slice(&kept).reshape(shape.as_slice())));
     }
     let dropout_sites = random
         .sites
@@ -87,10 +86,6 @@ pub fn write_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
     Tensor::write_safetensors(&named, path).map_err(|e| Error::data(path, format!("cannot write the trace: {e}")))
 }
 
-fn named(prefix: &str, params: &Params) -> Vec<(String, Tensor)> {
-    params.named().map(|(n, t)| (format!("{prefix}.{n}"), t.detach().to_device(Device::Cpu))).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +94,7 @@ mod tests {
     use crate::model::{DropoutSpec, Network, NetworkSpec};
     use crate::train::evaluate::EvalSpec;
     use crate::train::{Domain, TrainData, TrainSpec};
+    use tch::Kind;
 
     /// A trace holds the draws of the member's streams in the recorded shapes and the parameters
     /// after exactly the traced steps of the whole schedule.

@@ -26,21 +26,20 @@ impl Unroll<'_> {
             return Err(Error::shape("phi", format!("expected [P={population}, d], got {:?}", phi.size())));
         }
         let method = Method { target: self.family.clone(), loss: super::objective::LossKind::Kl };
-        let mut current: Vec<Tensor> = params
+        let current: Vec<Tensor> = params
             .tensors
             .iter()
             .map(|t| if t.requires_grad() { t.shallow_clone() } else { t.detach().set_requires_grad(true) })
             .collect();
         let mut state = state.unwrap_or_else(|| OptimizerState::new(&current));
+        // Look-ahead steps leave the running statistics alone, so one copy serves every step.
+        let mut now = params.with_tensors(current);
         for step_batches in batches {
-            let now = params.with_tensors(current);
             let loss = self.loss(&now, &method, Some(phi), step_batches, Pass::Lookahead, device)?;
             let grads = Tensor::run_backward(&[loss], &now.tensors, true, true);
-            let (next, st) = step(&self.optimizer, self.optimizer.lr, &now.tensors, &grads, &state);
-            current = next;
-            state = st;
+            (now.tensors, state) = step(&self.optimizer, self.optimizer.lr, &now.tensors, &grads, &state);
         }
-        Ok(params.with_tensors(current))
+        Ok(now)
     }
 
     /// Σ over members of `method`'s loss on each member's batch; φ row p for member p, or the
