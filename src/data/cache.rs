@@ -5,6 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tch::Tensor;
 
 /// A directory of cache entries `NAME-KEY.safetensors` + `NAME-KEY.json`.
@@ -62,18 +63,29 @@ impl TensorCache {
     }
 
     /// Store an entry atomically (write to temporary files, then rename); returns the tensor file's path.
+    /// The temporary files are this writer's own, so runs that build the same entry at once (two
+    /// searches started together) each rename a complete file into place and neither fails.
     pub fn store<M: Serialize>(&self, name: &str, key: &str, tensors: &[(&str, &Tensor)], meta: &M) -> Result<PathBuf> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let (tensor_path, meta_path) = (self.tensor_path(name, key), self.meta_path(name, key));
-        let tmp_tensors = tensor_path.with_extension("safetensors.tmp");
+        let tmp_tensors = writer_temporary(&tensor_path);
         Tensor::write_safetensors(tensors, &tmp_tensors)?;
         let json = serde_json::to_vec(meta).map_err(|e| Error::data(&meta_path, e.to_string()))?;
-        let tmp_meta = meta_path.with_extension("json.tmp");
+        let tmp_meta = writer_temporary(&meta_path);
         std::fs::write(&tmp_meta, json).map_err(|e| Error::io(&tmp_meta, e))?;
         std::fs::rename(&tmp_tensors, &tensor_path).map_err(|e| Error::io(&tensor_path, e))?;
         std::fs::rename(&tmp_meta, &meta_path).map_err(|e| Error::io(&meta_path, e))?;
         Ok(tensor_path)
     }
+}
+
+/// `PATH.PID-N.tmp`: a temporary name no other process or thread uses at the same time.
+fn writer_temporary(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    PathBuf::from(name)
 }
 
 fn read_entry<M: DeserializeOwned>(tensor_path: &Path, meta_path: &Path) -> Result<CacheEntry<M>> {
@@ -108,5 +120,30 @@ mod tests {
         assert_eq!(Vec::<f32>::try_from(&entry.take("t").unwrap()).unwrap(), vec![1., 2., 3.]);
         std::fs::write(cache.tensor_path("x", &key), b"garbage").unwrap();
         assert!(cache.load::<Vec<String>>("x", &key).is_none());
+    }
+
+    /// Two searches started together build the same entry at once: every writer succeeds, the entry
+    /// reads back whole and no temporary file is left (with one shared temporary name, a writer whose
+    /// file another had already renamed away failed).
+    #[test]
+    fn concurrent_writers_of_one_entry_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TensorCache::new(dir.path().join("c"));
+        let key = TensorCache::key(&["same"]);
+        let values = || Tensor::arange(4096, (tch::Kind::Float, tch::Device::Cpu));
+        let write_five_times = || {
+            let t = values();
+            (0..5).try_for_each(|_| cache.store("x", &key, &[("t", &t)], &0u8).map(|_| ()))
+        };
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8).map(|_| scope.spawn(write_five_times)).collect();
+            for writer in writers {
+                writer.join().unwrap().unwrap();
+            }
+        });
+        let mut entry = cache.load::<u8>("x", &key).unwrap();
+        assert!(entry.take("t").unwrap().equal(&values()));
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("c")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "only the entry's two files remain: {names:?}");
     }
 }
