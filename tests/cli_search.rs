@@ -46,6 +46,11 @@ fn every_method_learns_a_valid_phi() {
             let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
             assert_eq!(summary["compared_on"], "test");
             assert_eq!(summary["others"][0]["evaluated"]["distribution"], "onehot");
+            // The query loss is the metric here (MAE of the expected label): its paired difference
+            // carries the same mean and the same t interval as the metric's paired test (up to f32 rounding of the loss).
+            let close = |a: &serde_json::Value, b: &serde_json::Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6;
+            assert!(close(&summary["loss_difference"], &summary["metric_test"]["mean"]), "{summary}");
+            assert!(close(&summary["loss_difference_ci95"], &summary["metric_test"]["ci95"]), "{summary}");
             assert!(text(&r).contains("Held-out test pool: 4 episodes"), "{}", text(&r));
             // The comparison reports its progress to the end: 3 methods × 4 episodes, 30 steps each.
             assert!(text(&r).contains("comparison: 30/30"), "{}", text(&r));
