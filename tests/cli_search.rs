@@ -51,6 +51,17 @@ fn every_method_learns_a_valid_phi() {
             let close = |a: &serde_json::Value, b: &serde_json::Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6;
             assert!(close(&summary["loss_difference"], &summary["metric_test"]["mean"]), "{summary}");
             assert!(close(&summary["loss_difference_ci95"], &summary["metric_test"]["ci95"]), "{summary}");
+            // comparison.jsonl keeps every episode's scores (learned, default, one-hot); the paired
+            // differences of summary.json are their means.
+            let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("comparison.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            assert_eq!(rows.len(), 4);
+            let metric = |row: &serde_json::Value, m: usize| row["scores"][m]["metric"].as_f64().unwrap();
+            for (m, test) in [(0, &summary["metric_test"]), (2, &summary["others"][0]["metric_test"])] {
+                let mean = rows.iter().map(|r| metric(r, m) - metric(r, 1)).sum::<f64>() / 4.0;
+                assert!((mean - test["mean"].as_f64().unwrap()).abs() < 1e-9, "method {m}: {mean} vs {test}");
+            }
+            assert_eq!(rows[0]["scores"][1]["distribution"], "gaussian:sigma=1");
+            assert_eq!(rows[3]["scores"][2]["distribution"], "onehot");
             assert!(text(&r).contains("Held-out test pool: 4 episodes"), "{}", text(&r));
             // The comparison reports its progress to the end: 3 methods × 4 episodes, 30 steps each.
             assert!(text(&r).contains("comparison: 30/30"), "{}", text(&r));

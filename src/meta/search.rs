@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::Device;
 
-pub use crate::rundir::records::{read_learned, Learned, LABEL_DISTANCE_FILE, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
+pub use crate::rundir::records::{read_learned, Learned, COMPARISON_FILE, LABEL_DISTANCE_FILE, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
 
 /// One φ evaluated on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +117,24 @@ pub struct SearchOutcome {
     /// The study's `compare_with` methods on the same episodes, each paired against the default.
     #[serde(default)]
     pub others: Vec<Compared>,
+}
+
+/// One episode of the final comparison: each method's scores on it, in the order learned, default,
+/// `compare_with` (the paired tests of `summary.json` are over these rows; NaN written as null).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComparisonEpisode {
+    pub episode: u64,
+    /// The network seed every method trained with on this episode.
+    pub member_seed: u64,
+    pub scores: Vec<MethodScore>,
+}
+
+/// One method's query loss and headline metric on one comparison episode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MethodScore {
+    pub distribution: String,
+    pub loss: f64,
+    pub metric: f64,
 }
 
 /// A fixed method scored on the comparison episodes, and its paired test against the default.
@@ -250,7 +268,7 @@ impl<'a> Study<'a> {
         let learned = learner.learned_phi(self, &state);
         self.write_learned(dir, &learned)?;
         observer(SearchEvent::Validating(self.episodes.comparison_pool()));
-        let outcome = self.compare(&state, &learned, observer)?;
+        let outcome = self.compare(dir, &state, &learned, observer)?;
         dir.write_json(SUMMARY_FILE, &outcome)?;
         Ok(outcome)
     }
@@ -403,9 +421,18 @@ impl<'a> Study<'a> {
         dir.write_text(LEARNED_FILE, &(header + &body))
     }
 
+    /// The rows of `comparison.jsonl`: `scores[method][episode]` regrouped by episode.
+    fn comparison_rows(&self, methods: &[Method], pool: Pool, indices: &[u64], scores: &[Vec<(f64, f64)>]) -> Vec<ComparisonEpisode> {
+        let score = |m: usize, e: usize| MethodScore { distribution: methods[m].target.to_string(), loss: scores[m][e].0, metric: scores[m][e].1 };
+        (indices.iter().enumerate())
+            .map(|(e, &episode)| ComparisonEpisode { episode, member_seed: self.member_seed(pool, episode), scores: (0..methods.len()).map(|m| score(m, e)).collect() })
+            .collect()
+    }
+
     /// Learned φ against the task's default on the same comparison episodes (paired): meta-validation
     /// windows, or full-range episodes scored on the test pool; `compare_with` methods ride along.
-    fn compare(&self, state: &SearchState, learned: &[f64], observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
+    /// Every episode's scores go to `comparison.jsonl`.
+    fn compare(&self, dir: &RunDir, state: &SearchState, learned: &[f64], observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
         let default = Method { target: self.prepared.task.distribution.clone(), loss: LossKind::Kl };
         let others: Vec<Method> = self.spec.compare_with.iter().map(|t| t.parse()).collect::<Result<_>>()?;
         let indices: Vec<u64> = (0..self.spec.validation_episodes as u64).collect();
@@ -415,6 +442,7 @@ impl<'a> Study<'a> {
         // Validation is not counted in the search's inner member-steps.
         let mut uncounted = 0;
         let scores = self.score_methods(&methods, pool, &indices, &mut uncounted, &mut |done, total| observer(SearchEvent::Comparing { done, total }))?;
+        dir.write_jsonl(COMPARISON_FILE, &self.comparison_rows(&methods, pool, &indices, &scores))?;
         let summarise = |method: &Method, row: &[(f64, f64)]| {
             let (loss_mean, loss_ci95) = ci95(&row.iter().map(|r| r.0).collect::<Vec<_>>());
             let (metric_mean, metric_ci95) = ci95(&row.iter().map(|r| r.1).collect::<Vec<_>>());

@@ -49,6 +49,8 @@ pub const TRIALS_FILE: &str = "trials.jsonl";
 pub const LEARNED_FILE: &str = "learned.toml";
 /// The comparison of learned and default φ: a [`crate::meta::search::SearchOutcome`].
 pub const SEARCH_SUMMARY_FILE: &str = "summary.json";
+/// One [`crate::meta::search::ComparisonEpisode`] per comparison episode: every method's query loss and metric.
+pub const COMPARISON_FILE: &str = "comparison.jsonl";
 /// The resolved C×C label distance of a study that learns a mixture, as CSV.
 pub const LABEL_DISTANCE_FILE: &str = "label-distance.csv";
 
