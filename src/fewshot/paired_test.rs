@@ -94,8 +94,17 @@ pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> 
     } else {
         Verdict::Inconclusive
     };
-    let ci95 = student(n).inverse_cdf(0.975) * mean_se(&d).1;
-    PairedTest { n, mean, ci95, t_p, wilcoxon_p: wilcoxon_p(&d), margin, tost_p, verdict }
+    PairedTest { n, mean, ci95: t_half_width(&d), t_p, wilcoxon_p: wilcoxon_p(&d), margin, tost_p, verdict }
+}
+
+/// Half-width of the 95 % t confidence interval of the mean of the finite values of `differences`
+/// (t_{0.975, n−1} · sd / √n); NaN with fewer than two.
+pub fn t_half_width(differences: &[f64]) -> f64 {
+    let d: Vec<f64> = differences.iter().copied().filter(|v| v.is_finite()).collect();
+    if d.len() < 2 {
+        return f64::NAN;
+    }
+    student(d.len()).inverse_cdf(0.975) * mean_se(&d).1
 }
 
 /// Mean and standard error of the mean (sample sd / √n) of at least two values.

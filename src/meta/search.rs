@@ -9,7 +9,7 @@ use super::episodes::EpisodeSource;
 use super::pbt::{LineageRecord, LINEAGE_FILE};
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
-use crate::fewshot::paired_test::{p_value, paired_test, PairedTest};
+use crate::fewshot::paired_test::{p_value, paired_test, t_half_width, PairedTest};
 use crate::fewshot::spec::default_margin;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::evaluate::{evaluate, EvalSpec};
@@ -461,8 +461,8 @@ impl<'a> Study<'a> {
             learned: summarise(&self.method_at(learned), &scores[0]),
             default: summarise(&default, &scores[1]),
             loss_difference: ci95(&diff).0,
-            // The t interval, as the metric's paired difference below it (the same numbers when the query loss is the metric).
-            loss_difference_ci95: paired_test(&diff, default_margin(), false).ci95,
+            // The t interval, as the metric's paired test has (the same numbers when the query loss is the metric).
+            loss_difference_ci95: t_half_width(&diff),
             inner_member_steps: state.inner_member_steps,
             seconds: state.seconds,
             metric_test: Some(against_default(&scores[0])),

@@ -81,6 +81,17 @@ impl Layer {
         let names = [format!("layer{i}.weight"), format!("layer{i}.bias"), format!("layer{i}.scale")];
         names.into_iter().take(self.tensor_count()).collect()
     }
+
+    /// How many running statistics it keeps: BatchNorm's mean and variance when normalised.
+    fn stat_count(&self) -> usize {
+        2 * self.normalised() as usize
+    }
+
+    /// Its running statistics' names, in the order of [`Layer::stat_count`].
+    fn stat_names(&self, i: usize) -> Vec<String> {
+        let names = [format!("layer{i}.running_mean"), format!("layer{i}.running_var")];
+        names.into_iter().take(self.stat_count()).collect()
+    }
 }
 
 /// What a forward pass is for.
@@ -156,8 +167,7 @@ impl Network {
     /// Running-statistics names in order: `layer{i}.running_mean`, `layer{i}.running_var` per
     /// BatchNorm layer (none without BatchNorm).
     pub fn stat_names(&self) -> Vec<String> {
-        let normalised = self.layers.iter().enumerate().filter(|(_, l)| l.normalised());
-        normalised.flat_map(|(i, _)| [format!("layer{i}.running_mean"), format!("layer{i}.running_var")]).collect()
+        self.layers.iter().enumerate().flat_map(|(i, layer)| layer.stat_names(i)).collect()
     }
 
     /// Per parameter tensor (in [`Network::param_names`] order), whether it trains under `freeze`:
@@ -309,7 +319,7 @@ impl Network {
             ));
         }
         let tensors: usize = self.layers.iter().map(Layer::tensor_count).sum();
-        let stats = 2 * self.layers.iter().filter(|l| l.normalised()).count();
+        let stats: usize = self.layers.iter().map(Layer::stat_count).sum();
         if params.tensors.len() != tensors || params.stats.len() != stats {
             return Err(Error::shape(
                 "network parameters",
