@@ -90,9 +90,11 @@ impl Study<'_> {
         };
         let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
         let episode = self.episodes_of(Pool::Train, &[0])?.remove(0);
-        let members: Vec<Member> = (0..population)
-            .map(|p| Member { seed: pbt_member_seed(self.spec.seed, p), method: self.method_at(&phis[p]), train: episode.support.clone(), val: vec![] })
-            .collect();
+        // Common random numbers: every member has the episode's network seed (initial weights, batches,
+        // flips, masks), so members differ by φ alone and the ranking measures φ, not luck.
+        let seed = self.member_seed(Pool::Train, episode.index);
+        let members: Vec<Member> =
+            (0..population).map(|p| Member { seed, method: self.method_at(&phis[p]), train: episode.support.clone(), val: vec![] }).collect();
         let Round { run, scores, until } = self.train_round(dir, state, &members, &vec![episode.query.clone(); population])?;
         for (p, (loss, metric)) in scores.iter().enumerate() {
             dir.append_jsonl(TRIALS_FILE, &Trial { step: round, candidate: p, pool: Pool::Train, episode: 0, phi: phis[p].clone(), query_loss: *loss, metric: *metric })?;
@@ -136,13 +138,6 @@ impl Study<'_> {
         thetas.extend((1..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()));
         Ok(thetas)
     }
-}
-
-/// Member `p`'s network seed: its own stream of the study's seed.
-fn pbt_member_seed(seed: u64, p: usize) -> u64 {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0b7_5eed);
-    rng.set_stream(p as u64);
-    rng.random()
 }
 
 #[cfg(test)]

@@ -15,7 +15,33 @@ pub enum ConvLayout {
 /// Member-wise convolution (stride 1, "same" padding): `x` is `[B, P·C_in, H, W]`,
 /// `weight` `[P, C_out, C_in, k, k]`, `bias` `[P, C_out]` (none before BatchNorm); returns `[B, P·C_out, H, W]`.
 /// With [`ConvLayout::ChannelsLast`], `x` should already be channels-last (see [`channels_last`]).
+///
+/// A lone member that trains is run as a two-group convolution of itself twice (the copy's output
+/// dropped): oneDNN's ungrouped kernel rounds its gradients differently from the grouped one, and a
+/// member must train bit-identically alone and in a population (common random numbers).
 pub fn conv_same(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: ConvLayout) -> Tensor {
+    let s = weight.size();
+    let (p, c_out) = (s[0], s[1]);
+    let trains = x.requires_grad() || weight.requires_grad();
+    if p == 1 && trains {
+        let twice = |t: &Tensor, dim: i64| Tensor::cat(&[t, t], dim);
+        let x2 = match layout {
+            ConvLayout::ChannelsLast => channels_last(&twice(x, 1)),
+            ConvLayout::Contiguous => twice(x, 1),
+        };
+        let bias2 = bias.map(|b| twice(b, 0));
+        // Compact again, as a population's output is: BatchNorm takes another path on a strided view.
+        let out = grouped_conv(&x2, &twice(weight, 0), bias2.as_ref(), layout).narrow(1, 0, c_out);
+        return match layout {
+            ConvLayout::ChannelsLast => channels_last(&out),
+            ConvLayout::Contiguous => out.contiguous(),
+        };
+    }
+    grouped_conv(x, weight, bias, layout)
+}
+
+/// [`conv_same`] as one convolution with one group per member.
+fn grouped_conv(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: ConvLayout) -> Tensor {
     let s = weight.size();
     let (p, c_out, c_in, k) = (s[0], s[1], s[2], s[3]);
     let mut w = weight.reshape([p * c_out, c_in, k, k]);

@@ -1,5 +1,5 @@
 //! Every member's random draws of a training step (batches, flips, shift offsets, dropout masks)
-//! from its own seeded streams: the trainer's only source of randomness, which `trace` records.
+//! from streams keyed by its seed (and step) alone: the trainer's only randomness, which `trace` records.
 use super::batches::BatchSampler;
 use super::config::TrainSpec;
 use super::trainer::Member;
@@ -15,17 +15,34 @@ pub struct StepRandomness {
 }
 
 impl StepRandomness {
-    /// The streams of `members` whose positions in the whole run start at `first` (member i draws
-    /// its dropout masks from stream `first + i` of its seed).
-    pub fn new(net: &Network, spec: &TrainSpec, members: &[Member], first: usize) -> Self {
+    /// The streams of `members`: each keyed by the member's seed (and its training pool for batches),
+    /// never by its position, so members that differ only in φ draw the same (common random numbers).
+    pub fn new(net: &Network, spec: &TrainSpec, members: &[Member]) -> Self {
         StepRandomness {
             samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
-            dropout: members.iter().enumerate().map(|(i, m)| DropoutStream::new(m.seed, (first + i) as u64)).collect(),
+            dropout: members.iter().map(|m| DropoutStream::new(m.seed)).collect(),
             sites: net.dropout_sites(&spec.dropout),
         }
     }
 
-    /// Draws one step's randomness from every member's streams (also used to skip steps on resume).
+    /// Moves every stream past `steps` steps (a resumed or segmented run), as drawing them would.
+    pub fn skip(&mut self, spec: &TrainSpec, steps: usize) {
+        let size = spec.batch as usize;
+        for sampler in &mut self.samplers {
+            for _ in 0..steps {
+                sampler.next_batch(size);
+                if spec.flip {
+                    sampler.flips(size);
+                }
+                if spec.shift > 0 {
+                    sampler.shifts(size, spec.shift);
+                }
+            }
+        }
+        self.dropout.iter_mut().for_each(|d| d.skip(steps as u64));
+    }
+
+    /// Draws one step's randomness from every member's streams.
     pub fn draw(&mut self, spec: &TrainSpec) -> StepDraws {
         let size = spec.batch as usize;
         let batches = self.samplers.iter_mut().map(|s| s.next_batch(size)).collect();

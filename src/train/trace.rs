@@ -45,7 +45,7 @@ pub fn trace(trainer: &Trainer, member: &Member, steps: usize) -> Result<(Vec<(S
     let members = std::slice::from_ref(member);
     let init = trainer.net.init(&[member.seed], Device::Cpu);
     let trained = train_chunked_segment(&cpu, members, 0, &Segment { from: 0, until: steps, start: None }, &mut |_, _| {})?;
-    let mut random = StepRandomness::new(trainer.net, spec, members, 0);
+    let mut random = StepRandomness::new(trainer.net, spec, members);
     let draws: Vec<_> = (0..steps).map(|_| random.draw(spec)).collect();
     let b = spec.batch;
     let k = steps as i64;

@@ -115,7 +115,7 @@ pub struct Trainer<'a> {
 
 /// Trains all `members` together for `t.spec.steps` steps on `t.device`.
 pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
-    train_population_from(t, members, 0, &Segment::whole(t.spec), observer)
+    train_segment(t, members, &Segment::whole(t.spec), observer)
 }
 
 /// Which steps of the whole schedule a call trains, and from what: a run cut into segments (PBT
@@ -136,9 +136,9 @@ impl Segment<'_> {
     }
 }
 
-/// [`train_population`] for members whose positions in the whole run start at `first`: member i
-/// draws its dropout masks from stream `first + i` of its seed.
-fn train_population_from(t: &Trainer, members: &[Member], first: usize, segment: &Segment, observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
+/// [`train_population`] over one [`Segment`]. A member's draws depend on its seed, pool and step
+/// only, so it trains the same alone, among others and in any chunk.
+fn train_segment(t: &Trainer, members: &[Member], segment: &Segment, observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
     let Trainer { net, data, spec, eval, device } = *t;
     spec.validate()?;
     if members.is_empty() {
@@ -154,10 +154,8 @@ fn train_population_from(t: &Trainer, members: &[Member], first: usize, segment:
         return Err(Error::invalid("segment", format!("{}..{}", segment.from, segment.until), format!("must lie in 0..={} and start from parameters unless at 0", spec.steps)));
     }
     let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
-    let mut random = StepRandomness::new(net, spec, members, first);
-    for _ in 0..segment.from {
-        random.draw(spec);
-    }
+    let mut random = StepRandomness::new(net, spec, members);
+    random.skip(spec, segment.from);
     let mut state = match segment.start {
         Some((params, optimizer)) => {
             let mut state = TrainState::new(params.map(Tensor::shallow_clone), random, members, device);
@@ -184,16 +182,17 @@ fn train_population_from(t: &Trainer, members: &[Member], first: usize, segment:
 /// population at which a CPU trains fastest per member, as measured by `dldl-meta bench` and a
 /// replica of the FCN: stacking members pays until the stacked activations leave the caches.
 /// For the UTKFace CNN this is P = 18 at B = 8 and P = 2 at B = 64; for the segmentation FCN
-/// one member at B = 32.
+/// one member at B = 32 (two are trained together, see [`default_chunk`]).
 pub const CPU_ACTIVATION_BYTES_PER_CHUNK: u64 = 32 << 20;
 
 /// Members per population for `net` at batch size `batch` on `device` (0 = all at once): on CPUs
-/// as many as keep [`CPU_ACTIVATION_BYTES_PER_CHUNK`], at least one; on GPUs one population.
+/// as many as keep [`CPU_ACTIVATION_BYTES_PER_CHUNK`], at least two (a lone training member runs
+/// its convolutions twice, see [`crate::model::layers::conv_same`]); on GPUs one population.
 pub fn default_chunk(net: &Network, batch: i64, device: Device) -> usize {
     match device {
         Device::Cpu => {
             let per_member = batch.max(1) as u64 * net.activation_bytes_per_sample();
-            (CPU_ACTIVATION_BYTES_PER_CHUNK / per_member.max(1)).max(1) as usize
+            (CPU_ACTIVATION_BYTES_PER_CHUNK / per_member.max(1)).max(2) as usize
         }
         _ => 0,
     }
@@ -233,7 +232,7 @@ pub fn train_chunked_segment(t: &Trainer, members: &[Member], chunk: usize, segm
         let index: Vec<i64> = (offset as i64..(offset + part.len()) as i64).collect();
         let cut = segment.start.map(|(params, optimizer)| (params.members(&index), optimizer.members(&index)));
         let part_segment = Segment { start: cut.as_ref().map(|(p, o)| (p, o)), ..*segment };
-        runs.push(train_population_from(t, part, offset, &part_segment, &mut |e| observer(offset, e))?);
+        runs.push(train_segment(t, part, &part_segment, &mut |e| observer(offset, e))?);
     }
     // Each chunk's parameters and buffers are already cut from its graph (`finish`).
     let params = Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
@@ -461,29 +460,64 @@ mod tests {
         assert!(curve.last().unwrap().val["loss"] < curve[0].val["loss"] + 1e-9);
     }
 
+    /// The largest absolute difference between member `p` of `a` and member `q` of `b`, over every
+    /// parameter and running statistic.
+    fn member_gap(a: &Params, p: i64, b: &Params, q: i64) -> f64 {
+        let (ta, tb) = (a.tensors.iter().chain(&a.stats), b.tensors.iter().chain(&b.stats));
+        ta.zip(tb).map(|(s, t)| (s.get(p) - t.get(q)).abs().max().double_value(&[])).fold(0.0, f64::max)
+    }
+
+    /// Common random numbers: a member's every draw follows its seed (and pool) and the step, so it
+    /// trains bit-identically alone, among 18 others and in any chunking, BatchNorm and dropout on.
     #[test]
-    fn dropout_masks_follow_the_member_index_and_chunks_change_nothing() {
+    fn a_member_trains_bit_identically_alone_among_others_and_in_any_chunking() {
+        tch::set_num_threads(1);
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
-        let twins = vec![member(5, "dldl:sigma=1", (0..36).collect()), member(5, "dldl:sigma=1", (0..36).collect())];
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true }, &[1, 8, 8], 6).unwrap();
+        let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
         let eval = eval_spec();
-        let differ = |a: &Params, p: i64, b: &Params, q: i64| {
-            a.tensors.iter().zip(&b.tensors).map(|(s, t)| (s.get(p) - t.get(q)).abs().max().double_value(&[])).fold(0.0, f64::max)
-        };
-        // Without dropout two members with one seed are the same network (same init, batches, flips, shifts).
-        let plain = TrainSpec { shift: 1, ..spec(6) };
-        let trainer = Trainer { net: &net, data: &data, spec: &plain, eval: &eval, device: Device::Cpu };
+        let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
+        let target = member(5, "dldl:sigma=1", (0..36).collect());
+        let alone = train_population(&trainer, std::slice::from_ref(&target), &mut |_| {}).unwrap();
+        let methods = ["onehot", "dldl:sigma=2", "dldlv2:sigma=3"];
+        let mut crowd: Vec<Member> = (0..18).map(|i| member(20 + i as u64 % 5, methods[i % 3], (i as i64..36).collect())).collect();
+        crowd.insert(11, target.clone());
+        for chunk in [0, 1, 4, 7] {
+            let run = train_chunked(&trainer, &crowd, chunk, &mut |_, _| {}).unwrap();
+            assert_eq!(member_gap(&alone.params, 0, &run.params, 11), 0.0, "chunks of {chunk}: the member differs from itself alone");
+            let (a, b) = (&alone.outcomes[0].curve, &run.outcomes[11].curve);
+            assert_eq!(a.len(), b.len());
+            for (pa, pb) in a.iter().zip(b) {
+                assert_eq!((pa.train_loss, pa.val["mae"], pa.val["loss"]), (pb.train_loss, pb.val["mae"], pb.val["loss"]), "chunks of {chunk}");
+            }
+        }
+        // Two members with one seed and one φ are one network, dropout and all.
+        let twins = vec![target.clone(), target.clone()];
         let run = train_population(&trainer, &twins, &mut |_| {}).unwrap();
-        assert!(differ(&run.params, 0, &run.params, 1) < 1e-6);
-        // With dropout each draws its own masks, and chunking (member by member) changes nothing.
-        let dropout = TrainSpec { dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..plain };
-        let trainer = Trainer { spec: &dropout, ..trainer };
-        let together = train_population(&trainer, &twins, &mut |_| {}).unwrap();
-        assert!(differ(&together.params, 0, &together.params, 1) > 1e-4, "same masks for different members");
-        let chunked = train_chunked(&trainer, &twins, 1, &mut |_, _| {}).unwrap();
-        for p in 0..2 {
-            assert!(differ(&together.params, p, &chunked.params, p) < 1e-5, "member {p} depends on the chunking");
+        assert_eq!(member_gap(&run.params, 0, &run.params, 1), 0.0);
+    }
+
+    /// Members that differ only in φ draw identical batches, flips, shifts and dropout masks.
+    #[test]
+    fn members_that_differ_only_in_phi_share_every_draw() {
+        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
+        let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
+        let pair = [member(5, "dldl:sigma=1", (0..36).collect()), member(5, "onehot", (0..36).collect()), member(6, "onehot", (0..36).collect())];
+        let mut random = StepRandomness::new(&net, &settings, &pair);
+        let b = settings.batch as usize;
+        for _ in 0..4 {
+            let d = random.draw(&settings);
+            assert_eq!(d.batches[0], d.batches[1]);
+            assert_ne!(d.batches[0], d.batches[2], "another seed draws other batches");
+            assert_eq!(d.flips[..b], d.flips[b..2 * b]);
+            assert_eq!(d.offsets[..2 * b], d.offsets[2 * b..4 * b]);
+            assert_eq!(d.masks.len(), 2);
+            for site in &d.masks {
+                let n = site.len() / 3;
+                assert_eq!(site[..n], site[n..2 * n]);
+                assert_ne!(site[..n], site[2 * n..]);
+            }
         }
     }
 
@@ -533,7 +567,7 @@ mod tests {
         let cnn = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101).unwrap();
         let fcn = Network::new(NetworkSpec::Fcn { channels: vec![32, 64, 64], batchnorm: false }, &[1, 32, 32], 11).unwrap();
         assert_eq!((chunk(&cnn, 8, Device::Cpu), chunk(&cnn, 64, Device::Cpu)), (18, 2));
-        assert_eq!((chunk(&fcn, 8, Device::Cpu), chunk(&fcn, 32, Device::Cpu)), (5, 1));
+        assert_eq!((chunk(&fcn, 8, Device::Cpu), chunk(&fcn, 32, Device::Cpu)), (5, 2));
         assert_eq!(chunk(&cnn, 8, Device::Cuda(0)), 0);
     }
 

@@ -53,8 +53,11 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
     state.step += 1;
     let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect();
     let decay = spec.decoupled_factor(lr);
-    for (start, len) in active_runs(active) {
-        let views = |ts: &[Tensor]| ts.iter().map(|t| t.narrow(0, start, len)).collect::<Vec<_>>();
+    // One view per active member and tensor, all in one call: the kernels vectorise each tensor from
+    // its start, so a member's numbers never depend on its position or the population's size.
+    let members: Vec<i64> = active.iter().enumerate().filter(|(_, a)| **a).map(|(i, _)| i as i64).collect();
+    if !members.is_empty() {
+        let views = |ts: &[Tensor]| members.iter().flat_map(|&m| ts.iter().map(move |t| t.narrow(0, m, 1))).collect::<Vec<_>>();
         let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
         if decay != 1.0 {
             // AdamW: decoupled decay of the parameters, then the plain Adam step.
@@ -63,7 +66,7 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
             }
         }
         let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
-        let count = p.len() as c_int;
+        let count = c_int::try_from(p.len()).map_err(|_| Error::shape("optimiser step", format!("{} member tensors, more than one call takes", p.len())))?;
         let mut error = [0 as c_char; 512];
         // SAFETY: each list holds `count` handles of live tensors (`check_lists` made the four
         // lists equally long and `count` fit a C int; tch's `at::Tensor*`, kept alive by `tensors`)
@@ -125,18 +128,6 @@ fn check_lists(params: &[Tensor], grads: &[Tensor], state: &OptimizerState, acti
 /// The tch handles (`at::Tensor*`) of `tensors`, as the shim takes them.
 fn handles(tensors: &[Tensor]) -> Vec<*mut c_void> {
     tensors.iter().map(|t| t.as_ptr() as *mut c_void).collect()
-}
-
-/// Maximal runs `(start, len)` of consecutive active members.
-fn active_runs(active: &[bool]) -> Vec<(i64, i64)> {
-    let mut runs: Vec<(i64, i64)> = vec![];
-    for (i, _) in active.iter().enumerate().filter(|(_, a)| **a) {
-        match runs.last_mut() {
-            Some((start, len)) if *start + *len == i as i64 => *len += 1,
-            _ => runs.push((i as i64, 1)),
-        }
-    }
-    runs
 }
 
 #[cfg(test)]
@@ -244,9 +235,4 @@ mod tests {
         assert!(matches!(err, Error::Torch(_)) && err.to_string().contains("fused Adam step"), "{err}");
     }
 
-    #[test]
-    fn active_runs_are_maximal() {
-        assert_eq!(active_runs(&[true, true, false, true, false, false, true, true]), vec![(0, 2), (3, 1), (6, 2)]);
-        assert!(active_runs(&[false, false]).is_empty());
-    }
 }
