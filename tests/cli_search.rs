@@ -25,6 +25,7 @@ fn every_method_learns_a_valid_phi() {
         ("cmaes", "method = \"cmaes\"\nlearn = \"sigma-per-label\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\n"),
         ("hyper", "method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\nunroll = 3\n"),
         ("pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 2\n"),
+        ("es", "method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\ncandidates = 4\nperturbation = 0.3\n"),
         ("online", "method = \"online\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ninterval = 2\nouter_lr = 0.2\n"),
         ("full-range", "method = \"grid\"\nlearn = \"sigma\"\ngrid = [0.5, 2.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncompare_with = [\"onehot\"]\n[full_range]\nbudget = 0.5\n"),
     ];
@@ -66,6 +67,13 @@ fn every_method_learns_a_valid_phi() {
             // The comparison reports its progress to the end: 3 methods × 4 episodes, 30 steps each.
             assert!(text(&r).contains("comparison: 30/30"), "{}", text(&r));
         }
+        if name == "es" {
+            // 2 steps × 4 mirrored candidates × 2 episodes; the run ends where Adam ended.
+            assert_eq!(trials.lines().count(), 16);
+            let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
+            let sigma = state["theta"][0].as_f64().unwrap().exp();
+            assert!(learned.contains(&format!("sigma = {sigma}")) || (parsed["distribution"]["sigma"].as_float().unwrap() - sigma).abs() < 1e-12, "{learned} vs {sigma}");
+        }
         if name == "pbt" {
             // 6 inner steps in rounds of 2: 3 rounds of 4 members; checkpoints removed at the end.
             assert_eq!(std::fs::read_to_string(out.join("trials.jsonl")).unwrap().lines().count(), 12);
@@ -106,10 +114,39 @@ fn a_killed_search_resumes_to_the_same_phi() {
     let meta = study(&root, "hg", &format!("method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 8\nepisodes_per_step = 2\nunroll = 2\n{INNER}"));
     let (whole, killed, r) = whole_and_killed(&root, &task, &meta, |dir| dir.join("state.json").exists());
     assert!(text(&r).contains("resuming"), "{}", text(&r));
-    let learned = |dir: &Path| std::fs::read_to_string(dir.join("learned.toml")).unwrap();
-    assert_eq!(learned(&whole), learned(&killed));
-    let trials = |dir: &Path| std::fs::read_to_string(dir.join("trials.jsonl")).unwrap().lines().count();
-    assert_eq!(trials(&whole), trials(&killed), "no trial lost or duplicated");
+    assert_same_records(&whole, &killed, &["learned.toml", "trials.jsonl", "summary.json", "comparison.jsonl"]);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Every record of the resumed run equals the uninterrupted run's, byte for byte (JSON files but
+/// for their wall-clock `seconds`).
+fn assert_same_records(whole: &Path, killed: &Path, files: &[&str]) {
+    for file in files {
+        let read = |dir: &Path| std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()));
+        let (mut a, mut b) = (read(whole), read(killed));
+        if file.ends_with(".json") {
+            let timeless = |text: &str| {
+                let mut value: serde_json::Value = serde_json::from_str(text).unwrap();
+                value.as_object_mut().unwrap().remove("seconds");
+                serde_json::to_string_pretty(&value).unwrap()
+            };
+            (a, b) = (timeless(&a), timeless(&b));
+        }
+        assert_eq!(a.lines().count(), b.lines().count(), "{file}: records lost or duplicated");
+        for (x, y) in a.lines().zip(b.lines()) {
+            assert_eq!(x, y, "{file} differs after the resume");
+        }
+    }
+}
+
+/// ES: killed after its first outer step and rerun, every record equals the uninterrupted run's.
+#[test]
+fn a_killed_es_study_resumes_to_identical_records() {
+    let (root, task) = fixture("search-es-resume", 0.01);
+    let meta = study(&root, "es", &format!("method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 6\nepisodes_per_step = 2\ncandidates = 4\n{INNER}"));
+    let (whole, killed, r) = whole_and_killed(&root, &task, &meta, |dir| dir.join("state.json").exists());
+    assert!(text(&r).contains("resuming"), "{}", text(&r));
+    assert_same_records(&whole, &killed, &["learned.toml", "trials.jsonl", "state.json", "summary.json", "comparison.jsonl"]);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -121,21 +158,7 @@ fn a_killed_pbt_study_resumes_to_the_same_phi_trajectories() {
     let (whole, killed, _) = whole_and_killed(&root, &task, &meta, round_two);
     let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
     assert_eq!(read(&whole, "learned.toml"), read(&killed, "learned.toml"));
-    // φ trajectories and lineage are identical; losses agree to rounding (libtorch's reductions
-    // may differ in the last bit of a double between processes).
-    let records = |dir: &Path, file: &str| -> Vec<serde_json::Value> { read(dir, file).lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
-    for file in ["trials.jsonl", "lineage.jsonl"] {
-        let (a, b) = (records(&whole, file), records(&killed, file));
-        assert_eq!(a.len(), b.len(), "{file}: records lost or duplicated");
-        for (x, y) in a.iter().zip(&b) {
-            for (key, value) in x.as_object().unwrap() {
-                match value.as_f64() {
-                    Some(v) if key.contains("loss") || key == "metric" => assert!((v - y[key].as_f64().unwrap()).abs() < 1e-9 * v.abs().max(1.0), "{file} {key}: {x} vs {y}"),
-                    _ => assert_eq!(value, &y[key], "{file} {key}: {x} vs {y}"),
-                }
-            }
-        }
-    }
+    assert_same_records(&whole, &killed, &["trials.jsonl", "lineage.jsonl", "state.json", "summary.json"]);
     assert_eq!(read(&whole, "lineage.jsonl").lines().count(), 19, "every round before the last replaces a member");
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -147,12 +170,16 @@ fn bad_study_files_name_the_file_and_field() {
         ("unknown", "method = \"grid\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [1.0]\nouter_steps = 1\nepisodes_per_step = 1\ngrid = [1.0]\nspeed = 3\n", "speed"),
         ("bounds", "method = \"random\"\nlearn = \"sigma\"\nlower = [2.0]\nupper = [1.0]\nouter_steps = 1\nepisodes_per_step = 1\n", "lower"),
         ("family", "method = \"random\"\nlearn = \"pdn\"\nlower = [0.1]\nupper = [0.9]\nouter_steps = 1\nepisodes_per_step = 1\n", "learn"),
+        ("es-odd", "method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 3\n", "field `candidates`: ES trains mirrored pairs θ ± s·ε: give an even number from 2 to 64, got 3"),
+        ("es-large", "method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 66\n", "got 66"),
+        ("es-scale", "method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\nperturbation = 0\n", "field `perturbation`: 0: must be finite and > 0"),
     ];
     for (name, body, needle) in cases {
         let meta = study(&root, name, body);
         let r = dldl(&["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&root.join("data")), "--out", path(&root.join(name))]);
         assert_eq!(r.status.code(), Some(1), "{name}: {}", text(&r));
         assert!(text(&r).contains(needle), "{name}: {}", text(&r));
+        assert!(!root.join(name).exists(), "{name}: a refused study wrote its run directory");
     }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -1,6 +1,7 @@
 //! The learners of φ behind one trait: each is a file (black_box.rs for grid, random and CMA-ES;
-//! hypergradient.rs; pbt.rs; online.rs) registered in [`learner_for`], the only place a new one is added.
+//! hypergradient.rs; pbt.rs; online.rs; es.rs) registered in [`learner_for`], the only place a new one is added.
 use super::black_box::BlackBox;
+use super::es::Es;
 use super::hypergradient::LookAhead;
 use super::online::Online;
 use super::pbt::Pbt;
@@ -36,5 +37,6 @@ pub fn learner_for(method: SearchMethod) -> Box<dyn Learner> {
         SearchMethod::Hypergradient => Box::new(LookAhead),
         SearchMethod::Pbt => Box::new(Pbt),
         SearchMethod::Online => Box::new(Online),
+        SearchMethod::Es => Box::new(Es),
     }
 }

@@ -1,8 +1,9 @@
 //! The outer loop: learns the label-distribution parameters φ across task episodes by grid, random,
-//! CMA-ES or hypergradient search, with a resumable run directory.
+//! CMA-ES, hypergradient, online, PBT or evolution-strategies search, with a resumable run directory.
 pub mod black_box;
 pub mod cmaes;
 pub mod episodes;
+pub mod es;
 pub mod hypergradient;
 pub mod learner;
 pub mod objective;

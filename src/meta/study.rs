@@ -25,6 +25,9 @@ pub enum SearchMethod {
     /// Online hypergradient: `episodes_per_step` members sharing φ train once; every `interval`
     /// steps φ takes an Adam step along the one-step look-ahead gradient of a query-batch loss.
     Online,
+    /// Antithetic evolution strategies: `candidates / 2` mirrored pairs θ ± s·ε (s = `perturbation`)
+    /// train the whole schedule on the same episodes; Adam on θ along the estimated gradient.
+    Es,
 }
 
 /// What black-box learners and PBT rank candidates by on the query sets.
@@ -55,6 +58,7 @@ impl SearchMethod {
             SearchMethod::Hypergradient => "hypergradient",
             SearchMethod::Pbt => "pbt",
             SearchMethod::Online => "online",
+            SearchMethod::Es => "es",
         }
     }
 }
@@ -133,15 +137,19 @@ pub struct StudySpec {
     pub outer_steps: usize,
     /// Meta-train episodes per outer step (members trained together).
     pub episodes_per_step: usize,
-    /// Candidates per step (random; CMA-ES λ, 0 = CMA-ES default).
+    /// Candidates per step (random; CMA-ES λ, 0 = CMA-ES default; PBT's population; ES: mirrored
+    /// candidates, an even number).
     #[serde(default = "default_candidates")]
     pub candidates: usize,
     /// Inner steps kept on the graph for the hypergradient (1 = one-step look-ahead).
     #[serde(default = "one")]
     pub unroll: usize,
-    /// Adam learning rate on the unconstrained φ (hypergradient, online).
+    /// Adam learning rate on the unconstrained φ (hypergradient, online, es).
     #[serde(default = "default_outer_lr")]
     pub outer_lr: f64,
+    /// ES: the scale s of the mirrored perturbations θ ± s·ε in θ (log σ: 0.2 moves σ by ×1.22).
+    #[serde(default = "default_perturbation")]
+    pub perturbation: f64,
     /// Meta-validation episodes for the final comparison of learned and default φ.
     #[serde(default = "default_validation")]
     pub validation_episodes: usize,
@@ -197,6 +205,9 @@ fn one() -> usize {
 fn default_outer_lr() -> f64 {
     0.1
 }
+fn default_perturbation() -> f64 {
+    0.2
+}
 fn default_validation() -> usize {
     16
 }
@@ -240,11 +251,23 @@ impl StudySpec {
         if self.method == SearchMethod::Online && (self.interval == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
             return err("interval/outer_lr", "the online hypergradient needs an interval >= 1 inner step and outer_lr finite and > 0");
         }
+        if self.method == SearchMethod::Es {
+            let limit = crate::meta::es::ES_MAX_CANDIDATES;
+            if self.candidates < 2 || self.candidates % 2 != 0 || self.candidates > limit {
+                return err("candidates", &format!("ES trains mirrored pairs θ ± s·ε: give an even number from 2 to {limit}, got {}", self.candidates));
+            }
+            if !(self.perturbation > 0.0 && self.perturbation.is_finite()) {
+                return err("perturbation", &format!("{}: must be finite and > 0 (the scale of θ ± s·ε)", self.perturbation));
+            }
+            if !(self.outer_lr > 0.0 && self.outer_lr.is_finite()) {
+                return err("outer_lr", &format!("{}: must be finite and > 0", self.outer_lr));
+            }
+        }
         if self.method == SearchMethod::Pbt && (self.candidates < 2 || self.interval == 0) {
             return err("candidates/interval", "PBT needs a population of at least 2 candidates and an interval >= 1 inner step");
         }
         if self.select_by == SelectBy::Metric && matches!(self.method, SearchMethod::Hypergradient | SearchMethod::Online) {
-            return err("select_by", "\"metric\" needs a black-box learner (grid, random, cmaes, pbt): the hypergradient follows the differentiable query loss");
+            return err("select_by", "\"metric\" needs a black-box learner (grid, random, cmaes, pbt, es): the hypergradient follows the differentiable query loss");
         }
         if let Some(f) = &self.full_range {
             if !(f.budget > 0.0 && f.budget <= 1.0) {

@@ -83,7 +83,7 @@ impl OptunaSettings {
             SearchMethod::Grid => SamplerKind::Grid,
             SearchMethod::Random => SamplerKind::Random,
             SearchMethod::Cmaes => SamplerKind::Cmaes,
-            SearchMethod::Hypergradient | SearchMethod::Pbt | SearchMethod::Online => SamplerKind::Tpe,
+            SearchMethod::Hypergradient | SearchMethod::Pbt | SearchMethod::Online | SearchMethod::Es => SamplerKind::Tpe,
         })
     }
 
