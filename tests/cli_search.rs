@@ -26,6 +26,7 @@ fn every_method_learns_a_valid_phi() {
         ("hyper", "method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\nunroll = 3\n"),
         ("pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 2\n"),
         ("es", "method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\ncandidates = 4\nperturbation = 0.3\n"),
+        ("es-knots", "method = \"es\"\nlearn = \"sigma-per-label\"\nknots = [0.0, 2.5, 5.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncandidates = 2\n"),
         ("online", "method = \"online\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ninterval = 2\nouter_lr = 0.2\n"),
         ("full-range", "method = \"grid\"\nlearn = \"sigma\"\ngrid = [0.5, 2.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncompare_with = [\"onehot\"]\n[full_range]\nbudget = 0.5\n"),
     ];
@@ -73,6 +74,17 @@ fn every_method_learns_a_valid_phi() {
             let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
             let sigma = state["theta"][0].as_f64().unwrap().exp();
             assert!(learned.contains(&format!("sigma = {sigma}")) || (parsed["distribution"]["sigma"].as_float().unwrap() - sigma).abs() < 1e-12, "{learned} vs {sigma}");
+        }
+        if name == "es-knots" {
+            // Three σs learned at the knots, one σ per bin (labels 0..=5) written, linear between them.
+            let first: serde_json::Value = serde_json::from_str(trials.lines().next().unwrap()).unwrap();
+            assert_eq!(first["phi"].as_array().unwrap().len(), 3);
+            let sigma: Vec<f64> = parsed["distribution"]["sigma"].as_array().unwrap().iter().map(|v| v.as_float().unwrap()).collect();
+            assert_eq!(sigma.len(), 6, "{learned}");
+            let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
+            let knot: Vec<f64> = state["theta"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap().exp()).collect();
+            // Bin 1 lies 0.4 of the way from knot 0 (label 0) to knot 1 (label 2.5); bin 5 is knot 2.
+            assert!((sigma[1] - (0.6 * knot[0] + 0.4 * knot[1])).abs() < 1e-9 && (sigma[5] - knot[2]).abs() < 1e-9, "{sigma:?} from {knot:?}");
         }
         if name == "pbt" {
             // 6 inner steps in rounds of 2: 3 rounds of 4 members; checkpoints removed at the end.

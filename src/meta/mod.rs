@@ -5,6 +5,7 @@ pub mod cmaes;
 pub mod episodes;
 pub mod es;
 pub mod hypergradient;
+pub mod knots;
 pub mod learner;
 pub mod objective;
 pub mod online;

@@ -1,5 +1,6 @@
 //! The learnable φ of a study: an unconstrained vector θ mapped differentiably into valid φ
 //! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b); both for the mixture), with box bounds and the spec at a φ.
+use super::knots::Knots;
 use super::study::{Learn, SearchMethod, StudySpec};
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
@@ -7,7 +8,10 @@ use crate::train::Domain;
 use tch::Tensor;
 
 /// The names of the bounded coordinates of each learnable φ, as the bounds are written.
-fn coordinate_name(learn: Learn, i: usize) -> String {
+fn coordinate_name(learn: Learn, knots: Option<&Knots>, i: usize) -> String {
+    if let Some(k) = knots {
+        return format!("σ at knot {i} (label {})", k.labels()[i]);
+    }
     match (learn, i) {
         (Learn::Pdn, 0) | (Learn::Mixture, 1) => "p_D".into(),
         (Learn::Pdn, _) | (Learn::Mixture, 2) => "p_N/p_D".into(),
@@ -27,6 +31,8 @@ pub struct PhiSpace {
     upper: Vec<f64>,
     /// The bounds as the study writes them (σ, or (p_D, p_N/p_D)), one per coordinate.
     written: (Vec<f64>, Vec<f64>),
+    /// σ(l) learned at these knots and interpolated to the bins (the study's `knots`).
+    knots: Option<Knots>,
 }
 
 fn logit(x: f64) -> f64 {
@@ -40,6 +46,12 @@ impl PhiSpace {
         let dim = family.learned_dim(study.learn, domain).ok_or_else(|| {
             study.error("learn", format!("`{}` does not apply to the task's {} family{}", study.learn, family.name(), family.learn_hint()))
         })?;
+        let knots = match (&study.knots, domain) {
+            (Some(labels), Domain::Bins(bins)) => Some(Knots::new(labels, bins.values()).map_err(|rule| study.error("knots", rule))?),
+            (Some(_), _) => return Err(study.error("knots", "knots need a task with 1-D bins")),
+            (None, _) => None,
+        };
+        let dim = knots.as_ref().map_or(dim, |k| k.labels().len());
         let widen = |v: &[f64]| if v.len() == 1 { vec![v[0]; dim] } else { v.to_vec() };
         let (lo, hi) = (widen(&study.lower), widen(&study.upper));
         if lo.len() != dim {
@@ -63,7 +75,7 @@ impl PhiSpace {
                 })
                 .collect()
         };
-        let space = PhiSpace { learn: study.learn, template: template.clone(), lower: to_theta(&lo)?, upper: to_theta(&hi)?, written: (lo, hi) };
+        let space = PhiSpace { learn: study.learn, template: template.clone(), lower: to_theta(&lo)?, upper: to_theta(&hi)?, written: (lo, hi), knots };
         space.check_points(study)?;
         Ok(space)
     }
@@ -109,7 +121,7 @@ impl PhiSpace {
         let (lo, hi) = &self.written;
         for (i, v) in bounded.iter().enumerate() {
             if !(*v >= lo[i] && *v <= hi[i]) {
-                return Err(format!("{} = {v} lies outside the bounds [{}, {}] (`lower`, `upper`)", coordinate_name(self.learn, i), lo[i], hi[i]));
+                return Err(format!("{} = {v} lies outside the bounds [{}, {}] (`lower`, `upper`)", coordinate_name(self.learn, self.knots.as_ref(), i), lo[i], hi[i]));
             }
         }
         Ok(phi)
@@ -148,9 +160,13 @@ impl PhiSpace {
         }
     }
 
-    /// The learned coordinates of the template (the task's default φ).
+    /// The learned coordinates of the template (the task's default φ; a per-bin σ read at the knots).
     fn default_phi(&self) -> Vec<f64> {
-        self.template.family().learned_of(self.dim())
+        let family = self.template.family();
+        match &self.knots {
+            Some(k) if family.phi().len() > 1 => k.sample(&family.phi()),
+            _ => family.learned_of(self.dim()),
+        }
     }
 
     /// θ for a φ (inverse of [`PhiSpace::phi_of`]).
@@ -188,15 +204,27 @@ impl PhiSpace {
         Vec::<f64>::try_from(&self.phi_of(&t)).unwrap_or_default()
     }
 
-    /// The family with its φ replaced by the learned coordinates `phi`.
+    /// The family with its φ replaced by the learned coordinates `phi` (σs at the knots become
+    /// one σ per bin).
     pub fn spec_at(&self, phi: &[f64]) -> DistributionSpec {
-        self.template.family().with_learned(self.learn, phi)
+        match &self.knots {
+            Some(k) => self.template.family().with_learned(self.learn, &k.expand(phi)),
+            None => self.template.family().with_learned(self.learn, phi),
+        }
+    }
+
+    /// The knots σ(l) is learned at, if any.
+    pub fn knots(&self) -> Option<&Knots> {
+        self.knots.as_ref()
     }
 
     /// The full flat φ of the family (the layout `Domain::targets` expects) from the learned coordinates,
     /// differentiable in them.
     pub fn full_phi(&self, learned: &Tensor) -> Tensor {
-        self.template.family().full_phi(self.learn, learned)
+        match &self.knots {
+            Some(k) => self.template.family().full_phi(self.learn, &k.expand_tensor(learned)),
+            None => self.template.family().full_phi(self.learn, learned),
+        }
     }
 }
 
@@ -296,5 +324,30 @@ mod tests {
         assert!(tiny.contains("field `lower/upper`") && tiny.contains("at least 0.01 × the bin step (1)"), "{tiny}");
         let e = PhiSpace::new(&study("kernel-sigma", "[0.5]", "[8.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
         assert!(e.contains("`kernel-sigma` does not apply to the task's gaussian family (use sigma or sigma-per-label)") && !e.contains("KernelSigma"), "{e}");
+    }
+
+    #[test]
+    fn sigma_per_label_on_knots_learns_few_coordinates_and_expands_to_every_bin() {
+        let domain = Domain::Bins(Bins::parse("0:10").unwrap());
+        let mut spec = with(study("sigma-per-label", "[0.5]", "[8.0]"), "");
+        spec.knots = Some(vec![0.0, 4.0, 10.0]);
+        let space = PhiSpace::new(&spec, &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap();
+        assert_eq!((space.dim(), space.initial_phi(None)), (3, vec![2.0; 3]));
+        // σ 1 → 3 over labels 0..4, then 3 → 1.5 over 4..10 (by hand: bin 2 is 2, bin 8 is 2).
+        let spec_at = space.spec_at(&[1.0, 3.0, 1.5]);
+        let sigmas = spec_at.family().phi();
+        assert_eq!(sigmas.len(), 11);
+        assert!((sigmas[2] - 2.0).abs() < 1e-12 && (sigmas[8] - 2.0).abs() < 1e-12 && (sigmas[4] - 3.0).abs() < 1e-12, "{sigmas:?}");
+        let full = space.full_phi(&Tensor::from_slice(&[1.0, 3.0, 1.5]));
+        assert_eq!(Vec::<f64>::try_from(&full).unwrap(), sigmas);
+        // A per-bin template starts from its values at the knots.
+        let per_bin: DistributionSpec = format!("gaussian:sigma=[{}]", (0..11).map(|i| format!("{}", 1.0 + i as f64 / 10.0)).collect::<Vec<_>>().join(",")).parse().unwrap();
+        let from_bins = PhiSpace::new(&spec, &per_bin, &domain).unwrap();
+        assert_eq!(from_bins.initial_phi(None), vec![1.0, 1.4, 2.0]);
+        let e = from_bins.point(&[1.0, 9.0, 1.0]).unwrap_err();
+        assert!(e.contains("σ at knot 1 (label 4) = 9 lies outside the bounds [0.5, 8]"), "{e}");
+        spec.knots = Some(vec![0.0, 12.0]);
+        let e = PhiSpace::new(&spec, &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
+        assert!(e.contains("meta/s.toml: field `knots`: [0.0, 12.0]: knot 12 lies outside the label domain [0, 10]"), "{e}");
     }
 }

@@ -130,6 +130,11 @@ pub struct StudySpec {
     pub lower: Vec<f64>,
     /// Upper bounds of φ, like `lower`.
     pub upper: Vec<f64>,
+    /// `sigma-per-label` on a few knots (label values, strictly increasing, inside the bins): the
+    /// learned σs sit at the knots and every bin's σ is their linear interpolation (absent: one σ
+    /// per bin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knots: Option<Vec<f64>>,
     /// Grid points (grid method): each a number (scalar φ) or a list.
     #[serde(default)]
     pub grid: Vec<GridPoint>,
@@ -285,6 +290,9 @@ impl StudySpec {
         if self.validation_episodes == 0 {
             return err("validation_episodes", "must be >= 1");
         }
+        if self.knots.is_some() && self.learn != Learn::SigmaPerLabel {
+            return err("knots", &format!("knots place σ(l) on a few labels: they need learn = \"sigma-per-label\", not \"{}\"", self.learn));
+        }
         if self.lower.is_empty() || self.lower.len() != self.upper.len() {
             return err("lower/upper", "give the same number of bounds (one, or one per coordinate)");
         }
@@ -351,6 +359,7 @@ mod tests {
             (format!("compare_with = [\"dldl:sigma=-1\"]\n{STUDY}"), "field `compare_with[0]`"),
             (format!("select_by = \"metric\"\n{STUDY}"), "field `select_by`: \"metric\" needs a black-box learner"),
             (format!("select_by = \"map\"\n{STUDY}"), "field `select_by`: unknown variant `map`"),
+            (format!("knots = [0.0, 5.0]\n{STUDY}"), "field `knots`: knots place σ(l) on a few labels: they need learn = \"sigma-per-label\", not \"sigma\""),
             (format!("query_loss = \"map\"\n{STUDY}"), "field `query_loss`: unknown variant `map`, expected `aligned` or `kl`"),
             (STUDY.replace("[inner]", "[distribution]\nfamily = \"mixture\"\nsigma = 1.0\np_d = 0.2\np_n = 0.5\n[inner]"), "field `distribution`: invalid p_n = 0.5"),
             (STUDY.replace("[inner]", "[distribution]\nfamily = \"mixture\"\nsigma = 1.0\np_d = 0.2\np_n = 0.0\ndistance = \"jaccard\"\n[inner]"), "must be index, cooccurrence or the path"),
