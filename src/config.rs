@@ -4,6 +4,7 @@ use crate::data::image::{Colour, ImageOptions};
 use crate::data::LabelKind;
 use crate::error::{Error, Result};
 use crate::family::{DistributionSpec, GaussianSpec, LabelScale};
+use crate::label::noise::NoiseSpec;
 use crate::label::{Bins, Grid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ pub struct TaskSpec {
     pub dataset: DatasetSpec,
     /// The label domain (bins, grid or classes).
     pub labels: LabelDomain,
+    /// Planted label noise (`[labels.noise]`, 1-D bins only), applied to the named pools.
+    pub noise: Option<NoiseSpec>,
     /// The distribution family and its default φ.
     pub distribution: DistributionSpec,
     /// The network.
@@ -179,6 +182,7 @@ struct LabelsSection {
     bins: Option<BinsText>,
     grid: Option<[BinsText; 2]>,
     classes: Option<Vec<String>>,
+    noise: Option<NoiseSpec>,
 }
 
 /// Bins as `"START:END[:STEP]"` or `{ start, end, step }`.
@@ -414,6 +418,7 @@ impl TaskSpec {
             description: file.description,
             dataset: file.dataset,
             labels,
+            noise: file.labels.noise,
             distribution: file.distribution,
             model: file.model,
             train: file.train,
@@ -462,6 +467,7 @@ impl TaskSpec {
     fn validate(&self) -> Result<()> {
         self.validate_dataset()?;
         self.validate_domain()?;
+        self.validate_noise()?;
         self.validate_distribution()?;
         self.validate_model()?;
         self.validate_train()?;
@@ -558,6 +564,14 @@ fn classes(names: &[String], path: &Path) -> Result<Vec<String>> {
 }
 
 impl TaskSpec {
+    fn validate_noise(&self) -> Result<()> {
+        match (&self.noise, &self.labels) {
+            (None, _) => Ok(()),
+            (Some(noise), LabelDomain::Bins(bins)) if self.label_kind() == LabelKind::Ordinal => noise.validate(bins, &self.path),
+            (Some(_), _) => Err(self.err("labels.noise", "planted noise applies to ordinal labels on 1-D bins only")),
+        }
+    }
+
     fn validate_dataset(&self) -> Result<()> {
         match &self.dataset {
             DatasetSpec::Utkface(o) | DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) if o.path.trim().is_empty() => {

@@ -11,6 +11,7 @@ pub mod image;
 pub mod image_folder;
 pub mod mnist;
 pub mod paths;
+pub mod planted;
 pub mod pointing04;
 pub mod split;
 pub mod tabular;

@@ -10,6 +10,7 @@ pub mod gaussian2d;
 pub mod loss;
 pub mod measures;
 pub mod mixture;
+pub mod noise;
 pub mod pdn;
 pub mod segmentation;
 

@@ -101,12 +101,16 @@ pub struct PreparedTask {
 }
 
 impl PreparedTask {
-    /// Reads the task file, loads (or generates) its data from `roots`, splits it, standardises the
+    /// Reads the task file, loads (or generates) its data from `roots`, splits it, plants the task's
+    /// label noise (`[labels.noise]`) in the pools it names, standardises the
     /// inputs by the training split's statistics (when asked) and resolves the inner loop.
     pub fn load(task_file: &std::path::Path, roots: &crate::data::DataRoots) -> Result<Self> {
         let task = TaskSpec::load(task_file)?;
         let mut dataset = crate::data::load_task(&task, roots)?;
         let split = crate::data::Split::new(&dataset, &task.splits)?;
+        if let (Some(noise), LabelDomain::Bins(bins)) = (&task.noise, &task.labels) {
+            crate::data::planted::plant_noise(&mut dataset, &split, noise, bins)?;
+        }
         let train = split.pool(crate::data::Pool::Train);
         let input_stats = if task.model.standardise { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
         if let Some(stats) = &input_stats {
