@@ -167,7 +167,7 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
         apply(&o);
         source = from;
     }
-    let flags = InnerOverride { steps: args.steps, batch: args.batch, lr: args.lr, optimizer: None, momentum: None };
+    let flags = InnerOverride { steps: args.steps, batch: args.batch, lr: args.lr, ..InnerOverride::default() };
     if flags != InnerOverride::default() {
         apply(&flags);
         source.push_str(" + flags");
@@ -178,13 +178,16 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
 
 /// The settings an [inner] table sets, e.g. `steps 60, batch 16, lr 0.003`.
 fn describe_override(o: &InnerOverride) -> String {
-    let optimiser = o.optimizer.map(|v| serde_json::to_string(&v).unwrap_or_default().trim_matches('"').to_string());
+    let name = |v: String| v.trim_matches('"').to_string();
+    let optimiser = o.optimizer.map(|v| name(serde_json::to_string(&v).unwrap_or_default()));
+    let schedule = o.schedule.map(|v| name(serde_json::to_string(&v).unwrap_or_default()));
     let parts = [
         ("steps", o.steps.map(|v| v.to_string())),
         ("batch", o.batch.map(|v| v.to_string())),
         ("lr", o.lr.map(|v| v.to_string())),
         ("optimiser", optimiser),
         ("momentum", o.momentum.map(|v| v.to_string())),
+        ("schedule", schedule),
     ];
     parts.iter().filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}"))).collect::<Vec<_>>().join(", ")
 }

@@ -3,7 +3,7 @@
 //! (or headline metric, with `select_by = "metric"`).
 use super::cmaes::CmaEs;
 use super::learner::Learner;
-use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use super::search::{SearchState, StepRecord, Study};
 use super::study::SearchMethod;
 use crate::data::Pool;
 use crate::error::{Error, Result};
@@ -55,15 +55,7 @@ impl Learner for BlackBox {
         };
         let phis: Vec<Vec<f64>> = thetas.iter().map(|t| study.space.phi_values(t)).collect();
         let scores = study.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
-        let mut means = vec![];
-        for (c, row) in scores.iter().enumerate() {
-            for (e, (loss, metric)) in row.iter().enumerate() {
-                let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
-                dir.append_jsonl(TRIALS_FILE, &trial)?;
-            }
-            let ranked: Vec<f64> = row.iter().map(|r| study.selection_score(*r)).collect();
-            means.push(ranked.iter().sum::<f64>() / ranked.len() as f64);
-        }
+        let means = study.log_trials(dir, s, &episodes, &phis, &scores)?;
         if let Some(cma) = state.cmaes.as_mut() {
             cma.tell(&thetas, &means).map_err(|e| Error::invalid("cmaes", "tell", e.to_string()))?;
         }

@@ -6,7 +6,7 @@
 //! ∇J(θ) = E[f(θ + s·ε) ε] / s by `Σ (f₊ − f₋) ε / (2 s n)`: unbiased for the Gaussian-smoothed
 //! objective at every horizon (no short-horizon bias), exact in expectation for a quadratic.
 use super::learner::Learner;
-use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use super::search::{SearchState, StepRecord, Study};
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::rundir::RunDir;
@@ -81,17 +81,8 @@ impl Study<'_> {
         // Candidates train at their θ clamped into the bounds; the estimate uses the drawn ε.
         let phis: Vec<Vec<f64>> = candidates.iter().map(|t| self.space.phi_values(&self.space.clamp(t))).collect();
         let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
-        let mut means = vec![];
-        for (c, row) in scores.iter().enumerate() {
-            for (e, (loss, metric)) in row.iter().enumerate() {
-                let trial = Trial { step: s, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
-                dir.append_jsonl(TRIALS_FILE, &trial)?;
-            }
-            let ranked: Vec<f64> = row.iter().map(|r| self.selection_score(*r)).collect();
-            let mean = ranked.iter().sum::<f64>() / ranked.len() as f64;
-            // A failed episode ranks at f64::MAX: the candidate drops out of the estimate.
-            means.push(if mean < f64::MAX { mean } else { f64::NAN });
-        }
+        // A failed episode ranks at f64::MAX: its candidate drops out of the estimate.
+        let means: Vec<f64> = self.log_trials(dir, s, &episodes, &phis, &scores)?.into_iter().map(|m| if m < f64::MAX { m } else { f64::NAN }).collect();
         let (grad, used) = antithetic_gradient(self.spec.perturbation, &directions, &means);
         if used == 0 {
             return Err(Error::invalid(

@@ -318,6 +318,21 @@ impl<'a> Study<'a> {
         StepRecord { step, phi: phi.to_vec(), loss_mean, loss_sd, metric_mean }
     }
 
+    /// Appends one trial per candidate and meta-train episode of step `step` (`scores[candidate][episode]`)
+    /// and returns each candidate's mean selection score (a failed episode counts as `f64::MAX`).
+    pub(super) fn log_trials(&self, dir: &RunDir, step: usize, episodes: &[u64], phis: &[Vec<f64>], scores: &[Vec<(f64, f64)>]) -> Result<Vec<f64>> {
+        let mut means = vec![];
+        for (c, row) in scores.iter().enumerate() {
+            for (e, (loss, metric)) in row.iter().enumerate() {
+                let trial = Trial { step, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
+                dir.append_jsonl(TRIALS_FILE, &trial)?;
+            }
+            let ranked: Vec<f64> = row.iter().map(|r| self.selection_score(*r)).collect();
+            means.push(ranked.iter().sum::<f64>() / ranked.len() as f64);
+        }
+        Ok(means)
+    }
+
     pub(super) fn episodes_of(&self, pool: Pool, indices: &[u64]) -> Result<Vec<Episode>> {
         indices.iter().map(|i| self.episodes.episode(self.spec.seed, pool, *i)).collect()
     }

@@ -3,7 +3,7 @@
 use super::objective::QueryLoss;
 pub use crate::family::Learn;
 use crate::error::{Error, Result};
-use crate::train::{OptimizerKind, TrainSpec};
+use crate::train::{OptimizerKind, Schedule, TrainSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -80,6 +80,8 @@ pub struct InnerOverride {
     #[serde(rename = "optimiser", alias = "optimizer")]
     pub optimizer: Option<OptimizerKind>,
     pub momentum: Option<f64>,
+    /// `constant`, `cosine` (decay to 0 at the last inner step) or `step` (the task's `step_every`).
+    pub schedule: Option<Schedule>,
 }
 
 impl InnerOverride {
@@ -91,6 +93,7 @@ impl InnerOverride {
             lr: self.lr.unwrap_or(spec.lr),
             optimizer: self.optimizer.unwrap_or(spec.optimizer),
             momentum: self.momentum.unwrap_or(spec.momentum),
+            schedule: self.schedule.unwrap_or(spec.schedule),
             ..spec.clone()
         }
     }
@@ -377,8 +380,9 @@ mod tests {
     #[test]
     fn inner_errors_name_the_study_file_and_field() {
         let task: TrainSpec = toml::from_str("steps = 100\nbatch = 8\nlr = 0.001\n").unwrap();
-        let mut study: StudySpec = toml::from_str(STUDY).unwrap();
+        let mut study: StudySpec = toml::from_str(&format!("{STUDY}schedule = \"cosine\"\n")).unwrap();
         study.path = "meta/s.toml".into();
+        assert_eq!(study.inner_settings(&task).unwrap().schedule, Schedule::Cosine);
         study.inner.lr = Some(0.0);
         let e = study.inner_settings(&task).unwrap_err().to_string();
         assert!(e.starts_with("meta/s.toml: field `inner.lr`: 0: must be"), "{e}");
