@@ -122,11 +122,18 @@ fn whole_and_killed(root: &Path, task: &Path, meta: &str, ready: impl Fn(&Path) 
 
 #[test]
 fn a_killed_search_resumes_to_the_same_phi() {
-    let (root, task) = fixture("search-resume", 0.01);
-    let meta = study(&root, "hg", &format!("method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 8\nepisodes_per_step = 2\nunroll = 2\n{INNER}"));
+    let body = format!("method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 8\nepisodes_per_step = 2\nunroll = 2\n{INNER}");
+    killed_study_resumes_to_identical_records("search-resume", &body, &["learned.toml", "trials.jsonl", "summary.json", "comparison.jsonl"]);
+}
+
+/// A study `body` killed with SIGKILL after its first outer step and rerun ends with `files` equal
+/// to an uninterrupted run's.
+fn killed_study_resumes_to_identical_records(name: &str, body: &str, files: &[&str]) {
+    let (root, task) = fixture(name, 0.01);
+    let meta = study(&root, "study", body);
     let (whole, killed, r) = whole_and_killed(&root, &task, &meta, |dir| dir.join("state.json").exists());
     assert!(text(&r).contains("resuming"), "{}", text(&r));
-    assert_same_records(&whole, &killed, &["learned.toml", "trials.jsonl", "summary.json", "comparison.jsonl"]);
+    assert_same_records(&whole, &killed, files);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -154,12 +161,8 @@ fn assert_same_records(whole: &Path, killed: &Path, files: &[&str]) {
 /// ES: killed after its first outer step and rerun, every record equals the uninterrupted run's.
 #[test]
 fn a_killed_es_study_resumes_to_identical_records() {
-    let (root, task) = fixture("search-es-resume", 0.01);
-    let meta = study(&root, "es", &format!("method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 6\nepisodes_per_step = 2\ncandidates = 4\n{INNER}"));
-    let (whole, killed, r) = whole_and_killed(&root, &task, &meta, |dir| dir.join("state.json").exists());
-    assert!(text(&r).contains("resuming"), "{}", text(&r));
-    assert_same_records(&whole, &killed, &["learned.toml", "trials.jsonl", "state.json", "summary.json", "comparison.jsonl"]);
-    let _ = std::fs::remove_dir_all(&root);
+    let body = format!("method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 6\nepisodes_per_step = 2\ncandidates = 4\n{INNER}");
+    killed_study_resumes_to_identical_records("search-es-resume", &body, &["learned.toml", "trials.jsonl", "state.json", "summary.json", "comparison.jsonl"]);
 }
 
 #[test]

@@ -77,13 +77,13 @@ impl Study<'_> {
         let per = self.spec.episodes_per_step;
         let episodes: Vec<u64> = (0..per as u64).map(|e| (s * per) as u64 + e).collect();
         let directions = directions(self.spec.seed, s, self.spec.candidates / 2, state.theta.len());
-        let candidates = mirrored(&state.theta, self.spec.perturbation, &directions);
+        let candidates = mirrored(&state.theta, self.spec.perturbation(), &directions);
         // Candidates train at their θ clamped into the bounds; the estimate uses the drawn ε.
         let phis: Vec<Vec<f64>> = candidates.iter().map(|t| self.space.phi_values(&self.space.clamp(t))).collect();
         let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
         // A failed episode ranks at f64::MAX: its candidate drops out of the estimate.
         let means: Vec<f64> = self.log_trials(dir, s, &episodes, &phis, &scores)?.into_iter().map(|m| if m < f64::MAX { m } else { f64::NAN }).collect();
-        let (grad, used) = antithetic_gradient(self.spec.perturbation, &directions, &means);
+        let (grad, used) = antithetic_gradient(self.spec.perturbation(), &directions, &means);
         if used == 0 {
             return Err(Error::invalid(
                 "es step",

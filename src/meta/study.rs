@@ -80,7 +80,9 @@ pub struct InnerOverride {
     #[serde(rename = "optimiser", alias = "optimizer")]
     pub optimizer: Option<OptimizerKind>,
     pub momentum: Option<f64>,
-    /// `constant`, `cosine` (decay to 0 at the last inner step) or `step` (the task's `step_every`).
+    /// `constant`, `cosine` (decay to 0 at the last inner step) or `step` (the task's `step_every`);
+    /// unwritten when absent, so earlier run records keep their form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
 }
 
@@ -155,9 +157,11 @@ pub struct StudySpec {
     /// Adam learning rate on the unconstrained φ (hypergradient, online, es).
     #[serde(default = "default_outer_lr")]
     pub outer_lr: f64,
-    /// ES: the scale s of the mirrored perturbations θ ± s·ε in θ (log σ: 0.2 moves σ by ×1.22).
-    #[serde(default = "default_perturbation")]
-    pub perturbation: f64,
+    /// ES: the scale s of the mirrored perturbations θ ± s·ε in θ (log σ: 0.2 moves σ by ×1.22);
+    /// absent: [`DEFAULT_PERTURBATION`] (unwritten then, so run records of other studies keep
+    /// their form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<f64>,
     /// Meta-validation episodes for the final comparison of learned and default φ.
     #[serde(default = "default_validation")]
     pub validation_episodes: usize,
@@ -213,9 +217,8 @@ fn one() -> usize {
 fn default_outer_lr() -> f64 {
     0.1
 }
-fn default_perturbation() -> f64 {
-    0.2
-}
+/// ES's perturbation scale when a study gives none.
+pub const DEFAULT_PERTURBATION: f64 = 0.2;
 fn default_validation() -> usize {
     16
 }
@@ -227,6 +230,11 @@ impl StudySpec {
         let spec = StudySpec { path: path.to_path_buf(), ..crate::config::from_toml::<StudySpec>(&text, path)? };
         spec.validate(path)?;
         Ok(spec)
+    }
+
+    /// ES's perturbation scale s (`perturbation`, default [`DEFAULT_PERTURBATION`]).
+    pub fn perturbation(&self) -> f64 {
+        self.perturbation.unwrap_or(DEFAULT_PERTURBATION)
     }
 
     /// The family the study learns: its own `distribution`, else the task's.
@@ -264,8 +272,9 @@ impl StudySpec {
             if self.candidates < 2 || self.candidates % 2 != 0 || self.candidates > limit {
                 return err("candidates", &format!("ES trains mirrored pairs θ ± s·ε: give an even number from 2 to {limit}, got {}", self.candidates));
             }
-            if !(self.perturbation > 0.0 && self.perturbation.is_finite()) {
-                return err("perturbation", &format!("{}: must be finite and > 0 (the scale of θ ± s·ε)", self.perturbation));
+            let scale = self.perturbation();
+            if !(scale > 0.0 && scale.is_finite()) {
+                return err("perturbation", &format!("{scale}: must be finite and > 0 (the scale of θ ± s·ε)"));
             }
             if !(self.outer_lr > 0.0 && self.outer_lr.is_finite()) {
                 return err("outer_lr", &format!("{}: must be finite and > 0", self.outer_lr));
@@ -400,5 +409,18 @@ mod tests {
         }
         assert_eq!((SearchMethod::Cmaes.to_string(), Learn::KernelSigma.to_string()), ("cmaes".into(), "kernel-sigma".into()));
         assert_eq!(serde_json::to_value(Learn::SigmaPerLabel).unwrap(), serde_json::json!(Learn::SigmaPerLabel.name()));
+    }
+
+    /// Settings added since earlier versions are unwritten when absent, so a run directory made
+    /// before them compares equal to the same study now and resumes instead of being refused.
+    #[test]
+    fn new_optional_settings_leave_the_recorded_study_as_it_was() {
+        let study: StudySpec = toml::from_str(STUDY).unwrap();
+        let json = serde_json::to_value(&study).unwrap();
+        for key in ["perturbation", "knots"] {
+            assert!(json.get(key).is_none(), "{key} written: {json}");
+        }
+        assert!(json["inner"].get("schedule").is_none(), "{json}");
+        assert_eq!(study.perturbation(), DEFAULT_PERTURBATION);
     }
 }
