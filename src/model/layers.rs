@@ -25,17 +25,10 @@ pub fn conv_same(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: Con
     let trains = x.requires_grad() || weight.requires_grad();
     if p == 1 && trains {
         let twice = |t: &Tensor, dim: i64| Tensor::cat(&[t, t], dim);
-        let x2 = match layout {
-            ConvLayout::ChannelsLast => channels_last(&twice(x, 1)),
-            ConvLayout::Contiguous => twice(x, 1),
-        };
         let bias2 = bias.map(|b| twice(b, 0));
+        let out = grouped_conv(&compact(&twice(x, 1), layout), &twice(weight, 0), bias2.as_ref(), layout);
         // Compact again, as a population's output is: BatchNorm takes another path on a strided view.
-        let out = grouped_conv(&x2, &twice(weight, 0), bias2.as_ref(), layout).narrow(1, 0, c_out);
-        return match layout {
-            ConvLayout::ChannelsLast => channels_last(&out),
-            ConvLayout::Contiguous => out.contiguous(),
-        };
+        return compact(&out.narrow(1, 0, c_out), layout);
     }
     grouped_conv(x, weight, bias, layout)
 }
@@ -49,6 +42,14 @@ fn grouped_conv(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: Conv
         w = channels_last(&w);
     }
     x.conv2d(&w, bias.map(|b| b.reshape([p * c_out])), [1, 1], [k / 2, k / 2], [1, 1], p)
+}
+
+/// `x` laid out densely in `layout`.
+fn compact(x: &Tensor, layout: ConvLayout) -> Tensor {
+    match layout {
+        ConvLayout::ChannelsLast => channels_last(x),
+        ConvLayout::Contiguous => x.contiguous(),
+    }
 }
 
 /// The same `[N, C, H, W]` values stored channels-last (strides `[HWC, 1, WC, C]`).
