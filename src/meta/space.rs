@@ -213,11 +213,6 @@ impl PhiSpace {
         }
     }
 
-    /// The knots σ(l) is learned at, if any.
-    pub fn knots(&self) -> Option<&Knots> {
-        self.knots.as_ref()
-    }
-
     /// The full flat φ of the family (the layout `Domain::targets` expects) from the learned coordinates,
     /// differentiable in them.
     pub fn full_phi(&self, learned: &Tensor) -> Tensor {
