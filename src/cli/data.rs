@@ -2,8 +2,8 @@
 //! dataset and print its size, label range, split and one episode per pool (or export it for references).
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use dldl_meta::config::{LabelDomain, TaskSpec};
-use dldl_meta::data::planted::plant_noise;
+use dldl_meta::config::TaskSpec;
+use dldl_meta::data::planted::plant_task_noise;
 use dldl_meta::data::fetch::{check_all, fetch, Tools};
 use dldl_meta::data::{load_task, DataRoots, Dataset, EpisodeSampler, Labels, Pool, Split};
 use std::path::{Path, PathBuf};
@@ -102,10 +102,8 @@ fn show(args: &ShowArgs) -> anyhow::Result<()> {
     let mut dataset = dataset;
     let split = Split::new(&dataset, &task.splits)?;
     println!("split (seed {}, by group: {}): train {}, val {}, test {}", task.splits.seed, split.by_group, split.train.len(), split.val.len(), split.test.len());
-    if let (Some(noise), LabelDomain::Bins(bins)) = (&task.noise, &task.labels) {
-        for summary in plant_noise(&mut dataset, &split, noise, bins)? {
-            print!("{summary}");
-        }
+    for summary in plant_task_noise(&task, &mut dataset, &split)? {
+        print!("{summary}");
     }
     if let Some(path) = &args.save_split {
         split.save(path)?;

@@ -1,6 +1,7 @@
 //! Applies a task's planted label noise (`[labels.noise]`) to the ordinal labels of its noised
 //! pools after the split (which the true labels decided), and summarises what changed.
 use super::{Dataset, Labels, Pool, Split};
+use crate::config::{LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
 use crate::label::noise::{NoiseKind, NoiseSpec};
 use crate::label::Bins;
@@ -17,8 +18,16 @@ pub struct PlantedSummary {
     pub groups: Vec<(f64, f64, usize, usize, f64, Option<f64>)>,
 }
 
+/// Plants `task`'s `[labels.noise]` (if any) in `dataset` after the split; what changed per pool.
+pub fn plant_task_noise(task: &TaskSpec, dataset: &mut Dataset, split: &Split) -> Result<Vec<PlantedSummary>> {
+    match (&task.noise, &task.labels) {
+        (Some(noise), LabelDomain::Bins(bins)) => plant_noise(dataset, split, noise, bins),
+        _ => Ok(vec![]),
+    }
+}
+
 /// Replaces the labels of the noised pools by their noisy labels; the test pool is never touched.
-pub fn plant_noise(dataset: &mut Dataset, split: &Split, noise: &NoiseSpec, bins: &Bins) -> Result<Vec<PlantedSummary>> {
+fn plant_noise(dataset: &mut Dataset, split: &Split, noise: &NoiseSpec, bins: &Bins) -> Result<Vec<PlantedSummary>> {
     let Labels::Ordinal(tensor) = &dataset.labels else {
         return Err(Error::invalid("labels.noise", dataset.labels.kind(), "planted noise applies to ordinal labels only"));
     };

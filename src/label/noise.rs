@@ -151,11 +151,11 @@ impl NoiseKind {
     }
 }
 
-/// The bin nearest to `v`, past either end the end bin.
+/// The bin nearest to `v` (ties to the lower bin), past either end the end bin.
 fn nearest_bin(bins: &Bins, v: f64) -> f64 {
     let values = bins.values();
-    let nearest = (0..values.len()).min_by(|a, b| (values[*a] - v).abs().total_cmp(&(values[*b] - v).abs())).unwrap_or(0);
-    values[nearest]
+    let inside = v.clamp(values[0], values[values.len() - 1]);
+    values[bins.bin_of(inside).unwrap_or(0)]
 }
 
 #[cfg(test)]

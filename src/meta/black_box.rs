@@ -38,7 +38,7 @@ impl Learner for BlackBox {
         let s = state.step;
         let episodes: Vec<u64> = match self.0 {
             SearchMethod::Grid => (0..study.spec.episodes_per_step as u64).collect(),
-            _ => (0..study.spec.episodes_per_step as u64).map(|e| (s * study.spec.episodes_per_step) as u64 + e).collect(),
+            _ => study.fresh_episodes(s),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(study.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.0 {

@@ -74,8 +74,7 @@ impl Study<'_> {
     /// same network seeds for all), then one Adam step on θ along the antithetic estimate.
     fn es_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
         let s = state.step;
-        let per = self.spec.episodes_per_step;
-        let episodes: Vec<u64> = (0..per as u64).map(|e| (s * per) as u64 + e).collect();
+        let episodes = self.fresh_episodes(s);
         let directions = directions(self.spec.seed, s, self.spec.candidates / 2, state.theta.len());
         let candidates = mirrored(&state.theta, self.spec.perturbation(), &directions);
         // Candidates train at their θ clamped into the bounds; the estimate uses the drawn ε.

@@ -21,8 +21,7 @@ impl Learner for LookAhead {
     }
 
     fn step(&self, study: &Study, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
-        let per = study.spec.episodes_per_step;
-        let episodes: Vec<u64> = (0..per as u64).map(|e| (state.step * per) as u64 + e).collect();
+        let episodes = study.fresh_episodes(state.step);
         study.hypergradient_step(dir, state, &episodes)
     }
 

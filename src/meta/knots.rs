@@ -1,13 +1,13 @@
 //! σ(l) on a few knots: a study's `knots` (label values) carry the learned σs, and every bin's σ is
 //! their piecewise-linear interpolation in the label (constant beyond the first and last knot).
+use crate::label::Bins;
 use tch::Tensor;
 
 /// The knots of a σ(l) study and each bin's interpolation weights on them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knots {
     labels: Vec<f64>,
-    /// The bins' label values.
-    bins: Vec<f64>,
+    bins: Bins,
     /// Per bin, one weight per knot (at most two non-zero, summing to 1).
     weights: Vec<Vec<f64>>,
 }
@@ -15,8 +15,9 @@ pub struct Knots {
 impl Knots {
     /// Knots at `labels` for the bins `bins`: at least two, finite, strictly increasing, each within
     /// the bins' range; else the rule broken.
-    pub fn new(labels: &[f64], bins: &[f64]) -> std::result::Result<Self, String> {
-        let (first, last) = (bins.first().copied().unwrap_or(0.0), bins.last().copied().unwrap_or(0.0));
+    pub fn new(labels: &[f64], bins: &Bins) -> std::result::Result<Self, String> {
+        let values = bins.values();
+        let (first, last) = (values[0], values[values.len() - 1]);
         if labels.len() < 2 {
             return Err(format!("{labels:?}: give at least two knots (label values)"));
         }
@@ -26,8 +27,8 @@ impl Knots {
         if let Some(pair) = labels.windows(2).find(|w| w[1] <= w[0]) {
             return Err(format!("{labels:?}: knots must increase strictly ({} then {})", pair[0], pair[1]));
         }
-        let weights = bins.iter().map(|v| weights_at(labels, *v)).collect();
-        Ok(Knots { labels: labels.to_vec(), bins: bins.to_vec(), weights })
+        let weights = values.iter().map(|v| weights_at(labels, *v)).collect();
+        Ok(Knots { labels: labels.to_vec(), bins: bins.clone(), weights })
     }
 
     /// The knots' label values.
@@ -49,9 +50,8 @@ impl Knots {
 
     /// The values of a per-bin σ at the knots (each knot reads the bin nearest to it).
     pub fn sample(&self, per_bin: &[f64]) -> Vec<f64> {
-        let bins = &self.bins;
-        let nearest = |k: f64| (0..bins.len()).min_by(|a, b| (bins[*a] - k).abs().total_cmp(&(bins[*b] - k).abs())).unwrap_or(0);
-        self.labels.iter().map(|k| per_bin.get(nearest(*k)).copied().unwrap_or(f64::NAN)).collect()
+        // Knots lie inside the bins (checked in `new`), so each has a nearest bin.
+        self.labels.iter().map(|k| self.bins.bin_of(*k).ok().and_then(|i| per_bin.get(i).copied()).unwrap_or(f64::NAN)).collect()
     }
 }
 
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn bins_interpolate_linearly_between_knots_and_hold_beyond_them() {
-        let bins: Vec<f64> = (0..=10).map(f64::from).collect();
+        let bins = Bins::parse("0:10").unwrap();
         let knots = Knots::new(&[2.0, 6.0, 10.0], &bins).unwrap();
         // By hand: bins 0..2 hold 1; 2→6 rises 1→3 by 0.5 a bin; 6→10 falls 3→2 by 0.25 a bin.
         let sigma = knots.expand(&[1.0, 3.0, 2.0]);
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn knots_out_of_order_outside_the_domain_or_too_few_are_refused() {
-        let bins: Vec<f64> = (0..=10).map(f64::from).collect();
+        let bins = Bins::parse("0:10").unwrap();
         for (knots, needle) in [
             (vec![2.0, 2.0, 5.0], "must increase strictly (2 then 2)"),
             (vec![5.0, 3.0], "must increase strictly (5 then 3)"),

@@ -333,6 +333,13 @@ impl<'a> Study<'a> {
         Ok(means)
     }
 
+    /// The meta-train episode indices of outer step `step` when every step draws fresh ones:
+    /// `episodes_per_step` consecutive indices after those of the steps before it.
+    pub(super) fn fresh_episodes(&self, step: usize) -> Vec<u64> {
+        let per = self.spec.episodes_per_step as u64;
+        (0..per).map(|e| step as u64 * per + e).collect()
+    }
+
     pub(super) fn episodes_of(&self, pool: Pool, indices: &[u64]) -> Result<Vec<Episode>> {
         indices.iter().map(|i| self.episodes.episode(self.spec.seed, pool, *i)).collect()
     }

@@ -47,7 +47,7 @@ impl PhiSpace {
             study.error("learn", format!("`{}` does not apply to the task's {} family{}", study.learn, family.name(), family.learn_hint()))
         })?;
         let knots = match (&study.knots, domain) {
-            (Some(labels), Domain::Bins(bins)) => Some(Knots::new(labels, bins.values()).map_err(|rule| study.error("knots", rule))?),
+            (Some(labels), Domain::Bins(bins)) => Some(Knots::new(labels, bins).map_err(|rule| study.error("knots", rule))?),
             (Some(_), _) => return Err(study.error("knots", "knots need a task with 1-D bins")),
             (None, _) => None,
         };

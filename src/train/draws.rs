@@ -27,16 +27,9 @@ impl StepRandomness {
 
     /// Moves every stream past `steps` steps (a resumed or segmented run), as drawing them would.
     pub fn skip(&mut self, spec: &TrainSpec, steps: usize) {
-        let size = spec.batch as usize;
         for sampler in &mut self.samplers {
             for _ in 0..steps {
-                sampler.next_batch(size);
-                if spec.flip {
-                    sampler.flips(size);
-                }
-                if spec.shift > 0 {
-                    sampler.shifts(size, spec.shift);
-                }
+                sampler_step(sampler, spec);
             }
         }
         self.dropout.iter_mut().for_each(|d| d.skip(steps as u64));
@@ -44,13 +37,26 @@ impl StepRandomness {
 
     /// Draws one step's randomness from every member's streams.
     pub fn draw(&mut self, spec: &TrainSpec) -> StepDraws {
-        let size = spec.batch as usize;
-        let batches = self.samplers.iter_mut().map(|s| s.next_batch(size)).collect();
-        let flips = if spec.flip { self.samplers.iter_mut().flat_map(|s| s.flips(size)).collect() } else { vec![] };
-        let offsets = if spec.shift > 0 { self.samplers.iter_mut().flat_map(|s| s.shifts(size, spec.shift)).collect() } else { vec![] };
+        let (mut batches, mut flips, mut offsets) = (vec![], vec![], vec![]);
+        for sampler in &mut self.samplers {
+            let (batch, flip, offset) = sampler_step(sampler, spec);
+            batches.push(batch);
+            flips.extend(flip);
+            offsets.extend(offset);
+        }
         let masks = if self.sites.is_empty() { vec![] } else { draw_mask_values(&self.sites, &mut self.dropout, spec.batch) };
         StepDraws { batches, flips, offsets, masks }
     }
+}
+
+/// One member's batch, flips (when `spec.flip`) and shift offsets (when `spec.shift > 0`) of a step,
+/// in the order its stream draws them.
+fn sampler_step(sampler: &mut BatchSampler, spec: &TrainSpec) -> (Vec<i64>, Vec<bool>, Vec<i64>) {
+    let size = spec.batch as usize;
+    let batch = sampler.next_batch(size);
+    let flips = if spec.flip { sampler.flips(size) } else { vec![] };
+    let offsets = if spec.shift > 0 { sampler.shifts(size, spec.shift) } else { vec![] };
+    (batch, flips, offsets)
 }
 
 /// The random draws of one step for every member, member-major: batches (dataset indices), flips

@@ -108,9 +108,7 @@ impl PreparedTask {
         let task = TaskSpec::load(task_file)?;
         let mut dataset = crate::data::load_task(&task, roots)?;
         let split = crate::data::Split::new(&dataset, &task.splits)?;
-        if let (Some(noise), LabelDomain::Bins(bins)) = (&task.noise, &task.labels) {
-            crate::data::planted::plant_noise(&mut dataset, &split, noise, bins)?;
-        }
+        crate::data::planted::plant_task_noise(&task, &mut dataset, &split)?;
         let train = split.pool(crate::data::Pool::Train);
         let input_stats = if task.model.standardise { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
         if let Some(stats) = &input_stats {

@@ -56,49 +56,50 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
     // One view per active member and tensor, all in one call: the kernels vectorise each tensor from
     // its start, so a member's numbers never depend on its position or the population's size.
     let members: Vec<i64> = active.iter().enumerate().filter(|(_, a)| **a).map(|(i, _)| i as i64).collect();
-    if !members.is_empty() {
-        let views = |ts: &[Tensor]| members.iter().flat_map(|&m| ts.iter().map(move |t| t.narrow(0, m, 1))).collect::<Vec<_>>();
-        let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
-        if decay != 1.0 {
-            // AdamW: decoupled decay of the parameters, then the plain Adam step.
-            for p in &tensors[0] {
-                _ = p.shallow_clone().f_mul_scalar_(decay)?;
+    if members.is_empty() {
+        return Ok(());
+    }
+    let views = |ts: &[Tensor]| members.iter().flat_map(|&m| ts.iter().map(move |t| t.narrow(0, m, 1))).collect::<Vec<_>>();
+    let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
+    if decay != 1.0 {
+        // AdamW: decoupled decay of the parameters, then the plain Adam step.
+        for p in &tensors[0] {
+            _ = p.shallow_clone().f_mul_scalar_(decay)?;
+        }
+    }
+    let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
+    let count = c_int::try_from(p.len()).map_err(|_| Error::shape("optimiser step", format!("{} member tensors, more than one call takes", p.len())))?;
+    let mut error = [0 as c_char; 512];
+    // SAFETY: each list holds `count` handles of live tensors (`check_lists` made the four
+    // lists equally long and `count` fit a C int; tch's `at::Tensor*`, kept alive by `tensors`)
+    // for the whole call; the shim catches every C++ exception and writes its message into `error`.
+    let failed = unsafe {
+        match spec.kind {
+            OptimizerKind::Adam | OptimizerKind::AdamW => dldl_fused_adam(
+                p.as_ptr(),
+                g.as_ptr(),
+                m.as_ptr(),
+                v.as_ptr(),
+                count,
+                state.step as f64,
+                lr,
+                spec.beta1,
+                spec.beta2,
+                spec.l2_decay(),
+                spec.eps,
+                error.as_mut_ptr(),
+                error.len(),
+            ),
+            OptimizerKind::Sgd => {
+                let first = first_step as c_int;
+                dldl_fused_sgd(p.as_ptr(), g.as_ptr(), m.as_ptr(), count, lr, spec.momentum, spec.weight_decay, first, error.as_mut_ptr(), error.len())
             }
         }
-        let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
-        let count = c_int::try_from(p.len()).map_err(|_| Error::shape("optimiser step", format!("{} member tensors, more than one call takes", p.len())))?;
-        let mut error = [0 as c_char; 512];
-        // SAFETY: each list holds `count` handles of live tensors (`check_lists` made the four
-        // lists equally long and `count` fit a C int; tch's `at::Tensor*`, kept alive by `tensors`)
-        // for the whole call; the shim catches every C++ exception and writes its message into `error`.
-        let failed = unsafe {
-            match spec.kind {
-                OptimizerKind::Adam | OptimizerKind::AdamW => dldl_fused_adam(
-                    p.as_ptr(),
-                    g.as_ptr(),
-                    m.as_ptr(),
-                    v.as_ptr(),
-                    count,
-                    state.step as f64,
-                    lr,
-                    spec.beta1,
-                    spec.beta2,
-                    spec.l2_decay(),
-                    spec.eps,
-                    error.as_mut_ptr(),
-                    error.len(),
-                ),
-                OptimizerKind::Sgd => {
-                    let first = first_step as c_int;
-                    dldl_fused_sgd(p.as_ptr(), g.as_ptr(), m.as_ptr(), count, lr, spec.momentum, spec.weight_decay, first, error.as_mut_ptr(), error.len())
-                }
-            }
-        };
-        if failed != 0 {
-            // SAFETY: the shim NUL-terminates the message within `error`.
-            let message = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy().into_owned();
-            return Err(Error::Torch(tch::TchError::Torch(format!("fused {:?} step: {message}", spec.kind))));
-        }
+    };
+    if failed != 0 {
+        // SAFETY: the shim NUL-terminates the message within `error`.
+        let message = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy().into_owned();
+        return Err(Error::Torch(tch::TchError::Torch(format!("fused {:?} step: {message}", spec.kind))));
     }
     Ok(())
 }
