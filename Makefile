@@ -13,7 +13,7 @@ LIBTORCH_LINK := .libtorch
 BIN           := target/release/dldl-meta
 CARGO_FLAGS   := --release --locked
 
-.PHONY: setup build data run segment test bench parity optuna postgres
+.PHONY: setup build data run segment test lint bench parity optuna postgres
 
 setup: $(LIBTORCH_LINK)
 
@@ -64,6 +64,11 @@ segment: build data
 bench: build
 	mkdir -p runs
 	$(BIN) bench --python --json runs/bench.json
+
+# Formatting (rustfmt.toml) and clippy with every warning an error; CI runs it before the tests.
+lint: setup
+	cargo fmt --check
+	cargo clippy $(CARGO_FLAGS) --all-targets -- -D warnings
 
 test: setup data optuna postgres
 	cargo test $(CARGO_FLAGS)

@@ -58,7 +58,11 @@ fn python_cxx11_abi() -> String {
     let output = Command::new(python)
         .args(["-c", "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"])
         .output()
-        .unwrap_or_else(|e| panic!("LIBTORCH_USE_PYTORCH is set but `{python}` could not be run to read torch's C++11 ABI: {e}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "LIBTORCH_USE_PYTORCH is set but `{python}` could not be run to read torch's C++11 ABI: {e}"
+            )
+        });
     let answer = String::from_utf8_lossy(&output.stdout).trim().to_string();
     match answer.as_str() {
         "0" | "1" => answer,
@@ -112,6 +116,10 @@ fn libtorch_version(lib: &Path) -> String {
     let version_file = lib.join("..").join("version.py");
     std::fs::read_to_string(version_file)
         .ok()
-        .and_then(|text| text.lines().find_map(|l| l.strip_prefix("__version__ = ").map(|v| v.trim_matches(['\'', '"']).to_string())))
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix("__version__ = ").map(|v| v.trim_matches(['\'', '"']).to_string())
+            })
+        })
         .unwrap_or_else(|| "unknown".to_string())
 }

@@ -47,7 +47,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         println!("SKIPPED utkface: no copy at {}", dir.display());
     }
-    for name in ["rotation-mnist", "pose-mnist", "multilabel-mnist", "segment-mnist", "age-abalone", "quality-wine"] {
+    for name in
+        ["rotation-mnist", "pose-mnist", "multilabel-mnist", "segment-mnist", "age-abalone", "quality-wine"]
+    {
         let task = TaskSpec::load(&repo.join(format!("tasks/{name}.toml")))?;
         match seconds(|| load_task(&task, &roots)) {
             (Ok(d), s) => println!("{name:<17}: {} examples in {s:.2} s", d.len()),

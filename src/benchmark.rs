@@ -34,7 +34,11 @@ impl InnerBenchSpec {
         in_range("batches", &self.batches, BENCH_EXAMPLES, "the benchmark's random examples")?;
         in_range("populations", &self.populations, MAX_BENCH_POPULATION, "the largest population it stacks")?;
         if self.member_steps == 0 {
-            return Err(Error::invalid("member-steps", 0, "must be >= 1 (member-steps timed per configuration)"));
+            return Err(Error::invalid(
+                "member-steps",
+                0,
+                "must be >= 1 (member-steps timed per configuration)",
+            ));
         }
         Ok(())
     }
@@ -88,7 +92,11 @@ pub struct RoundRate {
 
 /// The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey faces, 101 age bins.
 pub fn utkface_network() -> Result<Network> {
-    Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101)
+    Network::new(
+        NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false },
+        &[1, 32, 32],
+        101,
+    )
 }
 
 /// Best-of-five GFLOP/s of a 1024×1024 float32 matrix product on `device`.
@@ -132,11 +140,20 @@ pub fn run_round(spec: &InnerBenchSpec) -> Result<Vec<RoundRate>> {
     let mut rates = vec![];
     for &batch in &spec.batches {
         let bench = Bench { net: &net, data: &data, batch, device: spec.device };
-        let rate = |mode: &str, population: i64, member_steps_per_s: f64| RoundRate { mode: mode.into(), batch, population, member_steps_per_s };
+        let rate = |mode: &str, population: i64, member_steps_per_s: f64| RoundRate {
+            mode: mode.into(),
+            batch,
+            population,
+            member_steps_per_s,
+        };
         let chunk = default_chunk(&net, batch, spec.device) as i64;
         for &population in &spec.populations {
             let steps = (spec.member_steps / population.max(1) as usize).max(5);
-            rates.push(rate("population", population, bench.member_steps_per_s(population, population, steps)?));
+            rates.push(rate(
+                "population",
+                population,
+                bench.member_steps_per_s(population, population, steps)?,
+            ));
             if chunk > 0 && population > chunk {
                 rates.push(rate("chunked", population, bench.member_steps_per_s(population, chunk, steps)?));
             }
@@ -154,8 +171,11 @@ pub fn report(rounds: &[Vec<RoundRate>], net: &Network, sgemm_gflops: f64) -> Be
     let flops_step = |b: i64| 3.0 * net.flops_per_sample() as f64 * b as f64;
     let mut rows: Vec<BenchRow> = vec![];
     for first in rounds.first().into_iter().flatten() {
-        let same = |r: &&RoundRate| r.mode == first.mode && r.batch == first.batch && r.population == first.population;
-        let values: Vec<f64> = rounds.iter().flat_map(|round| round.iter().filter(same).map(|r| r.member_steps_per_s)).collect();
+        let same = |r: &&RoundRate| {
+            r.mode == first.mode && r.batch == first.batch && r.population == first.population
+        };
+        let values: Vec<f64> =
+            rounds.iter().flat_map(|round| round.iter().filter(same).map(|r| r.member_steps_per_s)).collect();
         let rate = median(&values);
         let gflops = rate * flops_step(first.batch) / 1e9;
         rows.push(BenchRow {
@@ -172,7 +192,13 @@ pub fn report(rounds: &[Vec<RoundRate>], net: &Network, sgemm_gflops: f64) -> Be
     let mut batches: Vec<i64> = rows.iter().map(|r| r.batch).collect();
     batches.dedup();
     let flops_per_member_step = batches.iter().map(|&b| (b, flops_step(b))).collect();
-    BenchReport { sgemm_gflops, flops_per_member_step, rounds: rounds.len(), rows, peak_rss_mb: peak_rss_mb() }
+    BenchReport {
+        sgemm_gflops,
+        flops_per_member_step,
+        rounds: rounds.len(),
+        rows,
+        peak_rss_mb: peak_rss_mb(),
+    }
 }
 
 /// The median of `values` (mean of the middle two for an even count; NaN when empty).
@@ -198,7 +224,8 @@ impl Bench<'_> {
     /// The inner-loop settings: Adam 1e-3 at this batch size for `steps` steps.
     fn settings(&self, steps: usize) -> Result<TrainSpec> {
         let text = format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch);
-        toml::from_str(&text).map_err(|e| Error::invalid("benchmark settings", text.replace('\n', "; "), e.to_string()))
+        toml::from_str(&text)
+            .map_err(|e| Error::invalid("benchmark settings", text.replace('\n', "; "), e.to_string()))
     }
 
     fn eval(&self) -> Result<EvalSpec> {
@@ -209,10 +236,17 @@ impl Bench<'_> {
     /// steps: `chunk` / the median step time, after a warm-up training of 3 steps.
     fn member_steps_per_s(&self, population: i64, chunk: i64, steps: usize) -> Result<f64> {
         let method: Method = "dldl:sigma=2".parse()?;
-        let members: Vec<Member> =
-            (0..population as u64).map(|s| Member { seed: s, method: method.clone(), train: (0..BENCH_EXAMPLES).collect(), val: vec![] }).collect();
+        let members: Vec<Member> = (0..population as u64)
+            .map(|s| Member {
+                seed: s,
+                method: method.clone(),
+                train: (0..BENCH_EXAMPLES).collect(),
+                val: vec![],
+            })
+            .collect();
         let (warm, timed, eval) = (self.settings(3)?, self.settings(steps)?, self.eval()?);
-        let trainer = |spec| Trainer { net: self.net, data: self.data, spec, eval: &eval, device: self.device };
+        let trainer =
+            |spec| Trainer { net: self.net, data: self.data, spec, eval: &eval, device: self.device };
         train_chunked(&trainer(&warm), &members[..chunk as usize], chunk as usize, &mut |_, _| {})?;
         let mut times = Vec::with_capacity(steps * (population / chunk) as usize);
         let mut last = Instant::now();
@@ -239,7 +273,12 @@ mod tests {
 
     #[test]
     fn report_takes_the_median_round_per_configuration() {
-        let rate = |mode: &str, p: i64, v: f64| RoundRate { mode: mode.into(), batch: 8, population: p, member_steps_per_s: v };
+        let rate = |mode: &str, p: i64, v: f64| RoundRate {
+            mode: mode.into(),
+            batch: 8,
+            population: p,
+            member_steps_per_s: v,
+        };
         let rounds = vec![
             vec![rate("population", 1, 10.0), rate("sequential", 1, 5.0)],
             vec![rate("population", 1, 30.0), rate("sequential", 1, 7.0)],
@@ -249,7 +288,10 @@ mod tests {
         let report = report(&rounds, &net, 100.0);
         assert_eq!(report.rounds, 3);
         let row = &report.rows[0];
-        assert_eq!((row.member_steps_per_s, row.min_member_steps_per_s, row.max_member_steps_per_s), (20.0, 10.0, 30.0));
+        assert_eq!(
+            (row.member_steps_per_s, row.min_member_steps_per_s, row.max_member_steps_per_s),
+            (20.0, 10.0, 30.0)
+        );
         assert_eq!(report.rows[1].member_steps_per_s, 6.0);
         let flops = 3.0 * net.flops_per_sample() as f64 * 8.0;
         assert!((row.gflops - 20.0 * flops / 1e9).abs() < 1e-9);
@@ -258,7 +300,12 @@ mod tests {
 
     #[test]
     fn sizes_outside_their_range_are_refused() {
-        let good = InnerBenchSpec { batches: vec![8, 512], populations: vec![1, 256], member_steps: 1, device: Device::Cpu };
+        let good = InnerBenchSpec {
+            batches: vec![8, 512],
+            populations: vec![1, 256],
+            member_steps: 1,
+            device: Device::Cpu,
+        };
         good.validate().unwrap();
         let cases = [
             (InnerBenchSpec { populations: vec![0], ..good.clone() }, "invalid populations = 0"),
@@ -276,7 +323,12 @@ mod tests {
 
     #[test]
     fn a_round_measures_every_configuration() {
-        let spec = InnerBenchSpec { batches: vec![2], populations: vec![1, 2], member_steps: 5, device: Device::Cpu };
+        let spec = InnerBenchSpec {
+            batches: vec![2],
+            populations: vec![1, 2],
+            member_steps: 5,
+            device: Device::Cpu,
+        };
         let rates = run_round(&spec).unwrap();
         let keys: Vec<(&str, i64)> = rates.iter().map(|r| (r.mode.as_str(), r.population)).collect();
         assert_eq!(keys, vec![("population", 1), ("population", 2), ("sequential", 2)]);

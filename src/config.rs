@@ -246,7 +246,9 @@ impl LabelDomain {
         let span = |b: &Bins| format!("{}..{}", b.values()[0], b.values()[b.len() - 1]);
         match self {
             LabelDomain::Bins(b) => format!("{} bins {}", b.len(), span(b)),
-            LabelDomain::Grid(g) => format!("{}×{} grid {} × {}", g.axis1.len(), g.axis2.len(), span(&g.axis1), span(&g.axis2)),
+            LabelDomain::Grid(g) => {
+                format!("{}×{} grid {} × {}", g.axis1.len(), g.axis2.len(), span(&g.axis1), span(&g.axis2))
+            }
             LabelDomain::Classes(c) => format!("{} classes", c.len()),
         }
     }
@@ -443,7 +445,10 @@ impl TaskSpec {
     /// How images are decoded for this task.
     pub fn image_options(&self) -> ImageOptions {
         let skip_corrupt = match &self.dataset {
-            DatasetSpec::Utkface(o) | DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) => o.skip_corrupt,
+            DatasetSpec::Utkface(o)
+            | DatasetSpec::Pointing04(o)
+            | DatasetSpec::Voc(o)
+            | DatasetSpec::VocSegmentation(o) => o.skip_corrupt,
             DatasetSpec::ImageFolder(o) => o.skip_corrupt,
             _ => false,
         };
@@ -454,7 +459,9 @@ impl TaskSpec {
     pub fn label_kind(&self) -> LabelKind {
         match (&self.dataset, &self.labels) {
             (DatasetSpec::MnistMultidigit(_) | DatasetSpec::Voc(_), _) => LabelKind::MultiLabel,
-            (DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_), _) => LabelKind::Segmentation,
+            (DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_), _) => {
+                LabelKind::Segmentation
+            }
             (_, LabelDomain::Grid(_)) => LabelKind::Pose,
             _ => LabelKind::Ordinal,
         }
@@ -510,7 +517,8 @@ fn key_at(text: &str, span: std::ops::Range<usize>) -> Option<String> {
     let start = span.start.min(text.len());
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next().unwrap_or("");
-    let is_key = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c));
+    let is_key =
+        |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c));
     let key = line.split_once('=').map(|(k, _)| k.trim()).filter(|k| is_key(k))?;
     let table = text[..line_start]
         .lines()
@@ -542,7 +550,9 @@ fn field_of(at: &str, message: &str) -> String {
 fn domain(section: &LabelsSection, path: &Path) -> Result<LabelDomain> {
     let bad = |field: &str, e: Error| Error::config(path, field, e.to_string());
     match (&section.bins, &section.grid, &section.classes) {
-        (Some(b), None, None) => Ok(LabelDomain::Bins(Bins::parse(&b.text()).map_err(|e| bad("labels.bins", e))?)),
+        (Some(b), None, None) => {
+            Ok(LabelDomain::Bins(Bins::parse(&b.text()).map_err(|e| bad("labels.bins", e))?))
+        }
         (None, Some([a, b]), None) => Ok(LabelDomain::Grid(Grid {
             axis1: Bins::parse(&a.text()).map_err(|e| bad("labels.grid[0]", e))?,
             axis2: Bins::parse(&b.text()).map_err(|e| bad("labels.grid[1]", e))?,
@@ -558,7 +568,11 @@ fn classes(names: &[String], path: &Path) -> Result<Vec<String>> {
         return Err(Error::config(path, "labels.classes", "need 1 to 255 class names"));
     }
     match names.iter().find(|n| n.trim().is_empty() || !seen.insert(n.as_str())) {
-        Some(n) => Err(Error::config(path, "labels.classes", format!("class names must be non-empty and distinct (`{n}`)"))),
+        Some(n) => Err(Error::config(
+            path,
+            "labels.classes",
+            format!("class names must be non-empty and distinct (`{n}`)"),
+        )),
         None => Ok(names.to_vec()),
     }
 }
@@ -567,18 +581,31 @@ impl TaskSpec {
     fn validate_noise(&self) -> Result<()> {
         match (&self.noise, &self.labels) {
             (None, _) => Ok(()),
-            (Some(noise), LabelDomain::Bins(bins)) if self.label_kind() == LabelKind::Ordinal => noise.validate(bins, &self.path),
-            (Some(_), _) => Err(self.err("labels.noise", "planted noise applies to ordinal labels on 1-D bins only")),
+            (Some(noise), LabelDomain::Bins(bins)) if self.label_kind() == LabelKind::Ordinal => {
+                noise.validate(bins, &self.path)
+            }
+            (Some(_), _) => {
+                Err(self.err("labels.noise", "planted noise applies to ordinal labels on 1-D bins only"))
+            }
         }
     }
 
     fn validate_dataset(&self) -> Result<()> {
         match &self.dataset {
-            DatasetSpec::Utkface(o) | DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) if o.path.trim().is_empty() => {
+            DatasetSpec::Utkface(o)
+            | DatasetSpec::Pointing04(o)
+            | DatasetSpec::Voc(o)
+            | DatasetSpec::VocSegmentation(o)
+                if o.path.trim().is_empty() =>
+            {
                 Err(self.err("dataset.path", "must name a folder"))
             }
-            DatasetSpec::ImageFolder(o) if o.path.trim().is_empty() => Err(self.err("dataset.path", "must name a folder")),
-            DatasetSpec::MnistRotation(o) => self.check_generator(o.count).and_then(|_| self.check_scale(o.scale)),
+            DatasetSpec::ImageFolder(o) if o.path.trim().is_empty() => {
+                Err(self.err("dataset.path", "must name a folder"))
+            }
+            DatasetSpec::MnistRotation(o) => {
+                self.check_generator(o.count).and_then(|_| self.check_scale(o.scale))
+            }
             DatasetSpec::MnistPose(o) => self.check_generator(o.count),
             DatasetSpec::MnistMultidigit(o) | DatasetSpec::MnistSegmentation(o) => self.check_canvas(o),
             _ => Ok(()),
@@ -616,8 +643,12 @@ impl TaskSpec {
         match (multilabel, o.difficult_below, o.void_from) {
             (true, _, Some(_)) => Err(self.err("dataset.void_from", "only for mnist-segmentation")),
             (false, Some(_), _) => Err(self.err("dataset.difficult_below", "only for mnist-multidigit")),
-            (true, Some(t), _) if !(0.0..=1.0).contains(&t) => Err(self.err("dataset.difficult_below", "must lie in [0, 1]")),
-            (false, _, Some(v)) if !(0.0..0.5).contains(&v) => Err(self.err("dataset.void_from", "must lie in [0, 0.5)")),
+            (true, Some(t), _) if !(0.0..=1.0).contains(&t) => {
+                Err(self.err("dataset.difficult_below", "must lie in [0, 1]"))
+            }
+            (false, _, Some(v)) if !(0.0..0.5).contains(&v) => {
+                Err(self.err("dataset.void_from", "must lie in [0, 0.5)"))
+            }
             _ => Ok(()),
         }
     }
@@ -625,7 +656,10 @@ impl TaskSpec {
     fn validate_domain(&self) -> Result<()> {
         let needs = match &self.dataset {
             DatasetSpec::MnistPose(_) | DatasetSpec::Pointing04(_) => "grid",
-            DatasetSpec::MnistMultidigit(_) | DatasetSpec::MnistSegmentation(_) | DatasetSpec::Voc(_) | DatasetSpec::VocSegmentation(_) => "classes",
+            DatasetSpec::MnistMultidigit(_)
+            | DatasetSpec::MnistSegmentation(_)
+            | DatasetSpec::Voc(_)
+            | DatasetSpec::VocSegmentation(_) => "classes",
             DatasetSpec::ImageFolder(_) if matches!(self.labels, LabelDomain::Grid(_)) => "grid",
             _ => "bins",
         };
@@ -643,8 +677,12 @@ impl TaskSpec {
             _ => None,
         };
         match (expected, &self.labels) {
-            (Some(n), LabelDomain::Classes(c)) if c.len() != n => Err(self.err("labels.classes", format!("this dataset has exactly {n} classes"))),
-            (_, LabelDomain::Classes(c)) if matches!(self.dataset, DatasetSpec::VocSegmentation(_)) && c.len() < 2 => {
+            (Some(n), LabelDomain::Classes(c)) if c.len() != n => {
+                Err(self.err("labels.classes", format!("this dataset has exactly {n} classes")))
+            }
+            (_, LabelDomain::Classes(c))
+                if matches!(self.dataset, DatasetSpec::VocSegmentation(_)) && c.len() < 2 =>
+            {
                 Err(self.err("labels.classes", "segmentation needs background and at least one class"))
             }
             _ => Ok(()),
@@ -656,16 +694,23 @@ impl TaskSpec {
         let family = self.distribution.family();
         if !family.label_kinds().contains(&self.label_kind()) {
             let fitting = DistributionSpec::names_for(self.label_kind());
-            return Err(self.err("distribution.family", format!("`{}` does not fit {} labels (use {fitting})", family.name(), self.label_kind())));
+            return Err(self.err(
+                "distribution.family",
+                format!("`{}` does not fit {} labels (use {fitting})", family.name(), self.label_kind()),
+            ));
         }
         if let DistributionSpec::Segmentation(_) = &self.distribution {
-            let shape = self.distribution.kernel_shape().map_err(|e| self.err("distribution", e.to_string()))?;
+            let shape =
+                self.distribution.kernel_shape().map_err(|e| self.err("distribution", e.to_string()))?;
             shape.check_keeps_size().map_err(|e| self.err("distribution.stride", e.to_string()))?;
         }
-        if let (DistributionSpec::Gaussian(GaussianSpec { sigma }), LabelDomain::Bins(b)) = (&self.distribution, &self.labels) {
+        if let (DistributionSpec::Gaussian(GaussianSpec { sigma }), LabelDomain::Bins(b)) =
+            (&self.distribution, &self.labels)
+        {
             let n = sigma.values().len();
             if n != 1 && n != b.len() {
-                return Err(self.err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
+                return Err(self
+                    .err("distribution.sigma", format!("give one σ or one per bin ({}), not {n}", b.len())));
             }
         }
         self.check_sigma_floor(&self.distribution).map_err(|e| self.err("distribution.sigma", e.to_string()))
@@ -687,7 +732,13 @@ impl TaskSpec {
             _ => ModelKind::Cnn,
         };
         if m.kind != wanted {
-            return Err(self.err("model.kind", format!("this dataset needs `{}`", serde_json::to_string(&wanted).unwrap_or_default().trim_matches('"'))));
+            return Err(self.err(
+                "model.kind",
+                format!(
+                    "this dataset needs `{}`",
+                    serde_json::to_string(&wanted).unwrap_or_default().trim_matches('"')
+                ),
+            ));
         }
         if m.widths.is_empty() || m.widths.iter().chain(&m.fc).any(|w| *w == 0 || *w > 65_536) {
             return Err(self.err("model.widths", "need at least one width, each in 1..=65536"));
@@ -715,8 +766,12 @@ impl TaskSpec {
     fn validate_train(&self) -> Result<()> {
         let t = &self.train;
         match (t.steps, t.epochs) {
-            (Some(0), _) | (_, Some(0)) => return Err(self.err("train.steps", "steps and epochs must be >= 1")),
-            (Some(_), Some(_)) | (None, None) => return Err(self.err("train.steps", "give exactly one of `steps` and `epochs`")),
+            (Some(0), _) | (_, Some(0)) => {
+                return Err(self.err("train.steps", "steps and epochs must be >= 1"))
+            }
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(self.err("train.steps", "give exactly one of `steps` and `epochs`"))
+            }
             _ => {}
         }
         if t.batch == 0 {
@@ -736,7 +791,8 @@ impl TaskSpec {
             return Err(self.err("train.shift", "shifts need image inputs (`cnn` or `fcn`)"));
         }
         if t.shift >= self.model.input_size {
-            return Err(self.err("train.shift", format!("must be smaller than input_size ({})", self.model.input_size)));
+            return Err(self
+                .err("train.shift", format!("must be smaller than input_size ({})", self.model.input_size)));
         }
         Ok(())
     }
@@ -744,8 +800,12 @@ impl TaskSpec {
     fn validate_schedule(&self) -> Result<()> {
         let t = &self.train;
         match (t.schedule, t.step_every) {
-            (Schedule::Step, None | Some(0)) => return Err(self.err("train.step_every", "schedule = \"step\" needs step_every >= 1")),
-            (Schedule::Constant | Schedule::Cosine, Some(_)) => return Err(self.err("train.step_every", "is for schedule = \"step\" only")),
+            (Schedule::Step, None | Some(0)) => {
+                return Err(self.err("train.step_every", "schedule = \"step\" needs step_every >= 1"))
+            }
+            (Schedule::Constant | Schedule::Cosine, Some(_)) => {
+                return Err(self.err("train.step_every", "is for schedule = \"step\" only"))
+            }
             _ => {}
         }
         if !(t.gamma.is_finite() && t.gamma > 0.0 && t.gamma <= 1.0) {
@@ -765,7 +825,9 @@ impl TaskSpec {
             }
         }
         if (s.train + s.val + s.test - 1.0).abs() > 1e-6 {
-            return Err(self.err("splits", format!("train + val + test must be 1, got {}", s.train + s.val + s.test)));
+            return Err(
+                self.err("splits", format!("train + val + test must be 1, got {}", s.train + s.val + s.test))
+            );
         }
         Ok(())
     }
@@ -773,7 +835,9 @@ impl TaskSpec {
     fn validate_episodes(&self) -> Result<()> {
         let e = &self.episodes;
         if e.shots == 0 || e.query == 0 {
-            return Err(self.err(if e.shots == 0 { "episodes.shots" } else { "episodes.query" }, "must be >= 1"));
+            return Err(
+                self.err(if e.shots == 0 { "episodes.shots" } else { "episodes.query" }, "must be >= 1")
+            );
         }
         let axis = match &self.labels {
             LabelDomain::Bins(b) => Some(b.len()),
@@ -781,14 +845,24 @@ impl TaskSpec {
             LabelDomain::Classes(_) => None,
         };
         match (e.window, axis) {
-            (Some(_), None) => return Err(self.err("episodes.window", "label windows are for bins and grids; use `ways` for classes")),
-            (Some(w), Some(n)) if w == 0 || w > n => return Err(self.err("episodes.window", format!("must lie in 1..={n} (labels per axis)"))),
+            (Some(_), None) => {
+                return Err(self
+                    .err("episodes.window", "label windows are for bins and grids; use `ways` for classes"))
+            }
+            (Some(w), Some(n)) if w == 0 || w > n => {
+                return Err(self.err("episodes.window", format!("must lie in 1..={n} (labels per axis)")))
+            }
             _ => {}
         }
         let classes = crate::data::episode::grouping_classes(self);
         match (e.ways, classes) {
-            (Some(_), None) => Err(self.err("episodes.ways", "class subsets are for classes; use `window` for bins and grids")),
-            (Some(w), Some(n)) if w == 0 || w > n => Err(self.err("episodes.ways", format!("must lie in 1..={n} (episode classes)"))),
+            (Some(_), None) => {
+                Err(self
+                    .err("episodes.ways", "class subsets are for classes; use `window` for bins and grids"))
+            }
+            (Some(w), Some(n)) if w == 0 || w > n => {
+                Err(self.err("episodes.ways", format!("must lie in 1..={n} (episode classes)")))
+            }
             _ => Ok(()),
         }
     }
@@ -843,11 +917,19 @@ window = 20
             .replace("optimiser = \"adam\"", "optimiser = \"adamw\"\nweight_decay = 0.01\nschedule = \"step\"\nstep_every = 300\ngamma = 0.5\nwarmup_steps = 50\nshift = 2");
         let t = parse(&text).unwrap();
         assert_eq!((t.model.dropout, t.model.conv_dropout, t.model.standardise), (0.3, 0.1, true));
-        assert!(parse(&AGE.replace("fc = [256, 256]", "fc = [256]\nbatchnorm = true")).unwrap().model.batchnorm);
-        assert_eq!((t.train.optimiser, t.train.schedule, t.train.step_every, t.train.gamma), (Optimiser::Adamw, Schedule::Step, Some(300), 0.5));
+        assert!(
+            parse(&AGE.replace("fc = [256, 256]", "fc = [256]\nbatchnorm = true")).unwrap().model.batchnorm
+        );
+        assert_eq!(
+            (t.train.optimiser, t.train.schedule, t.train.step_every, t.train.gamma),
+            (Optimiser::Adamw, Schedule::Step, Some(300), 0.5)
+        );
         assert_eq!((t.train.warmup_steps, t.train.shift), (50, 2));
         let plain = parse(AGE).unwrap();
-        assert_eq!((plain.model.dropout, plain.model.standardise, plain.train.schedule, plain.train.shift), (0.0, false, Schedule::Constant, 0));
+        assert_eq!(
+            (plain.model.dropout, plain.model.standardise, plain.train.schedule, plain.train.shift),
+            (0.0, false, Schedule::Constant, 0)
+        );
     }
 
     #[test]
@@ -914,7 +996,10 @@ window = 20
         let text = include_str!("../tasks/segment-mnist.toml");
         assert!(parse(text).is_ok());
         let message = rule(&text.replace("stride = 1", "stride = 2"));
-        assert!(message.contains("field `distribution.stride`") && message.contains("training needs stride 1"), "{message}");
+        assert!(
+            message.contains("field `distribution.stride`") && message.contains("training needs stride 1"),
+            "{message}"
+        );
         let message = rule(&text.replace("stride = 1", "stride = 1\npadding = 0"));
         assert!(message.contains("kernel 5, stride 1, padding 0"), "{message}");
     }

@@ -86,7 +86,8 @@ pub fn set_threads(threads: i64) -> Result<Option<String>> {
 /// reference benchmark): blocks up to 32 MiB come from the heap and freed memory stays in the
 /// process, so the tensors of each training step do not page-fault fresh memory. `dldl-meta bench`
 /// measured small-batch steps 1.4–2× faster with them, PyTorch-Python likewise.
-pub const ALLOCATOR_SETTINGS: [(&str, i32); 2] = [("MALLOC_MMAP_THRESHOLD_", 32 << 20), ("MALLOC_TRIM_THRESHOLD_", 1 << 30)];
+pub const ALLOCATOR_SETTINGS: [(&str, i32); 2] =
+    [("MALLOC_MMAP_THRESHOLD_", 32 << 20), ("MALLOC_TRIM_THRESHOLD_", 1 << 30)];
 
 /// Applies [`ALLOCATOR_SETTINGS`] (glibc on Linux only) unless the environment sets either
 /// variable itself, in which case glibc already follows the environment.
@@ -151,7 +152,10 @@ mod tests {
         assert!(check_threads(8, 2).unwrap().is_some());
         for bad in [0, -1, 9, 100_000] {
             let err = check_threads(bad, 2).unwrap_err().to_string();
-            assert!(err.contains(&format!("invalid threads = {bad}")) && err.contains("between 1 and 8"), "{err}");
+            assert!(
+                err.contains(&format!("invalid threads = {bad}")) && err.contains("between 1 and 8"),
+                "{err}"
+            );
         }
     }
 

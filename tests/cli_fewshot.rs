@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 fn args(task: &Path, data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> =
-        ["fewshot", "--task", path(task), "--data-dir", path(data), "--out", path(out), "--device", "cpu"].iter().map(|s| s.to_string()).collect();
+        ["fewshot", "--task", path(task), "--data-dir", path(data), "--out", path(out), "--device", "cpu"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     a.extend(extra.iter().map(|s| s.to_string()));
     a
 }
@@ -57,7 +60,9 @@ fn a_killed_fewshot_run_resumes_to_the_same_table() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    let lines = |dir: &Path| std::fs::read_to_string(dir.join("records.jsonl")).map(|t| t.lines().count()).unwrap_or(0);
+    let lines = |dir: &Path| {
+        std::fs::read_to_string(dir.join("records.jsonl")).map(|t| t.lines().count()).unwrap_or(0)
+    };
     while lines(&killed) == 0 && started.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -88,23 +93,52 @@ fn learned_runs_and_training_fractions() {
     let data = root.join("data");
     let learned = root.join("search");
     std::fs::create_dir_all(&learned).unwrap();
-    std::fs::write(learned.join("learned.toml"), "# learned\n[distribution]\nfamily = \"gaussian\"\nsigma = 0.7\n").unwrap();
+    std::fs::write(
+        learned.join("learned.toml"),
+        "# learned\n[distribution]\nfamily = \"gaussian\"\nsigma = 0.7\n",
+    )
+    .unwrap();
     let config = serde_json::json!({"command": "search", "task_file": path(&task), "task_toml": std::fs::read_to_string(&task).unwrap()});
     std::fs::write(learned.join("config.json"), config.to_string()).unwrap();
     let spec = format!("learned:{}", path(&learned));
     let out = root.join("fraction");
-    let r = run(&args(&task, &data, &out, &["--train-fraction", "0.25,1", "--episodes", "2", "--steps", "5", "--method", "onehot", "--method", &spec]));
+    let r = run(&args(
+        &task,
+        &data,
+        &out,
+        &[
+            "--train-fraction",
+            "0.25,1",
+            "--episodes",
+            "2",
+            "--steps",
+            "5",
+            "--method",
+            "onehot",
+            "--method",
+            &spec,
+        ],
+    ));
     assert!(r.status.success(), "{}", text(&r));
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("fewshot.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("fewshot.json")).unwrap()).unwrap();
     assert_eq!(summary["axis"], "train_fraction");
     assert_eq!(summary["methods"][1][1], "gaussian:sigma=0.7");
     let cell = &summary["cells"][3];
     assert_eq!(cell["records"], 2);
     assert_eq!(cell["vs_baseline"]["mae"]["n"], 2);
-    let first: serde_json::Value = serde_json::from_str(std::fs::read_to_string(out.join("records.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(out.join("records.jsonl")).unwrap().lines().next().unwrap(),
+    )
+    .unwrap();
     assert_eq!(first["train_size"], 18, "25 % of the 72-example training split");
 
-    let missing = run(&args(&task, &data, &root.join("bad"), &["--shots", "1", "--episodes", "1", "--method", "learned:/nonexistent"]));
+    let missing = run(&args(
+        &task,
+        &data,
+        &root.join("bad"),
+        &["--shots", "1", "--episodes", "1", "--method", "learned:/nonexistent"],
+    ));
     assert!(!missing.status.success() && text(&missing).contains("learned.toml"), "{}", text(&missing));
     let _ = std::fs::remove_dir_all(&root);
 }

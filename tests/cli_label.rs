@@ -28,8 +28,34 @@ fn every_family_prints_a_distribution() {
         &["--family", "onehot", "--bins", "0:10", "--label", "3"],
         &["--family", "smoothing", "--bins", "0:10", "--label", "3", "--epsilon", "0.2"],
         &["--family", "gaussian2d", "--grid=-30:30:10,-30:30:10", "--label=0,10", "--sigma", "8,12"],
-        &["--family", "pdn", "--classes", "6", "--positive", "1,4", "--difficult", "2", "--p-d", "0.3", "--p-n", "0.05"],
-        &["--family", "mixture", "--classes", "10", "--positive", "3", "--difficult", "7", "--sigma", "1", "--p-d", "0.3"],
+        &[
+            "--family",
+            "pdn",
+            "--classes",
+            "6",
+            "--positive",
+            "1,4",
+            "--difficult",
+            "2",
+            "--p-d",
+            "0.3",
+            "--p-n",
+            "0.05",
+        ],
+        &[
+            "--family",
+            "mixture",
+            "--classes",
+            "10",
+            "--positive",
+            "3",
+            "--difficult",
+            "7",
+            "--sigma",
+            "1",
+            "--p-d",
+            "0.3",
+        ],
         &["--family", "segmentation", "--map", "0 0 1/0 1 1/2 v 1", "--kernel", "3", "--sigma", "1"],
     ];
     for case in cases {
@@ -39,7 +65,19 @@ fn every_family_prints_a_distribution() {
         assert!(out.status.success(), "{case:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout(&out).lines().count() > 3, "{case:?} printed too little");
     }
-    let pdn = stdout(&dldl(&["label", "--family", "pdn", "--classes", "3", "--positive", "0", "--difficult", "1", "--p-d", "0.5"]));
+    let pdn = stdout(&dldl(&[
+        "label",
+        "--family",
+        "pdn",
+        "--classes",
+        "3",
+        "--positive",
+        "0",
+        "--difficult",
+        "1",
+        "--p-d",
+        "0.5",
+    ]));
     // Weights 1, 0.5, 0 → 2/3, 1/3, 0.
     assert!(pdn.contains("0.666667") && pdn.contains("0.333333"), "{pdn}");
 }
@@ -50,7 +88,24 @@ fn the_mixture_reads_a_distance_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("d.csv");
     std::fs::write(&file, "0,1,2\n1,0,2\n2,2,0\n").unwrap();
-    let args = |f: &std::path::Path| ["label", "--family", "mixture", "--classes", "3", "--positive", "0", "--sigma", "1", "--p-d", "0.3", "--distance", f.to_str().unwrap()].map(String::from);
+    let args = |f: &std::path::Path| {
+        [
+            "label",
+            "--family",
+            "mixture",
+            "--classes",
+            "3",
+            "--positive",
+            "0",
+            "--sigma",
+            "1",
+            "--p-d",
+            "0.3",
+            "--distance",
+            f.to_str().unwrap(),
+        ]
+        .map(String::from)
+    };
     let out = dldl(&args(&file).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Mass 1, e^{-1/2}, e^{-2} (distances 0, 1, 2 from the positive class 0 at σ = 1).
@@ -63,7 +118,12 @@ fn the_mixture_reads_a_distance_file() {
     std::fs::write(&file, "0,1,2\n1,0,2\n2,-2,0\n").unwrap();
     let out = dldl(&args(&file).iter().map(String::as_str).collect::<Vec<_>>());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("d.csv, cell [2][1] (row 3, column 2) = -2") && err.contains(">= 0"), "{err}");
+    assert!(
+        !out.status.success()
+            && err.contains("d.csv, cell [2][1] (row 3, column 2) = -2")
+            && err.contains(">= 0"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -77,10 +137,22 @@ fn bad_input_is_a_clear_error_not_a_panic() {
         (&["--family", "segmentation", "--map", "0 1/1 0", "--kernel", "4", "--sigma", "1"], "kernel size"),
         (&["--family", "pdn", "--classes", "3", "--positive", "7"], "--positive"),
         (&["--family", "gaussian", "--sigma", "2"], "--label"),
-        (&["--family", "pdn", "--classes", "3", "--positive", "2", "--difficult", "2"], "class 2 is in both --positive and --difficult"),
-        (&["--family", "gaussian", "--label", "3", "--sigma", "1e-30"], "must be at least 0.01 × the bin step (1) = 0.01"),
-        (&["--family", "gaussian", "--bins", "0:100:5", "--label", "30", "--sigma", "0.04"], "at least 0.01 × the bin step (5) = 0.05"),
-        (&["--family", "segmentation", "--map", "0 1/1 0", "--kernel", "3", "--sigma", "0.001"], "× the pixel (1)"),
+        (
+            &["--family", "pdn", "--classes", "3", "--positive", "2", "--difficult", "2"],
+            "class 2 is in both --positive and --difficult",
+        ),
+        (
+            &["--family", "gaussian", "--label", "3", "--sigma", "1e-30"],
+            "must be at least 0.01 × the bin step (1) = 0.01",
+        ),
+        (
+            &["--family", "gaussian", "--bins", "0:100:5", "--label", "30", "--sigma", "0.04"],
+            "at least 0.01 × the bin step (5) = 0.05",
+        ),
+        (
+            &["--family", "segmentation", "--map", "0 1/1 0", "--kernel", "3", "--sigma", "0.001"],
+            "× the pixel (1)",
+        ),
     ];
     for (case, needle) in cases {
         let mut args = vec!["label"];
@@ -116,10 +188,16 @@ fn info_reports_the_libtorch_version() {
 #[test]
 fn labels_outside_the_domain_are_refused_not_clamped() {
     let cases: &[(&[&str], &str)] = &[
-        (&["--family", "gaussian", "--bins", "0:100", "--label", "150", "--sigma", "2"], "--label 150: label 150 lies outside the label domain 0..100"),
+        (
+            &["--family", "gaussian", "--bins", "0:100", "--label", "150", "--sigma", "2"],
+            "--label 150: label 150 lies outside the label domain 0..100",
+        ),
         (&["--family", "onehot", "--bins", "0:100", "--label", "-3"], "label -3 lies outside"),
         (&["--family", "smoothing", "--bins", "0:100", "--label", "nan"], "label NaN is not a number"),
-        (&["--family", "gaussian2d", "--grid=-30:30:10,-30:30:10", "--label=0,90", "--sigma", "8"], "axis 2: label 90 lies outside the label domain -30..30"),
+        (
+            &["--family", "gaussian2d", "--grid=-30:30:10,-30:30:10", "--label=0,90", "--sigma", "8"],
+            "axis 2: label 90 lies outside the label domain -30..30",
+        ),
     ];
     for (case, needle) in cases {
         let mut args = vec!["label"];

@@ -57,15 +57,38 @@ fn the_report_draws_every_figure_from_run_directories() {
         "--out",
         path(&runs.join("toy-fs")),
     ]);
-    run(&["train", "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--steps", "20", "--eval-every", "5", "--out", path(&runs.join("toy-train"))]);
+    run(&[
+        "train",
+        "--dist",
+        "onehot",
+        "--dist",
+        "dldl:sigma=1",
+        "--seeds",
+        "2",
+        "--steps",
+        "20",
+        "--eval-every",
+        "5",
+        "--out",
+        path(&runs.join("toy-train")),
+    ]);
     // The ordinal train run records the per-label error of every member: all test examples, once.
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(runs.join("toy-train/metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs.join("toy-train/metrics.json")).unwrap()).unwrap();
     let per_label = metrics["per_label"].as_array().expect("metrics.json has per_label");
     assert_eq!(per_label.len(), 4, "one list per member");
     for member in per_label {
         let rows = member.as_array().unwrap();
-        assert!(!rows.is_empty() && rows.iter().all(|r| r["label"].is_f64() && r["mae"].as_f64().is_some_and(|m| m >= 0.0)), "{member}");
-        assert_eq!(rows.iter().map(|r| r["count"].as_u64().unwrap()).sum::<u64>(), 24, "every test example counted once: {member}");
+        assert!(
+            !rows.is_empty()
+                && rows.iter().all(|r| r["label"].is_f64() && r["mae"].as_f64().is_some_and(|m| m >= 0.0)),
+            "{member}"
+        );
+        assert_eq!(
+            rows.iter().map(|r| r["count"].as_u64().unwrap()).sum::<u64>(),
+            24,
+            "every test example counted once: {member}"
+        );
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let toml = |name: &str| std::fs::read_to_string(repo.join("tasks").join(name)).unwrap();
@@ -96,7 +119,22 @@ fn the_report_draws_every_figure_from_run_directories() {
     let config = serde_json::json!({"command": "search", "task_file": "tasks/multilabel-mnist.toml", "task_toml": toml("multilabel-mnist.toml"),
         "study": {"method": "grid", "distribution": mixture}});
     std::fs::write(runs.join("mix/config.json"), serde_json::to_string(&config).unwrap()).unwrap();
-    let distance: String = (0..10).map(|i| (0..10).map(|j| if i == j { "0".to_string() } else { format!("{}", 0.85 + 0.01 * ((i + j) % 5) as f64) }).collect::<Vec<_>>().join(",") + "\n").collect();
+    let distance: String =
+        (0..10)
+            .map(|i| {
+                (0..10)
+                    .map(|j| {
+                        if i == j {
+                            "0".to_string()
+                        } else {
+                            format!("{}", 0.85 + 0.01 * ((i + j) % 5) as f64)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    + "\n"
+            })
+            .collect();
     std::fs::write(runs.join("mix/label-distance.csv"), distance).unwrap();
     search_dir(
         &runs.join("seg"),
@@ -107,7 +145,13 @@ fn the_report_draws_every_figure_from_run_directories() {
     );
     // Two hypergradient studies of one task that differ in their horizon give the horizon figure.
     for (name, unroll, phis) in [("hg-k1", 1, [10.0, 8.0, 6.5]), ("hg-k20", 20, [10.0, 11.0, 12.5])] {
-        search_dir(&runs.join(name), "tasks/rotation-mnist.toml", &toml("rotation-mnist.toml"), &format!("family = \"gaussian\"\nsigma = {}\n", phis[2]), &phis.map(|p| vec![p]));
+        search_dir(
+            &runs.join(name),
+            "tasks/rotation-mnist.toml",
+            &toml("rotation-mnist.toml"),
+            &format!("family = \"gaussian\"\nsigma = {}\n", phis[2]),
+            &phis.map(|p| vec![p]),
+        );
         let config = serde_json::json!({"command": "search", "task_file": "tasks/rotation-mnist.toml", "task_toml": toml("rotation-mnist.toml"),
             "study": {"method": "hypergradient", "unroll": unroll}});
         std::fs::write(runs.join(name).join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
@@ -151,19 +195,44 @@ fn the_report_draws_every_figure_from_run_directories() {
         assert!(index.contains(&format!("src=\"{name}.png\"")), "index.html lacks {name}");
         assert!(md.contains(&format!("({name}.png)")), "report.md lacks {name}");
     }
-    let pngs = std::fs::read_dir(&out).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
+    let pngs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+        .count();
     assert_eq!(pngs, expected.len(), "no unexpected figures");
     // The numbers are in the report: the few-shot table with paired differences, and the train table.
-    assert!(md.contains("Paired difference method − onehot") && md.contains("| dldl:sigma=1 (gaussian:sigma=1) |"), "{md}");
+    assert!(
+        md.contains("Paired difference method − onehot")
+            && md.contains("| dldl:sigma=1 (gaussian:sigma=1) |"),
+        "{md}"
+    );
     assert!(md.contains("| onehot | 2 |"), "train table: {md}");
     assert!(!md.contains("no train run stores per-label errors"), "the per-label figure is drawn: {md}");
     // The mixture figure compares with the task's P/D/N and draws the recorded distance.
     let svg = std::fs::read_to_string(out.join("distributions-mix.svg")).unwrap();
-    assert!(svg.contains("label distance (cooccurrence)") && svg.contains("fixed pdn:p_d=0.3,p_n=0") && svg.contains("learned mixture:sigma=0.45"), "distributions-mix.svg");
+    assert!(
+        svg.contains("label distance (cooccurrence)")
+            && svg.contains("fixed pdn:p_d=0.3,p_n=0")
+            && svg.contains("learned mixture:sigma=0.45"),
+        "distributions-mix.svg"
+    );
     // The horizon section lists the learned σ per K; the search axes name the query loss each scored by.
-    assert!(md.contains("| K | learned σ (degrees) |\n|---|---|\n| 1 | 6.500 |\n| 20 | 12.500 |"), "horizon table: {md}");
-    assert!(std::fs::read_to_string(out.join("trajectory-seg.svg")).unwrap().contains("query loss (1 − soft IoU)"), "trajectory-seg.svg");
-    assert!(std::fs::read_to_string(out.join("trajectory-multi.svg")).unwrap().contains("query loss (1 − Smooth-AP)"), "trajectory-multi.svg");
+    assert!(
+        md.contains("| K | learned σ (degrees) |\n|---|---|\n| 1 | 6.500 |\n| 20 | 12.500 |"),
+        "horizon table: {md}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("trajectory-seg.svg"))
+            .unwrap()
+            .contains("query loss (1 − soft IoU)"),
+        "trajectory-seg.svg"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("trajectory-multi.svg"))
+            .unwrap()
+            .contains("query loss (1 − Smooth-AP)"),
+        "trajectory-multi.svg"
+    );
     // Without a train run that stores per-label errors, the report says why that figure is missing.
     let only_search = root.join("report-search");
     let r = dldl(&["report", path(&runs.join("pose")), "--out", path(&only_search)]);

@@ -8,14 +8,21 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn train_args<'a>(task: &'a Path, data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec!["train", "--task", path(task), "--data-dir", path(data), "--out", path(out), "--device", "cpu"];
+    let mut a =
+        vec!["train", "--task", path(task), "--data-dir", path(data), "--out", path(out), "--device", "cpu"];
     a.extend_from_slice(extra);
     a
 }
 
 /// The output of the binary run with `args`, or `None` (and the process killed) when it runs past `limit`.
 fn within(args: &[&str], limit: Duration) -> Option<Output> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).env("DLDL_THREADS", "1").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(args)
+        .env("DLDL_THREADS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > limit {
@@ -34,7 +41,12 @@ fn a_second_process_on_the_same_run_directory_is_refused_with_the_holders_pid_an
     let data = root.join("data");
     let out = root.join("run");
     let args = train_args(&task, &data, &out, &["--steps", "1000000"]);
-    let mut first = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(&args).env("DLDL_THREADS", "1").stderr(Stdio::null()).spawn().unwrap();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(&args)
+        .env("DLDL_THREADS", "1")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while !out.join("config.json").exists() && started.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(20));
@@ -47,7 +59,11 @@ fn a_second_process_on_the_same_run_directory_is_refused_with_the_holders_pid_an
     assert_eq!(second.status.code(), Some(1), "{}", text(&second));
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let message = text(&second);
-    assert!(message.contains(&format!("pid {}", first.id())) && message.contains(&format!("host {}", host.trim())), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", first.id()))
+            && message.contains(&format!("host {}", host.trim())),
+        "{message}"
+    );
     assert!(message.contains("is in use"), "{message}");
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -57,7 +73,8 @@ fn a_refused_train_command_creates_nothing_and_the_corrected_one_runs() {
     let (root, task) = fixture("rundir-validate-train", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let cases: [(&[&str], &str); 2] = [(&["--dist", "pdn:p_d=0.3,p_n=0"], "does not apply"), (&["--seeds", "0"], "--seeds")];
+    let cases: [(&[&str], &str); 2] =
+        [(&["--dist", "pdn:p_d=0.3,p_n=0"], "does not apply"), (&["--seeds", "0"], "--seeds")];
     for (extra, needle) in cases {
         let r = dldl(&train_args(&task, &data, &out, &[&["--steps", "5"], extra].concat()));
         assert_eq!(r.status.code(), Some(1), "{extra:?}: {}", text(&r));
@@ -75,7 +92,23 @@ fn a_refused_fewshot_or_search_command_creates_nothing_and_the_corrected_one_run
     let data = root.join("data");
     let out = root.join("fewshot");
     let fewshot = |shots: &str| {
-        dldl(&["fewshot", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu", "--shots", shots, "--episodes", "2", "--steps", "3"])
+        dldl(&[
+            "fewshot",
+            "--task",
+            path(&task),
+            "--data-dir",
+            path(&data),
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+            "--shots",
+            shots,
+            "--episodes",
+            "2",
+            "--steps",
+            "3",
+        ])
     };
     let r = fewshot("1000");
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
@@ -84,9 +117,25 @@ fn a_refused_fewshot_or_search_command_creates_nothing_and_the_corrected_one_run
     assert!(r.status.success(), "{}", text(&r));
 
     let meta = root.join("study.toml");
-    let study = |lr: &str| format!("method = \"grid\"\nlearn = \"sigma\"\ngrid = [1.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\nvalidation_episodes = 1\n[inner]\nsteps = 2\nbatch = 4\nlr = {lr}\n");
+    let study = |lr: &str| {
+        format!("method = \"grid\"\nlearn = \"sigma\"\ngrid = [1.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\nvalidation_episodes = 1\n[inner]\nsteps = 2\nbatch = 4\nlr = {lr}\n")
+    };
     let out = root.join("search");
-    let search = || dldl(&["search", "--task", path(&task), "--meta", path(&meta), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu"]);
+    let search = || {
+        dldl(&[
+            "search",
+            "--task",
+            path(&task),
+            "--meta",
+            path(&meta),
+            "--data-dir",
+            path(&data),
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+        ])
+    };
     std::fs::write(&meta, study("0")).unwrap();
     let r = search();
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
@@ -130,19 +179,43 @@ fn the_report_on_a_stopped_fewshot_run_says_it_is_incomplete_and_how_to_finish_i
     let (root, task) = fixture("rundir-incomplete", 0.01);
     let data = root.join("data");
     let out = root.join("fewshot");
-    let args = ["fewshot", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu", "--shots", "1", "--episodes", "3", "--steps", "3"];
+    let args = [
+        "fewshot",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+        "--shots",
+        "1",
+        "--episodes",
+        "3",
+        "--steps",
+        "3",
+    ];
     let r = dldl(&args);
     assert!(r.status.success(), "{}", text(&r));
     // What a run killed after its second record leaves: two records, no fewshot.json.
     let records = std::fs::read_to_string(out.join("records.jsonl")).unwrap();
     assert_eq!(records.lines().count(), 6, "2 methods × 3 episodes");
-    std::fs::write(out.join("records.jsonl"), records.lines().take(2).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        out.join("records.jsonl"),
+        records.lines().take(2).map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
     std::fs::remove_file(out.join("fewshot.json")).unwrap();
     let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     let message = text(&r);
     assert!(message.contains("incomplete fewshot run (2 of 6 episode records"), "{message}");
-    assert!(message.contains(&format!("fewshot --task {}", path(&task))) && message.contains(&format!("--out {}", path(&out))), "{message}");
+    assert!(
+        message.contains(&format!("fewshot --task {}", path(&task)))
+            && message.contains(&format!("--out {}", path(&out))),
+        "{message}"
+    );
     let r = dldl(&args);
     assert!(r.status.success() && text(&r).contains("resuming"), "{}", text(&r));
     let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);

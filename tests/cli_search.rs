@@ -31,9 +31,29 @@ fn every_method_learns_a_valid_phi() {
         ("full-range", "method = \"grid\"\nlearn = \"sigma\"\ngrid = [0.5, 2.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncompare_with = [\"onehot\"]\n[full_range]\nbudget = 0.5\n"),
     ];
     for (name, body) in bodies {
-        let meta = study(&root, name, &if body.contains("[full_range]") { format!("validation_episodes = 4\n{body}") } else { format!("{body}{INNER}") });
+        let meta = study(
+            &root,
+            name,
+            &if body.contains("[full_range]") {
+                format!("validation_episodes = 4\n{body}")
+            } else {
+                format!("{body}{INNER}")
+            },
+        );
         let out = root.join(format!("run-{name}"));
-        let r = dldl(&["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&data), "--out", path(&out), "--device", "cpu"]);
+        let r = dldl(&[
+            "search",
+            "--task",
+            path(&task),
+            "--meta",
+            &meta,
+            "--data-dir",
+            path(&data),
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+        ]);
         assert!(r.status.success(), "{name}: {}", text(&r));
         let learned = std::fs::read_to_string(out.join("learned.toml")).unwrap();
         let parsed: toml::Value = toml::from_str(&learned).unwrap();
@@ -45,17 +65,24 @@ fn every_method_learns_a_valid_phi() {
             // Each of 2 episodes × 2 points trains on half the 72 training images for the task's 30 steps.
             let trials = std::fs::read_to_string(out.join("trials.jsonl")).unwrap();
             assert_eq!(trials.lines().count(), 4);
-            let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+            let summary: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
             assert_eq!(summary["compared_on"], "test");
             assert_eq!(summary["others"][0]["evaluated"]["distribution"], "onehot");
             // The query loss is the metric here (MAE of the expected label): its paired difference
             // carries the same mean and the same t interval as the metric's paired test (up to f32 rounding of the loss).
-            let close = |a: &serde_json::Value, b: &serde_json::Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6;
+            let close = |a: &serde_json::Value, b: &serde_json::Value| {
+                (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6
+            };
             assert!(close(&summary["loss_difference"], &summary["metric_test"]["mean"]), "{summary}");
             assert!(close(&summary["loss_difference_ci95"], &summary["metric_test"]["ci95"]), "{summary}");
             // comparison.jsonl keeps every episode's scores (learned, default, one-hot); the paired
             // differences of summary.json are their means.
-            let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("comparison.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("comparison.jsonl"))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
             assert_eq!(rows.len(), 4);
             let metric = |row: &serde_json::Value, m: usize| row["scores"][m]["metric"].as_f64().unwrap();
             for (m, test) in [(0, &summary["metric_test"]), (2, &summary["others"][0]["metric_test"])] {
@@ -71,25 +98,45 @@ fn every_method_learns_a_valid_phi() {
         if name == "es" {
             // 2 steps × 4 mirrored candidates × 2 episodes; the run ends where Adam ended.
             assert_eq!(trials.lines().count(), 16);
-            let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
+            let state: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
             let sigma = state["theta"][0].as_f64().unwrap().exp();
-            assert!(learned.contains(&format!("sigma = {sigma}")) || (parsed["distribution"]["sigma"].as_float().unwrap() - sigma).abs() < 1e-12, "{learned} vs {sigma}");
+            assert!(
+                learned.contains(&format!("sigma = {sigma}"))
+                    || (parsed["distribution"]["sigma"].as_float().unwrap() - sigma).abs() < 1e-12,
+                "{learned} vs {sigma}"
+            );
         }
         if name == "es-knots" {
             // Three σs learned at the knots, one σ per bin (labels 0..=5) written, linear between them.
             let first: serde_json::Value = serde_json::from_str(trials.lines().next().unwrap()).unwrap();
             assert_eq!(first["phi"].as_array().unwrap().len(), 3);
-            let sigma: Vec<f64> = parsed["distribution"]["sigma"].as_array().unwrap().iter().map(|v| v.as_float().unwrap()).collect();
+            let sigma: Vec<f64> = parsed["distribution"]["sigma"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_float().unwrap())
+                .collect();
             assert_eq!(sigma.len(), 6, "{learned}");
-            let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
-            let knot: Vec<f64> = state["theta"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap().exp()).collect();
+            let state: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
+            let knot: Vec<f64> =
+                state["theta"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap().exp()).collect();
             // Bin 1 lies 0.4 of the way from knot 0 (label 0) to knot 1 (label 2.5); bin 5 is knot 2.
-            assert!((sigma[1] - (0.6 * knot[0] + 0.4 * knot[1])).abs() < 1e-9 && (sigma[5] - knot[2]).abs() < 1e-9, "{sigma:?} from {knot:?}");
+            assert!(
+                (sigma[1] - (0.6 * knot[0] + 0.4 * knot[1])).abs() < 1e-9
+                    && (sigma[5] - knot[2]).abs() < 1e-9,
+                "{sigma:?} from {knot:?}"
+            );
         }
         if name == "pbt" {
             // 6 inner steps in rounds of 2: 3 rounds of 4 members; checkpoints removed at the end.
             assert_eq!(std::fs::read_to_string(out.join("trials.jsonl")).unwrap().lines().count(), 12);
-            assert!(!std::fs::read_dir(&out).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("population-")));
+            assert!(!std::fs::read_dir(&out).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("population-")));
         }
     }
     let _ = std::fs::remove_dir_all(&root);
@@ -98,16 +145,40 @@ fn every_method_learns_a_valid_phi() {
 /// Runs `search` with `meta` on the fixture twice: uninterrupted into `whole`, and into `killed`,
 /// which is killed with SIGKILL as soon as `ready(killed)` holds and then run again to its end.
 /// Returns both directories and the resumed run's output.
-fn whole_and_killed(root: &Path, task: &Path, meta: &str, ready: impl Fn(&Path) -> bool) -> (PathBuf, PathBuf, std::process::Output) {
+fn whole_and_killed(
+    root: &Path,
+    task: &Path,
+    meta: &str,
+    ready: impl Fn(&Path) -> bool,
+) -> (PathBuf, PathBuf, std::process::Output) {
     let data = root.join("data");
     let args = |out: &Path| -> Vec<String> {
-        ["search", "--task", path(task), "--meta", meta, "--data-dir", path(&data), "--out", path(out), "--device", "cpu"].iter().map(|s| s.to_string()).collect()
+        [
+            "search",
+            "--task",
+            path(task),
+            "--meta",
+            meta,
+            "--data-dir",
+            path(&data),
+            "--out",
+            path(out),
+            "--device",
+            "cpu",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let whole = root.join("whole");
     let r = dldl(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(r.status.success(), "{}", text(&r));
     let killed = root.join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args(&killed)).env("DLDL_THREADS", "1").spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(args(&killed))
+        .env("DLDL_THREADS", "1")
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while !ready(&killed) && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(2));
@@ -123,7 +194,11 @@ fn whole_and_killed(root: &Path, task: &Path, meta: &str, ready: impl Fn(&Path) 
 #[test]
 fn a_killed_search_resumes_to_the_same_phi() {
     let body = format!("method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 8\nepisodes_per_step = 2\nunroll = 2\n{INNER}");
-    killed_study_resumes_to_identical_records("search-resume", &body, &["learned.toml", "trials.jsonl", "summary.json", "comparison.jsonl"]);
+    killed_study_resumes_to_identical_records(
+        "search-resume",
+        &body,
+        &["learned.toml", "trials.jsonl", "summary.json", "comparison.jsonl"],
+    );
 }
 
 /// A study `body` killed with SIGKILL after its first outer step and rerun ends with `files` equal
@@ -141,7 +216,10 @@ fn killed_study_resumes_to_identical_records(name: &str, body: &str, files: &[&s
 /// for their wall-clock `seconds`).
 fn assert_same_records(whole: &Path, killed: &Path, files: &[&str]) {
     for file in files {
-        let read = |dir: &Path| std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()));
+        let read = |dir: &Path| {
+            std::fs::read_to_string(dir.join(file))
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+        };
         let (mut a, mut b) = (read(whole), read(killed));
         if file.ends_with(".json") {
             let timeless = |text: &str| {
@@ -162,19 +240,30 @@ fn assert_same_records(whole: &Path, killed: &Path, files: &[&str]) {
 #[test]
 fn a_killed_es_study_resumes_to_identical_records() {
     let body = format!("method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 6\nepisodes_per_step = 2\ncandidates = 4\n{INNER}");
-    killed_study_resumes_to_identical_records("search-es-resume", &body, &["learned.toml", "trials.jsonl", "state.json", "summary.json", "comparison.jsonl"]);
+    killed_study_resumes_to_identical_records(
+        "search-es-resume",
+        &body,
+        &["learned.toml", "trials.jsonl", "state.json", "summary.json", "comparison.jsonl"],
+    );
 }
 
 #[test]
 fn a_killed_pbt_study_resumes_to_the_same_phi_trajectories() {
     let (root, task) = fixture("search-pbt-resume", 0.01);
     let meta = study(&root, "pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 3\nvalidation_episodes = 2\n[inner]\nsteps = 60\nbatch = 4\nlr = 0.01\n");
-    let round_two = |dir: &Path| std::fs::read_to_string(dir.join("state.json")).is_ok_and(|s| s.contains("\"step\":2") || s.contains("\"step\": 2"));
+    let round_two = |dir: &Path| {
+        std::fs::read_to_string(dir.join("state.json"))
+            .is_ok_and(|s| s.contains("\"step\":2") || s.contains("\"step\": 2"))
+    };
     let (whole, killed, _) = whole_and_killed(&root, &task, &meta, round_two);
     let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
     assert_eq!(read(&whole, "learned.toml"), read(&killed, "learned.toml"));
     assert_same_records(&whole, &killed, &["trials.jsonl", "lineage.jsonl", "state.json", "summary.json"]);
-    assert_eq!(read(&whole, "lineage.jsonl").lines().count(), 19, "every round before the last replaces a member");
+    assert_eq!(
+        read(&whole, "lineage.jsonl").lines().count(),
+        19,
+        "every round before the last replaces a member"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -191,7 +280,17 @@ fn bad_study_files_name_the_file_and_field() {
     ];
     for (name, body, needle) in cases {
         let meta = study(&root, name, body);
-        let r = dldl(&["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&root.join("data")), "--out", path(&root.join(name))]);
+        let r = dldl(&[
+            "search",
+            "--task",
+            path(&task),
+            "--meta",
+            &meta,
+            "--data-dir",
+            path(&root.join("data")),
+            "--out",
+            path(&root.join(name)),
+        ]);
         assert_eq!(r.status.code(), Some(1), "{name}: {}", text(&r));
         assert!(text(&r).contains(needle), "{name}: {}", text(&r));
         assert!(!root.join(name).exists(), "{name}: a refused study wrote its run directory");

@@ -9,7 +9,27 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
     let (root, task) = fixture("ok", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let args = ["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--eval-every", "10", "--chunk", "3", "--out", path(&out), "--device", "cpu"];
+    let args = [
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--dist",
+        "onehot",
+        "--dist",
+        "dldl:sigma=1",
+        "--seeds",
+        "2",
+        "--eval-every",
+        "10",
+        "--chunk",
+        "3",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ];
     let result = dldl(&args);
     assert!(result.status.success(), "{}", text(&result));
     let summary = String::from_utf8_lossy(&result.stdout);
@@ -17,10 +37,12 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
     for file in ["config.json", "curves.jsonl", "checkpoint.safetensors", "metrics.json", "summary.md"] {
         assert!(out.join(file).exists(), "{file} missing");
     }
-    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["seeds"], serde_json::json!([0, 1, 0, 1]));
     assert!(config["environment"]["libtorch"].as_str().unwrap().starts_with("2.11.0"));
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["members"].as_array().unwrap().len(), 4);
     let curves = std::fs::read_to_string(out.join("curves.jsonl")).unwrap();
     assert_eq!(curves.lines().count(), 4 * 3, "3 evaluations × 4 members");
@@ -53,20 +75,55 @@ fn train_writes_a_run_directory_and_eval_reads_it() {
 fn batchnorm_runs_keep_their_statistics() {
     let (root, task) = fixture("bn", 0.01);
     let data = root.join("data");
-    let normalised = variant(&root, &task, "normalised", |t| t.replace("widths = [4, 8]", "widths = [4, 8]\nbatchnorm = true"));
+    let normalised = variant(&root, &task, "normalised", |t| {
+        t.replace("widths = [4, 8]", "widths = [4, 8]\nbatchnorm = true")
+    });
     let out = root.join("run");
-    let r = dldl(&["train", "--task", path(&normalised), "--data-dir", path(&data), "--seeds", "2", "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&normalised),
+        "--data-dir",
+        path(&data),
+        "--seeds",
+        "2",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     let stored = tch::Tensor::read_safetensors(out.join("checkpoint.safetensors")).unwrap();
-    let variance = stored.iter().find(|(n, _)| n == "layer1.running_var").map(|(_, t)| t.shallow_clone()).expect("running variance stored");
+    let variance = stored
+        .iter()
+        .find(|(n, _)| n == "layer1.running_var")
+        .map(|(_, t)| t.shallow_clone())
+        .expect("running variance stored");
     assert_eq!(variance.size(), [2, 8]);
-    assert!(variance.get(0).not_equal_tensor(&variance.get(1)).any().int64_value(&[]) == 1, "each member its own statistics");
+    assert!(
+        variance.get(0).not_equal_tensor(&variance.get(1)).any().int64_value(&[]) == 1,
+        "each member its own statistics"
+    );
     let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
     assert!(eval.status.success(), "{}", text(&eval));
     let reported = |table: &str| table.lines().find(|l| l.starts_with("| gaussian")).map(str::to_string);
     assert_eq!(reported(&text(&eval)), reported(&String::from_utf8_lossy(&r.stdout)));
     let plain = root.join("plain");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--init", path(&out), "--steps", "2", "--out", path(&plain), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--init",
+        path(&out),
+        "--steps",
+        "2",
+        "--out",
+        path(&plain),
+        "--device",
+        "cpu",
+    ]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(text(&r).contains("checkpoint has tensors this network does not (another network, e.g. with BatchNorm): layer0.running_mean, layer0.running_var, layer0.scale, layer1.running_mean"), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
@@ -78,9 +135,20 @@ fn same_seed_gives_the_same_numbers() {
     let data = root.join("data");
     let run = |name: &str| {
         let out = root.join(name);
-        let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--device", "cpu"]);
+        let r = dldl(&[
+            "train",
+            "--task",
+            path(&task),
+            "--data-dir",
+            path(&data),
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+        ]);
         assert!(r.status.success(), "{}", text(&r));
-        let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
         m["members"][0]["metrics"].clone()
     };
     assert_eq!(run("a"), run("b"));
@@ -91,16 +159,37 @@ fn same_seed_gives_the_same_numbers() {
 fn bad_settings_are_clear_errors() {
     let (root, task) = fixture("bad", -1.0);
     let data = root.join("data");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--out", path(&root.join("r"))]);
+    let r =
+        dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--out", path(&root.join("r"))]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(text(&r).contains("toy.toml") && text(&r).contains("lr"), "{}", text(&r));
     let (root2, task2) = fixture("cuda", 0.01);
     if tch::Cuda::device_count() == 0 {
-        let r = dldl(&["train", "--task", path(&task2), "--data-dir", path(&root2.join("data")), "--out", path(&root2.join("r")), "--device", "cuda"]);
+        let r = dldl(&[
+            "train",
+            "--task",
+            path(&task2),
+            "--data-dir",
+            path(&root2.join("data")),
+            "--out",
+            path(&root2.join("r")),
+            "--device",
+            "cuda",
+        ]);
         assert_eq!(r.status.code(), Some(1));
         assert!(text(&r).contains("CUDA device"), "{}", text(&r));
     }
-    let r = dldl(&["train", "--task", path(&task2), "--data-dir", path(&root2.join("data")), "--out", path(&root2.join("r")), "--dist", "dldl:sigma=0"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task2),
+        "--data-dir",
+        path(&root2.join("data")),
+        "--out",
+        path(&root2.join("r")),
+        "--dist",
+        "dldl:sigma=0",
+    ]);
     assert!(text(&r).contains("sigma") && r.status.code() == Some(1), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_dir_all(&root2);
@@ -109,7 +198,10 @@ fn bad_settings_are_clear_errors() {
 /// The toy task with plain SGD at `lr`.
 fn sgd_fixture(name: &str, lr: f64) -> (std::path::PathBuf, std::path::PathBuf) {
     let (root, task) = fixture(name, 0.01);
-    let toml = std::fs::read_to_string(&task).unwrap().replace("optimiser = \"adam\"", "optimiser = \"sgd\"").replace("lr = 0.01", &format!("lr = {lr:e}"));
+    let toml = std::fs::read_to_string(&task)
+        .unwrap()
+        .replace("optimiser = \"adam\"", "optimiser = \"sgd\"")
+        .replace("lr = 0.01", &format!("lr = {lr:e}"));
     std::fs::write(&task, toml).unwrap();
     (root, task)
 }
@@ -119,18 +211,42 @@ fn a_run_whose_every_member_failed_exits_non_zero_and_eval_refuses_it() {
     let (root, task) = sgd_fixture("all-failed", 1e20);
     let data = root.join("data");
     let out = root.join("run");
-    let args = ["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--seeds", "2", "--steps", "5", "--out", path(&out), "--device", "cpu"];
+    let args = [
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--dist",
+        "onehot",
+        "--seeds",
+        "2",
+        "--steps",
+        "5",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ];
     let r = dldl(&args);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(text(&r).contains("every member failed in training (2 of 2"), "{}", text(&r));
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
-    assert!(metrics["members"].as_array().unwrap().iter().all(|m| m["failure"].is_string()), "the run directory records the failures");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(
+        metrics["members"].as_array().unwrap().iter().all(|m| m["failure"].is_string()),
+        "the run directory records the failures"
+    );
     let again = dldl(&args);
     assert_eq!(again.status.code(), Some(1), "the finished run is still a failure: {}", text(&again));
     let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
     assert_eq!(eval.status.code(), Some(1), "{}", text(&eval));
     let message = text(&eval);
-    assert!(message.contains("skipped member 0 (onehot, seed 0)") && message.contains("every member of this run failed"), "{message}");
+    assert!(
+        message.contains("skipped member 0 (onehot, seed 0)")
+            && message.contains("every member of this run failed"),
+        "{message}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -139,11 +255,26 @@ fn eval_skips_a_failed_member_and_checks_data_dir() {
     let (root, task) = fixture("eval-skip", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--seeds", "2", "--steps", "5", "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--seeds",
+        "2",
+        "--steps",
+        "5",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     // Record member 1 as failed, as a diverged member is recorded.
     let file = out.join("metrics.json");
-    let mut metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     metrics["members"][1]["failure"] = "non-finite loss NaN at step 3".into();
     std::fs::write(&file, metrics.to_string()).unwrap();
     let eval = dldl(&["eval", "--run", path(&out), "--device", "cpu"]);
@@ -168,7 +299,19 @@ fn eval_refuses_data_dir_on_a_task_that_does_not_read_it() {
     let root = std::env::temp_dir().join(format!("dldl-train-bundled-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let out = root.join("run");
-    let r = dldl(&["train", "--task", "tasks/age-abalone.toml", "--dist", "onehot", "--steps", "2", "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        "tasks/age-abalone.toml",
+        "--dist",
+        "onehot",
+        "--steps",
+        "2",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     let eval = dldl(&["eval", "--run", path(&out), "--data-dir", "/nonexistent", "--device", "cpu"]);
     assert_eq!(eval.status.code(), Some(1), "{}", text(&eval));
@@ -181,10 +324,25 @@ fn train_refuses_patience_without_validation_and_a_method_given_twice() {
     let (root, task) = fixture("train-flags", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let base = ["train", "--task", path(&task), "--data-dir", path(&data), "--out", path(&out), "--steps", "5", "--device", "cpu"];
+    let base = [
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--out",
+        path(&out),
+        "--steps",
+        "5",
+        "--device",
+        "cpu",
+    ];
     let cases: [(&[&str], &str); 2] = [
         (&["--patience", "2"], "--patience = 2: counts validations: give --eval-every N as well"),
-        (&["--dist", "onehot", "--dist", "dldl:sigma=1", "--dist", "onehot"], "--dist = onehot: is given twice"),
+        (
+            &["--dist", "onehot", "--dist", "dldl:sigma=1", "--dist", "onehot"],
+            "--dist = onehot: is given twice",
+        ),
     ];
     for (extra, needle) in cases {
         let r = dldl(&[&base[..], extra].concat());
@@ -196,7 +354,12 @@ fn train_refuses_patience_without_validation_and_a_method_given_twice() {
 }
 
 /// `train` with `--init` on the toy task: a task file of the same name in `dir`, `edit` applied.
-fn variant(root: &std::path::Path, task: &std::path::Path, dir: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+fn variant(
+    root: &std::path::Path,
+    task: &std::path::Path,
+    dir: &str,
+    edit: impl Fn(String) -> String,
+) -> std::path::PathBuf {
     std::fs::create_dir_all(root.join(dir)).unwrap();
     let file = root.join(dir).join(task.file_name().unwrap());
     std::fs::write(&file, edit(std::fs::read_to_string(task).unwrap())).unwrap();
@@ -209,26 +372,74 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
     let (root, task) = fixture("warm", 0.01);
     let data = root.join("data");
     let source = root.join("source");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--dist", "dldl:sigma=1", "--seeds", "2", "--out", path(&source), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--dist",
+        "onehot",
+        "--dist",
+        "dldl:sigma=1",
+        "--seeds",
+        "2",
+        "--out",
+        path(&source),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
-    let names: Vec<String> = ["layer0", "layer1", "layer2", "layer3"].iter().flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")]).collect();
-    let load = |run: &std::path::Path| Params::load(&run.join("checkpoint.safetensors"), &names, &[], tch::Device::Cpu).unwrap();
+    let names: Vec<String> = ["layer0", "layer1", "layer2", "layer3"]
+        .iter()
+        .flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")])
+        .collect();
+    let load = |run: &std::path::Path| {
+        Params::load(&run.join("checkpoint.safetensors"), &names, &[], tch::Device::Cpu).unwrap()
+    };
 
     // The start parameters are the source members', bit for bit (seed index s from member s of the method).
-    let warm: dldl_meta::train::warm_start::WarmStart = format!("{}:dldl:sigma=1", source.display()).parse().unwrap();
-    let prepared = dldl_meta::train::setup::PreparedTask::load(&task, &dldl_meta::data::DataRoots { external: data.clone(), fetched: root.join("fetched"), cache: root.join("cache") }).unwrap();
+    let warm: dldl_meta::train::warm_start::WarmStart =
+        format!("{}:dldl:sigma=1", source.display()).parse().unwrap();
+    let prepared = dldl_meta::train::setup::PreparedTask::load(
+        &task,
+        &dldl_meta::data::DataRoots {
+            external: data.clone(),
+            fetched: root.join("fetched"),
+            cache: root.join("cache"),
+        },
+    )
+    .unwrap();
     let starts = warm.load(&task, &prepared.inner.network, 3, tch::Device::Cpu).unwrap();
     let stored = load(&source);
     for (s, member) in [(0, 2), (1, 3), (2, 2)] {
         for (a, b) in starts[s].tensors.iter().zip(&stored.tensors) {
-            assert!(a.get(0).equal(&b.get(member)), "seed index {s} does not start from source member {member}");
+            assert!(
+                a.get(0).equal(&b.get(member)),
+                "seed index {s} does not start from source member {member}"
+            );
         }
     }
 
     // With freeze = "features" the convolutions keep the source's weights exactly; the head trains.
-    let frozen = variant(&root, &task, "frozen", |t| t.replace("lr = 0.01", "lr = 0.01\nfreeze = \"features\""));
+    let frozen =
+        variant(&root, &task, "frozen", |t| t.replace("lr = 0.01", "lr = 0.01\nfreeze = \"features\""));
     let tuned = root.join("tuned");
-    let r = dldl(&["train", "--task", path(&frozen), "--data-dir", path(&data), "--init", &format!("{}:onehot", source.display()), "--steps", "5", "--out", path(&tuned), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&frozen),
+        "--data-dir",
+        path(&data),
+        "--init",
+        &format!("{}:onehot", source.display()),
+        "--steps",
+        "5",
+        "--out",
+        path(&tuned),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     let after = load(&tuned);
     for (i, name) in names.iter().enumerate() {
@@ -240,16 +451,30 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
 
     // Refusals name the problem and write nothing.
     let wide = variant(&root, &task, "wide", |t| t.replace("widths = [4, 8]", "widths = [4, 12]"));
-    let normalised = variant(&root, &task, "normalised", |t| t.replace("widths = [4, 8]", "widths = [4, 8]\nbatchnorm = true"));
+    let normalised = variant(&root, &task, "normalised", |t| {
+        t.replace("widths = [4, 8]", "widths = [4, 8]\nbatchnorm = true")
+    });
     let other = root.join("other.toml");
     std::fs::copy(&task, &other).unwrap();
     let no_checkpoint = root.join("no-checkpoint");
     std::fs::create_dir_all(&no_checkpoint).unwrap();
     std::fs::copy(source.join("config.json"), no_checkpoint.join("config.json")).unwrap();
     let cases = [
-        (&wide, format!("{}:onehot", source.display()), "parameter `layer1.weight` has shape [8, 4, 3, 3], this run's network needs [12, 4, 3, 3]"),
-        (&other, format!("{}:onehot", source.display()), "was trained on task `toy`; this run's task is `other`"),
-        (&task, source.display().to_string(), "trained 2 methods (onehot, gaussian:sigma=1): name one as RUN:METHOD"),
+        (
+            &wide,
+            format!("{}:onehot", source.display()),
+            "parameter `layer1.weight` has shape [8, 4, 3, 3], this run's network needs [12, 4, 3, 3]",
+        ),
+        (
+            &other,
+            format!("{}:onehot", source.display()),
+            "was trained on task `toy`; this run's task is `other`",
+        ),
+        (
+            &task,
+            source.display().to_string(),
+            "trained 2 methods (onehot, gaussian:sigma=1): name one as RUN:METHOD",
+        ),
         (&task, format!("{}:dldl:sigma=3", source.display()), "trained no method `dldl:sigma=3`"),
         (&task, format!("{}:onehot", no_checkpoint.display()), "has no checkpoint.safetensors"),
         (&task, format!("{}:onehot", root.join("nowhere").display()), "has no readable config.json"),
@@ -257,7 +482,21 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
     ];
     for (i, (task_file, init, needle)) in cases.iter().enumerate() {
         let out = root.join(format!("refused-{i}"));
-        let r = dldl(&["train", "--task", path(task_file), "--data-dir", path(&data), "--init", init, "--steps", "2", "--out", path(&out), "--device", "cpu"]);
+        let r = dldl(&[
+            "train",
+            "--task",
+            path(task_file),
+            "--data-dir",
+            path(&data),
+            "--init",
+            init,
+            "--steps",
+            "2",
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+        ]);
         assert_eq!(r.status.code(), Some(1), "{needle}: {}", text(&r));
         assert!(text(&r).contains(needle), "{needle}: {}", text(&r));
         assert!(!out.exists(), "{needle}: the refused run wrote {}", out.display());
@@ -273,9 +512,23 @@ fn a_trace_replays_in_pytorch_to_our_weights() {
     let (root, task) = fixture("trace", 0.01);
     let data = root.join("data");
     let options = "widths = [4, 8]\nbatchnorm = true\ndropout = 0.3\nconv_dropout = 0.1";
-    let task = variant(&root, &task, "traced", |t| t.replace("widths = [4, 8]", options).replace("lr = 0.01", "lr = 0.01\nhflip = true\nshift = 1"));
+    let task = variant(&root, &task, "traced", |t| {
+        t.replace("widths = [4, 8]", options).replace("lr = 0.01", "lr = 0.01\nhflip = true\nshift = 1")
+    });
     let out = root.join("run");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "dldl:sigma=1", "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--dist",
+        "dldl:sigma=1",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     for steps in ["0", "31"] {
         let r = dldl(&["trace", "--run", path(&out), "--steps", steps]);
@@ -284,14 +537,21 @@ fn a_trace_replays_in_pytorch_to_our_weights() {
     }
     let r = dldl(&["trace", "--run", path(&out), "--steps", "3"]);
     assert!(r.status.success(), "{}", text(&r));
-    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("trace.json")).unwrap()).unwrap();
-    assert_eq!((record["steps"].as_u64(), record["dropout_sites"].as_array().map(Vec::len)), (Some(3), Some(3)));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trace.json")).unwrap()).unwrap();
+    assert_eq!(
+        (record["steps"].as_u64(), record["dropout_sites"].as_array().map(Vec::len)),
+        (Some(3), Some(3))
+    );
     let npz = root.join("data.npz");
     let r = dldl(&["data", "show", path(&task), "--data-dir", path(&data), "--export", path(&npz)]);
     assert!(r.status.success(), "{}", text(&r));
     let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/parity.py");
-    let r = std::process::Command::new(python).args([path(&script), "--run", path(&out), "--data", path(&npz), "--replay"]).output().unwrap();
+    let r = std::process::Command::new(python)
+        .args([path(&script), "--run", path(&out), "--data", path(&npz), "--replay"])
+        .output()
+        .unwrap();
     assert!(r.status.success(), "{}", text(&r));
     let report = String::from_utf8_lossy(&r.stdout).to_string();
     // Rows `| tensor | largest |ours| | largest |PyTorch − ours| | … |`: every weight within 1e-5.

@@ -8,7 +8,8 @@ use std::path::Path;
 /// Replaces the label of the fixture's first image by `label`.
 fn relabel_first(root: &Path, label: &str) {
     let csv = root.join("data/faces/labels.csv");
-    let body = std::fs::read_to_string(&csv).unwrap().replacen("img000.png,0", &format!("img000.png,{label}"), 1);
+    let body =
+        std::fs::read_to_string(&csv).unwrap().replacen("img000.png,0", &format!("img000.png,{label}"), 1);
     std::fs::write(&csv, body).unwrap();
 }
 
@@ -17,9 +18,23 @@ fn train_refuses_a_label_beyond_the_bins() {
     let (root, task) = fixture("values-train", 0.01);
     relabel_first(&root, "210");
     let out = root.join("run");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&root.join("data")), "--dist", "onehot", "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&root.join("data")),
+        "--dist",
+        "onehot",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
-    for needle in ["img000.png: label 210 lies outside the label domain 0..5", "`labels.bins` of", "1 of 120 labels"] {
+    for needle in
+        ["img000.png: label 210 lies outside the label domain 0..5", "`labels.bins` of", "1 of 120 labels"]
+    {
         assert!(text(&r).contains(needle), "`{needle}` not in: {}", text(&r));
     }
     let _ = std::fs::remove_dir_all(&root);
@@ -30,7 +45,21 @@ fn eval_refuses_data_whose_labels_leave_the_runs_domain() {
     let (root, task) = fixture("values-eval", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", "onehot", "--steps", "2", "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--dist",
+        "onehot",
+        "--steps",
+        "2",
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     relabel_first(&root, "-40");
     let e = dldl(&["eval", "--run", path(&out), "--data-dir", path(&data), "--device", "cpu"]);
@@ -51,9 +80,26 @@ fn a_search_without_a_finite_score_writes_no_learned_phi_and_fails() {
     let body = "method = \"grid\"\nlearn = \"sigma\"\ngrid = [0.5, 2.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\nvalidation_episodes = 2\n[inner]\nsteps = 4\nbatch = 4\nlr = 1e20\noptimiser = \"sgd\"\n";
     let meta = study(&root, "nan", body);
     let out = root.join("run");
-    let r = dldl(&["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&root.join("data")), "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "search",
+        "--task",
+        path(&task),
+        "--meta",
+        &meta,
+        "--data-dir",
+        path(&root.join("data")),
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
-    assert!(text(&r).contains("none of the 4 trials scored a finite query loss") && text(&r).contains("no learned.toml was written"), "{}", text(&r));
+    assert!(
+        text(&r).contains("none of the 4 trials scored a finite query loss")
+            && text(&r).contains("no learned.toml was written"),
+        "{}",
+        text(&r)
+    );
     assert!(!out.join("learned.toml").exists(), "a failed search must not write learned.toml");
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -63,17 +109,49 @@ fn study_values_outside_their_bounds_are_refused_before_training() {
     let (root, task) = fixture("values-bounds", 0.01);
     let head = "lower = [1.0]\nupper = [90.0]\nouter_steps = 1\nepisodes_per_step = 1\n";
     let cases = [
-        ("init", format!("method = \"cmaes\"\nlearn = \"sigma\"\ninit = [500.0]\n{head}"), "field `init`: [500.0]: σ = 500 lies outside the bounds [1, 90]"),
-        ("scalar", format!("method = \"hypergradient\"\nlearn = \"sigma\"\ninit = [3.0, 4.0]\n{head}"), "field `init`: [3.0, 4.0]: 2 values given; `sigma` takes 1"),
-        ("grid", format!("method = \"grid\"\nlearn = \"sigma\"\ngrid = [2.0, 120.0]\n{head}"), "field `grid[1]`: [120.0]: σ = 120 lies outside the bounds [1, 90]"),
-        ("learn", format!("method = \"random\"\nlearn = \"kernel-sigma\"\n{head}"), "`kernel-sigma` does not apply"),
+        (
+            "init",
+            format!("method = \"cmaes\"\nlearn = \"sigma\"\ninit = [500.0]\n{head}"),
+            "field `init`: [500.0]: σ = 500 lies outside the bounds [1, 90]",
+        ),
+        (
+            "scalar",
+            format!("method = \"hypergradient\"\nlearn = \"sigma\"\ninit = [3.0, 4.0]\n{head}"),
+            "field `init`: [3.0, 4.0]: 2 values given; `sigma` takes 1",
+        ),
+        (
+            "grid",
+            format!("method = \"grid\"\nlearn = \"sigma\"\ngrid = [2.0, 120.0]\n{head}"),
+            "field `grid[1]`: [120.0]: σ = 120 lies outside the bounds [1, 90]",
+        ),
+        (
+            "learn",
+            format!("method = \"random\"\nlearn = \"kernel-sigma\"\n{head}"),
+            "`kernel-sigma` does not apply",
+        ),
     ];
     for (name, body, needle) in cases {
         let meta = study(&root, name, &body);
         let out = root.join(name);
-        let r = dldl(&["search", "--task", path(&task), "--meta", &meta, "--data-dir", path(&root.join("data")), "--out", path(&out), "--device", "cpu"]);
+        let r = dldl(&[
+            "search",
+            "--task",
+            path(&task),
+            "--meta",
+            &meta,
+            "--data-dir",
+            path(&root.join("data")),
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+        ]);
         assert_eq!(r.status.code(), Some(1), "{name}: {}", text(&r));
-        assert!(text(&r).contains(&meta) && text(&r).contains(needle), "{name}: expected {needle:?} in {}", text(&r));
+        assert!(
+            text(&r).contains(&meta) && text(&r).contains(needle),
+            "{name}: expected {needle:?} in {}",
+            text(&r)
+        );
         assert!(!text(&r).contains("KernelSigma") && !text(&r).contains("Cmaes"), "{name}: {}", text(&r));
     }
     let _ = std::fs::remove_dir_all(&root);
@@ -96,7 +174,19 @@ fn a_learned_phi_from_another_label_domain_is_refused() {
     learned_run(&degrees, &toml.replace("bins = \"0:5:1\"", "bins = \"-180:180:5\""), serde_json::json!({}));
     let spec = format!("learned:{}", path(&degrees));
     for command in ["train", "fewshot"] {
-        let mut args = vec![command, "--task", path(&task), "--data-dir", path(&data), "--method", &spec, "--out", "/nonexistent/never", "--device", "cpu"];
+        let mut args = vec![
+            command,
+            "--task",
+            path(&task),
+            "--data-dir",
+            path(&data),
+            "--method",
+            &spec,
+            "--out",
+            "/nonexistent/never",
+            "--device",
+            "cpu",
+        ];
         if command == "fewshot" {
             args.extend(["--shots", "1", "--episodes", "1"]);
         }
@@ -108,8 +198,19 @@ fn a_learned_phi_from_another_label_domain_is_refused() {
     // A directory without the record of its task cannot be checked, so it is not applied either.
     let unknown = root.join("hand-written");
     std::fs::create_dir_all(&unknown).unwrap();
-    std::fs::write(unknown.join("learned.toml"), "[distribution]\nfamily = \"gaussian\"\nsigma = 3.7\n").unwrap();
-    let r = dldl(&["train", "--task", path(&task), "--data-dir", path(&data), "--dist", &format!("learned:{}", path(&unknown)), "--out", "/nonexistent/never"]);
+    std::fs::write(unknown.join("learned.toml"), "[distribution]\nfamily = \"gaussian\"\nsigma = 3.7\n")
+        .unwrap();
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--dist",
+        &format!("learned:{}", path(&unknown)),
+        "--out",
+        "/nonexistent/never",
+    ]);
     assert!(r.status.code() == Some(1) && text(&r).contains("cannot tell which task"), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -118,10 +219,32 @@ fn a_learned_phi_from_another_label_domain_is_refused() {
 fn fewshot_says_when_it_takes_the_inner_loop_of_a_learned_runs_study() {
     let (root, task) = fixture("values-learned-inner", 0.01);
     let same = root.join("same-task-run");
-    learned_run(&same, &std::fs::read_to_string(&task).unwrap(), serde_json::json!({"steps": 3, "batch": 4, "lr": 0.003}));
+    learned_run(
+        &same,
+        &std::fs::read_to_string(&task).unwrap(),
+        serde_json::json!({"steps": 3, "batch": 4, "lr": 0.003}),
+    );
     let spec = format!("learned:{}", path(&same));
     let out = root.join("fs");
-    let r = dldl(&["fewshot", "--task", path(&task), "--data-dir", path(&root.join("data")), "--shots", "1", "--episodes", "1", "--method", "onehot", "--method", &spec, "--out", path(&out), "--device", "cpu"]);
+    let r = dldl(&[
+        "fewshot",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&root.join("data")),
+        "--shots",
+        "1",
+        "--episodes",
+        "1",
+        "--method",
+        "onehot",
+        "--method",
+        &spec,
+        "--out",
+        path(&out),
+        "--device",
+        "cpu",
+    ]);
     assert!(r.status.success(), "{}", text(&r));
     let note = format!("note: the inner loop takes the [inner] of the study of {} (steps 3, batch 4, lr 0.003), not the task's [train]", path(&same));
     assert!(text(&r).contains(&note), "{}", text(&r));
@@ -135,14 +258,33 @@ fn train_refuses_unparsable_utkface_names_unless_told_to_skip_them() {
     std::fs::create_dir_all(&faces).unwrap();
     for i in 0..60u32 {
         let age = i % 6;
-        image::GrayImage::from_pixel(16, 16, image::Luma([(age * 40) as u8])).save(faces.join(format!("{age}_0_1_2017{i:04}.jpg.chip.jpg"))).unwrap();
+        image::GrayImage::from_pixel(16, 16, image::Luma([(age * 40) as u8]))
+            .save(faces.join(format!("{age}_0_1_2017{i:04}.jpg.chip.jpg")))
+            .unwrap();
     }
     std::fs::copy(faces.join("0_0_1_20170000.jpg.chip.jpg"), faces.join("foo.jpg")).unwrap();
-    let toml = std::fs::read_to_string(&task).unwrap().replace("kind = \"image-folder\"\npath = \"faces\"", "kind = \"utkface\"\npath = \"utk\"");
+    let toml = std::fs::read_to_string(&task)
+        .unwrap()
+        .replace("kind = \"image-folder\"\npath = \"faces\"", "kind = \"utkface\"\npath = \"utk\"");
     let strict = root.join("utk.toml");
     std::fs::write(&strict, &toml).unwrap();
     let args = |task: &Path, out: &str| -> Vec<String> {
-        ["train", "--task", path(task), "--data-dir", path(&root.join("data")), "--steps", "2", "--out", out, "--device", "cpu"].iter().map(|s| s.to_string()).collect()
+        [
+            "train",
+            "--task",
+            path(task),
+            "--data-dir",
+            path(&root.join("data")),
+            "--steps",
+            "2",
+            "--out",
+            out,
+            "--device",
+            "cpu",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let out = root.join("run");
     let r = dldl(&args(&strict, path(&out)).iter().map(String::as_str).collect::<Vec<_>>());
@@ -150,7 +292,8 @@ fn train_refuses_unparsable_utkface_names_unless_told_to_skip_them() {
     assert!(text(&r).contains("1 file name(s) do not follow UTKFace's AGE_GENDER_RACE_DATE.jpg[.chip.jpg] naming, e.g. `foo.jpg`"), "{}", text(&r));
     let lenient = root.join("utk-skip.toml");
     std::fs::write(&lenient, toml.replace("path = \"utk\"", "path = \"utk\"\nskip_corrupt = true")).unwrap();
-    let r = dldl(&args(&lenient, path(&root.join("run-skip"))).iter().map(String::as_str).collect::<Vec<_>>());
+    let r =
+        dldl(&args(&lenient, path(&root.join("run-skip"))).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(r.status.success(), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -160,7 +303,19 @@ fn a_sigma_below_a_hundredth_of_the_bin_step_is_refused_before_training() {
     let (root, task) = fixture("values-sigma", 0.01);
     let (out, data) = (root.join("run"), root.join("data"));
     for (command, flag) in [("train", "--dist"), ("fewshot", "--dist")] {
-        let mut args = vec![command, "--task", path(&task), "--data-dir", path(&data), flag, "dldl:sigma=1e-30", "--out", path(&out), "--device", "cpu"];
+        let mut args = vec![
+            command,
+            "--task",
+            path(&task),
+            "--data-dir",
+            path(&data),
+            flag,
+            "dldl:sigma=1e-30",
+            "--out",
+            path(&out),
+            "--device",
+            "cpu",
+        ];
         if command == "fewshot" {
             args.extend(["--shots", "1", "--episodes", "1"]);
         }

@@ -8,7 +8,13 @@ fn repo() -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).current_dir(dir).env_remove("DLDL_DATA").env("RUST_BACKTRACE", "0").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DLDL_DATA")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
 }
 
 fn text(out: &Output) -> String {
@@ -20,11 +26,22 @@ fn tasks_lists_every_task_and_says_how_to_get_missing_data() {
     let out = run(&repo(), &["tasks", "--data-dir", "/nonexistent/dldl"]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
-    for name in ["age-utkface", "age-abalone", "quality-wine", "rotation-mnist", "pose-mnist", "multilabel-mnist", "segment-mnist"] {
+    for name in [
+        "age-utkface",
+        "age-abalone",
+        "quality-wine",
+        "rotation-mnist",
+        "pose-mnist",
+        "multilabel-mnist",
+        "segment-mnist",
+    ] {
         assert!(t.contains(name), "{name} missing from:\n{t}");
     }
     assert!(t.contains("117 bins 0..116") && t.contains("1599"), "{t}");
-    assert!(t.contains("age-utkface: /nonexistent/dldl/utkface is missing") && t.contains("DLDL_DATA"), "{t}");
+    assert!(
+        t.contains("age-utkface: /nonexistent/dldl/utkface is missing") && t.contains("DLDL_DATA"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -33,7 +50,10 @@ fn check_names_missing_and_corrupted_files() {
     let out = run(scratch.path(), &["data", "check"]);
     assert!(!out.status.success());
     let t = text(&out);
-    assert!(t.contains("data/mnist/digits/0.json") && t.contains("missing") && t.contains("make data"), "{t}");
+    assert!(
+        t.contains("data/mnist/digits/0.json") && t.contains("missing") && t.contains("make data"),
+        "{t}"
+    );
 
     let fetched = repo().join("data");
     if !fetched.join("mnist/digits/9.json").exists() || !fetched.join("abalone/abalone.csv").exists() {
@@ -43,7 +63,11 @@ fn check_names_missing_and_corrupted_files() {
     let digits = scratch.path().join("data/mnist/digits");
     std::fs::create_dir_all(&digits).unwrap();
     for d in 0..10 {
-        std::os::unix::fs::symlink(fetched.join(format!("mnist/digits/{d}.json")), digits.join(format!("{d}.json"))).unwrap();
+        std::os::unix::fs::symlink(
+            fetched.join(format!("mnist/digits/{d}.json")),
+            digits.join(format!("{d}.json")),
+        )
+        .unwrap();
     }
     std::fs::create_dir_all(scratch.path().join("data/abalone")).unwrap();
     let mut csv = std::fs::read(fetched.join("abalone/abalone.csv")).unwrap();

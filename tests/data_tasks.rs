@@ -1,7 +1,9 @@
 //! Every task file parses and validates; every task whose data is here loads with labels inside its domain,
 //! splits into disjoint pools, and gives the same episodes for the same (seed, pool, index) from a fresh load.
 use dldl_meta::config::TaskSpec;
-use dldl_meta::data::{load_task, probe_task, Availability, DataRoots, Dataset, EpisodeSampler, Labels, Pool, Split};
+use dldl_meta::data::{
+    load_task, probe_task, Availability, DataRoots, Dataset, EpisodeSampler, Labels, Pool, Split,
+};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -14,7 +16,15 @@ fn roots() -> DataRoots {
     DataRoots::under(&repo(), external)
 }
 
-const TASKS: [&str; 7] = ["age-utkface", "age-abalone", "quality-wine", "rotation-mnist", "pose-mnist", "multilabel-mnist", "segment-mnist"];
+const TASKS: [&str; 7] = [
+    "age-utkface",
+    "age-abalone",
+    "quality-wine",
+    "rotation-mnist",
+    "pose-mnist",
+    "multilabel-mnist",
+    "segment-mnist",
+];
 
 fn available(task: &TaskSpec) -> bool {
     match probe_task(task, &roots()) {
@@ -40,7 +50,11 @@ fn check_labels(task: &TaskSpec, d: &Dataset) {
     match &d.labels {
         Labels::MultiLabel(t) => {
             let codes: HashSet<i64> = Vec::<i64>::try_from(t.reshape([-1])).unwrap().into_iter().collect();
-            assert!(codes.is_subset(&HashSet::from([0, 1, 2])) && codes.contains(&1) && codes.contains(&2), "{}: {codes:?}", task.name);
+            assert!(
+                codes.is_subset(&HashSet::from([0, 1, 2])) && codes.contains(&1) && codes.contains(&2),
+                "{}: {codes:?}",
+                task.name
+            );
         }
         Labels::Segmentation(t) => {
             let values: HashSet<i64> = Vec::<i64>::try_from(t.reshape([-1])).unwrap().into_iter().collect();
@@ -64,13 +78,23 @@ fn fetched_and_generated_tasks_load_split_and_sample_deterministically() -> anyh
         let dataset = load_task(&task, &roots())?;
         check_labels(&task, &dataset);
         let split = Split::new(&dataset, &task.splits)?;
-        let pools: Vec<HashSet<i64>> = Pool::ALL.iter().map(|p| split.pool(*p).iter().copied().collect()).collect();
-        assert!(pools[0].is_disjoint(&pools[1]) && pools[0].is_disjoint(&pools[2]) && pools[1].is_disjoint(&pools[2]), "{name}");
+        let pools: Vec<HashSet<i64>> =
+            Pool::ALL.iter().map(|p| split.pool(*p).iter().copied().collect()).collect();
+        assert!(
+            pools[0].is_disjoint(&pools[1])
+                && pools[0].is_disjoint(&pools[2])
+                && pools[1].is_disjoint(&pools[2]),
+            "{name}"
+        );
         if let Some(groups) = &dataset.groups {
             let group_pool = |i: i64| pools.iter().position(|p| p.contains(&i)).unwrap();
             let mut seen = std::collections::HashMap::new();
             for (i, g) in groups.iter().enumerate() {
-                assert_eq!(*seen.entry(*g).or_insert(group_pool(i as i64)), group_pool(i as i64), "{name}: group {g} straddles pools");
+                assert_eq!(
+                    *seen.entry(*g).or_insert(group_pool(i as i64)),
+                    group_pool(i as i64),
+                    "{name}: group {g} straddles pools"
+                );
             }
         }
         let sampler = EpisodeSampler::new(&dataset, &task, &split)?;
@@ -83,9 +107,16 @@ fn fetched_and_generated_tasks_load_split_and_sample_deterministically() -> anyh
                 let e = sampler.episode(pool, index)?;
                 assert_eq!(e, sampler2.episode(pool, index)?, "{name}");
                 assert_eq!(e.support.len(), e.labels.len() * task.episodes.shots, "{name}");
-                assert!(e.support.iter().chain(&e.query).all(|i| pools[p].contains(i)), "{name}: episode leaves its pool");
+                assert!(
+                    e.support.iter().chain(&e.query).all(|i| pools[p].contains(i)),
+                    "{name}: episode leaves its pool"
+                );
                 let unique: HashSet<&i64> = e.support.iter().chain(&e.query).collect();
-                assert_eq!(unique.len(), e.support.len() + e.query.len(), "{name}: support and query overlap");
+                assert_eq!(
+                    unique.len(),
+                    e.support.len() + e.query.len(),
+                    "{name}: support and query overlap"
+                );
             }
             assert_ne!(sampler.episode(pool, 0)?, sampler.episode(pool, 1)?, "{name}");
         }

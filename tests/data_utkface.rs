@@ -11,12 +11,16 @@ fn repo() -> PathBuf {
 }
 
 fn utkface_dir() -> Option<PathBuf> {
-    let root = std::env::var_os("DLDL_DATA").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/data"));
+    let root =
+        std::env::var_os("DLDL_DATA").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/data"));
     let dir = root.join("utkface");
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!("SKIPPED: no UTKFace copy at {} (set DLDL_DATA to the folder holding utkface/)", dir.display());
+        println!(
+            "SKIPPED: no UTKFace copy at {} (set DLDL_DATA to the folder holding utkface/)",
+            dir.display()
+        );
         None
     }
 }
@@ -26,7 +30,11 @@ fn real_utkface_counts_ages_and_cache() -> anyhow::Result<()> {
     let Some(dir) = utkface_dir() else { return Ok(()) };
     let files = std::fs::read_dir(&dir)?.count();
     let listing = utkface::list(&dir)?;
-    assert_eq!(listing.entries.len() + listing.unparsed.len(), files, "every file is either parsed or reported");
+    assert_eq!(
+        listing.entries.len() + listing.unparsed.len(),
+        files,
+        "every file is either parsed or reported"
+    );
     assert!(listing.entries.len() >= 7000, "expected the 7,274-image copy, found {}", listing.entries.len());
     println!("UTKFace: {} images parse, {} names do not", listing.entries.len(), listing.unparsed.len());
 
@@ -57,10 +65,15 @@ fn age_utkface_task_gives_disjoint_pools_and_fixed_episodes() -> anyhow::Result<
     let Some(dir) = utkface_dir() else { return Ok(()) };
     let task = TaskSpec::load(&repo().join("tasks/age-utkface.toml"))?;
     let scratch = tempfile::tempdir()?;
-    let roots = DataRoots { external: dir.parent().unwrap().to_path_buf(), fetched: scratch.path().into(), cache: scratch.path().join("cache") };
+    let roots = DataRoots {
+        external: dir.parent().unwrap().to_path_buf(),
+        fetched: scratch.path().into(),
+        cache: scratch.path().join("cache"),
+    };
     let dataset = load_task(&task, &roots)?;
     let split = Split::new(&dataset, &task.splits)?;
-    let sets: Vec<std::collections::HashSet<i64>> = Pool::ALL.iter().map(|p| split.pool(*p).iter().copied().collect()).collect();
+    let sets: Vec<std::collections::HashSet<i64>> =
+        Pool::ALL.iter().map(|p| split.pool(*p).iter().copied().collect()).collect();
     assert!(sets[0].is_disjoint(&sets[1]) && sets[0].is_disjoint(&sets[2]) && sets[1].is_disjoint(&sets[2]));
     assert_eq!(sets.iter().map(|s| s.len()).sum::<usize>(), dataset.len());
     let sampler = EpisodeSampler::new(&dataset, &task, &split)?;

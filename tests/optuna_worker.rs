@@ -25,7 +25,12 @@ fn pg_bin() -> PathBuf {
         return PathBuf::from(dir);
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .filter(|b| b.join("initdb").exists())
+                .collect()
+        })
         .unwrap_or_default();
     found.sort();
     found.pop().unwrap_or_else(|| {
@@ -34,7 +39,11 @@ fn pg_bin() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 impl Postgres {
@@ -46,13 +55,33 @@ impl Postgres {
         let server = Postgres { root, bin: pg_bin(), port };
         if is_root() {
             // The server refuses to run as root: the directory belongs to `postgres`, which runs it.
-            let chown = Command::new("chown").args(["-R", "postgres:postgres", path(&server.root)]).status().unwrap();
+            let chown =
+                Command::new("chown").args(["-R", "postgres:postgres", path(&server.root)]).status().unwrap();
             assert!(chown.success(), "chown to postgres failed (is there a postgres user?)");
         }
         let data = server.root.join("data");
-        server.run("initdb", &["-D", path(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", server.port, path(&server.root));
-        server.run("pg_ctl", &["-D", path(&data), "-o", &options, "-l", path(&server.root.join("log")), "-w", "-t", "60", "start"]);
+        server
+            .run("initdb", &["-D", path(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            server.port,
+            path(&server.root)
+        );
+        server.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path(&data),
+                "-o",
+                &options,
+                "-l",
+                path(&server.root.join("log")),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
         server
     }
 
@@ -64,7 +93,12 @@ impl Postgres {
             Command::new(&exe).args(args).output()
         }
         .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
-        assert!(out.status.success(), "{tool} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn url(&self) -> String {
@@ -100,16 +134,47 @@ fn study_file(dir: &Path, name: &str, episodes: usize, steps: usize, extra: &str
     path(&file).to_string()
 }
 
-fn worker_args(task: &Path, meta: &str, data: &Path, storage: &str, study: &str, trials: usize) -> Vec<String> {
+fn worker_args(
+    task: &Path,
+    meta: &str,
+    data: &Path,
+    storage: &str,
+    study: &str,
+    trials: usize,
+) -> Vec<String> {
     let trials = trials.to_string();
-    ["worker", "--task", path(task), "--meta", meta, "--data-dir", path(data), "--device", "cpu", "--storage", storage, "--study", study, "--trials", &trials, "--timeout", "20"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "worker",
+        "--task",
+        path(task),
+        "--meta",
+        meta,
+        "--data-dir",
+        path(data),
+        "--device",
+        "cpu",
+        "--storage",
+        storage,
+        "--study",
+        study,
+        "--trials",
+        &trials,
+        "--timeout",
+        "20",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn spawn(args: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).env("DLDL_THREADS", "1").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(args)
+        .env("DLDL_THREADS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn finish(child: Child) -> String {
@@ -122,7 +187,11 @@ fn finish(child: Child) -> String {
 fn pull(storage: &str, study: &str, out: &Path) -> Vec<Value> {
     let r = dldl(&["search", "--from-optuna", storage, "--study", study, "--out", path(out)]);
     assert!(r.status.success(), "{}", text(&r));
-    std::fs::read_to_string(out.join("optuna_trials.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(out.join("optuna_trials.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn states(trials: &[Value]) -> Vec<(u64, String)> {
@@ -139,14 +208,19 @@ fn two_workers_share_a_postgresql_study_and_the_pull_feeds_report() {
     let second = spawn(&worker_args(&task, &meta, &data, &pg.url(), "shared", 3));
     let logs = [finish(first), finish(second)];
     for log in &logs {
-        assert_eq!(log.lines().filter(|l| l.starts_with("trial ") && l.contains("query loss")).count(), 3, "{log}");
+        assert_eq!(
+            log.lines().filter(|l| l.starts_with("trial ") && l.contains("query loss")).count(),
+            3,
+            "{log}"
+        );
     }
     let out = root.join("pulled");
     let trials = pull(&pg.url(), "shared", &out);
     let numbers: Vec<u64> = states(&trials).iter().map(|(n, _)| *n).collect();
     assert_eq!(numbers, vec![0, 1, 2, 3, 4, 5], "each trial number once: {numbers:?}");
     assert!(states(&trials).iter().all(|(_, s)| s == "complete"), "{:?}", states(&trials));
-    let pids: std::collections::BTreeSet<u64> = trials.iter().map(|t| t["user_attrs"]["pid"].as_u64().unwrap()).collect();
+    let pids: std::collections::BTreeSet<u64> =
+        trials.iter().map(|t| t["user_attrs"]["pid"].as_u64().unwrap()).collect();
     assert_eq!(pids.len(), 2, "two workers: {pids:?}");
     for t in &trials {
         let attrs = &t["user_attrs"];
@@ -154,18 +228,39 @@ fn two_workers_share_a_postgresql_study_and_the_pull_feeds_report() {
         assert!((0.1..=10.0).contains(&sigma));
         assert_eq!(attrs["phi"][0].as_f64().unwrap(), sigma);
         assert_eq!(attrs["episodes"].as_array().unwrap().len(), 2);
-        assert!(attrs["host"].is_string() && attrs["environment"]["dldl_meta"].is_string() && attrs["optuna_version"] == "5.0.0", "{attrs}");
-        let mean = attrs["episodes"].as_array().unwrap().iter().map(|e| e["query_loss"].as_f64().unwrap()).sum::<f64>() / 2.0;
+        assert!(
+            attrs["host"].is_string()
+                && attrs["environment"]["dldl_meta"].is_string()
+                && attrs["optuna_version"] == "5.0.0",
+            "{attrs}"
+        );
+        let mean = attrs["episodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["query_loss"].as_f64().unwrap())
+            .sum::<f64>()
+            / 2.0;
         assert!((t["value"].as_f64().unwrap() - mean).abs() < 1e-9, "value is the mean query loss");
         for e in attrs["episodes"].as_array().unwrap() {
             let step = e["episode"].as_u64().unwrap().to_string();
-            assert_eq!(t["intermediate"][&step], e["query_loss"], "each episode's query loss is an intermediate value");
+            assert_eq!(
+                t["intermediate"][&step], e["query_loss"],
+                "each episode's query loss is an intermediate value"
+            );
         }
     }
     // learned.toml holds the best trial's σ; trials.jsonl one line per episode of each complete trial.
-    let best = trials.iter().min_by(|a, b| a["value"].as_f64().unwrap().total_cmp(&b["value"].as_f64().unwrap())).unwrap();
-    let learned: toml::Value = toml::from_str(&std::fs::read_to_string(out.join("learned.toml")).unwrap()).unwrap();
-    assert_eq!(learned["distribution"]["sigma"].as_float().unwrap(), best["params"]["sigma"].as_f64().unwrap());
+    let best = trials
+        .iter()
+        .min_by(|a, b| a["value"].as_f64().unwrap().total_cmp(&b["value"].as_f64().unwrap()))
+        .unwrap();
+    let learned: toml::Value =
+        toml::from_str(&std::fs::read_to_string(out.join("learned.toml")).unwrap()).unwrap();
+    assert_eq!(
+        learned["distribution"]["sigma"].as_float().unwrap(),
+        best["params"]["sigma"].as_f64().unwrap()
+    );
     assert_eq!(std::fs::read_to_string(out.join("trials.jsonl")).unwrap().lines().count(), 12);
     let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);
     assert!(r.status.success(), "{}", text(&r));
@@ -212,12 +307,23 @@ fn a_worker_of_another_task_or_space_is_refused() {
     let wider = std::fs::read_to_string(&meta).unwrap().replace("upper = [10.0]", "upper = [20.0]");
     let other_space = root.join("b.toml");
     std::fs::write(&other_space, wider).unwrap();
-    let r = dldl(&worker_args(&task, path(&other_space), &data, &pg.url(), "mine", 1).iter().map(String::as_str).collect::<Vec<_>>());
+    let r = dldl(
+        &worker_args(&task, path(&other_space), &data, &pg.url(), "mine", 1)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(!r.status.success());
     assert!(text(&r).contains("was created with another space"), "{}", text(&r));
     let other_task = root.join("toy-lr.toml");
-    std::fs::write(&other_task, std::fs::read_to_string(&task).unwrap().replace("lr = 0.01", "lr = 0.02")).unwrap();
-    let r = dldl(&worker_args(&other_task, &meta, &data, &pg.url(), "mine", 1).iter().map(String::as_str).collect::<Vec<_>>());
+    std::fs::write(&other_task, std::fs::read_to_string(&task).unwrap().replace("lr = 0.01", "lr = 0.02"))
+        .unwrap();
+    let r = dldl(
+        &worker_args(&other_task, &meta, &data, &pg.url(), "mine", 1)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(!r.status.success());
     assert!(text(&r).contains("was created with another task"), "{}", text(&r));
     assert_eq!(pull(&pg.url(), "mine", &root.join("pulled")).len(), 1, "the refused workers added no trial");
@@ -231,7 +337,8 @@ fn an_unreachable_storage_fails_within_the_timeout() {
     let meta = study_file(&root, "a", 1, 4, "");
     // A server that accepts connections and never answers, and a port nobody listens on.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent_url = format!("postgresql://postgres@127.0.0.1:{}/postgres", silent.local_addr().unwrap().port());
+    let silent_url =
+        format!("postgresql://postgres@127.0.0.1:{}/postgres", silent.local_addr().unwrap().port());
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let closed_url = format!("postgresql://postgres:secret@127.0.0.1:{closed}/postgres");
     for url in [silent_url, closed_url] {
@@ -255,11 +362,17 @@ fn a_journal_file_holds_a_grid_study_on_one_machine() {
     let (root, task) = fixture("optuna-journal", 0.01);
     let data = root.join("data");
     let meta = study_file(&root, "grid", 1, 4, "sampler = \"grid\"\n");
-    let meta_text = std::fs::read_to_string(&meta).unwrap().replace("method = \"random\"", "method = \"grid\"\ngrid = [0.5, 2.0]");
+    let meta_text = std::fs::read_to_string(&meta)
+        .unwrap()
+        .replace("method = \"random\"", "method = \"grid\"\ngrid = [0.5, 2.0]");
     std::fs::write(&meta, meta_text).unwrap();
     let storage = format!("journal:{}", path(&root.join("study.log")));
     let log = finish(spawn(&worker_args(&task, &meta, &data, &storage, "grid", 5)));
-    assert_eq!(log.lines().filter(|l| l.contains("query loss")).count(), 2, "the grid of 2 points is exhausted: {log}");
+    assert_eq!(
+        log.lines().filter(|l| l.contains("query loss")).count(),
+        2,
+        "the grid of 2 points is exhausted: {log}"
+    );
     let trials = pull(&storage, "grid", &root.join("pulled"));
     let mut sigmas: Vec<f64> = trials.iter().map(|t| t["params"]["sigma"].as_f64().unwrap()).collect();
     sigmas.sort_by(f64::total_cmp);
@@ -277,7 +390,10 @@ fn a_losing_phi_is_pruned_by_wilcoxon_across_episodes() {
     // (targets nearly uniform over the 6 labels), which loses on every episode.
     for (name, sigma) in [("good", "1.0"), ("flat", "50.0")] {
         let meta = study_file(&root, name, 6, 60, extra);
-        let body = std::fs::read_to_string(&meta).unwrap().replace("method = \"random\"", &format!("method = \"grid\"\ngrid = [{sigma}]")).replace("upper = [10.0]", "upper = [100.0]");
+        let body = std::fs::read_to_string(&meta)
+            .unwrap()
+            .replace("method = \"random\"", &format!("method = \"grid\"\ngrid = [{sigma}]"))
+            .replace("upper = [10.0]", "upper = [100.0]");
         std::fs::write(&meta, body).unwrap();
         finish(spawn(&worker_args(&task, &meta, &data, &storage, "prune", 1)));
     }
@@ -286,6 +402,10 @@ fn a_losing_phi_is_pruned_by_wilcoxon_across_episodes() {
     assert_eq!(trials[0]["intermediate"].as_object().unwrap().len(), 6);
     let reported = trials[1]["intermediate"].as_object().unwrap().len();
     assert!((2..6).contains(&reported), "pruned after {reported} of 6 episodes");
-    assert_eq!(trials[1]["user_attrs"]["episodes"].as_array().unwrap().len(), reported, "only the scored episodes are recorded");
+    assert_eq!(
+        trials[1]["user_attrs"]["episodes"].as_array().unwrap().len(),
+        reported,
+        "only the scored episodes are recorded"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -41,7 +41,9 @@ impl Fault {
             Fault::Signal(line) => format!("killed by a signal: {line}"),
             Fault::SucceededOnHostileInput => "exited 0 on hostile input".into(),
             Fault::FailedOnGoodInput(line) => format!("failed on good input: {line}"),
-            Fault::TimedOut => format!("still running after {} s: validation did not stop it", CASE_TIMEOUT.as_secs()),
+            Fault::TimedOut => {
+                format!("still running after {} s: validation did not stop it", CASE_TIMEOUT.as_secs())
+            }
         }
     }
 }
@@ -129,7 +131,15 @@ fn label_cases() -> Vec<Case> {
         refused(&["label", "--family", "pdn", "--classes", "-5", "--positive", "0"]),
         refused(&["label", "--family", "pdn", "--classes", "1e8", "--positive", "0"]),
         refused(&["label", "--family", "mixture", "--classes", "1000000", "--positive", "0", "--sigma", "1"]),
-        refused(&["label", "--family", "gaussian2d", "--grid=0:999999,0:999999", "--label=0,0", "--sigma", "1"]),
+        refused(&[
+            "label",
+            "--family",
+            "gaussian2d",
+            "--grid=0:999999,0:999999",
+            "--label=0,0",
+            "--sigma",
+            "1",
+        ]),
         refused(&["label", "--family", "gaussian", "--bins", "0:1:1e-300", "--label", "0", "--sigma", "1"]),
         refused(&["label", "--family", "gaussian", "--bins", "0:1e300", "--label", "0", "--sigma", "1"]),
         refused(&["label", "--family", "gaussian", "--label", "3", "--sigma", "inf"]),
@@ -162,7 +172,8 @@ fn runtime_cases() -> Vec<Case> {
 }
 
 fn file_cases(f: &Fixtures) -> Vec<Case> {
-    let (empty, garbage, dir, missing) = (f.at("empty.toml"), f.at("garbage.toml"), f.at("dir.toml"), f.at("missing.toml"));
+    let (empty, garbage, dir, missing) =
+        (f.at("empty.toml"), f.at("garbage.toml"), f.at("dir.toml"), f.at("missing.toml"));
     let task = path(&f.task).to_string();
     let mut cases = vec![
         refused(&["tasks", "--tasks-dir", &f.at("missing-dir")]),
@@ -193,9 +204,39 @@ fn file_cases(f: &Fixtures) -> Vec<Case> {
     }
     for bad in [&garbage, &dir] {
         cases.push(refused(&["data", "show", bad]));
-        cases.push(refused(&["search", "--task", bad, "--meta", &f.at("meta-zero-steps.toml"), "--out", &f.out("search-bad-task")]));
-        cases.push(refused(&["fewshot", "--task", bad, "--shots", "1", "--episodes", "1", "--out", &f.out("fewshot-bad-task")]));
-        cases.push(refused(&["fewshot", "--task", &task, "--meta", bad, "--shots", "1", "--episodes", "1", "--out", &f.out("fewshot-bad-meta")]));
+        cases.push(refused(&[
+            "search",
+            "--task",
+            bad,
+            "--meta",
+            &f.at("meta-zero-steps.toml"),
+            "--out",
+            &f.out("search-bad-task"),
+        ]));
+        cases.push(refused(&[
+            "fewshot",
+            "--task",
+            bad,
+            "--shots",
+            "1",
+            "--episodes",
+            "1",
+            "--out",
+            &f.out("fewshot-bad-task"),
+        ]));
+        cases.push(refused(&[
+            "fewshot",
+            "--task",
+            &task,
+            "--meta",
+            bad,
+            "--shots",
+            "1",
+            "--episodes",
+            "1",
+            "--out",
+            &f.out("fewshot-bad-meta"),
+        ]));
     }
     cases
 }
@@ -255,8 +296,24 @@ fn study_cases(f: &Fixtures) -> Vec<Case> {
         refused(&args)
     };
     vec![
-        refused(&["search", "--task", &task, "--meta", &f.at("meta-zero-steps.toml"), "--out", &f.out("search-zero")]),
-        refused(&["search", "--task", &task, "--meta", &f.at("meta-nan-grid.toml"), "--out", &f.out("search-nan")]),
+        refused(&[
+            "search",
+            "--task",
+            &task,
+            "--meta",
+            &f.at("meta-zero-steps.toml"),
+            "--out",
+            &f.out("search-zero"),
+        ]),
+        refused(&[
+            "search",
+            "--task",
+            &task,
+            "--meta",
+            &f.at("meta-nan-grid.toml"),
+            "--out",
+            &f.out("search-nan"),
+        ]),
         fewshot(&["--shots", "0", "--episodes", "1"], "shots0"),
         fewshot(&["--shots", "1000", "--episodes", "1"], "shots1000"),
         fewshot(&["--shots", "1", "--episodes", "0"], "episodes0"),

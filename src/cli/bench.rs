@@ -2,7 +2,9 @@
 //! the machine's sgemm), optionally next to the PyTorch-Python reference run in the same invocation.
 use anyhow::Context;
 use clap::Args;
-use dldl_meta::benchmark::{median, report, run_round, sgemm_gflops, utkface_network, BenchReport, InnerBenchSpec};
+use dldl_meta::benchmark::{
+    median, report, run_round, sgemm_gflops, utkface_network, BenchReport, InnerBenchSpec,
+};
 use dldl_meta::runtime::{DeviceChoice, ALLOCATOR_SETTINGS};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,7 +40,12 @@ pub struct BenchArgs {
 /// Runs the benchmark in rounds (ours, then the Python reference, per round) and prints a table.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
-    let spec = InnerBenchSpec { batches: args.batches.clone(), populations: args.populations.clone(), member_steps: args.member_steps, device };
+    let spec = InnerBenchSpec {
+        batches: args.batches.clone(),
+        populations: args.populations.clone(),
+        member_steps: args.member_steps,
+        device,
+    };
     spec.validate()?;
     if let Some(path) = &args.json {
         check_writable(path)?;
@@ -47,7 +54,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let sgemm = sgemm_gflops(device);
     let (mut ours, mut python) = (vec![], vec![]);
     for round in 1..=args.rounds {
-        eprintln!("round {round}/{}: the population trainer on {device:?} with {threads} thread(s)…", args.rounds);
+        eprintln!(
+            "round {round}/{}: the population trainer on {device:?} with {threads} thread(s)…",
+            args.rounds
+        );
         ours.push(run_round(&spec)?);
         if args.python {
             python.push(run_python(&args.batches, threads)?);
@@ -58,7 +68,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     print_report(&report, python.as_ref());
     if let Some(path) = &args.json {
         let doc = serde_json::json!({"dldl_meta": report, "python": python});
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("{}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("{}", path.display()))?;
     }
     Ok(())
 }
@@ -66,7 +77,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 /// `--json PATH` must name a file in an existing directory, checked before minutes of measuring.
 fn check_writable(path: &Path) -> anyhow::Result<()> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    anyhow::ensure!(parent.is_dir(), "--json {}: directory {} does not exist", path.display(), parent.display());
+    anyhow::ensure!(
+        parent.is_dir(),
+        "--json {}: directory {} does not exist",
+        path.display(),
+        parent.display()
+    );
     anyhow::ensure!(!path.is_dir(), "--json {}: is a directory, expected a file name", path.display());
     Ok(())
 }
@@ -77,7 +93,17 @@ fn python_median(rounds: &[serde_json::Value]) -> serde_json::Value {
     let mut doc = rounds.first().cloned().unwrap_or_default();
     if let Some(results) = doc["results"].as_array_mut() {
         for r in results {
-            let rates: Vec<f64> = rounds.iter().filter_map(|py| python_rate(py, r["mode"].as_str().unwrap_or(""), r["batch"].as_i64()?, r["population"].as_i64()?)).collect();
+            let rates: Vec<f64> = rounds
+                .iter()
+                .filter_map(|py| {
+                    python_rate(
+                        py,
+                        r["mode"].as_str().unwrap_or(""),
+                        r["batch"].as_i64()?,
+                        r["population"].as_i64()?,
+                    )
+                })
+                .collect();
             r["member_steps_per_s"] = serde_json::json!(median(&rates));
             r["round_member_steps_per_s"] = serde_json::json!(rates);
         }
@@ -92,7 +118,16 @@ fn run_python(batches: &[i64], threads: i32) -> anyhow::Result<serde_json::Value
     eprintln!("  the PyTorch-Python reference (.venv/bin/python benches/python/inner_loop.py)…");
     let status = Command::new(".venv/bin/python")
         .envs(ALLOCATOR_SETTINGS.iter().map(|(name, value)| (name, value.to_string())))
-        .args(["benches/python/inner_loop.py", "--batches", &list, "--population", "1,16", "--threads", &threads.to_string(), "--json"])
+        .args([
+            "benches/python/inner_loop.py",
+            "--batches",
+            &list,
+            "--population",
+            "1,16",
+            "--threads",
+            &threads.to_string(),
+            "--json",
+        ])
         .arg(&out)
         .status()
         .context("could not start .venv/bin/python (run `make setup` from the repository root)")?;
@@ -102,17 +137,24 @@ fn run_python(batches: &[i64], threads: i32) -> anyhow::Result<serde_json::Value
 
 fn python_rate(python: &serde_json::Value, mode: &str, batch: i64, population: i64) -> Option<f64> {
     python["results"].as_array()?.iter().find_map(|r| {
-        (r["mode"] == mode && r["batch"] == batch && r["population"] == population).then(|| r["member_steps_per_s"].as_f64()).flatten()
+        (r["mode"] == mode && r["batch"] == batch && r["population"] == population)
+            .then(|| r["member_steps_per_s"].as_f64())
+            .flatten()
     })
 }
 
 fn print_report(report: &BenchReport, python: Option<&serde_json::Value>) {
-    println!("sgemm: {:.1} GFLOP/s; peak RSS {:.0} MB; median of {} round(s) (slowest–fastest round)", report.sgemm_gflops, report.peak_rss_mb, report.rounds);
+    println!(
+        "sgemm: {:.1} GFLOP/s; peak RSS {:.0} MB; median of {} round(s) (slowest–fastest round)",
+        report.sgemm_gflops, report.peak_rss_mb, report.rounds
+    );
     println!("| mode | B | P | member-steps/s | GFLOP/s | % of sgemm | vs PyTorch sequential | vs PyTorch vmap P=16 |");
     println!("|---|---|---|---|---|---|---|---|");
     for r in &report.rows {
         let ratio = |mode: &str, p: i64| {
-            python.and_then(|py| python_rate(py, mode, r.batch, p)).map_or("–".to_string(), |v| format!("{:.2}×", r.member_steps_per_s / v))
+            python
+                .and_then(|py| python_rate(py, mode, r.batch, p))
+                .map_or("–".to_string(), |v| format!("{:.2}×", r.member_steps_per_s / v))
         };
         println!(
             "| {} | {} | {} | {:.1} ({:.1}–{:.1}) | {:.1} | {:.1}% | {} | {} |",
@@ -129,11 +171,26 @@ fn print_report(report: &BenchReport, python: Option<&serde_json::Value>) {
         );
     }
     if let Some(py) = python {
-        println!("\nPyTorch-Python reference (torch {}, median of {} round(s)):", py["torch"].as_str().unwrap_or("?"), py["rounds"]);
+        println!(
+            "\nPyTorch-Python reference (torch {}, median of {} round(s)):",
+            py["torch"].as_str().unwrap_or("?"),
+            py["rounds"]
+        );
         for r in py["results"].as_array().into_iter().flatten() {
-            let rounds: Vec<String> = r["round_member_steps_per_s"].as_array().into_iter().flatten().map(|v| format!("{:.1}", v.as_f64().unwrap_or(f64::NAN))).collect();
+            let rounds: Vec<String> = r["round_member_steps_per_s"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| format!("{:.1}", v.as_f64().unwrap_or(f64::NAN)))
+                .collect();
             let rate = r["member_steps_per_s"].as_f64().unwrap_or(f64::NAN);
-            println!("  {} B={} P={}: {rate:.1} member-steps/s (rounds: {})", r["mode"].as_str().unwrap_or("?"), r["batch"], r["population"], rounds.join(", "));
+            println!(
+                "  {} B={} P={}: {rate:.1} member-steps/s (rounds: {})",
+                r["mode"].as_str().unwrap_or("?"),
+                r["batch"],
+                r["population"],
+                rounds.join(", ")
+            );
         }
     }
 }

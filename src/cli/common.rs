@@ -6,8 +6,8 @@ use dldl_meta::config::TaskSpec;
 use dldl_meta::data::{load_task, DataRoots, Dataset, Pool, Split};
 use dldl_meta::rundir::records::{TrainConfig, STATS_FILE};
 use dldl_meta::rundir::RunDir;
-use dldl_meta::train::setup::{standardise_like_training, InnerLoop};
 use dldl_meta::runtime::DeviceChoice;
+use dldl_meta::train::setup::{standardise_like_training, InnerLoop};
 use std::path::PathBuf;
 
 /// `--task`, `--data-dir`, `--device`.
@@ -52,7 +52,12 @@ pub struct TrainedRun {
 
 /// The run's `task` (parsed from its config) on `data_dir` (else the run's own data root),
 /// standardised by the statistics the run stored (never recomputed on this data).
-pub fn open_train_run(dir: &RunDir, config: &TrainConfig, task: TaskSpec, data_dir: Option<PathBuf>) -> anyhow::Result<TrainedRun> {
+pub fn open_train_run(
+    dir: &RunDir,
+    config: &TrainConfig,
+    task: TaskSpec,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<TrainedRun> {
     let mut dataset = load_task(&task, &DataRoots::from_env(data_dir.or(config.data_root.clone())))?;
     let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
     standardise_like_training(&task, &mut dataset, stored)?;

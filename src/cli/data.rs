@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use dldl_meta::config::TaskSpec;
-use dldl_meta::data::planted::plant_task_noise;
 use dldl_meta::data::fetch::{check_all, fetch, Tools};
+use dldl_meta::data::planted::plant_task_noise;
 use dldl_meta::data::{load_task, DataRoots, Dataset, EpisodeSampler, Labels, Pool, Split};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -84,8 +84,16 @@ fn show(args: &ShowArgs) -> anyhow::Result<()> {
     let task = TaskSpec::load(&task_path(&args.task))?;
     let roots = DataRoots::from_env(args.data_dir.clone());
     let start = Instant::now();
-    let dataset = load_task(&task, &roots).with_context(|| format!("loading the data of task {}", task.name))?;
-    println!("{}: {} examples, inputs {:?}, {} labels, loaded in {:.2} s", task.name, dataset.len(), dataset.inputs.size(), dataset.labels.kind(), start.elapsed().as_secs_f64());
+    let dataset =
+        load_task(&task, &roots).with_context(|| format!("loading the data of task {}", task.name))?;
+    println!(
+        "{}: {} examples, inputs {:?}, {} labels, loaded in {:.2} s",
+        task.name,
+        dataset.len(),
+        dataset.inputs.size(),
+        dataset.labels.kind(),
+        start.elapsed().as_secs_f64()
+    );
     println!("source: {}", dataset.source);
     if let Some((lo, hi)) = dataset.label_range() {
         println!("label range: {lo} .. {hi} (domain: {})", task.labels.describe());
@@ -101,7 +109,14 @@ fn show(args: &ShowArgs) -> anyhow::Result<()> {
     }
     let mut dataset = dataset;
     let split = Split::new(&dataset, &task.splits)?;
-    println!("split (seed {}, by group: {}): train {}, val {}, test {}", task.splits.seed, split.by_group, split.train.len(), split.val.len(), split.test.len());
+    println!(
+        "split (seed {}, by group: {}): train {}, val {}, test {}",
+        task.splits.seed,
+        split.by_group,
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    );
     for summary in plant_task_noise(&task, &mut dataset, &split)? {
         print!("{summary}");
     }
@@ -111,7 +126,10 @@ fn show(args: &ShowArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.export {
         let pools = Pool::ALL.map(|p| (p.name(), tch::Tensor::from_slice(split.pool(p))));
-        let mut arrays = vec![("inputs", dataset.inputs.shallow_clone()), ("labels", dataset.labels.tensor().shallow_clone())];
+        let mut arrays = vec![
+            ("inputs", dataset.inputs.shallow_clone()),
+            ("labels", dataset.labels.tensor().shallow_clone()),
+        ];
         arrays.extend(pools);
         tch::Tensor::write_npz(&arrays, path).with_context(|| format!("writing {}", path.display()))?;
         println!("inputs, labels and split written to {}", path.display());
@@ -155,7 +173,12 @@ fn preview(dataset: &Dataset, path: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    let scaled = image::imageops::resize(&canvas, canvas.width() * 4, canvas.height() * 4, image::imageops::FilterType::Nearest);
+    let scaled = image::imageops::resize(
+        &canvas,
+        canvas.width() * 4,
+        canvas.height() * 4,
+        image::imageops::FilterType::Nearest,
+    );
     scaled.save(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
@@ -177,6 +200,9 @@ fn label_rows(labels: &tch::Tensor) -> anyhow::Result<String> {
     let n = labels.size()[0];
     let flat = Vec::<f64>::try_from(labels.to_kind(tch::Kind::Double).reshape([n, -1]).reshape([-1]))?;
     let width = flat.len() / n.max(1) as usize;
-    let rows: Vec<String> = flat.chunks(width.max(1)).map(|r| r.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join("/")).collect();
+    let rows: Vec<String> = flat
+        .chunks(width.max(1))
+        .map(|r| r.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join("/"))
+        .collect();
     Ok(format!("[{}]", rows.join(", ")))
 }

@@ -1,9 +1,9 @@
 //! `dldl-meta eval`: evaluates a trained run's checkpoint with the run's own task settings, on the
 //! run's test split by default or on every example of another copy of the data (`--data-dir`).
+use super::common::TrainedRun;
 use anyhow::{bail, ensure, Context};
 use clap::Args;
 use dldl_meta::config::TaskSpec;
-use super::common::TrainedRun;
 use dldl_meta::data::{reads_external_data, Dataset, Pool, Split};
 use dldl_meta::model::Params;
 use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
@@ -16,9 +16,11 @@ use std::path::PathBuf;
 
 /// Arguments of `dldl-meta eval`.
 #[derive(Debug, Args)]
-#[command(after_help = "Without --data-dir the run's own test split is scored (the split `train` reported);\n\
+#[command(
+    after_help = "Without --data-dir the run's own test split is scored (the split `train` reported);\n\
 with --data-dir every example of that other copy of the data is scored. Members that failed in\n\
-training are skipped; the command fails when none is left.")]
+training are skipped; the command fails when none is left."
+)]
 pub struct EvalArgs {
     /// Run directory written by `dldl-meta train`.
     #[arg(long)]
@@ -36,26 +38,53 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let dir = RunDir::existing(&args.run)?;
-    let config: TrainConfig = dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
+    let config: TrainConfig =
+        dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
     check_data_dir(args, &task)?;
-    let recorded: TrainMetrics = dir.read_json(METRICS_FILE).with_context(|| format!("{}: the run has not finished (no {METRICS_FILE})", args.run.display()))?;
+    let recorded: TrainMetrics = dir
+        .read_json(METRICS_FILE)
+        .with_context(|| format!("{}: the run has not finished (no {METRICS_FILE})", args.run.display()))?;
     let kept = trained_members(&recorded)?;
     // The run's own data unless another copy is given.
-    let TrainedRun { task, dataset, split, inner } = super::common::open_train_run(&dir, &config, task, args.data_dir.clone())?;
+    let TrainedRun { task, dataset, split, inner } =
+        super::common::open_train_run(&dir, &config, task, args.data_dir.clone())?;
     let (rows, scored) = examples(args, &config, &dataset, &split)?;
     let net = &inner.network;
-    let params = Params::load(&dir.file(CHECKPOINT_FILE), &net.param_names(), &net.stat_names(), device)?.members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
-    let methods: Vec<Method> = kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;
+    let params = Params::load(&dir.file(CHECKPOINT_FILE), &net.param_names(), &net.stat_names(), device)?
+        .members(&kept.iter().map(|i| *i as i64).collect::<Vec<_>>());
+    let methods: Vec<Method> =
+        kept.iter().map(|i| recorded.members[*i].method.parse()).collect::<Result<_, _>>()?;
     let sets = vec![rows; kept.len()];
-    let data = TrainData { inputs: &dataset.inputs.to_device(device), labels: &dataset.labels, domain: &inner.domain };
-    let metrics = evaluate(&inner.network, &params, &data, &methods, &sets, &EvalSpec::for_reference(task.distribution.clone()))?;
+    let data = TrainData {
+        inputs: &dataset.inputs.to_device(device),
+        labels: &dataset.labels,
+        domain: &inner.domain,
+    };
+    let metrics = evaluate(
+        &inner.network,
+        &params,
+        &data,
+        &methods,
+        &sets,
+        &EvalSpec::for_reference(task.distribution.clone()),
+    )?;
     let results: Vec<MemberResult> = kept
         .iter()
         .zip(metrics)
-        .map(|(i, metrics)| MemberResult { method: recorded.members[*i].method.clone(), seed: recorded.members[*i].seed, metrics, failure: None })
+        .map(|(i, metrics)| MemberResult {
+            method: recorded.members[*i].method.clone(),
+            seed: recorded.members[*i].seed,
+            metrics,
+            failure: None,
+        })
         .collect();
-    println!("{} on {}: scored {scored}\n\n{}", args.run.display(), dataset.source, table(&results, &inner.domain.headline_metrics()));
+    println!(
+        "{} on {}: scored {scored}\n\n{}",
+        args.run.display(),
+        dataset.source,
+        table(&results, &inner.domain.headline_metrics())
+    );
     Ok(())
 }
 
@@ -79,16 +108,26 @@ fn trained_members(recorded: &TrainMetrics) -> anyhow::Result<Vec<usize>> {
             eprintln!("skipped member {i} ({}, seed {}): it failed in training ({reason})", m.method, m.seed);
         }
     }
-    let kept: Vec<usize> = (0..recorded.members.len()).filter(|i| recorded.members[*i].failure.is_none()).collect();
+    let kept: Vec<usize> =
+        (0..recorded.members.len()).filter(|i| recorded.members[*i].failure.is_none()).collect();
     if kept.is_empty() {
-        bail!("every member of this run failed in training ({} of {}); there is nothing to evaluate", recorded.members.len(), recorded.members.len());
+        bail!(
+            "every member of this run failed in training ({} of {}); there is nothing to evaluate",
+            recorded.members.len(),
+            recorded.members.len()
+        );
     }
     Ok(kept)
 }
 
 /// The rows to score and how to name them: the run's test split (recomputed from the task's seeded
 /// split and checked against the recorded size), or every example of the `--data-dir` copy.
-fn examples(args: &EvalArgs, config: &TrainConfig, dataset: &Dataset, split: &Split) -> anyhow::Result<(Vec<i64>, String)> {
+fn examples(
+    args: &EvalArgs,
+    config: &TrainConfig,
+    dataset: &Dataset,
+    split: &Split,
+) -> anyhow::Result<(Vec<i64>, String)> {
     let n = dataset.inputs.size()[0];
     if let Some(data_dir) = &args.data_dir {
         return Ok(((0..n).collect(), format!("all {n} examples of {}", data_dir.display())));

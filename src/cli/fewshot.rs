@@ -8,7 +8,9 @@ use clap::Args;
 use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol, Setting};
 use dldl_meta::meta::study::InnerOverride;
 use dldl_meta::meta::StudySpec;
-use dldl_meta::rundir::records::{FewshotConfig, RunCommand, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE};
+use dldl_meta::rundir::records::{
+    FewshotConfig, RunCommand, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE,
+};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::run::check_methods;
@@ -101,7 +103,8 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         environment: RunEnvironment::current(device),
     };
     let inputs = prepared.dataset.inputs.to_device(device);
-    let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let data =
+        TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
     let protocol = Protocol::new(&prepared, &spec, data, device)?;
     check_methods(&prepared, &spec.methods.iter().map(|m| m.method.clone()).collect::<Vec<_>>())?;
     // Everything is validated; only now is the run directory created (or resumed).
@@ -129,7 +132,11 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
     })?;
     progress.finish();
     print!("{}", summary.markdown());
-    println!("\nrecords: {}; summary: {}", dir.file(RECORDS_FILE).display(), dir.file(FEWSHOT_SUMMARY_FILE).display());
+    println!(
+        "\nrecords: {}; summary: {}",
+        dir.file(RECORDS_FILE).display(),
+        dir.file(FEWSHOT_SUMMARY_FILE).display()
+    );
     Ok(())
 }
 
@@ -137,19 +144,37 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
 fn methods_of(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<Vec<NamedMethod>> {
     if args.methods.is_empty() {
         let default = Method { target: prepared.task.distribution.clone(), loss: LossKind::Kl };
-        return Ok(vec![NamedMethod { name: "onehot".into(), method: "onehot".parse()? }, NamedMethod { name: default.to_string(), method: default }]);
+        return Ok(vec![
+            NamedMethod { name: "onehot".into(), method: "onehot".parse()? },
+            NamedMethod { name: default.to_string(), method: default },
+        ]);
     }
-    args.methods.iter().map(|text| Ok(NamedMethod { name: text.clone(), method: parse_method(text, &prepared.task).with_context(|| format!("--method {text}"))? })).collect()
+    args.methods
+        .iter()
+        .map(|text| {
+            Ok(NamedMethod {
+                name: text.clone(),
+                method: parse_method(text, &prepared.task).with_context(|| format!("--method {text}"))?,
+            })
+        })
+        .collect()
 }
 
 /// The inner loop and where its settings came from.
 fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(InnerPlan, String)> {
     let task = &prepared.task.train;
-    let mut plan = InnerPlan { train: prepared.inner.train.clone(), epochs: if task.steps.is_none() { task.epochs } else { None } };
+    let mut plan = InnerPlan {
+        train: prepared.inner.train.clone(),
+        epochs: if task.steps.is_none() { task.epochs } else { None },
+    };
     let mut source = format!("task {}", prepared.task.path.display());
     let study_inner = match &args.meta {
         Some(meta) => Some((StudySpec::load(meta)?.inner, meta.display().to_string())),
-        None => args.methods.iter().filter_map(|m| m.strip_prefix("learned:")).find_map(|run| study_of(Path::new(run)).map(|i| (i, format!("study of {run}")))),
+        None => args
+            .methods
+            .iter()
+            .filter_map(|m| m.strip_prefix("learned:"))
+            .find_map(|run| study_of(Path::new(run)).map(|i| (i, format!("study of {run}")))),
     };
     let mut apply = |o: &InnerOverride| {
         if o.steps.is_some() {
@@ -167,7 +192,8 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
         apply(&o);
         source = from;
     }
-    let flags = InnerOverride { steps: args.steps, batch: args.batch, lr: args.lr, ..InnerOverride::default() };
+    let flags =
+        InnerOverride { steps: args.steps, batch: args.batch, lr: args.lr, ..InnerOverride::default() };
     if flags != InnerOverride::default() {
         apply(&flags);
         source.push_str(" + flags");
@@ -189,7 +215,11 @@ fn describe_override(o: &InnerOverride) -> String {
         ("momentum", o.momentum.map(|v| v.to_string())),
         ("schedule", schedule),
     ];
-    parts.iter().filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}"))).collect::<Vec<_>>().join(", ")
+    parts
+        .iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The study's [inner] recorded in a search run's config.json (`/study/inner`), if any.

@@ -7,6 +7,10 @@ pub fn run() -> anyhow::Result<()> {
     let device = DeviceChoice::Auto.resolve()?;
     let env = RunEnvironment::current(device);
     println!("{}", serde_json::to_string_pretty(&env)?);
-    println!("cuda available: {}, cudnn available: {}", tch::Cuda::is_available(), tch::Cuda::cudnn_is_available());
+    println!(
+        "cuda available: {}, cudnn available: {}",
+        tch::Cuda::is_available(),
+        tch::Cuda::cudnn_is_available()
+    );
     Ok(())
 }

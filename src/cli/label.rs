@@ -3,11 +3,12 @@
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use dldl_meta::family::{
-    DistributionSpec, Gaussian2dSpec, GaussianSpec, MixtureSpec, OnehotSpec, PdnSpec, SegmentationSpec, SigmaSpec, SmoothingSpec,
+    DistributionSpec, Gaussian2dSpec, GaussianSpec, MixtureSpec, OnehotSpec, PdnSpec, SegmentationSpec,
+    SigmaSpec, SmoothingSpec,
 };
 use dldl_meta::label::{
-    check_classes, label_smoothing, one_hot, Bins, DistanceSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn, SegmentationSmoothing,
-    Sigma, Sigma2d, DIFFICULT, NEGATIVE, POSITIVE, VOID,
+    check_classes, label_smoothing, one_hot, Bins, DistanceSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn,
+    SegmentationSmoothing, Sigma, Sigma2d, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
 use dldl_meta::train::ClassSet;
 use tch::{Kind, Tensor};
@@ -33,7 +34,9 @@ pub enum Family {
 
 /// Arguments of `dldl-meta label`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  dldl-meta label --family gaussian --bins 0:100 --label 32 --sigma 2\n  dldl-meta label --family gaussian2d --grid=-30:30:10,-30:30:10 --label=0,10 --sigma 8,12\n  dldl-meta label --family pdn --classes 6 --positive 1,4 --difficult 2 --p-d 0.3 --p-n 0.05\n  dldl-meta label --family segmentation --map \"0 0 1/0 1 1/2 2 1\" --kernel 3 --sigma 1")]
+#[command(
+    after_help = "Examples:\n  dldl-meta label --family gaussian --bins 0:100 --label 32 --sigma 2\n  dldl-meta label --family gaussian2d --grid=-30:30:10,-30:30:10 --label=0,10 --sigma 8,12\n  dldl-meta label --family pdn --classes 6 --positive 1,4 --difficult 2 --p-d 0.3 --p-n 0.05\n  dldl-meta label --family segmentation --map \"0 0 1/0 1 1/2 2 1\" --kernel 3 --sigma 1"
+)]
 pub struct LabelArgs {
     /// Distribution family to show.
     #[arg(long, value_enum)]
@@ -119,10 +122,17 @@ fn spec_of(args: &LabelArgs) -> anyhow::Result<DistributionSpec> {
     Ok(match args.family {
         Family::Onehot => DistributionSpec::Onehot(OnehotSpec {}),
         Family::Smoothing => DistributionSpec::Smoothing(SmoothingSpec { epsilon: args.epsilon }),
-        Family::Gaussian => DistributionSpec::Gaussian(GaussianSpec { sigma: SigmaSpec::Scalar(scalar_sigma()?) }),
+        Family::Gaussian => {
+            DistributionSpec::Gaussian(GaussianSpec { sigma: SigmaSpec::Scalar(scalar_sigma()?) })
+        }
         Family::Gaussian2d => DistributionSpec::Gaussian2d(Gaussian2dSpec { sigma: sigma()? }),
         Family::Pdn => DistributionSpec::Pdn(PdnSpec { p_d: args.p_d, p_n: args.p_n }),
-        Family::Mixture => DistributionSpec::Mixture(MixtureSpec { sigma: scalar_sigma()?, p_d: args.p_d, p_n: args.p_n, distance: DistanceSpec::parse(&args.distance)? }),
+        Family::Mixture => DistributionSpec::Mixture(MixtureSpec {
+            sigma: scalar_sigma()?,
+            p_d: args.p_d,
+            p_n: args.p_n,
+            distance: DistanceSpec::parse(&args.distance)?,
+        }),
         Family::Segmentation => DistributionSpec::Segmentation(SegmentationSpec {
             sigma: scalar_sigma()?,
             kernel: args.kernel,
@@ -168,7 +178,13 @@ fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
         _ => Gaussian1d::new(&bins, Sigma::Scalar(sigma_tensor(spec)))?.targets(&label)?,
     };
     let p = Vec::<f64>::try_from(&p.to_kind(Kind::Double).reshape([-1]))?;
-    println!("# {} bins from {} to {}; label {}", bins.len(), bins.values()[0], bins.values()[bins.len() - 1], args.label.as_deref().unwrap_or(""));
+    println!(
+        "# {} bins from {} to {}; label {}",
+        bins.len(),
+        bins.values()[0],
+        bins.values()[bins.len() - 1],
+        args.label.as_deref().unwrap_or("")
+    );
     println!("{:>10}  {:>10}  ", "label", "p");
     let mut hidden = 0;
     for (value, prob) in bins.values().iter().zip(&p) {
@@ -188,13 +204,25 @@ fn print_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
     let grid = Grid::parse(&args.grid).context("--grid")?;
     let values = one_label(args, 2)?;
     for (axis, (bins, value)) in [&grid.axis1, &grid.axis2].into_iter().zip(&values).enumerate() {
-        bins.bin_of(*value).map_err(|e| anyhow::anyhow!("--label {}: axis {}: {e} (--grid {})", args.label.as_deref().unwrap_or(""), axis + 1, args.grid))?;
+        bins.bin_of(*value).map_err(|e| {
+            anyhow::anyhow!(
+                "--label {}: axis {}: {e} (--grid {})",
+                args.label.as_deref().unwrap_or(""),
+                axis + 1,
+                args.grid
+            )
+        })?;
     }
     let label = Tensor::from_slice(&values).reshape([1, 2]);
     let sigma = sigma_tensor(spec);
     let sigma = if sigma.numel() == 1 { Sigma2d::Isotropic(sigma) } else { Sigma2d::Anisotropic(sigma) };
     let p = Vec::<f64>::try_from(&Gaussian2d::new(&grid, sigma)?.targets(&label)?.reshape([-1]))?;
-    println!("# rows: axis 1 ({} values), columns: axis 2 ({} values); label {}", grid.axis1.len(), grid.axis2.len(), args.label.as_deref().unwrap_or(""));
+    println!(
+        "# rows: axis 1 ({} values), columns: axis 2 ({} values); label {}",
+        grid.axis1.len(),
+        grid.axis2.len(),
+        args.label.as_deref().unwrap_or("")
+    );
     print!("{:>8} |", "");
     grid.axis2.values().iter().for_each(|b| print!("{b:>8}"));
     println!();
@@ -212,7 +240,9 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
     let classes = args.classes.context("--classes is required for pdn and mixture")?;
     check_classes("--classes", classes)?;
     let mut states = vec![NEGATIVE; classes as usize];
-    for (flag, list, code) in [("--positive", &args.positive, POSITIVE), ("--difficult", &args.difficult, DIFFICULT)] {
+    for (flag, list, code) in
+        [("--positive", &args.positive, POSITIVE), ("--difficult", &args.difficult, DIFFICULT)]
+    {
         for &c in list {
             if c < 0 || c >= classes {
                 bail!("{flag} {c}: classes are 0..{}", classes - 1);
@@ -228,7 +258,9 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
     let p = match spec {
         DistributionSpec::Mixture(MixtureSpec { distance, .. }) => {
             // Without a task there are no training labels: index distance and files only.
-            let distance = ClassSet::new(classes).distance(distance).context("--distance (co-occurrence needs a task: use `train` or `search`)")?;
+            let distance = ClassSet::new(classes)
+                .distance(distance)
+                .context("--distance (co-occurrence needs a task: use `train` or `search`)")?;
             Mixture::new(&distance, sigma_tensor(spec), pdn)?.targets(&state_tensor)?
         }
         _ => pdn.targets(&state_tensor)?,
@@ -269,7 +301,11 @@ fn print_segmentation(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Resu
             let row: Vec<String> = (0..wo)
                 .map(|j| {
                     let at = (i * wo + j) as usize;
-                    if valid[at] { format!("{:.3}", dist[(k * ho * wo) as usize + at]) } else { "  -  ".into() }
+                    if valid[at] {
+                        format!("{:.3}", dist[(k * ho * wo) as usize + at])
+                    } else {
+                        "  -  ".into()
+                    }
                 })
                 .collect();
             println!("  {}", row.join(" "));
@@ -284,7 +320,13 @@ fn parse_map(text: &str) -> anyhow::Result<Vec<Vec<i64>>> {
         .map(|row| {
             row.split(|c: char| c.is_whitespace() || c == ',')
                 .filter(|c| !c.is_empty())
-                .map(|c| if c == "v" { Ok(VOID) } else { c.parse::<i64>().with_context(|| format!("--map: {c:?} is not a class index")) })
+                .map(|c| {
+                    if c == "v" {
+                        Ok(VOID)
+                    } else {
+                        c.parse::<i64>().with_context(|| format!("--map: {c:?} is not a class index"))
+                    }
+                })
                 .collect()
         })
         .collect::<anyhow::Result<_>>()?;

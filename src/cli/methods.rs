@@ -13,7 +13,8 @@ use std::path::Path;
 /// domain and family as `task`).
 pub fn parse_method(text: &str, task: &TaskSpec) -> anyhow::Result<Method> {
     let method = parse_for_task(text, task)?;
-    task.check_sigma_floor(&method.target).with_context(|| format!("method {text:?} on the label domain of {}", task.path.display()))?;
+    task.check_sigma_floor(&method.target)
+        .with_context(|| format!("method {text:?} on the label domain of {}", task.path.display()))?;
     Ok(method)
 }
 
@@ -32,8 +33,10 @@ fn parse_for_task(text: &str, task: &TaskSpec) -> anyhow::Result<Method> {
 /// The `[distribution]` of `RUN_DIR/learned.toml`, validated.
 pub fn learned_distribution(dir: &Path) -> anyhow::Result<DistributionSpec> {
     let file = dir.join(LEARNED_FILE);
-    let text = std::fs::read_to_string(&file).with_context(|| format!("{}: no learned φ here (run `dldl-meta search` first)", file.display()))?;
-    let learned: Learned = toml::from_str(&text).with_context(|| format!("{}: not a learned.toml", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("{}: no learned φ here (run `dldl-meta search` first)", file.display()))?;
+    let learned: Learned =
+        toml::from_str(&text).with_context(|| format!("{}: not a learned.toml", file.display()))?;
     learned.distribution.validate().with_context(|| file.display().to_string())?;
     Ok(learned.distribution)
 }
@@ -52,9 +55,12 @@ fn check_learned_task(dir: &Path, task: &TaskSpec) -> anyhow::Result<()> {
     };
     let text = std::fs::read_to_string(&file).with_context(unknown)?;
     let config: serde_json::Value = serde_json::from_str(&text).with_context(unknown)?;
-    let (Some(toml), Some(path)) = (config["task_toml"].as_str(), config["task_file"].as_str()) else { bail!(unknown()) };
+    let (Some(toml), Some(path)) = (config["task_toml"].as_str(), config["task_file"].as_str()) else {
+        bail!(unknown())
+    };
     let learned_on = TaskSpec::parse(toml, Path::new(path)).with_context(unknown)?;
-    let describe = |t: &TaskSpec| format!("task {} ({}, {} family)", t.name, t.labels.describe(), t.distribution.name());
+    let describe =
+        |t: &TaskSpec| format!("task {} ({}, {} family)", t.name, t.labels.describe(), t.distribution.name());
     if learned_on.labels != task.labels || learned_on.distribution.name() != task.distribution.name() {
         bail!(
             "learned:{}: its φ was learned on {}, which does not match {}: a learned φ applies only to a task with the same label domain and family",

@@ -26,6 +26,10 @@ pub struct OptunaArgs {
 impl OptunaArgs {
     /// The bridge's configuration.
     pub fn bridge(&self) -> BridgeConfig {
-        BridgeConfig { python: self.python.clone(), storage: self.storage.clone(), timeout: Duration::from_secs(self.timeout) }
+        BridgeConfig {
+            python: self.python.clone(),
+            storage: self.storage.clone(),
+            timeout: Duration::from_secs(self.timeout),
+        }
     }
 }

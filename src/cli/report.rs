@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 /// Arguments of `dldl-meta report`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  dldl-meta report runs/rot-hg runs/rot-fs runs/rot-train --out reports/rotation\n\
+#[command(
+    after_help = "Example:\n  dldl-meta report runs/rot-hg runs/rot-fs runs/rot-train --out reports/rotation\n\
 Search runs give the learned-vs-fixed distribution and the outer-loop trajectory; fewshot runs the\n\
-few-shot curves and paired differences; train runs (with --eval-every) the inner-loop learning curves.")]
+few-shot curves and paired differences; train runs (with --eval-every) the inner-loop learning curves."
+)]
 pub struct ReportArgs {
     /// Run directories written by `dldl-meta search`, `fewshot` or `train`.
     #[arg(required = true)]
@@ -23,10 +25,12 @@ pub struct ReportArgs {
 
 /// Builds the report and lists what it wrote.
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    let title = args
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("dldl-meta report: {}", args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+    let title = args.title.clone().unwrap_or_else(|| {
+        format!(
+            "dldl-meta report: {}",
+            args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        )
+    });
     let outcome = build(&ReportSpec { runs: args.runs.clone(), out: args.out.clone(), title })?;
     for f in &outcome.figures {
         println!("{} ({}×{}) + {}: {}", f.png.display(), f.size.0, f.size.1, f.svg.display(), f.title);

@@ -17,10 +17,12 @@ use std::path::PathBuf;
 
 /// Arguments of `dldl-meta search`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  dldl-meta search --task tasks/rotation-mnist.toml --meta meta/rotation-hypergradient.toml --out runs/rot-hg\n\
+#[command(
+    after_help = "Example:\n  dldl-meta search --task tasks/rotation-mnist.toml --meta meta/rotation-hypergradient.toml --out runs/rot-hg\n\
 Killed at any moment, the same command resumes from the last completed outer step.\n\n\
 Pull a study that `dldl-meta worker`s evaluated in Optuna's storage:\n  \
-dldl-meta search --from-optuna postgresql://user@db-host/optuna --study rot-sigma --out runs/rot-optuna")]
+dldl-meta search --from-optuna postgresql://user@db-host/optuna --study rot-sigma --out runs/rot-optuna"
+)]
 pub struct SearchArgs {
     #[command(flatten)]
     pub common: Option<TaskArgs>,
@@ -47,12 +49,18 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     if let (Some(storage), Some(study)) = (&args.from_optuna, &args.study) {
         return pull(args, storage, study);
     }
-    let (Some(common), Some(meta)) = (&args.common, &args.meta) else { anyhow::bail!("search needs --task and --meta (or --from-optuna)") };
+    let (Some(common), Some(meta)) = (&args.common, &args.meta) else {
+        anyhow::bail!("search needs --task and --meta (or --from-optuna)")
+    };
     search(args, common, meta)
 }
 
 fn pull(args: &SearchArgs, storage: &str, study: &str) -> anyhow::Result<()> {
-    let config = BridgeConfig { python: args.python.clone(), storage: storage.to_string(), timeout: std::time::Duration::from_secs(30) };
+    let config = BridgeConfig {
+        python: args.python.clone(),
+        storage: storage.to_string(),
+        timeout: std::time::Duration::from_secs(30),
+    };
     let mut bridge = Bridge::start(&config)?;
     let pulled = dldl_meta::meta::optuna::import::pull(&mut bridge, study, &args.out)?;
     let states: Vec<String> = pulled.states.iter().map(|(s, n)| format!("{n} {s}")).collect();
@@ -81,7 +89,8 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
         environment: RunEnvironment::current(device),
     };
     let inputs = prepared.dataset.inputs.to_device(device);
-    let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let data =
+        TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
     let study = Study::new(&prepared, &study_spec, data, device)?;
     // Everything is validated; only now is the run directory created (or resumed).
     let (dir, resumed) = RunDir::open(&args.out, &config)?;
@@ -111,15 +120,24 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
                 record.metric_mean
             ));
         }
-        SearchEvent::Validating(Pool::Test) => progress.println("comparing learned and default φ on full-range episodes scored on the test pool…"),
-        SearchEvent::Validating(_) => progress.println("comparing learned and default φ on meta-validation episodes…"),
-        SearchEvent::Comparing { done, total } => comparing.get_or_insert_with(|| Progress::new("comparison", total as u64)).set(done as u64),
+        SearchEvent::Validating(Pool::Test) => progress
+            .println("comparing learned and default φ on full-range episodes scored on the test pool…"),
+        SearchEvent::Validating(_) => {
+            progress.println("comparing learned and default φ on meta-validation episodes…")
+        }
+        SearchEvent::Comparing { done, total } => {
+            comparing.get_or_insert_with(|| Progress::new("comparison", total as u64)).set(done as u64)
+        }
     })?;
     progress.finish();
     if let Some(bar) = &comparing {
         bar.finish();
     }
-    let text = report(&outcome, &dir, dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain, study_spec.query_loss));
+    let text = report(
+        &outcome,
+        &dir,
+        dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain, study_spec.query_loss),
+    );
     print!("{text}");
     dir.write_text(TABLE_FILE, &text)?;
     Ok(())
@@ -135,5 +153,10 @@ fn fmt_phi(phi: &[f64]) -> String {
 }
 
 fn report(o: &SearchOutcome, dir: &RunDir, loss_name: &str) -> String {
-    format!("learned φ: {} (written to {})\n\n{}", brief(&o.learned.distribution), dir.file(LEARNED_FILE).display(), o.table(loss_name))
+    format!(
+        "learned φ: {} (written to {})\n\n{}",
+        brief(&o.learned.distribution),
+        dir.file(LEARNED_FILE).display(),
+        o.table(loss_name)
+    )
 }

@@ -19,7 +19,8 @@ pub struct TasksArgs {
 
 /// List the tasks.
 pub fn run(args: &TasksArgs) -> anyhow::Result<()> {
-    let tasks = TaskSpec::load_dir(&args.tasks_dir).with_context(|| format!("reading task files in {}", args.tasks_dir.display()))?;
+    let tasks = TaskSpec::load_dir(&args.tasks_dir)
+        .with_context(|| format!("reading task files in {}", args.tasks_dir.display()))?;
     anyhow::ensure!(!tasks.is_empty(), "{}: no task files (*.toml) in this folder", args.tasks_dir.display());
     let roots = DataRoots::from_env(args.data_dir.clone());
     println!("{:<18} {:>8}  {:<34} {:<40} source", "task", "examples", "labels", "distribution");
@@ -32,7 +33,13 @@ pub fn run(args: &TasksArgs) -> anyhow::Result<()> {
                 ("-".to_string(), "UNAVAILABLE".to_string())
             }
         };
-        println!("{:<18} {:>8}  {:<34} {:<40} {source}", task.name, size, task.labels.describe(), task.distribution.to_string());
+        println!(
+            "{:<18} {:>8}  {:<34} {:<40} {source}",
+            task.name,
+            size,
+            task.labels.describe(),
+            task.distribution.to_string()
+        );
     }
     if missing.is_empty() {
         println!("all {} tasks have their data", tasks.len());

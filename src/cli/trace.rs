@@ -26,15 +26,29 @@ pub struct TraceArgs {
 /// Writes RUN/trace.safetensors and RUN/trace.json (on the CPU, with the run's own data).
 pub fn run(args: &TraceArgs) -> anyhow::Result<()> {
     let dir = RunDir::existing_locked(&args.run)?;
-    let config: TrainConfig = dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
+    let config: TrainConfig =
+        dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
     let opened = super::common::open_train_run(&dir, &config, task, None)?;
     let pool = opened.split.pool(dldl_meta::data::Pool::Train).to_vec();
-    let (method, seed) = (config.methods.first().context("the run records no method")?, *config.seeds.first().context("the run records no seed")?);
+    let (method, seed) = (
+        config.methods.first().context("the run records no method")?,
+        *config.seeds.first().context("the run records no seed")?,
+    );
     let member = Member { seed, method: method.parse()?, train: pool, val: vec![] };
-    let data = TrainData { inputs: &opened.dataset.inputs, labels: &opened.dataset.labels, domain: &opened.inner.domain };
+    let data = TrainData {
+        inputs: &opened.dataset.inputs,
+        labels: &opened.dataset.labels,
+        domain: &opened.inner.domain,
+    };
     let eval = EvalSpec::for_reference(opened.task.distribution.clone());
-    let trainer = Trainer { net: &opened.inner.network, data: &data, spec: &config.train, eval: &eval, device: tch::Device::Cpu };
+    let trainer = Trainer {
+        net: &opened.inner.network,
+        data: &data,
+        spec: &config.train,
+        eval: &eval,
+        device: tch::Device::Cpu,
+    };
     eprintln!("tracing {method}, seed {seed}: {} steps × batch {}…", args.steps, config.train.batch);
     let (tensors, record) = trace(&trainer, &member, args.steps)?;
     write_tensors(&tensors, &dir.file(TRACE_TENSORS))?;

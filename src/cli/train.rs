@@ -4,14 +4,16 @@ use super::common::TaskArgs;
 use super::progress::Progress;
 use anyhow::Context;
 use clap::Args;
-use dldl_meta::train::run::{run_train, TrainRunConfig, TrainRunEvent};
 use dldl_meta::config::TaskSpec;
+use dldl_meta::train::run::{run_train, TrainRunConfig, TrainRunEvent};
 use dldl_meta::train::Method;
 use std::path::PathBuf;
 
 /// Arguments of `dldl-meta train`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  dldl-meta train --task tasks/age-utkface.toml --dist onehot --dist dldl:sigma=2 --seeds 3 --out runs/utk")]
+#[command(
+    after_help = "Example:\n  dldl-meta train --task tasks/age-utkface.toml --dist onehot --dist dldl:sigma=2 --seeds 3 --out runs/utk"
+)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub common: TaskArgs,
@@ -75,7 +77,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         }
         TrainRunEvent::Step { done } => progress.iter_mut().for_each(|p| p.set(done)),
         TrainRunEvent::Failed { member, method, failure } => {
-            let line = format!("member {member} ({method}) stopped: non-finite loss {} at step {}", failure.loss, failure.step);
+            let line = format!(
+                "member {member} ({method}) stopped: non-finite loss {} at step {}",
+                failure.loss, failure.step
+            );
             progress.iter_mut().for_each(|p| p.println(&line))
         }
     })?;
@@ -88,7 +93,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     print!("{}", outcome.summary);
     let failed = outcome.failed_members();
     if failed.len() == outcome.metrics.members.len() {
-        let first = failed.first().map_or(String::new(), |m| format!("; e.g. {} seed {}: {}", m.method, m.seed, m.failure.as_deref().unwrap_or_default()));
+        let first = failed.first().map_or(String::new(), |m| {
+            format!("; e.g. {} seed {}: {}", m.method, m.seed, m.failure.as_deref().unwrap_or_default())
+        });
         anyhow::bail!(
             "every member failed in training ({} of {}{first}); {} records what happened (metrics.json). Lower the learning rate ([train] lr of the task file)",
             failed.len(),
@@ -106,5 +113,8 @@ fn methods_of(args: &TrainArgs) -> anyhow::Result<Vec<Method>> {
         return Ok(vec![]);
     }
     let task = TaskSpec::load(&args.common.task)?;
-    args.dists.iter().map(|d| super::methods::parse_method(d, &task).with_context(|| format!("--dist {d}"))).collect()
+    args.dists
+        .iter()
+        .map(|d| super::methods::parse_method(d, &task).with_context(|| format!("--dist {d}")))
+        .collect()
 }

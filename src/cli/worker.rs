@@ -43,12 +43,27 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
     let task_toml = args.common.task_toml()?;
     let prepared = PreparedTask::load(&args.common.task, &args.common.roots())?;
     let inputs = prepared.dataset.inputs.to_device(device);
-    let data = TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let data =
+        TrainData { inputs: &inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
     let evaluator = Study::new(&prepared, &spec, data, device)?;
-    let space = OptunaSpace::new(&spec, evaluator.space.dim()).with_context(|| args.meta.display().to_string())?;
-    let attrs = study_attrs(&prepared.task.name, &args.common.task, &args.meta, &task_toml, &spec, &space, &evaluator.inner)?;
+    let space =
+        OptunaSpace::new(&spec, evaluator.space.dim()).with_context(|| args.meta.display().to_string())?;
+    let attrs = study_attrs(
+        &prepared.task.name,
+        &args.common.task,
+        &args.meta,
+        &task_toml,
+        &spec,
+        &space,
+        &evaluator.inner,
+    )?;
     let worker_id = args.worker_id.unwrap_or(std::process::id() as u64);
-    let config = WorkerConfig { bridge: args.optuna.bridge(), study: args.optuna.study.clone(), trials: args.trials, worker_id };
+    let config = WorkerConfig {
+        bridge: args.optuna.bridge(),
+        study: args.optuna.study.clone(),
+        trials: args.trials,
+        worker_id,
+    };
     let mut worker = Worker::open(&evaluator, space, attrs, config)?;
     eprintln!(
         "worker {worker_id} (pid {}) on study {} at {}: {} trials of {:?} on {} ({} episodes × {} inner steps each)",
@@ -70,7 +85,14 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
         TrialEvent::Finished(t) => {
             let retry = t.retry_of.map(|n| format!(" (retry of trial {n})")).unwrap_or_default();
             let pruned = if t.pruned { " pruned" } else { "" };
-            println!("trial {}{retry}: φ = {} query loss {:.4} ({metric} {:.3}){pruned} in {:.1} s", t.number, fmt_phi(&t.phi), t.loss, t.metric, t.seconds);
+            println!(
+                "trial {}{retry}: φ = {} query loss {:.4} ({metric} {:.3}){pruned} in {:.1} s",
+                t.number,
+                fmt_phi(&t.phi),
+                t.loss,
+                t.metric,
+                t.seconds
+            );
         }
     })?;
     eprintln!("worker {worker_id}: {} trials done", done.len());

@@ -10,8 +10,17 @@ use tch::Tensor;
 /// Where the source came from.
 pub const SOURCE: &str = "PyPI scikit-lego==0.9.10 sklego/data/abalone.zip";
 /// Header of the CSV.
-const HEADER: [&str; 9] =
-    ["sex", "length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight", "shell_weight", "rings"];
+const HEADER: [&str; 9] = [
+    "sex",
+    "length",
+    "diameter",
+    "height",
+    "whole_weight",
+    "shucked_weight",
+    "viscera_weight",
+    "shell_weight",
+    "rings",
+];
 
 /// The CSV under the fetched-data root.
 pub fn csv_path(fetched: &Path) -> PathBuf {
@@ -20,8 +29,9 @@ pub fn csv_path(fetched: &Path) -> PathBuf {
 
 /// Parse the CSV: feature rows and ages.
 pub fn read(path: &Path) -> Result<(Vec<Vec<f64>>, Vec<f32>)> {
-    let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| Error::data(path, format!("cannot read abalone ({e}); fetch it with `{FETCH_COMMAND}`")))?;
+    let mut reader = csv::Reader::from_path(path).map_err(|e| {
+        Error::data(path, format!("cannot read abalone ({e}); fetch it with `{FETCH_COMMAND}`"))
+    })?;
     let header = reader.headers().map_err(|e| Error::data(path, e.to_string()))?.clone();
     if header.iter().collect::<Vec<_>>() != HEADER {
         return Err(Error::data(path, format!("unexpected header {header:?}, expected {HEADER:?}")));
@@ -30,7 +40,8 @@ pub fn read(path: &Path) -> Result<(Vec<Vec<f64>>, Vec<f32>)> {
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|e| Error::data(path, format!("line {line}: {e}")))?;
-        let (row, age) = parse_record(&record).map_err(|rule| Error::data(path, format!("line {line}: {rule}")))?;
+        let (row, age) =
+            parse_record(&record).map_err(|rule| Error::data(path, format!("line {line}: {rule}")))?;
         rows.push(row);
         ages.push(age);
     }
@@ -69,7 +80,11 @@ mod tests {
         let path = csv_path(dir.path());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let header = HEADER.join(",");
-        std::fs::write(&path, format!("{header}\nM,0.4,0.3,0.1,0.5,0.2,0.1,0.15,15\nI,0.3,0.2,0.09,0.2,0.1,0.05,0.07,7\n")).unwrap();
+        std::fs::write(
+            &path,
+            format!("{header}\nM,0.4,0.3,0.1,0.5,0.2,0.1,0.15,15\nI,0.3,0.2,0.09,0.2,0.1,0.05,0.07,7\n"),
+        )
+        .unwrap();
         let d = load(dir.path()).unwrap();
         assert_eq!(d.inputs.size(), vec![2, 10]);
         assert_eq!(Vec::<f32>::try_from(d.labels.tensor()).unwrap(), vec![16.5, 8.5]);

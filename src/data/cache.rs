@@ -65,7 +65,13 @@ impl TensorCache {
     /// Store an entry atomically (write to temporary files, then rename); returns the tensor file's path.
     /// The temporary files are this writer's own, so runs that build the same entry at once (two
     /// searches started together) each rename a complete file into place and neither fails.
-    pub fn store<M: Serialize>(&self, name: &str, key: &str, tensors: &[(&str, &Tensor)], meta: &M) -> Result<PathBuf> {
+    pub fn store<M: Serialize>(
+        &self,
+        name: &str,
+        key: &str,
+        tensors: &[(&str, &Tensor)],
+        meta: &M,
+    ) -> Result<PathBuf> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let (tensor_path, meta_path) = (self.tensor_path(name, key), self.meta_path(name, key));
         let tmp_tensors = writer_temporary(&tensor_path);
@@ -143,7 +149,8 @@ mod tests {
         });
         let mut entry = cache.load::<u8>("x", &key).unwrap();
         assert!(entry.take("t").unwrap().equal(&values()));
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("c")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path().join("c")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "only the entry's two files remain: {names:?}");
     }
 }

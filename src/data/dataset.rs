@@ -85,7 +85,12 @@ pub struct LoadReport {
 
 impl std::fmt::Display for LoadReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} names did not parse, {} corrupt files skipped", self.unparsed.len(), self.skipped.len())?;
+        write!(
+            f,
+            "{} names did not parse, {} corrupt files skipped",
+            self.unparsed.len(),
+            self.skipped.len()
+        )?;
         for name in self.unparsed.iter().take(5) {
             write!(f, "\n  unparsed: {name}")?;
         }
@@ -117,16 +122,32 @@ pub struct Dataset {
 
 impl Dataset {
     /// A dataset after checking that inputs and labels agree in length and kind.
-    pub fn new(name: impl Into<String>, inputs: Tensor, labels: Labels, source: impl Into<String>) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        inputs: Tensor,
+        labels: Labels,
+        source: impl Into<String>,
+    ) -> Result<Self> {
         let name = name.into();
         check_shapes(&name, &inputs, &labels)?;
-        Ok(Dataset { name, inputs, labels, source: source.into(), groups: None, report: LoadReport::default(), files: Vec::new() })
+        Ok(Dataset {
+            name,
+            inputs,
+            labels,
+            source: source.into(),
+            groups: None,
+            report: LoadReport::default(),
+            files: Vec::new(),
+        })
     }
 
     /// The same dataset with a group per example.
     pub fn with_groups(mut self, groups: Vec<i64>) -> Result<Self> {
         if groups.len() != self.len() {
-            return Err(Error::shape(&self.name, format!("{} groups for {} examples", groups.len(), self.len())));
+            return Err(Error::shape(
+                &self.name,
+                format!("{} groups for {} examples", groups.len(), self.len()),
+            ));
         }
         self.groups = Some(groups);
         Ok(self)
@@ -135,7 +156,10 @@ impl Dataset {
     /// The same dataset with the file of each example.
     pub fn with_files(mut self, files: Vec<String>) -> Result<Self> {
         if files.len() != self.len() {
-            return Err(Error::shape(&self.name, format!("{} file names for {} examples", files.len(), self.len())));
+            return Err(Error::shape(
+                &self.name,
+                format!("{} file names for {} examples", files.len(), self.len()),
+            ));
         }
         self.files = files;
         Ok(self)
@@ -168,7 +192,10 @@ impl Dataset {
     /// Inputs and labels of the examples at `indices` (e.g. an episode's support set).
     pub fn select(&self, indices: &[i64]) -> (Tensor, Labels) {
         let index = Tensor::from_slice(indices).to_device(self.inputs.device());
-        (self.inputs.index_select(0, &index), self.labels.select(&index.to_device(self.labels.tensor().device())))
+        (
+            self.inputs.index_select(0, &index),
+            self.labels.select(&index.to_device(self.labels.tensor().device())),
+        )
     }
 
     /// Smallest and largest label value (ordinal and pose labels; `None` otherwise).
@@ -216,16 +243,41 @@ mod tests {
     #[test]
     fn new_checks_lengths_and_kinds() {
         let x = Tensor::zeros([3, 2], (Kind::Float, tch::Device::Cpu));
-        assert!(Dataset::new("t", x.shallow_clone(), Labels::Ordinal(Tensor::zeros([3], (Kind::Float, tch::Device::Cpu))), "s").is_ok());
-        assert!(Dataset::new("t", x.shallow_clone(), Labels::Ordinal(Tensor::zeros([4], (Kind::Float, tch::Device::Cpu))), "s").is_err());
-        assert!(Dataset::new("t", x.shallow_clone(), Labels::Pose(Tensor::zeros([3, 3], (Kind::Float, tch::Device::Cpu))), "s").is_err());
-        assert!(Dataset::new("t", x, Labels::MultiLabel(Tensor::zeros([3, 4], (Kind::Float, tch::Device::Cpu))), "s").is_err());
+        assert!(Dataset::new(
+            "t",
+            x.shallow_clone(),
+            Labels::Ordinal(Tensor::zeros([3], (Kind::Float, tch::Device::Cpu))),
+            "s"
+        )
+        .is_ok());
+        assert!(Dataset::new(
+            "t",
+            x.shallow_clone(),
+            Labels::Ordinal(Tensor::zeros([4], (Kind::Float, tch::Device::Cpu))),
+            "s"
+        )
+        .is_err());
+        assert!(Dataset::new(
+            "t",
+            x.shallow_clone(),
+            Labels::Pose(Tensor::zeros([3, 3], (Kind::Float, tch::Device::Cpu))),
+            "s"
+        )
+        .is_err());
+        assert!(Dataset::new(
+            "t",
+            x,
+            Labels::MultiLabel(Tensor::zeros([3, 4], (Kind::Float, tch::Device::Cpu))),
+            "s"
+        )
+        .is_err());
     }
 
     #[test]
     fn select_picks_rows() {
         let x = Tensor::from_slice(&[0f32, 1., 2., 3.]).view([4, 1]);
-        let d = Dataset::new("t", x, Labels::Ordinal(Tensor::from_slice(&[10f32, 11., 12., 13.])), "s").unwrap();
+        let d =
+            Dataset::new("t", x, Labels::Ordinal(Tensor::from_slice(&[10f32, 11., 12., 13.])), "s").unwrap();
         let (xs, ys) = d.select(&[3, 1]);
         assert_eq!(Vec::<f32>::try_from(xs.view([-1])).unwrap(), vec![3.0, 1.0]);
         assert_eq!(Vec::<f32>::try_from(ys.tensor()).unwrap(), vec![13.0, 11.0]);

@@ -12,9 +12,10 @@ use std::path::Path;
 pub fn check_labels_in_domain(dataset: &Dataset, domain: &LabelDomain, task_file: &Path) -> Result<()> {
     let (values, axes): (Vec<f32>, Vec<(&Bins, &str)>) = match (&dataset.labels, domain) {
         (Labels::Ordinal(t), LabelDomain::Bins(b)) => (Vec::<f32>::try_from(t)?, vec![(b, "labels.bins")]),
-        (Labels::Pose(t), LabelDomain::Grid(g)) => {
-            (Vec::<f32>::try_from(t.reshape([-1]))?, vec![(&g.axis1, "labels.grid[0]"), (&g.axis2, "labels.grid[1]")])
-        }
+        (Labels::Pose(t), LabelDomain::Grid(g)) => (
+            Vec::<f32>::try_from(t.reshape([-1]))?,
+            vec![(&g.axis1, "labels.grid[0]"), (&g.axis2, "labels.grid[1]")],
+        ),
         _ => return Ok(()),
     };
     let width = axes.len();
@@ -50,7 +51,11 @@ mod tests {
     fn ordinal(values: &[f32], files: &[&str]) -> Dataset {
         let inputs = Tensor::zeros([values.len() as i64, 1], (tch::Kind::Float, tch::Device::Cpu));
         let d = Dataset::new("ages", inputs, Labels::Ordinal(Tensor::from_slice(values)), "faces/").unwrap();
-        if files.is_empty() { d } else { d.with_files(files.iter().map(|f| f.to_string()).collect()).unwrap() }
+        if files.is_empty() {
+            d
+        } else {
+            d.with_files(files.iter().map(|f| f.to_string()).collect()).unwrap()
+        }
     }
 
     #[test]
@@ -60,7 +65,11 @@ mod tests {
         assert!(check_labels_in_domain(&ordinal(&[0.0, 116.4, 40.0], &[]), &bins, task).is_ok());
         let bad = ordinal(&[30.0, 210.0, 250.0], &["a.jpg", "210_0_0_1.jpg", "250_0_0_1.jpg"]);
         let message = check_labels_in_domain(&bad, &bins, task).unwrap_err().to_string();
-        for needle in ["210_0_0_1.jpg: label 210 lies outside the label domain 0..116", "`labels.bins` of tasks/age.toml", "2 of 3 labels"] {
+        for needle in [
+            "210_0_0_1.jpg: label 210 lies outside the label domain 0..116",
+            "`labels.bins` of tasks/age.toml",
+            "2 of 3 labels",
+        ] {
             assert!(message.contains(needle), "`{needle}` not in: {message}");
         }
         let nan = check_labels_in_domain(&ordinal(&[f32::NAN], &[]), &bins, task).unwrap_err().to_string();
@@ -74,6 +83,11 @@ mod tests {
         let labels = Labels::Pose(Tensor::from_slice(&[0.0f32, 50.0, 10.0, 180.0]).reshape([2, 2]));
         let d = Dataset::new("pose", inputs, labels, "gen").unwrap();
         let message = check_labels_in_domain(&d, &grid, Path::new("t.toml")).unwrap_err().to_string();
-        assert!(message.contains("label 180") && message.contains("labels.grid[1]") && message.contains("(example 1)"), "{message}");
+        assert!(
+            message.contains("label 180")
+                && message.contains("labels.grid[1]")
+                && message.contains("(example 1)"),
+            "{message}"
+        );
     }
 }

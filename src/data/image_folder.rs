@@ -32,7 +32,13 @@ pub fn read_rows(spec: &FolderSpec) -> Result<Rows> {
     let columns = match spec.kind {
         LabelKind::Ordinal => 1,
         LabelKind::Pose => 2,
-        other => return Err(Error::invalid("image-folder labels", other, "an image folder carries ordinal or pose labels")),
+        other => {
+            return Err(Error::invalid(
+                "image-folder labels",
+                other,
+                "an image folder carries ordinal or pose labels",
+            ))
+        }
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -61,19 +67,28 @@ pub fn read_rows(spec: &FolderSpec) -> Result<Rows> {
 
 fn parse_row(record: &csv::StringRecord, columns: usize) -> std::result::Result<(String, Vec<f32>), String> {
     if record.len() != columns + 1 {
-        return Err(format!("expected {} fields (path and {columns} label(s)), got {}", columns + 1, record.len()));
+        return Err(format!(
+            "expected {} fields (path and {columns} label(s)), got {}",
+            columns + 1,
+            record.len()
+        ));
     }
     let labels = (1..=columns)
         .map(|i| record[i].parse::<f32>().ok().filter(|v| v.is_finite()))
         .collect::<Option<Vec<f32>>>()
-        .ok_or_else(|| format!("labels must be finite numbers, got {:?}", record.iter().skip(1).collect::<Vec<_>>()))?;
+        .ok_or_else(|| {
+            format!("labels must be finite numbers, got {:?}", record.iter().skip(1).collect::<Vec<_>>())
+        })?;
     Ok((record[0].to_string(), labels))
 }
 
 /// Load the folder: decoded images and their labels (`Ordinal` or `Pose`).
 pub fn load(spec: &FolderSpec, options: &ImageOptions) -> Result<Dataset> {
     if !spec.dir.is_dir() {
-        return Err(Error::data(&spec.dir, "image folder not found (point `path` in the task's [dataset] at it)"));
+        return Err(Error::data(
+            &spec.dir,
+            "image folder not found (point `path` in the task's [dataset] at it)",
+        ));
     }
     let rows = read_rows(spec)?;
     let decoded = decode_all(&rows.files, options)?;
@@ -84,7 +99,7 @@ pub fn load(spec: &FolderSpec, options: &ImageOptions) -> Result<Dataset> {
     };
     let report = LoadReport { unparsed: Vec::new(), skipped: decoded.skipped };
     let files = decoded.kept.iter().map(|&i| rows.files[i].display().to_string()).collect();
-    Ok(Dataset::new("image-folder", decoded.inputs, labels, source(spec))?.with_report(report).with_files(files)?)
+    Dataset::new("image-folder", decoded.inputs, labels, source(spec))?.with_report(report).with_files(files)
 }
 
 fn source(spec: &FolderSpec) -> String {
@@ -99,10 +114,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("img")).unwrap();
         for name in ["a", "b", "c"] {
-            ::image::GrayImage::from_pixel(10, 10, ::image::Luma([200])).save(dir.path().join(format!("img/{name}.png"))).unwrap();
+            ::image::GrayImage::from_pixel(10, 10, ::image::Luma([200]))
+                .save(dir.path().join(format!("img/{name}.png")))
+                .unwrap();
         }
         std::fs::write(dir.path().join("labels.csv"), csv).unwrap();
-        let spec = FolderSpec { dir: dir.path().to_path_buf(), csv: "labels.csv".into(), kind: LabelKind::Ordinal };
+        let spec =
+            FolderSpec { dir: dir.path().to_path_buf(), csv: "labels.csv".into(), kind: LabelKind::Ordinal };
         (dir, spec)
     }
 

@@ -52,11 +52,16 @@ pub fn load(dir: &Path) -> Result<Digits> {
     let mut digits = Digits { pixels: Vec::new(), labels: Vec::new() };
     for class in 0..10u8 {
         let path = dir.join(format!("{class}.json"));
-        let text = std::fs::read(&path)
-            .map_err(|e| Error::data(&path, format!("cannot read MNIST digits ({e}); fetch them with `{FETCH_COMMAND}`")))?;
-        let file: DigitFile = serde_json::from_slice(&text).map_err(|e| Error::data(&path, format!("malformed: {e}")))?;
+        let text = std::fs::read(&path).map_err(|e| {
+            Error::data(&path, format!("cannot read MNIST digits ({e}); fetch them with `{FETCH_COMMAND}`"))
+        })?;
+        let file: DigitFile =
+            serde_json::from_slice(&text).map_err(|e| Error::data(&path, format!("malformed: {e}")))?;
         if !file.data.len().is_multiple_of(PIXELS) || file.data.is_empty() {
-            return Err(Error::data(&path, format!("{} values is not a positive multiple of 784", file.data.len())));
+            return Err(Error::data(
+                &path,
+                format!("{} values is not a positive multiple of 784", file.data.len()),
+            ));
         }
         if let Some(v) = file.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {
             return Err(Error::data(&path, format!("pixel value {v} outside [0, 1]")));
@@ -76,7 +81,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for class in 0..10 {
             let data: Vec<f32> = (0..2 * PIXELS).map(|i| ((i + class) % 7) as f32 / 7.0).collect();
-            std::fs::write(dir.path().join(format!("{class}.json")), serde_json::json!({ "data": data }).to_string()).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{class}.json")),
+                serde_json::json!({ "data": data }).to_string(),
+            )
+            .unwrap();
         }
         let d = load(dir.path()).unwrap();
         assert_eq!((d.len(), d.labels[19], d.image(19).len()), (20, 9, PIXELS));

@@ -19,7 +19,11 @@ pub struct PlantedSummary {
 }
 
 /// Plants `task`'s `[labels.noise]` (if any) in `dataset` after the split; what changed per pool.
-pub fn plant_task_noise(task: &TaskSpec, dataset: &mut Dataset, split: &Split) -> Result<Vec<PlantedSummary>> {
+pub fn plant_task_noise(
+    task: &TaskSpec,
+    dataset: &mut Dataset,
+    split: &Split,
+) -> Result<Vec<PlantedSummary>> {
     match (&task.noise, &task.labels) {
         (Some(noise), LabelDomain::Bins(bins)) => plant_noise(dataset, split, noise, bins),
         _ => Ok(vec![]),
@@ -27,15 +31,27 @@ pub fn plant_task_noise(task: &TaskSpec, dataset: &mut Dataset, split: &Split) -
 }
 
 /// Replaces the labels of the noised pools by their noisy labels; the test pool is never touched.
-fn plant_noise(dataset: &mut Dataset, split: &Split, noise: &NoiseSpec, bins: &Bins) -> Result<Vec<PlantedSummary>> {
+fn plant_noise(
+    dataset: &mut Dataset,
+    split: &Split,
+    noise: &NoiseSpec,
+    bins: &Bins,
+) -> Result<Vec<PlantedSummary>> {
     let Labels::Ordinal(tensor) = &dataset.labels else {
-        return Err(Error::invalid("labels.noise", dataset.labels.kind(), "planted noise applies to ordinal labels only"));
+        return Err(Error::invalid(
+            "labels.noise",
+            dataset.labels.kind(),
+            "planted noise applies to ordinal labels only",
+        ));
     };
     let mut values = Vec::<f64>::try_from(tensor.to_kind(tch::Kind::Double))?;
     let mut summaries = vec![];
     for pool in [Pool::Train, Pool::Val].into_iter().filter(|p| noise.noises(p.name())) {
         let rows = split.pool(pool);
-        let pairs: Vec<(f64, f64)> = rows.iter().map(|&i| (values[i as usize], noise.noisy(i as u64, values[i as usize], bins))).collect();
+        let pairs: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|&i| (values[i as usize], noise.noisy(i as u64, values[i as usize], bins)))
+            .collect();
         for (&i, (_, noisy)) in rows.iter().zip(&pairs) {
             values[i as usize] = *noisy;
         }
@@ -62,13 +78,22 @@ fn summarise(pool: Pool, pairs: &[(f64, f64)], noise: &NoiseSpec, bins: &Bins) -
         let sd = (noise.kind == NoiseKind::Gaussian && n > 0).then(|| noise.sd_at(mean_y));
         rows.push((first + g as f64 * width, first + (g + 1) as f64 * width, n, changed, mean_abs, sd));
     }
-    PlantedSummary { pool, labels: pairs.len(), changed: pairs.iter().filter(|(y, z)| y != z).count(), groups: rows }
+    PlantedSummary {
+        pool,
+        labels: pairs.len(),
+        changed: pairs.iter().filter(|(y, z)| y != z).count(),
+        groups: rows,
+    }
 }
 
 impl std::fmt::Display for PlantedSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let share = 100.0 * self.changed as f64 / self.labels.max(1) as f64;
-        writeln!(f, "planted noise, {} pool: {} of {} labels changed ({share:.1} %)", self.pool, self.changed, self.labels)?;
+        writeln!(
+            f,
+            "planted noise, {} pool: {} of {} labels changed ({share:.1} %)",
+            self.pool, self.changed, self.labels
+        )?;
         for (lo, hi, n, changed, mean_abs, sd) in &self.groups {
             let sd = sd.map_or(String::new(), |s| format!(", planted sd {s:.2}"));
             writeln!(f, "  labels {lo:.1}–{hi:.1}: {n} examples, {changed} changed, mean |noisy − true| {mean_abs:.2}{sd}")?;
@@ -85,7 +110,13 @@ mod tests {
     #[test]
     fn only_the_noised_pools_change_and_the_test_pool_keeps_every_label() {
         let y: Vec<f32> = (0..300).map(|i| (i % 11) as f32).collect();
-        let mut dataset = Dataset::new("toy", Tensor::zeros([300, 2], (tch::Kind::Float, tch::Device::Cpu)), Labels::Ordinal(Tensor::from_slice(&y)), "test").unwrap();
+        let mut dataset = Dataset::new(
+            "toy",
+            Tensor::zeros([300, 2], (tch::Kind::Float, tch::Device::Cpu)),
+            Labels::Ordinal(Tensor::from_slice(&y)),
+            "test",
+        )
+        .unwrap();
         let split = Split::new(&dataset, &SplitSpec { train: 0.6, val: 0.2, test: 0.2, seed: 1 }).unwrap();
         let bins = Bins::parse("0:10").unwrap();
         let noise: NoiseSpec = toml::from_str("kind = \"flip\"\np = 0.5\nseed = 4\n").unwrap();

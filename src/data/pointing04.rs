@@ -43,7 +43,9 @@ fn signed(text: &str) -> Option<i32> {
 /// Image files of `dir` and of its immediate subfolders, sorted by path.
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::data(dir, format!("cannot read the Pointing'04 folder: {e}")))? {
+    for entry in std::fs::read_dir(dir)
+        .map_err(|e| Error::data(dir, format!("cannot read the Pointing'04 folder: {e}")))?
+    {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         if path.is_dir() {
             for inner in std::fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
@@ -69,15 +71,21 @@ pub fn load(dir: &Path, options: &ImageOptions) -> Result<Dataset> {
         }
     }
     if parsed.is_empty() {
-        return Err(Error::data(dir, format!("no Pointing'04-named images ({} other files)", unparsed.len())));
+        return Err(Error::data(
+            dir,
+            format!("no Pointing'04-named images ({} other files)", unparsed.len()),
+        ));
     }
     let files: Vec<PathBuf> = parsed.iter().map(|(p, _)| p.clone()).collect();
     let decoded = decode_all(&files, options)?;
-    let poses: Vec<f32> = decoded.kept.iter().flat_map(|&i| [parsed[i].1.tilt as f32, parsed[i].1.pan as f32]).collect();
+    let poses: Vec<f32> =
+        decoded.kept.iter().flat_map(|&i| [parsed[i].1.tilt as f32, parsed[i].1.pan as f32]).collect();
     let groups = decoded.kept.iter().map(|&i| parsed[i].1.person as i64).collect();
     let report = LoadReport { unparsed, skipped: decoded.skipped };
     let labels = Labels::Pose(Tensor::from_slice(&poses).view([-1, 2]));
-    Ok(Dataset::new("pointing04", decoded.inputs, labels, dir.display().to_string())?.with_groups(groups)?.with_report(report))
+    Ok(Dataset::new("pointing04", decoded.inputs, labels, dir.display().to_string())?
+        .with_groups(groups)?
+        .with_report(report))
 }
 
 #[cfg(test)]
@@ -86,10 +94,23 @@ mod tests {
 
     #[test]
     fn parses_names() {
-        assert_eq!(parse_name("personne01146-30+15.jpg"), Some(PoseName { person: 1, series: 1, tilt: -30, pan: 15 }));
-        assert_eq!(parse_name("personne15200+0-90.jpg"), Some(PoseName { person: 15, series: 2, tilt: 0, pan: -90 }));
+        assert_eq!(
+            parse_name("personne01146-30+15.jpg"),
+            Some(PoseName { person: 1, series: 1, tilt: -30, pan: 15 })
+        );
+        assert_eq!(
+            parse_name("personne15200+0-90.jpg"),
+            Some(PoseName { person: 15, series: 2, tilt: 0, pan: -90 })
+        );
         assert_eq!(parse_name("personne02100-90+0.jpg").map(|p| p.tilt), Some(-90));
-        for bad in ["personne0114-30+15.jpg", "personne01146-30.jpg", "personne01146-30+15.png", "person01146+0+0.jpg", "personne01146+0+95.jpg", "personne01146+0+.jpg"] {
+        for bad in [
+            "personne0114-30+15.jpg",
+            "personne01146-30.jpg",
+            "personne01146-30+15.png",
+            "person01146+0+0.jpg",
+            "personne01146+0+95.jpg",
+            "personne01146+0+.jpg",
+        ] {
             assert_eq!(parse_name(bad), None, "{bad}");
         }
     }
@@ -97,7 +118,9 @@ mod tests {
     #[test]
     fn loads_subfolders_with_person_groups() {
         let dir = tempfile::tempdir().unwrap();
-        for (person, name) in [(1, "personne01146-30+15.jpg"), (1, "personne01147+0+0.jpg"), (2, "personne02100+60-45.jpg")] {
+        for (person, name) in
+            [(1, "personne01146-30+15.jpg"), (1, "personne01147+0+0.jpg"), (2, "personne02100+60-45.jpg")]
+        {
             let sub = dir.path().join(format!("Person{person:02}"));
             std::fs::create_dir_all(&sub).unwrap();
             ::image::RgbImage::from_pixel(38, 28, ::image::Rgb([10, 20, 30])).save(sub.join(name)).unwrap();
@@ -105,7 +128,10 @@ mod tests {
         std::fs::write(dir.path().join("Person01/Front.txt"), b"x").unwrap();
         let d = load(dir.path(), &ImageOptions { size: 16, ..ImageOptions::default() }).unwrap();
         assert_eq!(d.inputs.size(), vec![3, 1, 16, 16]);
-        assert_eq!(Vec::<f32>::try_from(d.labels.tensor().view([-1])).unwrap(), vec![-30., 15., 0., 0., 60., -45.]);
+        assert_eq!(
+            Vec::<f32>::try_from(d.labels.tensor().view([-1])).unwrap(),
+            vec![-30., 15., 0., 0., 60., -45.]
+        );
         assert_eq!(d.groups, Some(vec![1, 1, 2]));
         assert_eq!(d.report.unparsed, vec!["Front.txt".to_string()]);
     }

@@ -100,7 +100,13 @@ impl Split {
         for group in order {
             let middle = seen as f64 + group.len() as f64 / 2.0;
             seen += group.len();
-            let pool = if middle < cut1 { &mut self.train } else if middle < cut2 { &mut self.val } else { &mut self.test };
+            let pool = if middle < cut1 {
+                &mut self.train
+            } else if middle < cut2 {
+                &mut self.val
+            } else {
+                &mut self.test
+            };
             pool.extend(group);
         }
         for pool in [&mut self.train, &mut self.val, &mut self.test] {
@@ -150,7 +156,13 @@ mod tests {
 
     fn dataset(n: usize) -> Dataset {
         let x = Tensor::zeros([n as i64, 2], (tch::Kind::Float, tch::Device::Cpu));
-        Dataset::new("toy", x, Labels::Ordinal(Tensor::zeros([n as i64], (tch::Kind::Float, tch::Device::Cpu))), "test").unwrap()
+        Dataset::new(
+            "toy",
+            x,
+            Labels::Ordinal(Tensor::zeros([n as i64], (tch::Kind::Float, tch::Device::Cpu))),
+            "test",
+        )
+        .unwrap()
     }
 
     fn spec(seed: u64) -> SplitSpec {

@@ -4,7 +4,9 @@ use super::dataset::Dataset;
 use super::derived::{CanvasSpec, MultiDigitSpec, PoseSpec, RotationSpec, SegmentationSpec};
 use super::image_folder::FolderSpec;
 use super::paths::{DataRoots, FETCH_COMMAND};
-use super::{abalone, cache::TensorCache, derived, image_folder, mnist, pointing04, utkface, voc, voc_mask, wine};
+use super::{
+    abalone, cache::TensorCache, derived, image_folder, mnist, pointing04, utkface, voc, voc_mask, wine,
+};
 use crate::config::{CanvasOptions, DatasetSpec, LabelDomain, TaskSpec};
 use crate::error::{Error, Result};
 use crate::label::Bins;
@@ -15,7 +17,11 @@ use std::path::PathBuf;
 pub fn reads_external_data(task: &TaskSpec) -> bool {
     matches!(
         task.dataset,
-        DatasetSpec::Utkface(_) | DatasetSpec::ImageFolder(_) | DatasetSpec::Pointing04(_) | DatasetSpec::Voc(_) | DatasetSpec::VocSegmentation(_)
+        DatasetSpec::Utkface(_)
+            | DatasetSpec::ImageFolder(_)
+            | DatasetSpec::Pointing04(_)
+            | DatasetSpec::Voc(_)
+            | DatasetSpec::VocSegmentation(_)
     )
 }
 
@@ -24,7 +30,9 @@ pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
     let options = task.image_options();
     let side = task.model.input_size as usize;
     match &task.dataset {
-        DatasetSpec::Utkface(o) => utkface::load(&roots.external_path(&o.path), &options, &TensorCache::new(&roots.cache)),
+        DatasetSpec::Utkface(o) => {
+            utkface::load(&roots.external_path(&o.path), &options, &TensorCache::new(&roots.cache))
+        }
         DatasetSpec::Abalone(_) => abalone::load(&roots.fetched),
         DatasetSpec::Wine(_) => wine::load(),
         DatasetSpec::MnistRotation(o) => {
@@ -33,7 +41,13 @@ pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
             derived::rotation::generate(&digits(roots)?, &spec)
         }
         DatasetSpec::MnistPose(o) => {
-            let spec = PoseSpec { count: o.count, seed: o.seed, side, angles: range(axis(task, 0)?), scales: range(axis(task, 1)?) };
+            let spec = PoseSpec {
+                count: o.count,
+                seed: o.seed,
+                side,
+                angles: range(axis(task, 0)?),
+                scales: range(axis(task, 1)?),
+            };
             derived::pose::generate(&digits(roots)?, &spec)
         }
         DatasetSpec::MnistMultidigit(o) => {
@@ -47,16 +61,28 @@ pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
             derived::multidigit::generate(&digits(roots)?, &spec)
         }
         DatasetSpec::MnistSegmentation(o) => {
-            let spec = SegmentationSpec { count: o.count, seed: o.seed, canvas: canvas(o, side), blocks: o.blocks, void_from: o.void_from };
+            let spec = SegmentationSpec {
+                count: o.count,
+                seed: o.seed,
+                canvas: canvas(o, side),
+                blocks: o.blocks,
+                void_from: o.void_from,
+            };
             derived::segmentation::generate(&digits(roots)?, &spec)
         }
         DatasetSpec::ImageFolder(o) => {
-            let spec = FolderSpec { dir: roots.external_path(&o.path), csv: PathBuf::from(&o.csv), kind: task.label_kind() };
+            let spec = FolderSpec {
+                dir: roots.external_path(&o.path),
+                csv: PathBuf::from(&o.csv),
+                kind: task.label_kind(),
+            };
             image_folder::load(&spec, &options)
         }
         DatasetSpec::Pointing04(o) => pointing04::load(&roots.external_path(&o.path), &options),
         DatasetSpec::Voc(o) => voc::load(&roots.external_path(&o.path), class_names(task), &options),
-        DatasetSpec::VocSegmentation(o) => voc_mask::load(&roots.external_path(&o.path), class_names(task).len(), &options),
+        DatasetSpec::VocSegmentation(o) => {
+            voc_mask::load(&roots.external_path(&o.path), class_names(task).len(), &options)
+        }
     }
 }
 
@@ -81,7 +107,9 @@ fn axis(task: &TaskSpec, i: usize) -> Result<&Bins> {
         (LabelDomain::Bins(b), 0) => Ok(b),
         (LabelDomain::Grid(g), 0) => Ok(&g.axis1),
         (LabelDomain::Grid(g), 1) => Ok(&g.axis2),
-        _ => Err(Error::config(&task.path, "labels", "this generator needs bins (rotation) or a grid (pose)")),
+        _ => {
+            Err(Error::config(&task.path, "labels", "this generator needs bins (rotation) or a grid (pose)"))
+        }
     }
 }
 
@@ -118,8 +146,14 @@ pub fn probe_task(task: &TaskSpec, roots: &DataRoots) -> Result<Availability> {
         DatasetSpec::Utkface(o) => {
             let dir = roots.external_path(&o.path);
             match utkface::list(&dir) {
-                Ok(l) => present(l.entries.len(), format!("{} (+{} unparsed names)", dir.display(), l.unparsed.len())),
-                Err(_) => Ok(Availability::Missing { path: dir, fix: "copy UTKFace there, or pass --data-dir / set DLDL_DATA".into() }),
+                Ok(l) => present(
+                    l.entries.len(),
+                    format!("{} (+{} unparsed names)", dir.display(), l.unparsed.len()),
+                ),
+                Err(_) => Ok(Availability::Missing {
+                    path: dir,
+                    fix: "copy UTKFace there, or pass --data-dir / set DLDL_DATA".into(),
+                }),
             }
         }
         DatasetSpec::Abalone(_) => {
@@ -130,16 +164,24 @@ pub fn probe_task(task: &TaskSpec, roots: &DataRoots) -> Result<Availability> {
             }
         }
         DatasetSpec::Wine(_) => present(1599, wine::SOURCE.into()),
-        DatasetSpec::MnistRotation(_) | DatasetSpec::MnistPose(_) | DatasetSpec::MnistMultidigit(_) | DatasetSpec::MnistSegmentation(_) => {
+        DatasetSpec::MnistRotation(_)
+        | DatasetSpec::MnistPose(_)
+        | DatasetSpec::MnistMultidigit(_)
+        | DatasetSpec::MnistSegmentation(_) => {
             let dir = mnist::digits_dir(&roots.fetched);
             let ready = (0..10).all(|d| dir.join(format!("{d}.json")).is_file());
             match ready {
-                true => present(generated_count(&task.dataset), format!("generated from {} (seeded)", mnist::SOURCE)),
+                true => present(
+                    generated_count(&task.dataset),
+                    format!("generated from {} (seeded)", mnist::SOURCE),
+                ),
                 false => Ok(Availability::Missing { path: dir, fix: fetch() }),
             }
         }
         DatasetSpec::ImageFolder(o) => folder_probe(roots.external_path(&o.path)),
-        DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) => folder_probe(roots.external_path(&o.path)),
+        DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) => {
+            folder_probe(roots.external_path(&o.path))
+        }
     }
 }
 
@@ -155,8 +197,14 @@ fn generated_count(spec: &DatasetSpec) -> usize {
 fn folder_probe(dir: PathBuf) -> Result<Availability> {
     if dir.is_dir() {
         let files = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?.count();
-        Ok(Availability::Available { examples: files, source: format!("{} ({files} entries, not decoded)", dir.display()) })
+        Ok(Availability::Available {
+            examples: files,
+            source: format!("{} ({files} entries, not decoded)", dir.display()),
+        })
     } else {
-        Ok(Availability::Missing { path: dir, fix: "put the data there, or pass --data-dir / set DLDL_DATA".into() })
+        Ok(Availability::Missing {
+            path: dir,
+            fix: "put the data there, or pass --data-dir / set DLDL_DATA".into(),
+        })
     }
 }

@@ -97,7 +97,10 @@ struct CacheMeta {
 pub fn load(dir: &Path, options: &ImageOptions, cache: &TensorCache) -> Result<Dataset> {
     let listing = list(dir)?;
     if listing.entries.is_empty() {
-        return Err(Error::data(dir, format!("no UTKFace-named images ({} other files)", listing.unparsed.len())));
+        return Err(Error::data(
+            dir,
+            format!("no UTKFace-named images ({} other files)", listing.unparsed.len()),
+        ));
     }
     if !listing.unparsed.is_empty() && !options.skip_corrupt {
         return Err(unparsed_names(dir, &listing.unparsed));
@@ -109,7 +112,9 @@ pub fn load(dir: &Path, options: &ImageOptions, cache: &TensorCache) -> Result<D
         None => decode_and_store(&listing, options, cache, (&name, &key))?,
     };
     let source = format!("{} ({} files)", dir.display(), meta.files.len());
-    Ok(Dataset::new("utkface", inputs, Labels::Ordinal(ages), source)?.with_report(meta.report).with_files(meta.files)?)
+    Dataset::new("utkface", inputs, Labels::Ordinal(ages), source)?
+        .with_report(meta.report)
+        .with_files(meta.files)
 }
 
 fn cache_key(dir: &Path, listing: &Listing, options: &ImageOptions) -> Result<String> {
@@ -137,7 +142,10 @@ fn decode_and_store(
     let ages: Vec<f32> = decoded.kept.iter().map(|&i| listing.entries[i].1.age as f32).collect();
     let ages = Tensor::from_slice(&ages);
     let kept = decoded.kept.iter().map(|&i| listing.entries[i].0.display().to_string()).collect();
-    let meta = CacheMeta { files: kept, report: LoadReport { unparsed: listing.unparsed.clone(), skipped: decoded.skipped } };
+    let meta = CacheMeta {
+        files: kept,
+        report: LoadReport { unparsed: listing.unparsed.clone(), skipped: decoded.skipped },
+    };
     cache.store(name, key, &[("inputs", &decoded.inputs), ("ages", &ages)], &meta)?;
     Ok((decoded.inputs, ages, meta))
 }
@@ -148,10 +156,20 @@ mod tests {
 
     #[test]
     fn parses_utkface_names() {
-        assert_eq!(parse_name("26_1_2_20170116174525125.jpg.chip.jpg"), Some(UtkName { age: 26, gender: 1, race: 2 }));
+        assert_eq!(
+            parse_name("26_1_2_20170116174525125.jpg.chip.jpg"),
+            Some(UtkName { age: 26, gender: 1, race: 2 })
+        );
         assert_eq!(parse_name("100_0_0_20170112213303693.jpg.chip.jpg").map(|n| n.age), Some(100));
         assert_eq!(parse_name("1_0_4_2016.jpg").map(|n| n.race), Some(4));
-        for bad in ["39_1_20170116174525125.jpg.chip.jpg", "a_1_2_3.jpg.chip.jpg", "26_2_2_1.jpg.chip.jpg", "26_1_5_1.jpg", "26_1_2_1.png", "README"] {
+        for bad in [
+            "39_1_20170116174525125.jpg.chip.jpg",
+            "a_1_2_3.jpg.chip.jpg",
+            "26_2_2_1.jpg.chip.jpg",
+            "26_1_5_1.jpg",
+            "26_1_2_1.png",
+            "README",
+        ] {
             assert_eq!(parse_name(bad), None, "{bad}");
         }
     }
@@ -169,7 +187,12 @@ mod tests {
         let cache = TensorCache::new(dir.path().join("cache"));
         let strict = ImageOptions { size: 8, ..ImageOptions::default() };
         let refused = load(&faces, &strict, &cache).unwrap_err().to_string();
-        assert!(refused.contains("1 file name(s) do not follow") && refused.contains("`notes.txt`") && refused.contains("skip_corrupt"), "{refused}");
+        assert!(
+            refused.contains("1 file name(s) do not follow")
+                && refused.contains("`notes.txt`")
+                && refused.contains("skip_corrupt"),
+            "{refused}"
+        );
         let options = ImageOptions { size: 8, skip_corrupt: true, ..ImageOptions::default() };
         let first = load(&faces, &options, &cache).unwrap();
         assert_eq!(first.inputs.size(), vec![3, 1, 8, 8]);

@@ -8,8 +8,26 @@ use tch::Tensor;
 
 /// The twenty PASCAL VOC classes, in the official order.
 pub const VOC_CLASSES: [&str; 20] = [
-    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable", "dog",
-    "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
 ];
 
 /// One annotation: the image file and the P/D/N code per class.
@@ -24,7 +42,8 @@ pub struct Annotation {
 /// Parse one annotation file against `classes`; an unknown class name is an error naming the file.
 pub fn parse_annotation(xml_path: &Path, root: &Path, classes: &[String]) -> Result<Annotation> {
     let text = std::fs::read_to_string(xml_path).map_err(|e| Error::io(xml_path, e))?;
-    let doc = roxmltree::Document::parse(&text).map_err(|e| Error::data(xml_path, format!("invalid XML: {e}")))?;
+    let doc =
+        roxmltree::Document::parse(&text).map_err(|e| Error::data(xml_path, format!("invalid XML: {e}")))?;
     let top = doc.root_element();
     let child_text = |node: roxmltree::Node, tag: &str| {
         node.children().find(|c| c.has_tag_name(tag)).and_then(|c| c.text()).map(|t| t.trim().to_string())
@@ -32,14 +51,17 @@ pub fn parse_annotation(xml_path: &Path, root: &Path, classes: &[String]) -> Res
     let filename = child_text(top, "filename").unwrap_or_else(|| stem(xml_path) + ".jpg");
     let mut codes = vec![NEGATIVE; classes.len()];
     for object in top.children().filter(|c| c.has_tag_name("object")) {
-        let name = child_text(object, "name").ok_or_else(|| Error::data(xml_path, "an <object> without <name>"))?;
+        let name =
+            child_text(object, "name").ok_or_else(|| Error::data(xml_path, "an <object> without <name>"))?;
         let class = classes.iter().position(|c| *c == name).ok_or_else(|| {
             Error::data(xml_path, format!("object class `{name}` is not in the task's [labels] classes"))
         })?;
         let difficult = match child_text(object, "difficult").as_deref() {
             None | Some("0") => false,
             Some("1") => true,
-            Some(other) => return Err(Error::data(xml_path, format!("<difficult> must be 0 or 1, got `{other}`"))),
+            Some(other) => {
+                return Err(Error::data(xml_path, format!("<difficult> must be 0 or 1, got `{other}`")))
+            }
         };
         let code = if difficult { DIFFICULT } else { POSITIVE };
         codes[class] = codes[class].max(code);
@@ -54,7 +76,8 @@ fn stem(path: &Path) -> String {
 /// Annotation files under `root/Annotations`, sorted.
 fn annotation_files(root: &Path) -> Result<Vec<PathBuf>> {
     let dir = root.join("Annotations");
-    let read = std::fs::read_dir(&dir).map_err(|e| Error::data(&dir, format!("cannot read VOC annotations: {e}")))?;
+    let read = std::fs::read_dir(&dir)
+        .map_err(|e| Error::data(&dir, format!("cannot read VOC annotations: {e}")))?;
     let mut files = Vec::new();
     for entry in read {
         let path = entry.map_err(|e| Error::io(&dir, e))?.path();
@@ -72,7 +95,8 @@ pub fn load(root: &Path, classes: &[String], options: &ImageOptions) -> Result<D
     if files.is_empty() {
         return Err(Error::data(root.join("Annotations"), "no .xml annotation files"));
     }
-    let annotations: Vec<Annotation> = files.iter().map(|f| parse_annotation(f, root, classes)).collect::<Result<_>>()?;
+    let annotations: Vec<Annotation> =
+        files.iter().map(|f| parse_annotation(f, root, classes)).collect::<Result<_>>()?;
     let images: Vec<PathBuf> = annotations.iter().map(|a| a.image.clone()).collect();
     let decoded = decode_all(&images, options)?;
     let codes: Vec<i64> = decoded.kept.iter().flat_map(|&i| annotations[i].codes.clone()).collect();
@@ -92,7 +116,9 @@ mod tests {
         }
         xml += "</annotation>";
         std::fs::write(root.join(format!("Annotations/{id}.xml")), xml).unwrap();
-        ::image::RgbImage::from_pixel(12, 9, ::image::Rgb([1, 2, 3])).save(root.join(format!("JPEGImages/{id}.jpg"))).unwrap();
+        ::image::RgbImage::from_pixel(12, 9, ::image::Rgb([1, 2, 3]))
+            .save(root.join(format!("JPEGImages/{id}.jpg")))
+            .unwrap();
     }
 
     #[test]

@@ -26,8 +26,12 @@ pub fn read_mask(path: &Path) -> Result<Mask> {
     let mut reader = decoder.read_info().map_err(bad)?;
     let info = reader.info();
     let (color, depth) = (info.color_type, info.bit_depth);
-    if !matches!(color, png::ColorType::Indexed | png::ColorType::Grayscale) || depth != png::BitDepth::Eight {
-        return Err(Error::data(path, format!("a mask must be an 8-bit palette or grey PNG, got {color:?} {depth:?}")));
+    if !matches!(color, png::ColorType::Indexed | png::ColorType::Grayscale) || depth != png::BitDepth::Eight
+    {
+        return Err(Error::data(
+            path,
+            format!("a mask must be an 8-bit palette or grey PNG, got {color:?} {depth:?}"),
+        ));
     }
     let size = reader.output_buffer_size().ok_or_else(|| Error::data(path, "mask too large"))?;
     let mut buf = vec![0u8; size];
@@ -53,7 +57,8 @@ pub fn resize_nearest(mask: &Mask, side: u32) -> Vec<i64> {
 /// Mask files under `root/SegmentationClass`, sorted.
 fn mask_files(root: &Path) -> Result<Vec<PathBuf>> {
     let dir = root.join("SegmentationClass");
-    let read = std::fs::read_dir(&dir).map_err(|e| Error::data(&dir, format!("cannot read VOC masks: {e}")))?;
+    let read =
+        std::fs::read_dir(&dir).map_err(|e| Error::data(&dir, format!("cannot read VOC masks: {e}")))?;
     let mut files = Vec::new();
     for entry in read {
         let path = entry.map_err(|e| Error::io(&dir, e))?.path();
@@ -69,7 +74,9 @@ fn mask_files(root: &Path) -> Result<Vec<PathBuf>> {
 fn checked_mask(path: &Path, side: u32, classes: usize) -> Result<Vec<i64>> {
     let indices = resize_nearest(&read_mask(path)?, side);
     match indices.iter().find(|&&v| v != VOID && v >= classes as i64) {
-        Some(v) => Err(Error::data(path, format!("class index {v} is neither < {classes} classes nor 255 (void)"))),
+        Some(v) => {
+            Err(Error::data(path, format!("class index {v} is neither < {classes} classes nor 255 (void)")))
+        }
         None => Ok(indices),
     }
 }
@@ -80,8 +87,10 @@ pub fn load(root: &Path, classes: usize, options: &ImageOptions) -> Result<Datas
     if masks.is_empty() {
         return Err(Error::data(root.join("SegmentationClass"), "no .png masks"));
     }
-    let images: Vec<PathBuf> =
-        masks.iter().map(|m| root.join("JPEGImages").join(m.with_extension("jpg").file_name().unwrap_or_default())).collect();
+    let images: Vec<PathBuf> = masks
+        .iter()
+        .map(|m| root.join("JPEGImages").join(m.with_extension("jpg").file_name().unwrap_or_default()))
+        .collect();
     let decoded = decode_all(&images, options)?;
     let mut maps = Vec::with_capacity(decoded.kept.len() * (options.size as usize).pow(2));
     for &i in &decoded.kept {
@@ -90,7 +99,8 @@ pub fn load(root: &Path, classes: usize, options: &ImageOptions) -> Result<Datas
     let side = options.size as i64;
     let labels = Labels::Segmentation(Tensor::from_slice(&maps).view([-1, side, side]));
     let report = LoadReport { unparsed: Vec::new(), skipped: decoded.skipped };
-    Ok(Dataset::new("voc-segmentation", decoded.inputs, labels, root.display().to_string())?.with_report(report))
+    Ok(Dataset::new("voc-segmentation", decoded.inputs, labels, root.display().to_string())?
+        .with_report(report))
 }
 
 #[cfg(test)]
@@ -116,9 +126,17 @@ mod tests {
         std::fs::create_dir_all(root.join("SegmentationClass")).unwrap();
         std::fs::create_dir_all(root.join("JPEGImages")).unwrap();
         // 4x4: left half background, right half class 1, a void column between.
-        let mask: Vec<u8> = (0..16).map(|i| match i % 4 { 0 | 1 => 0, 2 => 255, _ => 1 }).collect();
+        let mask: Vec<u8> = (0..16)
+            .map(|i| match i % 4 {
+                0 | 1 => 0,
+                2 => 255,
+                _ => 1,
+            })
+            .collect();
         write_palette_png(&root.join("SegmentationClass/a.png"), 4, 4, &mask);
-        ::image::RgbImage::from_pixel(4, 4, ::image::Rgb([9, 9, 9])).save(root.join("JPEGImages/a.jpg")).unwrap();
+        ::image::RgbImage::from_pixel(4, 4, ::image::Rgb([9, 9, 9]))
+            .save(root.join("JPEGImages/a.jpg"))
+            .unwrap();
         let options = ImageOptions { size: 4, ..ImageOptions::default() };
         let d = load(root, 2, &options).unwrap();
         assert_eq!(d.labels.tensor().size(), vec![1, 4, 4]);

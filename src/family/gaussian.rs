@@ -28,7 +28,11 @@ impl SigmaSpec {
 
     /// One value as a scalar, several as a list.
     pub fn of(values: &[f64]) -> Self {
-        if values.len() == 1 { SigmaSpec::Scalar(values[0]) } else { SigmaSpec::Vector(values.to_vec()) }
+        if values.len() == 1 {
+            SigmaSpec::Scalar(values[0])
+        } else {
+            SigmaSpec::Vector(values.to_vec())
+        }
     }
 }
 
@@ -72,7 +76,11 @@ impl Family for GaussianSpec {
     fn targets(&self, domain: &Domain, phi: &Tensor, labels: &Labels) -> Result<Option<Targets>> {
         match (domain, labels) {
             (Domain::Bins(bins), Labels::Ordinal(y)) => {
-                let sigma = if phi.numel() == 1 { Sigma::Scalar(phi.shallow_clone()) } else { Sigma::PerLabel(phi.shallow_clone()) };
+                let sigma = if phi.numel() == 1 {
+                    Sigma::Scalar(phi.shallow_clone())
+                } else {
+                    Sigma::PerLabel(phi.shallow_clone())
+                };
                 dense(Gaussian1d::new(bins, sigma)?.targets(y)?)
             }
             _ => Ok(None),
@@ -108,7 +116,9 @@ impl Family for GaussianSpec {
 
     fn phi_names(&self, n: usize, labels: Option<&[f64]>) -> Option<Vec<String>> {
         match labels {
-            Some(values) if n > 1 && values.len() == n => Some(values.iter().map(|v| format!("σ(y={v})")).collect()),
+            Some(values) if n > 1 && values.len() == n => {
+                Some(values.iter().map(|v| format!("σ(y={v})")).collect())
+            }
             _ => (n == 1).then(|| vec!["σ".into()]),
         }
     }

@@ -32,7 +32,11 @@ impl Family for Gaussian2dSpec {
     fn validate(&self) -> Result<()> {
         let v = self.sigma.values();
         if !(1..=2).contains(&v.len()) {
-            return Err(Error::invalid("sigma", format!("{v:?}"), "2-D sigma is one value or [sigma_1, sigma_2]"));
+            return Err(Error::invalid(
+                "sigma",
+                format!("{v:?}"),
+                "2-D sigma is one value or [sigma_1, sigma_2]",
+            ));
         }
         all_positive("sigma", &v)
     }
@@ -44,7 +48,11 @@ impl Family for Gaussian2dSpec {
     fn targets(&self, domain: &Domain, phi: &Tensor, labels: &Labels) -> Result<Option<Targets>> {
         match (domain, labels) {
             (Domain::Grid(grid), Labels::Pose(y)) => {
-                let sigma = if phi.numel() == 1 { Sigma2d::Isotropic(phi.shallow_clone()) } else { Sigma2d::Anisotropic(phi.shallow_clone()) };
+                let sigma = if phi.numel() == 1 {
+                    Sigma2d::Isotropic(phi.shallow_clone())
+                } else {
+                    Sigma2d::Anisotropic(phi.shallow_clone())
+                };
                 dense(Gaussian2d::new(grid, sigma)?.targets(y)?)
             }
             _ => Ok(None),
@@ -58,7 +66,9 @@ impl Family for Gaussian2dSpec {
     /// One σ is measured against the finer axis, (σ_1, σ_2) each against its own.
     fn sigma_steps(&self, scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
         match scale {
-            LabelScale::Grid(g) if n == 2 => vec![(g.axis1.step(), "grid step"), (g.axis2.step(), "grid step")],
+            LabelScale::Grid(g) if n == 2 => {
+                vec![(g.axis1.step(), "grid step"), (g.axis2.step(), "grid step")]
+            }
             LabelScale::Grid(g) => vec![(g.axis1.step().min(g.axis2.step()), "grid step"); n],
             _ => vec![],
         }

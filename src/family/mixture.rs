@@ -41,7 +41,11 @@ impl Family for MixtureSpec {
 
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "mixture:sigma={},p_d={},p_n={}", self.sigma, self.p_d, self.p_n)?;
-        if self.distance.is_index() { Ok(()) } else { write!(f, ",distance={}", self.distance.name()) }
+        if self.distance.is_index() {
+            Ok(())
+        } else {
+            write!(f, ",distance={}", self.distance.name())
+        }
     }
 
     fn targets(&self, domain: &Domain, phi: &Tensor, labels: &Labels) -> Result<Option<Targets>> {
@@ -60,7 +64,11 @@ impl Family for MixtureSpec {
     /// Only the index distance has a known smallest step (1) before its matrix is built; the family
     /// checks σ against other distances when it builds them.
     fn sigmas(&self) -> Vec<f64> {
-        if self.distance.is_index() { vec![self.sigma] } else { vec![] }
+        if self.distance.is_index() {
+            vec![self.sigma]
+        } else {
+            vec![]
+        }
     }
 
     fn sigma_steps(&self, _scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
@@ -80,8 +88,14 @@ impl Family for MixtureSpec {
     }
 
     fn with_learned(&self, learn: Learn, learned: &[f64]) -> DistributionSpec {
-        let (p_d, p_n) = if learn == Learn::Mixture { (learned[1], learned[2]) } else { (self.p_d, self.p_n) };
-        DistributionSpec::Mixture(MixtureSpec { sigma: learned[0], p_d, p_n, distance: self.distance.clone() })
+        let (p_d, p_n) =
+            if learn == Learn::Mixture { (learned[1], learned[2]) } else { (self.p_d, self.p_n) };
+        DistributionSpec::Mixture(MixtureSpec {
+            sigma: learned[0],
+            p_d,
+            p_n,
+            distance: self.distance.clone(),
+        })
     }
 
     /// Learning σ alone keeps the spec's (p_D, p_N) as constants.
@@ -89,7 +103,8 @@ impl Family for MixtureSpec {
         if learn == Learn::Mixture {
             return learned.shallow_clone();
         }
-        let rest = Tensor::from_slice(&[self.p_d, self.p_n]).to_kind(learned.kind()).to_device(learned.device());
+        let rest =
+            Tensor::from_slice(&[self.p_d, self.p_n]).to_kind(learned.kind()).to_device(learned.device());
         Tensor::cat(&[learned.shallow_clone(), rest], 0)
     }
 

@@ -172,14 +172,30 @@ impl DistributionSpec {
             DistributionSpec::Gaussian(GaussianSpec { sigma: SigmaSpec::Scalar(1.0) }),
             DistributionSpec::Gaussian2d(Gaussian2dSpec { sigma: SigmaSpec::Scalar(1.0) }),
             DistributionSpec::Pdn(PdnSpec { p_d: 0.3, p_n: 0.0 }),
-            DistributionSpec::Mixture(MixtureSpec { sigma: 1.0, p_d: 0.3, p_n: 0.0, distance: Default::default() }),
-            DistributionSpec::Segmentation(SegmentationSpec { sigma: 3.0, kernel: 5, stride: 1, padding: None }),
+            DistributionSpec::Mixture(MixtureSpec {
+                sigma: 1.0,
+                p_d: 0.3,
+                p_n: 0.0,
+                distance: Default::default(),
+            }),
+            DistributionSpec::Segmentation(SegmentationSpec {
+                sigma: 3.0,
+                kernel: 5,
+                stride: 1,
+                padding: None,
+            }),
         ]
     }
 
     /// The names of the families that give targets for `kind` labels, joined by ", ".
     pub fn names_for(kind: LabelKind) -> String {
-        Self::examples().iter().map(|s| s.family()).filter(|f| f.label_kinds().contains(&kind)).map(|f| f.name()).collect::<Vec<_>>().join(", ")
+        Self::examples()
+            .iter()
+            .map(|s| s.family())
+            .filter(|f| f.label_kinds().contains(&kind))
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The family's name as written in files.
@@ -201,7 +217,10 @@ impl DistributionSpec {
     pub fn check_sigma_floor(&self, scale: LabelScale) -> Result<()> {
         let sigmas = self.family().sigmas();
         let steps = self.family().sigma_steps(scale, sigmas.len());
-        sigmas.iter().zip(steps).try_for_each(|(value, (step, unit))| crate::label::sigma_floor("sigma", &[*value], step, unit))
+        sigmas
+            .iter()
+            .zip(steps)
+            .try_for_each(|(value, (step, unit))| crate::label::sigma_floor("sigma", &[*value], step, unit))
     }
 
     /// Names of the `n` values of φ for figures, `φ[i]` where the family has none.

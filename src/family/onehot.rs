@@ -39,7 +39,9 @@ impl Family for OnehotSpec {
 
     fn targets(&self, domain: &Domain, _phi: &Tensor, labels: &Labels) -> Result<Option<Targets>> {
         match (domain, labels) {
-            (Domain::Bins(bins), Labels::Ordinal(y)) => dense(one_hot(&bins.nearest_index(y)?, bins.len() as i64)?),
+            (Domain::Bins(bins), Labels::Ordinal(y)) => {
+                dense(one_hot(&bins.nearest_index(y)?, bins.len() as i64)?)
+            }
             (Domain::Grid(grid), Labels::Pose(y)) => dense(one_hot(&grid_cell(grid, y)?, grid.len() as i64)?),
             (Domain::Segmentation { classes }, Labels::Segmentation(maps)) => {
                 Ok(Some(Targets { dist: one_hot_maps(maps, *classes)?, valid: Some(maps.ne(VOID)) }))

@@ -14,7 +14,11 @@ impl FromStr for DistributionSpec {
         let mut doc = format!("family = {:?}\n", family.trim());
         for pair in split_outside_brackets(rest) {
             let (key, value) = pair.split_once('=').ok_or_else(|| {
-                Error::invalid("distribution", text, "expected FAMILY:KEY=VALUE,KEY=VALUE (e.g. gaussian:sigma=2)")
+                Error::invalid(
+                    "distribution",
+                    text,
+                    "expected FAMILY:KEY=VALUE,KEY=VALUE (e.g. gaussian:sigma=2)",
+                )
             })?;
             doc.push_str(&format!("{} = {}\n", key.trim(), quoted_if_bare(key, value)));
         }
@@ -56,7 +60,14 @@ fn compress_list(spec: &str) -> String {
     let close = spec[open..].find(']').map_or(spec.len(), |i| open + i);
     let values: Vec<f64> = spec[open + 1..close].split(',').filter_map(|v| v.trim().parse().ok()).collect();
     let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-    format!("{}[{} values in {}..{}]{}", &spec[..open], values.len(), two_decimals(lo), two_decimals(hi), &spec[(close + 1).min(spec.len())..])
+    format!(
+        "{}[{} values in {}..{}]{}",
+        &spec[..open],
+        values.len(),
+        two_decimals(lo),
+        two_decimals(hi),
+        &spec[(close + 1).min(spec.len())..]
+    )
 }
 
 fn round_numbers(text: &str) -> String {
@@ -83,7 +94,11 @@ fn round_numbers(text: &str) -> String {
 
 /// `v` with 2 decimals, or in exponent form when that would show a nonzero value as 0.
 fn two_decimals(v: f64) -> String {
-    if v != 0.0 && v.abs() < 0.005 { short_number(v) } else { format!("{v:.2}") }
+    if v != 0.0 && v.abs() < 0.005 {
+        short_number(v)
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// `v` rounded to 3 decimals, or to 3 significant digits in exponent form when that rounding would
@@ -122,20 +137,51 @@ mod tests {
 
     #[test]
     fn parses_cli_strings_and_round_trips_through_display() {
-        for text in ["onehot", "smoothing:epsilon=0.1", "gaussian:sigma=2", "gaussian:sigma=[1,2,3]", "gaussian2d:sigma=[2,3]", "pdn:p_d=0.3,p_n=0", "mixture:sigma=1,p_d=0.3,p_n=0.01", "mixture:sigma=0.5,p_d=0.3,p_n=0,distance=cooccurrence", "mixture:sigma=2,p_d=0.3,p_n=0,distance=d/voc.csv", "segmentation:sigma=3,kernel=5,stride=1"] {
+        for text in [
+            "onehot",
+            "smoothing:epsilon=0.1",
+            "gaussian:sigma=2",
+            "gaussian:sigma=[1,2,3]",
+            "gaussian2d:sigma=[2,3]",
+            "pdn:p_d=0.3,p_n=0",
+            "mixture:sigma=1,p_d=0.3,p_n=0.01",
+            "mixture:sigma=0.5,p_d=0.3,p_n=0,distance=cooccurrence",
+            "mixture:sigma=2,p_d=0.3,p_n=0,distance=d/voc.csv",
+            "segmentation:sigma=3,kernel=5,stride=1",
+        ] {
             let spec: DistributionSpec = text.parse().unwrap();
             let again: DistributionSpec = spec.to_string().parse().unwrap();
             assert_eq!(spec, again, "{text}");
         }
-        assert_eq!("gaussian:sigma=2".parse::<DistributionSpec>().unwrap(), DistributionSpec::Gaussian(super::super::GaussianSpec { sigma: super::super::SigmaSpec::Scalar(2.0) }));
-        let quoted: DistributionSpec = "mixture:sigma=1,p_d=0.3,p_n=0,distance=\"cooccurrence\"".parse().unwrap();
+        assert_eq!(
+            "gaussian:sigma=2".parse::<DistributionSpec>().unwrap(),
+            DistributionSpec::Gaussian(super::super::GaussianSpec {
+                sigma: super::super::SigmaSpec::Scalar(2.0)
+            })
+        );
+        let quoted: DistributionSpec =
+            "mixture:sigma=1,p_d=0.3,p_n=0,distance=\"cooccurrence\"".parse().unwrap();
         assert_eq!(quoted.to_string(), "mixture:sigma=1,p_d=0.3,p_n=0,distance=cooccurrence");
-        assert_eq!("mixture:sigma=1,p_d=0.3,p_n=0,distance=index".parse::<DistributionSpec>().unwrap().to_string(), "mixture:sigma=1,p_d=0.3,p_n=0");
+        assert_eq!(
+            "mixture:sigma=1,p_d=0.3,p_n=0,distance=index".parse::<DistributionSpec>().unwrap().to_string(),
+            "mixture:sigma=1,p_d=0.3,p_n=0"
+        );
     }
 
     #[test]
     fn rejects_unknown_fields_families_and_bad_values() {
-        for bad in ["gaussian:sigma=2,width=3", "laplace:b=1", "gaussian:sigma=0", "gaussian", "pdn:p_d=0.2,p_n=0.5", "smoothing:epsilon=1", "segmentation:sigma=3,kernel=4", "gaussian2d:sigma=[1,2,3]", "gaussian:sigma", "mixture:sigma=1,p_d=0.3,p_n=0,distance=jaccard"] {
+        for bad in [
+            "gaussian:sigma=2,width=3",
+            "laplace:b=1",
+            "gaussian:sigma=0",
+            "gaussian",
+            "pdn:p_d=0.2,p_n=0.5",
+            "smoothing:epsilon=1",
+            "segmentation:sigma=3,kernel=4",
+            "gaussian2d:sigma=[1,2,3]",
+            "gaussian:sigma",
+            "mixture:sigma=1,p_d=0.3,p_n=0,distance=jaccard",
+        ] {
             assert!(bad.parse::<DistributionSpec>().is_err(), "{bad} should be rejected");
         }
     }
@@ -143,7 +189,8 @@ mod tests {
     #[test]
     fn brief_shortens_long_lists_only() {
         assert_eq!(brief("gaussian:sigma=2"), "gaussian:sigma=2");
-        let long = format!("gaussian:sigma=[{}]", (1..=30).map(|i| format!("{i}.5")).collect::<Vec<_>>().join(","));
+        let long =
+            format!("gaussian:sigma=[{}]", (1..=30).map(|i| format!("{i}.5")).collect::<Vec<_>>().join(","));
         assert_eq!(brief(&long), "gaussian:sigma=[30 values in 1.50..30.50]");
         assert_eq!(brief("gaussian:sigma=0.000000000000000000000000000001"), "gaussian:sigma=1e-30");
         assert_eq!(brief("gaussian:sigma=0.00042"), "gaussian:sigma=4.2e-4");
@@ -152,7 +199,8 @@ mod tests {
 
     #[test]
     fn reads_the_task_file_form() {
-        let spec: DistributionSpec = toml::from_str("family = \"segmentation\"\nsigma = 3.0\nkernel = 5\n").unwrap();
+        let spec: DistributionSpec =
+            toml::from_str("family = \"segmentation\"\nsigma = 3.0\nkernel = 5\n").unwrap();
         assert_eq!(spec.kernel_shape().unwrap(), crate::label::KernelShape::new(5, 1, 2).unwrap());
         assert!(toml::from_str::<DistributionSpec>("family = \"onehot\"\nsigma = 1.0\n").is_err());
     }

@@ -42,7 +42,8 @@ impl Family for PdnSpec {
         match (domain, labels) {
             (Domain::Classes(_), Labels::MultiLabel(s)) => {
                 // Rows without weight (only difficult classes at p_D = 0) are left out of the loss.
-                let (dist, valid) = Pdn::from_tensors(&phi.narrow(0, 0, 1), &phi.narrow(0, 1, 1))?.targets_masked(s)?;
+                let (dist, valid) =
+                    Pdn::from_tensors(&phi.narrow(0, 0, 1), &phi.narrow(0, 1, 1))?.targets_masked(s)?;
                 Ok(Some(Targets { dist, valid: Some(valid) }))
             }
             _ => Ok(None),

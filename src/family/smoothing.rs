@@ -44,8 +44,12 @@ impl Family for SmoothingSpec {
 
     fn targets(&self, domain: &Domain, phi: &Tensor, labels: &Labels) -> Result<Option<Targets>> {
         match (domain, labels) {
-            (Domain::Bins(bins), Labels::Ordinal(y)) => dense(label_smoothing(&bins.nearest_index(y)?, bins.len() as i64, phi)?),
-            (Domain::Grid(grid), Labels::Pose(y)) => dense(label_smoothing(&grid_cell(grid, y)?, grid.len() as i64, phi)?),
+            (Domain::Bins(bins), Labels::Ordinal(y)) => {
+                dense(label_smoothing(&bins.nearest_index(y)?, bins.len() as i64, phi)?)
+            }
+            (Domain::Grid(grid), Labels::Pose(y)) => {
+                dense(label_smoothing(&grid_cell(grid, y)?, grid.len() as i64, phi)?)
+            }
             _ => Ok(None),
         }
     }

@@ -79,7 +79,16 @@ pub fn paired_test(differences: &[f64], margin: f64, higher_is_better: bool) -> 
     let n = d.len();
     let mean = mean_sd(&d).0;
     if n < 2 {
-        return PairedTest { n, mean, ci95: f64::NAN, t_p: f64::NAN, wilcoxon_p: f64::NAN, margin, tost_p: f64::NAN, verdict: Verdict::Failed };
+        return PairedTest {
+            n,
+            mean,
+            ci95: f64::NAN,
+            t_p: f64::NAN,
+            wilcoxon_p: f64::NAN,
+            margin,
+            tost_p: f64::NAN,
+            verdict: Verdict::Failed,
+        };
     }
     let t_p = t_test_p(&d);
     let tost_p = tost_p(&d, margin);

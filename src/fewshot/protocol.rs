@@ -50,7 +50,12 @@ pub struct Protocol<'a> {
 
 impl<'a> Protocol<'a> {
     /// Validates the spec against the task (every K admits meta-test episodes).
-    pub fn new(prepared: &'a PreparedTask, spec: &'a FewshotSpec, data: TrainData<'a>, device: Device) -> Result<Self> {
+    pub fn new(
+        prepared: &'a PreparedTask,
+        spec: &'a FewshotSpec,
+        data: TrainData<'a>,
+        device: Device,
+    ) -> Result<Self> {
         spec.validate()?;
         let samplers = spec
             .settings
@@ -67,7 +72,11 @@ impl<'a> Protocol<'a> {
     pub fn chunks(&self) -> Vec<Chunk> {
         let per = self.spec.episodes_per_chunk();
         let episodes: Vec<u64> = (0..self.spec.episodes as u64).collect();
-        self.spec.settings.iter().flat_map(|s| episodes.chunks(per).map(move |e| Chunk { setting: *s, episodes: e.to_vec() })).collect()
+        self.spec
+            .settings
+            .iter()
+            .flat_map(|s| episodes.chunks(per).map(move |e| Chunk { setting: *s, episodes: e.to_vec() }))
+            .collect()
     }
 
     /// Records expected in the end.
@@ -91,7 +100,13 @@ impl<'a> Protocol<'a> {
                 }
             }
             let done = records.len().min(total);
-            observer(FewshotEvent::Chunk { done, total, setting: &chunk.setting, episodes: &chunk.episodes, skipped });
+            observer(FewshotEvent::Chunk {
+                done,
+                total,
+                setting: &chunk.setting,
+                episodes: &chunk.episodes,
+                skipped,
+            });
         }
         // Read back from the log, so a resumed run and an uninterrupted one summarise the same parsed numbers.
         let records: Vec<EpisodeRecord> = dir.read_jsonl(RECORDS_FILE)?;
@@ -116,10 +131,16 @@ impl<'a> Protocol<'a> {
         match setting {
             Setting::Shots(_) => {
                 let position = self.spec.settings.iter().position(|s| s == setting);
-                let sampler = position.and_then(|i| self.samplers[i].as_ref()).ok_or_else(|| Error::invalid("setting", setting, "is not a shot count of this study"))?;
+                let sampler = position
+                    .and_then(|i| self.samplers[i].as_ref())
+                    .ok_or_else(|| Error::invalid("setting", setting, "is not a shot count of this study"))?;
                 episodes
                     .iter()
-                    .map(|e| sampler.episode_with_seed(self.spec.seed, Pool::Test, *e).map(|ep| EpisodeSets { train: ep.support, eval: ep.query }))
+                    .map(|e| {
+                        sampler
+                            .episode_with_seed(self.spec.seed, Pool::Test, *e)
+                            .map(|ep| EpisodeSets { train: ep.support, eval: ep.query })
+                    })
                     .collect()
             }
             Setting::Fraction(f) => {
@@ -162,14 +183,24 @@ impl<'a> Protocol<'a> {
         for (e, set) in chunk.episodes.iter().zip(&sets) {
             let seed = self.member_seed(&chunk.setting, *e);
             for m in &self.spec.methods {
-                members.push(Member { seed, method: m.method.clone(), train: set.train.clone(), val: vec![] });
+                members.push(Member {
+                    seed,
+                    method: m.method.clone(),
+                    train: set.train.clone(),
+                    val: vec![],
+                });
                 labels.push((m.name.clone(), *e, seed, set.eval.clone()));
             }
         }
         let eval = EvalSpec::for_reference(self.prepared.task.distribution.clone());
         let net = &self.prepared.inner.network;
-        let run = train_population(&Trainer { net, data: &self.data, spec: &train, eval: &eval, device: self.device }, &members, &mut |_| {})?;
-        let query: Vec<Method> = vec![query_method(&self.prepared.inner.domain, QueryLoss::default()); members.len()];
+        let run = train_population(
+            &Trainer { net, data: &self.data, spec: &train, eval: &eval, device: self.device },
+            &members,
+            &mut |_| {},
+        )?;
+        let query: Vec<Method> =
+            vec![query_method(&self.prepared.inner.domain, QueryLoss::default()); members.len()];
         let eval_sets: Vec<Vec<i64>> = labels.iter().map(|l| l.3.clone()).collect();
         let metrics = evaluate(net, &run.params, &self.data, &query, &eval_sets, &eval)?;
         Ok(labels
@@ -185,7 +216,10 @@ impl<'a> Protocol<'a> {
                 train_size: member.train.len(),
                 steps: train.steps,
                 metrics,
-                failure: outcome.failure.as_ref().map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
+                failure: outcome
+                    .failure
+                    .as_ref()
+                    .map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
             })
             .collect())
     }
@@ -194,6 +228,6 @@ impl<'a> Protocol<'a> {
 fn sampler(prepared: &PreparedTask, k: usize) -> Result<EpisodeSampler> {
     let mut task = prepared.task.clone();
     task.episodes.shots = k;
-    EpisodeSampler::new(&prepared.dataset, &task, &prepared.split).map_err(|e| Error::invalid("shots", k, format!("this task admits no meta-test episode: {e}")))
+    EpisodeSampler::new(&prepared.dataset, &task, &prepared.split)
+        .map_err(|e| Error::invalid("shots", k, format!("this task admits no meta-test episode: {e}")))
 }
-

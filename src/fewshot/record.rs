@@ -34,7 +34,6 @@ impl EpisodeRecord {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

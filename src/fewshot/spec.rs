@@ -118,7 +118,11 @@ impl FewshotSpec {
             return Err(Error::invalid("settings", "none", "give --shots or --train-fraction"));
         }
         if self.settings.iter().any(|s| s.axis() != self.settings[0].axis()) {
-            return Err(Error::invalid("settings", format!("{:?}", self.settings), "are shots or fractions, not both"));
+            return Err(Error::invalid(
+                "settings",
+                format!("{:?}", self.settings),
+                "are shots or fractions, not both",
+            ));
         }
         for s in &self.settings {
             match s {
@@ -136,7 +140,11 @@ impl FewshotSpec {
             return Err(Error::invalid("episodes", 0, "must be >= 1"));
         }
         if !(self.margin.is_finite() && self.margin > 0.0) {
-            return Err(Error::invalid("margin", self.margin, "must be finite and > 0 (the equivalence margin, in the metric's unit)"));
+            return Err(Error::invalid(
+                "margin",
+                self.margin,
+                "must be finite and > 0 (the equivalence margin, in the metric's unit)",
+            ));
         }
         if self.methods.is_empty() {
             return Err(Error::invalid("methods", "none", "give at least one --method"));
@@ -146,7 +154,11 @@ impl FewshotSpec {
             return Err(Error::invalid("methods", names.join(", "), "names must be distinct"));
         }
         if !names.contains(&self.baseline.as_str()) {
-            return Err(Error::invalid("baseline", &self.baseline, format!("must be one of the methods: {}", names.join(", "))));
+            return Err(Error::invalid(
+                "baseline",
+                &self.baseline,
+                format!("must be one of the methods: {}", names.join(", ")),
+            ));
         }
         self.inner.train.validate()
     }
@@ -170,11 +182,17 @@ mod tests {
         FewshotSpec {
             settings: vec![Setting::Shots(1), Setting::Shots(5)],
             episodes: 4,
-            methods: ["onehot", "dldl:sigma=2"].iter().map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() }).collect(),
+            methods: ["onehot", "dldl:sigma=2"]
+                .iter()
+                .map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() })
+                .collect(),
             baseline: "onehot".into(),
             chunk: 5,
             seed: 0,
-            inner: InnerPlan { train: toml::from_str("steps = 10\nbatch = 16\nlr = 0.01\n").unwrap(), epochs: None },
+            inner: InnerPlan {
+                train: toml::from_str("steps = 10\nbatch = 16\nlr = 0.01\n").unwrap(),
+                epochs: None,
+            },
             margin: 0.05,
         }
     }

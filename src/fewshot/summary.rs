@@ -1,8 +1,8 @@
 //! The result of a few-shot study, computed from its records only: mean ± 95 % CI of every metric per
 //! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
+use super::paired_test::{p_value, paired_test, PairedTest};
 use super::record::EpisodeRecord;
 use super::spec::{FewshotSpec, Setting};
-use super::paired_test::{p_value, paired_test, PairedTest};
 use super::stats::{mean_ci, paired_differences, MeanCi};
 use crate::meta::objective::headline_metric;
 use crate::train::Domain;
@@ -48,14 +48,33 @@ pub struct FewshotSummary {
 }
 
 /// Summarises `records` of a study (anything not in `spec` is ignored; a duplicate keeps the first).
-pub fn summarise(task: &str, spec: &FewshotSpec, domain: &Domain, records: &[EpisodeRecord]) -> FewshotSummary {
+pub fn summarise(
+    task: &str,
+    spec: &FewshotSpec,
+    domain: &Domain,
+    records: &[EpisodeRecord],
+) -> FewshotSummary {
     let (metric, higher) = headline_metric(domain);
     let by = |method: &str, setting: &Setting| -> Vec<&EpisodeRecord> {
         let mut seen = BTreeSet::new();
-        records.iter().filter(|r| r.method == method && r.setting.same(setting) && seen.insert(r.episode)).collect()
+        records
+            .iter()
+            .filter(|r| r.method == method && r.setting.same(setting) && seen.insert(r.episode))
+            .collect()
     };
     let values = |rows: &[&EpisodeRecord], name: &str| -> BTreeMap<u64, f64> {
-        rows.iter().map(|r| (r.episode, if r.failure.is_some() { f64::NAN } else { r.metrics.get(name).copied().unwrap_or(f64::NAN) })).collect()
+        rows.iter()
+            .map(|r| {
+                (
+                    r.episode,
+                    if r.failure.is_some() {
+                        f64::NAN
+                    } else {
+                        r.metrics.get(name).copied().unwrap_or(f64::NAN)
+                    },
+                )
+            })
+            .collect()
     };
     let mut cells = vec![];
     for m in &spec.methods {
@@ -74,7 +93,15 @@ pub fn summarise(task: &str, spec: &FewshotSpec, domain: &Domain, records: &[Epi
                 tests.insert(name.clone(), paired_test(&differences, spec.margin, higher));
             }
             let failed = rows.iter().filter(|r| r.failure.is_some()).count();
-            cells.push(Cell { method: m.name.clone(), setting: *s, records: rows.len(), failed, metrics, vs_baseline, tests });
+            cells.push(Cell {
+                method: m.name.clone(),
+                setting: *s,
+                records: rows.len(),
+                failed,
+                metrics,
+                vs_baseline,
+                tests,
+            });
         }
     }
     FewshotSummary {
@@ -99,7 +126,11 @@ impl FewshotSummary {
 
     /// The two tables: `metric` mean ± CI per method and point, and paired differences against the baseline.
     pub fn markdown(&self) -> String {
-        let what = if self.axis == "shots" { "meta-test episodes (test pool)" } else { "seeded training subsets, evaluated on the test split" };
+        let what = if self.axis == "shots" {
+            "meta-test episodes (test pool)"
+        } else {
+            "seeded training subsets, evaluated on the test split"
+        };
         let direction = if self.higher_is_better { "higher is better" } else { "lower is better" };
         let header = |first: &str| {
             format!(
@@ -108,8 +139,10 @@ impl FewshotSummary {
                 "---|".repeat(self.settings.len())
             )
         };
-        let mut out =
-            format!("# Few-shot: {}\n\n{} {} per point; {} ({direction}), mean ± 95 % CI (1.96·sd/√n).\n\n", self.task, self.episodes, what, self.metric);
+        let mut out = format!(
+            "# Few-shot: {}\n\n{} {} per point; {} ({direction}), mean ± 95 % CI (1.96·sd/√n).\n\n",
+            self.task, self.episodes, what, self.metric
+        );
         out.push_str(&header("method"));
         for (name, trains) in &self.methods {
             let cells: Vec<String> = self
@@ -118,7 +151,8 @@ impl FewshotSummary {
                 .map(|s| match self.cell(name, s) {
                     Some(c) => {
                         let v = c.metrics.get(&self.metric).copied().unwrap_or(mean_ci(&[]));
-                        let failed = if c.failed > 0 { format!(" ({} failed)", c.failed) } else { String::new() };
+                        let failed =
+                            if c.failed > 0 { format!(" ({} failed)", c.failed) } else { String::new() };
                         format!("{}{failed}", mean_ci_cell(&v))
                     }
                     None => "—".into(),
@@ -134,14 +168,18 @@ impl FewshotSummary {
         ));
         out.push_str(&header("method"));
         for (name, trains) in self.methods.iter().filter(|(n, _)| *n != self.baseline) {
-            let cells: Vec<String> = self
-                .settings
-                .iter()
-                .map(|s| match self.cell(name, s).and_then(|c| Some((c.vs_baseline.get(&self.metric)?, c.tests.get(&self.metric)?))) {
-                    Some((d, test)) => difference_cell(d, test),
-                    None => "—".into(),
-                })
-                .collect();
+            let cells: Vec<String> =
+                self.settings
+                    .iter()
+                    .map(|s| {
+                        match self.cell(name, s).and_then(|c| {
+                            Some((c.vs_baseline.get(&self.metric)?, c.tests.get(&self.metric)?))
+                        }) {
+                            Some((d, test)) => difference_cell(d, test),
+                            None => "—".into(),
+                        }
+                    })
+                    .collect();
             out.push_str(&format!("| {} | {} |\n", label(name, trains), cells.join(" | ")));
         }
         out
@@ -173,7 +211,9 @@ fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
             let evidence = match test.verdict {
                 Verdict::Better | Verdict::Worse => compact(&p_value(test.t_p)),
                 Verdict::Equivalent => format!("TOST {}", compact(&p_value(test.tost_p))),
-                Verdict::Inconclusive | Verdict::Failed => format!("{}, TOST {}", compact(&p_value(test.t_p)), compact(&p_value(test.tost_p))),
+                Verdict::Inconclusive | Verdict::Failed => {
+                    format!("{}, TOST {}", compact(&p_value(test.t_p)), compact(&p_value(test.tost_p)))
+                }
             };
             format!("{:+.3} ± {:.3} ({}, {evidence}, n={})", d.mean, d.ci95, test.verdict, d.n)
         }
@@ -199,11 +239,17 @@ mod tests {
         let spec = FewshotSpec {
             settings: vec![Setting::Shots(1)],
             episodes: 3,
-            methods: ["onehot", "dldl:sigma=2"].iter().map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() }).collect(),
+            methods: ["onehot", "dldl:sigma=2"]
+                .iter()
+                .map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() })
+                .collect(),
             baseline: "onehot".into(),
             chunk: 8,
             seed: 0,
-            inner: InnerPlan { train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(), epochs: None },
+            inner: InnerPlan {
+                train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(),
+                epochs: None,
+            },
             margin: 0.05,
         };
         let rec = |method: &str, episode: u64, mae: f64| EpisodeRecord {
@@ -238,7 +284,10 @@ mod tests {
         assert!((test.t_p - 0.0377495514).abs() < 1e-9, "{}", test.t_p);
         assert_eq!(test.verdict, crate::fewshot::Verdict::Better);
         let md = s.markdown();
-        assert!(md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -1.667 ± 0.653 (better, p=0.038, n=3) |"), "{md}");
+        assert!(
+            md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -1.667 ± 0.653 (better, p=0.038, n=3) |"),
+            "{md}"
+        );
         assert!(md.contains("| onehot | 11.000 ± 1.132 |"), "{md}");
     }
 
@@ -247,11 +296,17 @@ mod tests {
         let spec = FewshotSpec {
             settings: vec![Setting::Shots(1)],
             episodes: 1,
-            methods: ["onehot", "ls:0.1", "dldl:sigma=2"].iter().map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() }).collect(),
+            methods: ["onehot", "ls:0.1", "dldl:sigma=2"]
+                .iter()
+                .map(|m| NamedMethod { name: m.to_string(), method: m.parse().unwrap() })
+                .collect(),
             baseline: "onehot".into(),
             chunk: 8,
             seed: 0,
-            inner: InnerPlan { train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(), epochs: None },
+            inner: InnerPlan {
+                train: toml::from_str("steps = 1\nbatch = 1\nlr = 0.1\n").unwrap(),
+                epochs: None,
+            },
             margin: 0.05,
         };
         let rec = |method: &str, mae: f64, failure: Option<String>| EpisodeRecord {
@@ -264,7 +319,11 @@ mod tests {
             metrics: [("mae".to_string(), mae)].into(),
             failure,
         };
-        let records = vec![rec("onehot", 10.0, None), rec("ls:0.1", f64::NAN, Some("loss NaN".into())), rec("dldl:sigma=2", 9.5, None)];
+        let records = vec![
+            rec("onehot", 10.0, None),
+            rec("ls:0.1", f64::NAN, Some("loss NaN".into())),
+            rec("dldl:sigma=2", 9.5, None),
+        ];
         let md = summarise("toy", &spec, &Domain::Bins(Bins::parse("0:5").unwrap()), &records).markdown();
         assert!(md.contains("| onehot | 10.000 ± n/a (1 episode) |"), "{md}");
         assert!(md.contains("| ls:0.1 (smoothing:epsilon=0.1) | failed (1 failed) |"), "{md}");

@@ -12,7 +12,11 @@ pub fn one_hot(index: &Tensor, classes: i64) -> Result<Tensor> {
     }
     let outside = index.lt(0).logical_or(&index.ge(classes)).any();
     if bool::try_from(&outside)? {
-        return Err(Error::invalid("class indices", "an index outside the classes", format!("must be in 0..{classes}")));
+        return Err(Error::invalid(
+            "class indices",
+            "an index outside the classes",
+            format!("must be in 0..{classes}"),
+        ));
     }
     Ok(index.to_kind(Kind::Int64).one_hot(classes).to_kind(Kind::Float))
 }

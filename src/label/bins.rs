@@ -23,7 +23,11 @@ impl Bins {
             return Err(Error::invalid("bins", v, "bin values must be finite"));
         }
         if values.windows(2).any(|w| w[1] <= w[0]) {
-            return Err(Error::invalid("bins", format!("{values:?}"), "bin values must be strictly increasing"));
+            return Err(Error::invalid(
+                "bins",
+                format!("{values:?}"),
+                "bin values must be strictly increasing",
+            ));
         }
         Ok(Bins { values })
     }
@@ -139,7 +143,10 @@ impl std::fmt::Display for OutsideDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (first, last, slack) = (self.first, self.last, self.slack);
         if self.value.is_nan() {
-            return write!(f, "label NaN is not a number; labels must lie in the label domain {first}..{last}");
+            return write!(
+                f,
+                "label NaN is not a number; labels must lie in the label domain {first}..{last}"
+            );
         }
         write!(
             f,
@@ -162,11 +169,19 @@ impl Grid {
     /// A grid from `START:END[:STEP],START:END[:STEP]`.
     pub fn parse(spec: &str) -> Result<Self> {
         let (a, b) = spec.split_once(',').ok_or_else(|| {
-            Error::invalid("grid", spec, "expected two bin specs separated by a comma, e.g. -90:90:15,-90:90:15")
+            Error::invalid(
+                "grid",
+                spec,
+                "expected two bin specs separated by a comma, e.g. -90:90:15,-90:90:15",
+            )
         })?;
         let grid = Grid { axis1: Bins::parse(a)?, axis2: Bins::parse(b)? };
         if grid.axis1.len().saturating_mul(grid.axis2.len()) > MAX_BINS {
-            return Err(Error::invalid("grid", spec, format!("at most {MAX_BINS} cells ({}×{} given)", grid.axis1.len(), grid.axis2.len())));
+            return Err(Error::invalid(
+                "grid",
+                spec,
+                format!("at most {MAX_BINS} cells ({}×{} given)", grid.axis1.len(), grid.axis2.len()),
+            ));
         }
         Ok(grid)
     }
@@ -196,7 +211,12 @@ mod tests {
         assert_eq!(b.values()[1], -75.0);
         assert_eq!(Bins::parse("0:1:0.1").unwrap().len(), 11);
         let off_grid = Bins::parse("0:10:3").unwrap_err().to_string();
-        assert!(off_grid.contains("END 10 is not START plus a whole number of STEPs (3); 0:9:3 or 0:12:3 include both ends"), "{off_grid}");
+        assert!(
+            off_grid.contains(
+                "END 10 is not START plus a whole number of STEPs (3); 0:9:3 or 0:12:3 include both ends"
+            ),
+            "{off_grid}"
+        );
         for bad in ["", "1", "5:1", "0:10:0", "0:10:-1", "a:b", "0:1:2:3", "0:inf", "0:10:3"] {
             assert!(Bins::parse(bad).is_err(), "{bad} should be rejected");
         }
@@ -215,11 +235,17 @@ mod tests {
             assert!(b.bin_of(bad).is_err(), "{bad}");
         }
         let message = b.bin_of(150.0).unwrap_err().to_string();
-        assert!(message.contains("label 150") && message.contains("0..10") && message.contains("1, beyond"), "{message}");
+        assert!(
+            message.contains("label 150") && message.contains("0..10") && message.contains("1, beyond"),
+            "{message}"
+        );
         assert!(b.bin_of(f64::NAN).unwrap_err().to_string().contains("NaN is not a number"));
         let single = Bins::from_values(vec![3.0]).unwrap();
         assert_eq!((single.bin_of(3.4), single.bin_of(3.6).is_err()), (Ok(0), true));
-        assert_eq!((b.step(), single.step(), Bins::from_values(vec![0.0, 5.0, 6.0]).unwrap().step()), (2.0, 1.0, 1.0));
+        assert_eq!(
+            (b.step(), single.step(), Bins::from_values(vec![0.0, 5.0, 6.0]).unwrap().step()),
+            (2.0, 1.0, 1.0)
+        );
     }
 
     #[test]

@@ -43,8 +43,14 @@ impl DistanceSpec {
         match text.trim() {
             "index" => Ok(DistanceSpec::Index),
             "cooccurrence" => Ok(DistanceSpec::Cooccurrence),
-            path if path.to_ascii_lowercase().ends_with(".csv") => Ok(DistanceSpec::File(PathBuf::from(path))),
-            other => Err(Error::invalid("distance", other, "must be index, cooccurrence or the path of a C×C .csv file")),
+            path if path.to_ascii_lowercase().ends_with(".csv") => {
+                Ok(DistanceSpec::File(PathBuf::from(path)))
+            }
+            other => Err(Error::invalid(
+                "distance",
+                other,
+                "must be index, cooccurrence or the path of a C×C .csv file",
+            )),
         }
     }
 }
@@ -92,18 +98,28 @@ impl LabelDistance {
         check_classes(classes)?;
         let c = classes as usize;
         if values.len() != c * c {
-            return Err(Error::shape(format!("label distance {source}"), format!("{} values for {classes} classes; need {classes}×{classes} = {}", values.len(), c * c)));
+            return Err(Error::shape(
+                format!("label distance {source}"),
+                format!(
+                    "{} values for {classes} classes; need {classes}×{classes} = {}",
+                    values.len(),
+                    c * c
+                ),
+            ));
         }
         // Values first (a negative cell is named as such, not as asymmetric), then symmetry.
         let at = |i: usize, j: usize| values[i * c + j];
-        let first_bad = |rule: &dyn Fn(usize, usize) -> Option<&'static str>| (0..c).flat_map(|i| (0..c).map(move |j| (i, j))).find_map(|(i, j)| rule(i, j).map(|r| (i, j, r)));
+        let first_bad = |rule: &dyn Fn(usize, usize) -> Option<&'static str>| {
+            (0..c).flat_map(|i| (0..c).map(move |j| (i, j))).find_map(|(i, j)| rule(i, j).map(|r| (i, j, r)))
+        };
         let value_rule = |i: usize, j: usize| match at(i, j) {
             d if !d.is_finite() || d < 0.0 => Some("must be finite and >= 0"),
             d if i == j && d != 0.0 => Some("must be 0 on the diagonal"),
             _ => None,
         };
         let symmetry_rule = |i: usize, j: usize| {
-            ((at(i, j) - at(j, i)).abs() > 1e-9 * at(i, j).abs().max(1.0)).then_some("must equal the cell across the diagonal (a distance is symmetric)")
+            ((at(i, j) - at(j, i)).abs() > 1e-9 * at(i, j).abs().max(1.0))
+                .then_some("must equal the cell across the diagonal (a distance is symmetric)")
         };
         if let Some((i, j, rule)) = first_bad(&value_rule).or_else(|| first_bad(&symmetry_rule)) {
             let mirror = if i == j { String::new() } else { format!(", cell across: {}", at(j, i)) };
@@ -138,13 +154,27 @@ impl LabelDistance {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut values = Vec::new();
         let mut rows = 0usize;
-        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+        for (number, line) in
+            text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
             if cells.len() as i64 != classes {
-                return Err(Error::data(path, format!("line {}: {} values; the task has {classes} labels, so every row needs {classes}", number + 1, cells.len())));
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "line {}: {} values; the task has {classes} labels, so every row needs {classes}",
+                        number + 1,
+                        cells.len()
+                    ),
+                ));
             }
             for (column, cell) in cells.iter().enumerate() {
-                let v: f64 = cell.parse().map_err(|_| Error::data(path, format!("line {}, column {}: `{cell}` is not a number", number + 1, column + 1)))?;
+                let v: f64 = cell.parse().map_err(|_| {
+                    Error::data(
+                        path,
+                        format!("line {}, column {}: `{cell}` is not a number", number + 1, column + 1),
+                    )
+                })?;
                 values.push(v);
             }
             rows += 1;
@@ -158,7 +188,12 @@ impl LabelDistance {
     /// Writes the matrix as CSV (the form [`LabelDistance::from_csv`] reads).
     pub fn to_csv(&self) -> String {
         let c = self.classes as usize;
-        (0..c).map(|i| self.values[i * c..(i + 1) * c].iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(",") + "\n").collect()
+        (0..c)
+            .map(|i| {
+                self.values[i * c..(i + 1) * c].iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(",")
+                    + "\n"
+            })
+            .collect()
     }
 
     /// The matrix `[C, C]` as f64 on the CPU.
@@ -174,7 +209,11 @@ impl LabelDistance {
     /// The smallest positive distance between two labels (1 when there is none).
     pub fn step(&self) -> f64 {
         let smallest = self.values.iter().copied().filter(|d| *d > 0.0).fold(f64::INFINITY, f64::min);
-        if smallest.is_finite() { smallest } else { 1.0 }
+        if smallest.is_finite() {
+            smallest
+        } else {
+            1.0
+        }
     }
 
     /// Number of labels C.
@@ -201,15 +240,20 @@ mod tests {
         }
         assert!((d.step() - ab).abs() < 1e-12);
         // A label that never occurs is at distance 1 from the others.
-        let never = LabelDistance::cooccurrence(&Tensor::from_slice(&[2i64, 0, 2, 0]).reshape([2, 2])).unwrap();
+        let never =
+            LabelDistance::cooccurrence(&Tensor::from_slice(&[2i64, 0, 2, 0]).reshape([2, 2])).unwrap();
         assert_eq!(never.values(), &[0.0, 1.0, 1.0, 0.0]);
     }
 
     #[test]
     fn bad_matrices_are_refused_naming_the_cell() {
-        let err = |values: Vec<f64>, c: i64| LabelDistance::given(values, c, "d.csv").unwrap_err().to_string();
+        let err =
+            |values: Vec<f64>, c: i64| LabelDistance::given(values, c, "d.csv").unwrap_err().to_string();
         let e = err(vec![0.0, 1.0, 2.0, 0.0], 2);
-        assert!(e.contains("d.csv, cell [0][1] (row 1, column 2) = 1, cell across: 2") && e.contains("symmetric"), "{e}");
+        assert!(
+            e.contains("d.csv, cell [0][1] (row 1, column 2) = 1, cell across: 2") && e.contains("symmetric"),
+            "{e}"
+        );
         let e = err(vec![0.0, -1.0, -1.0, 0.0], 2);
         assert!(e.contains("cell [0][1]") && e.contains("finite and >= 0"), "{e}");
         let e = err(vec![0.0, f64::NAN, f64::NAN, 0.0], 2);
@@ -218,7 +262,10 @@ mod tests {
         assert!(e.contains("cell [0][0]") && e.contains("0 on the diagonal"), "{e}");
         let e = err(vec![0.0, 1.0, 1.0], 2);
         assert!(e.contains("3 values for 2 classes"), "{e}");
-        assert!(LabelDistance::given(vec![0.0, 0.0, 0.0, 0.0], 2, "d").is_ok(), "identical labels (distance 0) are allowed");
+        assert!(
+            LabelDistance::given(vec![0.0, 0.0, 0.0, 0.0], 2, "d").is_ok(),
+            "identical labels (distance 0) are allowed"
+        );
         assert!(LabelDistance::index(0).is_err());
         let e = LabelDistance::index(MAX_DISTANCE_CLASSES + 1).unwrap_err().to_string();
         assert!(e.contains("classes = 10001") && e.contains("1..=10000"), "{e}");

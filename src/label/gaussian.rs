@@ -41,7 +41,10 @@ impl<'a> Gaussian1d<'a> {
                 return Err(Error::shape("sigma", format!("a scalar sigma has one value, got {n}")))
             }
             Sigma::PerLabel(_) if n != bins.len() => {
-                return Err(Error::shape("sigma", format!("sigma per label needs {} values (one per bin), got {n}", bins.len())))
+                return Err(Error::shape(
+                    "sigma",
+                    format!("sigma per label needs {} values (one per bin), got {n}", bins.len()),
+                ))
             }
             _ => {}
         }
@@ -105,7 +108,10 @@ mod tests {
     fn sigma_to_zero_is_one_hot() {
         let bins = Bins::parse("0:10").unwrap();
         // σ = 0.01, the floor for a bin step of 1, is already exactly one-hot; below it σ is refused.
-        let p = Gaussian1d::new(&bins, scalar(0.01)).unwrap().targets(&Tensor::from_slice(&[3.0f64, 7.2])).unwrap();
+        let p = Gaussian1d::new(&bins, scalar(0.01))
+            .unwrap()
+            .targets(&Tensor::from_slice(&[3.0f64, 7.2]))
+            .unwrap();
         let refused = Gaussian1d::new(&bins, scalar(1e-4)).unwrap_err().to_string();
         assert!(refused.contains("must be at least 0.01 × the bin step (1) = 0.01"), "{refused}");
         let v = values(&p).unwrap();
@@ -121,9 +127,13 @@ mod tests {
     fn gradient_matches_central_differences() {
         let bins = Bins::parse("0:20").unwrap();
         let labels = Tensor::from_slice(&[4.0f64, 11.3]);
-        let probe = Tensor::from_slice(&[0.3f64, -1.2, 0.5, 2.0, 0.1, -0.7, 0.9, 1.1, -0.4, 0.2, 0.6, -0.3, 0.8, 1.5, -1.0, 0.4, 0.05, -0.2, 0.7, 0.35, -0.9]);
+        let probe = Tensor::from_slice(&[
+            0.3f64, -1.2, 0.5, 2.0, 0.1, -0.7, 0.9, 1.1, -0.4, 0.2, 0.6, -0.3, 0.8, 1.5, -1.0, 0.4, 0.05,
+            -0.2, 0.7, 0.35, -0.9,
+        ]);
         let objective = |s: &Tensor| -> Tensor {
-            let p = Gaussian1d::new(&bins, Sigma::Scalar(s.shallow_clone())).unwrap().targets(&labels).unwrap();
+            let p =
+                Gaussian1d::new(&bins, Sigma::Scalar(s.shallow_clone())).unwrap().targets(&labels).unwrap();
             (p * probe.unsqueeze(0)).sum(Kind::Double)
         };
         let sigma = Tensor::from_slice(&[2.5f64]).set_requires_grad(true);
@@ -141,10 +151,12 @@ mod tests {
         let sigma_values = [0.5f64, 1.0, 1.5, 2.0, 2.5, 3.0];
         let per = Tensor::from_slice(&sigma_values).set_requires_grad(true);
         let labels = Tensor::from_slice(&[2.0f64, 4.0]);
-        let p = Gaussian1d::new(&bins, Sigma::PerLabel(per.shallow_clone())).unwrap().targets(&labels).unwrap();
+        let p =
+            Gaussian1d::new(&bins, Sigma::PerLabel(per.shallow_clone())).unwrap().targets(&labels).unwrap();
         // Row 0 must equal a scalar σ = 1.5 distribution, row 1 a σ = 2.5 one.
         for (row, s) in [(0i64, 1.5), (1, 2.5)] {
-            let single = Gaussian1d::new(&bins, scalar(s)).unwrap().targets(&labels.get(row).reshape([1])).unwrap();
+            let single =
+                Gaussian1d::new(&bins, scalar(s)).unwrap().targets(&labels.get(row).reshape([1])).unwrap();
             let diff = (p.get(row) - single.get(0)).abs().max().double_value(&[]);
             assert!(diff < 1e-12);
         }
@@ -158,7 +170,10 @@ mod tests {
             let shifted = |d: f64| {
                 let mut v = sigma_values;
                 v[j] += d;
-                let p = Gaussian1d::new(&bins, Sigma::PerLabel(Tensor::from_slice(&v))).unwrap().targets(&labels).unwrap();
+                let p = Gaussian1d::new(&bins, Sigma::PerLabel(Tensor::from_slice(&v)))
+                    .unwrap()
+                    .targets(&labels)
+                    .unwrap();
                 objective(&p).double_value(&[])
             };
             let fd = (shifted(h) - shifted(-h)) / (2.0 * h);

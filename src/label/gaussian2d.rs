@@ -61,7 +61,10 @@ impl<'a> Gaussian2d<'a> {
     pub fn targets(&self, labels: &Tensor) -> Result<Tensor> {
         validate::dims("labels", labels, 2)?;
         if labels.size()[1] != 2 {
-            return Err(Error::shape("labels", format!("2-D labels need shape [N, 2], got {:?}", labels.size())));
+            return Err(Error::shape(
+                "labels",
+                format!("2-D labels need shape [N, 2], got {:?}", labels.size()),
+            ));
         }
         let phi = self.sigma.tensor();
         let kind = validate::float_kind(phi);
@@ -71,9 +74,11 @@ impl<'a> Gaussian2d<'a> {
             Sigma2d::Isotropic(s) => (s.reshape([1, 1]), s.reshape([1, 1])),
             Sigma2d::Anisotropic(s) => (s.get(0).reshape([1, 1]), s.get(1).reshape([1, 1])),
         };
-        let d1 = (self.grid.axis1.tensor(kind, device).unsqueeze(0) - labels.select(1, 0).unsqueeze(1)).square()
+        let d1 = (self.grid.axis1.tensor(kind, device).unsqueeze(0) - labels.select(1, 0).unsqueeze(1))
+            .square()
             / (s1.square() * 2.0);
-        let d2 = (self.grid.axis2.tensor(kind, device).unsqueeze(0) - labels.select(1, 1).unsqueeze(1)).square()
+        let d2 = (self.grid.axis2.tensor(kind, device).unsqueeze(0) - labels.select(1, 1).unsqueeze(1))
+            .square()
             / (s2.square() * 2.0);
         let log_weight = -(d1.unsqueeze(2) + d2.unsqueeze(1));
         let n = labels.size()[0];
@@ -92,7 +97,10 @@ mod tests {
     fn matches_hand_computed_closed_form() {
         let grid = Grid::parse("0:2,10:12").unwrap();
         let sigma = Sigma2d::Anisotropic(Tensor::from_slice(&[1.0f64, 2.0]));
-        let p = Gaussian2d::new(&grid, sigma).unwrap().targets(&Tensor::from_slice(&[0.5f64, 11.0]).reshape([1, 2])).unwrap();
+        let p = Gaussian2d::new(&grid, sigma)
+            .unwrap()
+            .targets(&Tensor::from_slice(&[0.5f64, 11.0]).reshape([1, 2]))
+            .unwrap();
         let mut w = vec![];
         for a in 0..3 {
             for b in 10..13 {
@@ -112,10 +120,16 @@ mod tests {
     fn sums_to_one_and_sigma_to_zero_is_one_hot() {
         let grid = Grid::parse("-30:30:10,-60:60:15").unwrap();
         let labels = Tensor::from_slice(&[10.0f64, -15.0, -30.0, 60.0]).reshape([2, 2]);
-        let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[7.0f64]))).unwrap().targets(&labels).unwrap();
+        let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[7.0f64])))
+            .unwrap()
+            .targets(&labels)
+            .unwrap();
         let sums = values(&p.sum_dim_intlist(1, false, Kind::Double)).unwrap();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-12));
-        let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[0.1f64]))).unwrap().targets(&labels).unwrap();
+        let p = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[0.1f64])))
+            .unwrap()
+            .targets(&labels)
+            .unwrap();
         // (10, -15) → cell (4, 3); (-30, 60) → cell (0, 8); 9 columns.
         let v = values(&p).unwrap();
         assert!((v[4 * 9 + 3] - 1.0).abs() < 1e-12);
@@ -129,7 +143,10 @@ mod tests {
         let labels = Tensor::from_slice(&[2.3f64, 1.0, 5.0, 3.6]).reshape([2, 2]);
         let probe = Tensor::arange(35, (Kind::Double, tch::Device::Cpu)).sin().reshape([1, 35]);
         let objective = |s: &Tensor| {
-            let p = Gaussian2d::new(&grid, Sigma2d::Anisotropic(s.shallow_clone())).unwrap().targets(&labels).unwrap();
+            let p = Gaussian2d::new(&grid, Sigma2d::Anisotropic(s.shallow_clone()))
+                .unwrap()
+                .targets(&labels)
+                .unwrap();
             (p * &probe).sum(Kind::Double)
         };
         let phi = [1.3f64, 0.8];
@@ -155,7 +172,9 @@ mod tests {
         ));
         assert!(Gaussian2d::new(&grid, Sigma2d::Anisotropic(Tensor::from_slice(&[1.0f64]))).is_err());
         let huge = Grid { axis1: Bins::parse("0:999999").unwrap(), axis2: Bins::parse("0:1").unwrap() };
-        let err = Gaussian2d::new(&huge, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64]))).unwrap_err().to_string();
+        let err = Gaussian2d::new(&huge, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64])))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1000000×2 cells") && err.contains("at most 1000000 cells"), "{err}");
         let g = Gaussian2d::new(&grid, Sigma2d::Isotropic(Tensor::from_slice(&[1.0f64]))).unwrap();
         assert!(g.targets(&Tensor::from_slice(&[1.0f64, 2.0, 3.0])).is_err());

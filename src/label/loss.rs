@@ -22,7 +22,10 @@ pub fn kl_loss(logits: &Tensor, target: &Tensor) -> Result<Tensor> {
 pub fn kl_loss_masked(logits: &Tensor, target: &Tensor, valid: &Tensor) -> Result<Tensor> {
     let per_position = kl_over(logits, target, 1)?;
     if per_position.size() != valid.size() {
-        return Err(Error::shape("kl mask", format!("loss map {:?} vs mask {:?}", per_position.size(), valid.size())));
+        return Err(Error::shape(
+            "kl mask",
+            format!("loss map {:?} vs mask {:?}", per_position.size(), valid.size()),
+        ));
     }
     let kind = validate::float_kind(logits);
     let mask = valid.to_kind(kind);
@@ -32,7 +35,10 @@ pub fn kl_loss_masked(logits: &Tensor, target: &Tensor, valid: &Tensor) -> Resul
 /// `Σ_k p_k (ln p_k − ln q_k)` over `class_dim`.
 fn kl_over(logits: &Tensor, target: &Tensor, class_dim: i64) -> Result<Tensor> {
     if logits.size() != target.size() {
-        return Err(Error::shape("kl loss", format!("logits {:?} vs targets {:?}", logits.size(), target.size())));
+        return Err(Error::shape(
+            "kl loss",
+            format!("logits {:?} vs targets {:?}", logits.size(), target.size()),
+        ));
     }
     let kind = validate::float_kind(logits);
     let log_q = logits.log_softmax(class_dim, kind).clamp_min(LOG_Q_FLOOR);
@@ -69,7 +75,10 @@ mod tests {
     #[test]
     fn finite_loss_and_gradient_when_q_underflows_or_p_has_zeros() {
         for kind in [Kind::Float, Kind::Double] {
-            let logits = Tensor::from_slice(&[1000.0f64, 0.0, -1000.0, 50.0]).reshape([1, 4]).to_kind(kind).set_requires_grad(true);
+            let logits = Tensor::from_slice(&[1000.0f64, 0.0, -1000.0, 50.0])
+                .reshape([1, 4])
+                .to_kind(kind)
+                .set_requires_grad(true);
             let p = Tensor::from_slice(&[0.0f64, 0.5, 0.5, 0.0]).reshape([1, 4]).to_kind(kind);
             let loss = kl_loss(&logits, &p).unwrap();
             let grad = Tensor::run_backward(&[&loss], &[&logits], false, false)[0].shallow_clone();

@@ -21,7 +21,10 @@ pub struct LdlMeasures {
 pub fn ldl_measures(q: &Tensor, p: &Tensor) -> Result<LdlMeasures> {
     validate::dims("predicted distributions", q, 2)?;
     if q.size() != p.size() {
-        return Err(Error::shape("ldl measures", format!("predicted {:?} vs target {:?}", q.size(), p.size())));
+        return Err(Error::shape(
+            "ldl measures",
+            format!("predicted {:?} vs target {:?}", q.size(), p.size()),
+        ));
     }
     let q = q.detach().to_kind(Kind::Double);
     let p = p.detach().to_kind(Kind::Double);
@@ -70,7 +73,12 @@ mod tests {
     fn identical_distributions_are_perfect() {
         let p = Tensor::from_slice(&[0.1f64, 0.0, 0.9, 0.3, 0.3, 0.4]).reshape([2, 3]);
         let m = ldl_measures(&p, &p).unwrap();
-        assert!(m.chebyshev.abs() < 1e-15 && m.clark.abs() < 1e-15 && m.canberra.abs() < 1e-15 && m.kl.abs() < 1e-15);
+        assert!(
+            m.chebyshev.abs() < 1e-15
+                && m.clark.abs() < 1e-15
+                && m.canberra.abs() < 1e-15
+                && m.kl.abs() < 1e-15
+        );
         assert!((m.cosine - 1.0).abs() < 1e-12 && (m.intersection - 1.0).abs() < 1e-12);
     }
 }

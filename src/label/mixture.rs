@@ -37,7 +37,10 @@ impl<'a> Mixture<'a> {
     /// Unnormalised mass `p_N + Σ_i (w_i − p_N)·e^{−D_ij²/2σ²}` per row and class.
     fn mass(&self, states: &Tensor) -> Result<Tensor> {
         if states.dim() == 2 && states.size()[1] != self.distance.classes() {
-            return Err(Error::shape("label states", format!("{} classes, distance matrix has {}", states.size()[1], self.distance.classes())));
+            return Err(Error::shape(
+                "label states",
+                format!("{} classes, distance matrix has {}", states.size()[1], self.distance.classes()),
+            ));
         }
         let kind = validate::float_kind(&self.sigma);
         let device = self.sigma.device();
@@ -70,21 +73,28 @@ mod tests {
         assert!(mix.targets(&rows).is_err(), "the unmasked targets refuse a row without mass");
         let (p, valid) = mix.targets_masked(&rows).unwrap();
         let (q, pdn_valid) = pdn().targets_masked(&rows).unwrap();
-        assert!(valid.equal(&pdn_valid) && bool::try_from(&valid.get(0)).unwrap() && !bool::try_from(&valid.get(1)).unwrap());
+        assert!(
+            valid.equal(&pdn_valid)
+                && bool::try_from(&valid.get(0)).unwrap()
+                && !bool::try_from(&valid.get(1)).unwrap()
+        );
         assert!((&p - &q).abs().max().double_value(&[]) < 1e-12, "σ → 0 gives P/D/N's masked targets");
         // The masked KL loss is the loss of the remaining row alone.
-        let logits = Tensor::from_slice(&[0.3f64, -0.2, 0.5, 0.1, -0.4, 0.2, 0.0, -0.1, 0.3, 0.6]).reshape([2, 5]);
+        let logits =
+            Tensor::from_slice(&[0.3f64, -0.2, 0.5, 0.1, -0.4, 0.2, 0.0, -0.1, 0.3, 0.6]).reshape([2, 5]);
         let wide = Mixture::new(&dist, Tensor::from_slice(&[1.5f64]), pdn()).unwrap();
         let (p, valid) = wide.targets_masked(&rows).unwrap();
         let masked = crate::label::kl_loss_masked(&logits, &p, &valid).unwrap().double_value(&[]);
-        let alone = crate::label::kl_loss(&logits.narrow(0, 0, 1), &p.narrow(0, 0, 1)).unwrap().double_value(&[]);
+        let alone =
+            crate::label::kl_loss(&logits.narrow(0, 0, 1), &p.narrow(0, 0, 1)).unwrap().double_value(&[]);
         assert!((masked - alone).abs() < 1e-12, "{masked} vs {alone}");
     }
 
     #[test]
     fn sigma_to_zero_recovers_pdn() {
         let dist = LabelDistance::index(5).unwrap();
-        let mix = Mixture::new(&dist, Tensor::from_slice(&[0.01f64]), Pdn::explicit(0.3, 0.05).unwrap()).unwrap();
+        let mix =
+            Mixture::new(&dist, Tensor::from_slice(&[0.01f64]), Pdn::explicit(0.3, 0.05).unwrap()).unwrap();
         let pdn = Pdn::explicit(0.3, 0.05).unwrap().targets(&states()).unwrap();
         let diff = (mix.targets(&states()).unwrap() - pdn).abs().max().double_value(&[]);
         assert!(diff < 1e-12, "max difference {diff}");
@@ -94,7 +104,8 @@ mod tests {
     fn matches_hand_computed_values_and_has_no_zeros() {
         // Row [P, N, N, D, N], σ = 1, p_D = 0.5, p_N = 0: weight_j = e^{-j²/2} + 0.5·e^{-(j-3)²/2}.
         let dist = LabelDistance::index(5).unwrap();
-        let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.5, 0.0).unwrap()).unwrap();
+        let mix =
+            Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.5, 0.0).unwrap()).unwrap();
         let p = values(&mix.targets(&states()).unwrap()).unwrap();
         let w: Vec<f64> = (0..5)
             .map(|j| (-(j as f64).powi(2) / 2.0).exp() + 0.5 * (-((j as f64) - 3.0).powi(2) / 2.0).exp())
@@ -114,7 +125,8 @@ mod tests {
         let d = [0.0, 1.0, 4.0, 2.0, 1.0, 0.0, 3.0, 1.0, 4.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 0.0];
         let dist = LabelDistance::given(d.to_vec(), 4, "test").unwrap();
         let row = Tensor::from_slice(&[2i64, 0, 1, 0]).reshape([1, 4]);
-        let mix = Mixture::new(&dist, Tensor::from_slice(&[1.5f64]), Pdn::explicit(0.4, 0.1).unwrap()).unwrap();
+        let mix =
+            Mixture::new(&dist, Tensor::from_slice(&[1.5f64]), Pdn::explicit(0.4, 0.1).unwrap()).unwrap();
         let p = values(&mix.targets(&row).unwrap()).unwrap();
         let k = |x: f64| (-x * x / 4.5).exp();
         let mass: Vec<f64> = (0..4).map(|j| 0.1 + 0.9 * k(d[j]) + 0.3 * k(d[8 + j])).collect();
@@ -123,7 +135,8 @@ mod tests {
             assert!((p[j] - mass[j] / z).abs() < 1e-12, "{p:?}");
         }
         // σ → 0 gives P/D/N on the same row.
-        let sharp = Mixture::new(&dist, Tensor::from_slice(&[0.011f64]), Pdn::explicit(0.4, 0.1).unwrap()).unwrap();
+        let sharp =
+            Mixture::new(&dist, Tensor::from_slice(&[0.011f64]), Pdn::explicit(0.4, 0.1).unwrap()).unwrap();
         let pdn = Pdn::explicit(0.4, 0.1).unwrap().targets(&row).unwrap();
         assert!((sharp.targets(&row).unwrap() - pdn).abs().max().double_value(&[]) < 1e-12);
     }
@@ -133,17 +146,32 @@ mod tests {
         let dist = LabelDistance::index(5).unwrap();
         let probe = Tensor::from_slice(&[1.0f64, -0.5, 0.25, 2.0, -1.0]).reshape([1, 5]);
         let objective = |p_d: &Tensor, p_n: &Tensor| {
-            let mix = Mixture::new(&dist, Tensor::from_slice(&[0.8f64]), Pdn::from_tensors(p_d, p_n).unwrap()).unwrap();
+            let mix =
+                Mixture::new(&dist, Tensor::from_slice(&[0.8f64]), Pdn::from_tensors(p_d, p_n).unwrap())
+                    .unwrap();
             (mix.targets(&states()).unwrap() * &probe).sum(Kind::Double)
         };
-        let (p_d, p_n) = (Tensor::from_slice(&[0.35f64]).set_requires_grad(true), Tensor::from_slice(&[0.05f64]).set_requires_grad(true));
+        let (p_d, p_n) = (
+            Tensor::from_slice(&[0.35f64]).set_requires_grad(true),
+            Tensor::from_slice(&[0.05f64]).set_requires_grad(true),
+        );
         let grads = Tensor::run_backward(&[objective(&p_d, &p_n)], &[&p_d, &p_n], false, false);
-        let at = |d: f64, n: f64| objective(&Tensor::from_slice(&[d]), &Tensor::from_slice(&[n])).double_value(&[]);
+        let at = |d: f64, n: f64| {
+            objective(&Tensor::from_slice(&[d]), &Tensor::from_slice(&[n])).double_value(&[])
+        };
         let h = 1e-6;
         let fd_d = (at(0.35 + h, 0.05) - at(0.35 - h, 0.05)) / (2.0 * h);
         let fd_n = (at(0.35, 0.05 + h) - at(0.35, 0.05 - h)) / (2.0 * h);
-        assert!((grads[0].double_value(&[0]) - fd_d).abs() < 1e-8, "{} vs {fd_d}", grads[0].double_value(&[0]));
-        assert!((grads[1].double_value(&[0]) - fd_n).abs() < 1e-8, "{} vs {fd_n}", grads[1].double_value(&[0]));
+        assert!(
+            (grads[0].double_value(&[0]) - fd_d).abs() < 1e-8,
+            "{} vs {fd_d}",
+            grads[0].double_value(&[0])
+        );
+        assert!(
+            (grads[1].double_value(&[0]) - fd_n).abs() < 1e-8,
+            "{} vs {fd_n}",
+            grads[1].double_value(&[0])
+        );
     }
 
     #[test]
@@ -165,7 +193,8 @@ mod tests {
     fn bad_inputs_are_typed_errors() {
         let dist = LabelDistance::index(5).unwrap();
         assert!(Mixture::new(&dist, Tensor::from_slice(&[0.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).is_err());
-        let mix = Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).unwrap();
+        let mix =
+            Mixture::new(&dist, Tensor::from_slice(&[1.0f64]), Pdn::explicit(0.3, 0.0).unwrap()).unwrap();
         assert!(mix.targets(&Tensor::from_slice(&[2i64, 0, 0]).reshape([1, 3])).is_err());
     }
 }

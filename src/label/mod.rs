@@ -16,14 +16,14 @@ pub mod segmentation;
 
 pub use baseline::{label_smoothing, one_hot};
 pub use bins::{Bins, Grid, OutsideDomain};
+pub use distance::{DistanceSpec, LabelDistance, MAX_DISTANCE_CLASSES};
 pub use gaussian::{Gaussian1d, Sigma};
 pub use gaussian2d::{Gaussian2d, Sigma2d};
 pub use loss::{kl_loss, kl_loss_masked, kl_per_sample};
 pub use measures::{ldl_measures, LdlMeasures};
-pub use distance::{DistanceSpec, LabelDistance, MAX_DISTANCE_CLASSES};
 pub use mixture::Mixture;
-pub use validate::{check_classes, MAX_CLASSES};
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, MAX_KERNEL_SIZE, VOID};
 pub(crate) use validate::all_positive;
+pub use validate::{check_classes, MAX_CLASSES};
 pub use validate::{sigma_floor, MIN_SIGMA_PER_STEP};

@@ -55,12 +55,16 @@ fn train_only() -> Vec<String> {
 impl NoiseSpec {
     /// Checks the spec against the task's bins; errors name `file` and the `labels.noise` field.
     pub fn validate(&self, bins: &Bins, file: &Path) -> Result<()> {
-        let err = |field: &str, rule: String| Err(Error::config(file, &format!("labels.noise.{field}"), rule));
+        let err = |field: &str, rule: String| Err(Error::config(file, format!("labels.noise.{field}"), rule));
         let (first, last) = (bins.values()[0], bins.values()[bins.len() - 1]);
         let extra = match self.kind {
             NoiseKind::Gaussian => self.width.map(|_| "width").or(self.p.map(|_| "p")),
-            NoiseKind::Uniform => (!self.knots.is_empty() || !self.sd.is_empty()).then_some("knots/sd").or(self.p.map(|_| "p")),
-            NoiseKind::Flip => (!self.knots.is_empty() || !self.sd.is_empty()).then_some("knots/sd").or(self.width.map(|_| "width")),
+            NoiseKind::Uniform => {
+                (!self.knots.is_empty() || !self.sd.is_empty()).then_some("knots/sd").or(self.p.map(|_| "p"))
+            }
+            NoiseKind::Flip => (!self.knots.is_empty() || !self.sd.is_empty())
+                .then_some("knots/sd")
+                .or(self.width.map(|_| "width")),
         };
         if let Some(field) = extra {
             return err(field, format!("is not a setting of kind = \"{}\"", self.kind.name()));
@@ -68,13 +72,26 @@ impl NoiseSpec {
         match self.kind {
             NoiseKind::Gaussian => {
                 if self.knots.is_empty() || self.knots.len() != self.sd.len() {
-                    return err("knots/sd", format!("give one sd per knot ({} knots, {} sds; at least one)", self.knots.len(), self.sd.len()));
+                    return err(
+                        "knots/sd",
+                        format!(
+                            "give one sd per knot ({} knots, {} sds; at least one)",
+                            self.knots.len(),
+                            self.sd.len()
+                        ),
+                    );
                 }
                 if let Some(k) = self.knots.iter().find(|k| !(k.is_finite() && **k >= first && **k <= last)) {
-                    return err("knots", format!("{:?}: knot {k} lies outside the bins [{first}, {last}]", self.knots));
+                    return err(
+                        "knots",
+                        format!("{:?}: knot {k} lies outside the bins [{first}, {last}]", self.knots),
+                    );
                 }
                 if let Some(w) = self.knots.windows(2).find(|w| w[1] <= w[0]) {
-                    return err("knots", format!("{:?}: knots must increase strictly ({} then {})", self.knots, w[0], w[1]));
+                    return err(
+                        "knots",
+                        format!("{:?}: knots must increase strictly ({} then {})", self.knots, w[0], w[1]),
+                    );
                 }
                 if let Some(s) = self.sd.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
                     return err("sd", format!("{:?}: sd {s} must be finite and >= 0", self.sd));
@@ -93,7 +110,10 @@ impl NoiseSpec {
             return err("pools", "name at least one pool (\"train\", \"val\")".into());
         }
         if let Some(p) = self.pools.iter().find(|p| !matches!(p.as_str(), "train" | "val")) {
-            return err("pools", format!("{p:?}: only \"train\" and \"val\" can be noised; the test pool is never touched"));
+            return err(
+                "pools",
+                format!("{p:?}: only \"train\" and \"val\" can be noised; the test pool is never touched"),
+            );
         }
         Ok(())
     }
@@ -133,7 +153,11 @@ impl NoiseSpec {
             }
             NoiseKind::Flip => {
                 let (flip, pick): (f64, usize) = (rng.random(), rng.random_range(0..bins.len()));
-                if flip < self.p.unwrap_or(0.0) { bins.values()[pick] } else { y }
+                if flip < self.p.unwrap_or(0.0) {
+                    bins.values()[pick]
+                } else {
+                    y
+                }
             }
         };
         nearest_bin(bins, drawn)
@@ -180,7 +204,10 @@ mod tests {
         assert_eq!(g.noisy(17, 30.0, &bins), g.noisy(17, 30.0, &bins));
         // Near the boundary, draws past the first bin land on it: never outside 0..=100.
         let low: Vec<f64> = (0..2000).map(|i| g.noisy(i, 0.0, &bins)).collect();
-        assert!(low.iter().all(|v| *v >= 0.0 && v.fract() == 0.0) && low.iter().filter(|v| **v == 0.0).count() > 1000);
+        assert!(
+            low.iter().all(|v| *v >= 0.0 && v.fract() == 0.0)
+                && low.iter().filter(|v| **v == 0.0).count() > 1000
+        );
         // The spread is the planted sd: at y = 60 (sd 9) the sample sd of y' − y is near 9.
         let d: Vec<f64> = (0..4000).map(|i| g.noisy(i, 60.0, &bins) - 60.0).collect();
         let sd = (d.iter().map(|x| x * x).sum::<f64>() / d.len() as f64).sqrt();
@@ -207,14 +234,32 @@ mod tests {
     fn bad_settings_name_the_field_and_rule() {
         let bins = Bins::parse("0:10").unwrap();
         for (text, needle) in [
-            ("kind = \"gaussian\"\nknots = [5.0, 2.0]\nsd = [1.0, 1.0]\n", "labels.noise.knots`: [5.0, 2.0]: knots must increase strictly (5 then 2)"),
-            ("kind = \"gaussian\"\nknots = [0.0, 12.0]\nsd = [1.0, 1.0]\n", "knot 12 lies outside the bins [0, 10]"),
-            ("kind = \"gaussian\"\nknots = [0.0]\nsd = [-1.0]\n", "labels.noise.sd`: [-1.0]: sd -1 must be finite and >= 0"),
+            (
+                "kind = \"gaussian\"\nknots = [5.0, 2.0]\nsd = [1.0, 1.0]\n",
+                "labels.noise.knots`: [5.0, 2.0]: knots must increase strictly (5 then 2)",
+            ),
+            (
+                "kind = \"gaussian\"\nknots = [0.0, 12.0]\nsd = [1.0, 1.0]\n",
+                "knot 12 lies outside the bins [0, 10]",
+            ),
+            (
+                "kind = \"gaussian\"\nknots = [0.0]\nsd = [-1.0]\n",
+                "labels.noise.sd`: [-1.0]: sd -1 must be finite and >= 0",
+            ),
             ("kind = \"gaussian\"\nknots = [0.0, 5.0]\nsd = [1.0]\n", "give one sd per knot (2 knots, 1 sds"),
-            ("kind = \"flip\"\np = 1.5\n", "labels.noise.p`: Some(1.5): flip noise needs a probability p in [0, 1]"),
+            (
+                "kind = \"flip\"\np = 1.5\n",
+                "labels.noise.p`: Some(1.5): flip noise needs a probability p in [0, 1]",
+            ),
             ("kind = \"uniform\"\nwidth = 0.0\n", "uniform noise needs a finite width > 0"),
-            ("kind = \"flip\"\np = 0.1\npools = [\"train\", \"test\"]\n", "\"test\": only \"train\" and \"val\" can be noised; the test pool is never touched"),
-            ("kind = \"flip\"\np = 0.1\nwidth = 2.0\n", "labels.noise.width`: is not a setting of kind = \"flip\""),
+            (
+                "kind = \"flip\"\np = 0.1\npools = [\"train\", \"test\"]\n",
+                "\"test\": only \"train\" and \"val\" can be noised; the test pool is never touched",
+            ),
+            (
+                "kind = \"flip\"\np = 0.1\nwidth = 2.0\n",
+                "labels.noise.width`: is not a setting of kind = \"flip\"",
+            ),
         ] {
             let e = spec(text).validate(&bins, Path::new("tasks/t.toml")).unwrap_err().to_string();
             assert!(e.contains(needle) && e.starts_with("tasks/t.toml"), "{text}: {e}");

@@ -31,7 +31,11 @@ impl Pdn {
             return Err(Error::invalid("p_d", p_d, "must satisfy 0 <= p_d < p_P = 1"));
         }
         if !(p_n.is_finite() && p_n >= 0.0 && p_n <= p_d) {
-            return Err(Error::invalid("p_n", p_n, format!("must satisfy 0 <= p_n <= p_d = {p_d} (order p_P > p_D >= p_N)")));
+            return Err(Error::invalid(
+                "p_n",
+                p_n,
+                format!("must satisfy 0 <= p_n <= p_d = {p_d} (order p_P > p_D >= p_N)"),
+            ));
         }
         Ok(())
     }
@@ -46,7 +50,10 @@ impl Pdn {
     /// so every θ gives `1 > p_D > p_N > 0`. `θ` is a `[2]` tensor that may require grad.
     pub fn from_unconstrained(theta: &Tensor) -> Result<Self> {
         if theta.numel() != 2 {
-            return Err(Error::shape("pdn theta", format!("expected 2 values, got shape {:?}", theta.size())));
+            return Err(Error::shape(
+                "pdn theta",
+                format!("expected 2 values, got shape {:?}", theta.size()),
+            ));
         }
         validate::values(theta)?
             .iter()
@@ -110,7 +117,11 @@ pub(crate) fn check_states(states: &Tensor) -> Result<()> {
     }
     let bad = states.lt(NEGATIVE).logical_or(&states.gt(POSITIVE)).any();
     if bool::try_from(&bad)? {
-        return Err(Error::invalid("label states", "a code outside {0,1,2}", "use 2 = Positive, 1 = Difficult, 0 = Negative"));
+        return Err(Error::invalid(
+            "label states",
+            "a code outside {0,1,2}",
+            "use 2 = Positive, 1 = Difficult, 0 = Negative",
+        ));
     }
     Ok(())
 }
@@ -156,7 +167,9 @@ mod tests {
     fn gradient_matches_central_differences() {
         let s = states(&[&[2, 1, 0, 0], &[1, 2, 2, 0]]);
         let probe = Tensor::from_slice(&[0.4f64, -1.0, 2.0, 0.3]).reshape([1, 4]);
-        let objective = |t: &Tensor| (Pdn::from_unconstrained(t).unwrap().targets(&s).unwrap() * &probe).sum(Kind::Double);
+        let objective = |t: &Tensor| {
+            (Pdn::from_unconstrained(t).unwrap().targets(&s).unwrap() * &probe).sum(Kind::Double)
+        };
         let theta = [-0.4f64, 0.7];
         let t = Tensor::from_slice(&theta).set_requires_grad(true);
         let grad = values(&Tensor::run_backward(&[objective(&t)], &[&t], false, false)[0]).unwrap();

@@ -22,13 +22,21 @@ impl KernelShape {
     /// Checks the rules above.
     pub fn new(size: i64, stride: i64, padding: i64) -> Result<Self> {
         if size < 1 || size % 2 == 0 || size > MAX_KERNEL_SIZE {
-            return Err(Error::invalid("kernel size", size, format!("must be odd and between 1 and {MAX_KERNEL_SIZE}")));
+            return Err(Error::invalid(
+                "kernel size",
+                size,
+                format!("must be odd and between 1 and {MAX_KERNEL_SIZE}"),
+            ));
         }
         if stride < 1 {
             return Err(Error::invalid("stride", stride, "must be >= 1"));
         }
         if padding < 0 || padding >= size {
-            return Err(Error::invalid("padding", padding, format!("must satisfy 0 <= padding < kernel size {size}")));
+            return Err(Error::invalid(
+                "padding",
+                padding,
+                format!("must satisfy 0 <= padding < kernel size {size}"),
+            ));
         }
         Ok(KernelShape { size, stride, padding })
     }
@@ -135,10 +143,17 @@ pub fn one_hot_maps(maps: &Tensor, classes: i64) -> Result<Tensor> {
     let void = maps.eq(VOID);
     let out_of_range = maps.lt(0).logical_or(&maps.ge(classes)).logical_and(&void.logical_not()).any();
     if bool::try_from(&out_of_range)? {
-        return Err(Error::invalid("label maps", "a value outside the classes", format!("values must be in 0..{classes} or {VOID} (void)")));
+        return Err(Error::invalid(
+            "label maps",
+            "a value outside the classes",
+            format!("values must be in 0..{classes} or {VOID} (void)"),
+        ));
     }
     let safe = maps.masked_fill(&void, 0);
-    let hot = safe.f_one_hot(classes)?.f_to_kind(Kind::Float)?.f_mul(&void.logical_not().unsqueeze(-1).to_kind(Kind::Float))?;
+    let hot = safe
+        .f_one_hot(classes)?
+        .f_to_kind(Kind::Float)?
+        .f_mul(&void.logical_not().unsqueeze(-1).to_kind(Kind::Float))?;
     Ok(hot.permute([0, 3, 1, 2]).f_contiguous()?)
 }
 
@@ -156,7 +171,8 @@ mod tests {
             for j in 0..wo {
                 for a in 0..shape.size {
                     for b in 0..shape.size {
-                        let (r, c) = (a + i * shape.stride - shape.padding, b + j * shape.stride - shape.padding);
+                        let (r, c) =
+                            (a + i * shape.stride - shape.padding, b + j * shape.stride - shape.padding);
                         if r < 0 || c < 0 || r >= h || c >= w {
                             continue;
                         }
@@ -190,7 +206,8 @@ mod tests {
             vec![2, 0, 0, 1, 1, 1, 2],
             vec![0, 0, 2, 2, 1, 0, 0],
         ];
-        for (size, stride, padding, sigma) in [(3, 1, 1, 1.0), (5, 2, 2, 3.0), (3, 2, 0, 0.7), (1, 1, 0, 2.0)] {
+        for (size, stride, padding, sigma) in [(3, 1, 1, 1.0), (5, 2, 2, 3.0), (3, 2, 0, 0.7), (1, 1, 0, 2.0)]
+        {
             let shape = KernelShape::new(size, stride, padding).unwrap();
             let smoothing = SegmentationSmoothing::new(shape, Tensor::from_slice(&[sigma])).unwrap();
             let kv = values(&smoothing.kernel()).unwrap();
@@ -204,7 +221,11 @@ mod tests {
                 for i in 0..ho {
                     for j in 0..wo {
                         let x = g[(k * ho + i) * wo + j];
-                        assert!((x - want[i][j][k]).abs() < 1e-12, "K={size} S={stride} ({i},{j},{k}): {x} vs {}", want[i][j][k]);
+                        assert!(
+                            (x - want[i][j][k]).abs() < 1e-12,
+                            "K={size} S={stride} ({i},{j},{k}): {x} vs {}",
+                            want[i][j][k]
+                        );
                     }
                 }
             }
@@ -213,7 +234,8 @@ mod tests {
 
     #[test]
     fn kernel_matches_closed_form() {
-        let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
+        let s =
+            SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
         let k = values(&s.kernel()).unwrap();
         let (e1, e2) = ((-0.5f64).exp(), (-1.0f64).exp());
         let z = 1.0 + 4.0 * e1 + 4.0 * e2;
@@ -225,12 +247,20 @@ mod tests {
     #[test]
     fn small_sigma_keeps_the_one_hot_map_and_void_is_invalid() {
         let map = vec![vec![0, 1, 255], vec![2, 2, 1]];
-        let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[0.01f64])).unwrap();
-        assert!(SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1e-3f64])).is_err(), "below the floor of a pixel/100");
+        let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[0.01f64]))
+            .unwrap();
+        assert!(
+            SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1e-3f64]))
+                .is_err(),
+            "below the floor of a pixel/100"
+        );
         let t = s.targets(&tensor_of(&map), 3).unwrap();
         let one_hot = one_hot_maps(&tensor_of(&map), 3).unwrap().to_kind(Kind::Double);
         assert!((t.dist - one_hot).abs().max().double_value(&[]) < 1e-12);
-        assert_eq!(Vec::<bool>::try_from(&t.valid.reshape([-1])).unwrap(), vec![true, true, false, true, true, true]);
+        assert_eq!(
+            Vec::<bool>::try_from(&t.valid.reshape([-1])).unwrap(),
+            vec![true, true, false, true, true, true]
+        );
     }
 
     #[test]
@@ -252,7 +282,11 @@ mod tests {
     fn only_size_keeping_shapes_can_train() {
         assert!(KernelShape::same(5).unwrap().check_keeps_size().is_ok());
         let err = KernelShape::new(5, 2, 2).unwrap().check_keeps_size().unwrap_err().to_string();
-        assert!(err.contains("kernel 5, stride 2, padding 2") && err.contains("stride 1 and padding (kernel - 1) / 2 = 2"), "{err}");
+        assert!(
+            err.contains("kernel 5, stride 2, padding 2")
+                && err.contains("stride 1 and padding (kernel - 1) / 2 = 2"),
+            "{err}"
+        );
         assert!(KernelShape::new(5, 1, 0).unwrap().check_keeps_size().is_err());
     }
 
@@ -265,13 +299,17 @@ mod tests {
         assert!(KernelShape::new(MAX_KERNEL_SIZE, 1, 0).is_ok());
         let err = KernelShape::new(100_001, 1, 0).unwrap_err().to_string();
         assert!(err.contains("kernel size = 100001") && err.contains("between 1 and 255"), "{err}");
-        assert!(SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[-1.0f64])).is_err());
-        let s = SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
+        assert!(SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[-1.0f64]))
+            .is_err());
+        let s =
+            SegmentationSmoothing::new(KernelShape::same(3).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
         assert!(s.targets(&Tensor::from_slice(&[0i64, 5]).reshape([1, 1, 2]), 3).is_err());
         let map = Tensor::from_slice(&[0i64, 1, 1, 0]).reshape([1, 2, 2]);
         let err = s.targets(&map, 1_000_001).unwrap_err().to_string();
         assert!(err.contains("classes = 1000001"), "{err}");
-        let wide = SegmentationSmoothing::new(KernelShape::new(5, 1, 0).unwrap(), Tensor::from_slice(&[1.0f64])).unwrap();
+        let wide =
+            SegmentationSmoothing::new(KernelShape::new(5, 1, 0).unwrap(), Tensor::from_slice(&[1.0f64]))
+                .unwrap();
         let err = wide.targets(&map, 2).unwrap_err().to_string();
         assert!(err.contains("does not fit a 2×2 label map"), "{err}");
     }

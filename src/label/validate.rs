@@ -87,7 +87,11 @@ pub fn check_classes(name: &str, classes: i64) -> Result<()> {
     if (1..=MAX_CLASSES).contains(&classes) {
         return Ok(());
     }
-    Err(Error::invalid(name, classes, format!("must lie in 1..={MAX_CLASSES} (the most classes a label domain may have)")))
+    Err(Error::invalid(
+        name,
+        classes,
+        format!("must lie in 1..={MAX_CLASSES} (the most classes a label domain may have)"),
+    ))
 }
 
 /// `t` must have exactly `dims` dimensions.

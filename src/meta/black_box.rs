@@ -27,7 +27,8 @@ impl Learner for BlackBox {
             let (lo, hi) = study.space.bounds();
             let width = lo.iter().zip(hi).map(|(l, h)| h - l).fold(f64::INFINITY, f64::min);
             let lambda = (study.spec.candidates >= 2).then_some(study.spec.candidates);
-            let cma = CmaEs::new(state.theta.clone(), width / 4.0, lo.to_vec(), hi.to_vec(), lambda).map_err(|e| Error::invalid("cmaes", "settings", e.to_string()))?;
+            let cma = CmaEs::new(state.theta.clone(), width / 4.0, lo.to_vec(), hi.to_vec(), lambda)
+                .map_err(|e| Error::invalid("cmaes", "settings", e.to_string()))?;
             state.cmaes = Some(cma);
         }
         Ok(())
@@ -40,16 +41,22 @@ impl Learner for BlackBox {
             SearchMethod::Grid => (0..study.spec.episodes_per_step as u64).collect(),
             _ => study.fresh_episodes(s),
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(study.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(study.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.0 {
             SearchMethod::Grid => {
                 let values = study.spec.grid[s].values();
-                let phi = study.space.point(&values).map_err(|rule| study.spec.error(&format!("grid[{s}]"), format!("{values:?}: {rule}")))?;
+                let phi = study
+                    .space
+                    .point(&values)
+                    .map_err(|rule| study.spec.error(&format!("grid[{s}]"), format!("{values:?}: {rule}")))?;
                 vec![study.space.clamp(&study.space.theta_of(&phi)?)]
             }
             SearchMethod::Random => {
                 let (lo, hi) = study.space.bounds();
-                (0..study.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()).collect()
+                (0..study.spec.candidates)
+                    .map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect())
+                    .collect()
             }
             _ => state.cmaes.as_ref().expect("CMA-ES state").ask(&mut rng),
         };
@@ -65,5 +72,5 @@ impl Learner for BlackBox {
             state.best_phi = phis[best].clone();
         }
         Ok(study.record(s, &phis[best], &scores[best]))
-        }
+    }
 }

@@ -108,7 +108,13 @@ pub struct CmaEs {
 impl CmaEs {
     /// Validated: finite mean inside bounds, sigma > 0, lower < upper per dimension, same lengths,
     /// lambda ≥ 2 if given (default 4 + ⌊3 ln d⌋). Bounds may be infinite.
-    pub fn new(mean: Vec<f64>, sigma: f64, lower: Vec<f64>, upper: Vec<f64>, lambda: Option<usize>) -> Result<Self, CmaError> {
+    pub fn new(
+        mean: Vec<f64>,
+        sigma: f64,
+        lower: Vec<f64>,
+        upper: Vec<f64>,
+        lambda: Option<usize>,
+    ) -> Result<Self, CmaError> {
         validate(&mean, sigma, &lower, &upper, lambda)?;
         let n = mean.len();
         let lambda = lambda.unwrap_or(4 + (3.0 * (n as f64).ln()).floor() as usize);
@@ -141,7 +147,8 @@ impl CmaEs {
         self.check_batch(candidates, scores)?;
         self.record_best(candidates, scores);
         let order = rank(scores);
-        let steps: Vec<Vec<f64>> = order[..self.params.mu].iter().map(|&i| self.step_of(&candidates[i])).collect();
+        let steps: Vec<Vec<f64>> =
+            order[..self.params.mu].iter().map(|&i| self.step_of(&candidates[i])).collect();
         let yw = weighted_sum(&self.params.weights, &steps);
         self.update_mean(&yw);
         let hsig = self.update_paths(&yw);
@@ -210,14 +217,22 @@ impl CmaEs {
     fn check_batch(&self, candidates: &[Vec<f64>], scores: &[f64]) -> Result<(), CmaError> {
         let lambda = self.params.lambda;
         if candidates.len() != lambda {
-            return Err(invalid("candidates.len()", candidates.len(), &format!("must equal lambda = {lambda}")));
+            return Err(invalid(
+                "candidates.len()",
+                candidates.len(),
+                &format!("must equal lambda = {lambda}"),
+            ));
         }
         if scores.len() != lambda {
             return Err(invalid("scores.len()", scores.len(), &format!("must equal lambda = {lambda}")));
         }
         for (k, x) in candidates.iter().enumerate() {
             if x.len() != self.dim() || x.iter().any(|v| !v.is_finite()) || !self.inside(x) {
-                return Err(invalid(&format!("candidates[{k}]"), x, "must be finite, of the mean's length and inside the bounds"));
+                return Err(invalid(
+                    &format!("candidates[{k}]"),
+                    x,
+                    "must be finite, of the mean's length and inside the bounds",
+                ));
             }
         }
         Ok(())
@@ -249,7 +264,9 @@ impl CmaEs {
     /// C^{-1/2} v = B D^{-1} Bᵀ v.
     fn inv_sqrt_times(&self, v: &[f64]) -> Vec<f64> {
         let n = self.dim();
-        let scaled: Vec<f64> = (0..n).map(|j| (0..n).map(|i| self.basis[i * n + j] * v[i]).sum::<f64>() / self.scales[j]).collect();
+        let scaled: Vec<f64> = (0..n)
+            .map(|j| (0..n).map(|i| self.basis[i * n + j] * v[i]).sum::<f64>() / self.scales[j])
+            .collect();
         (0..n).map(|i| dot(&self.basis[i * n..(i + 1) * n], &scaled)).collect()
     }
 
@@ -287,7 +304,8 @@ impl CmaEs {
         for i in 0..n {
             for j in 0..n {
                 let rank_mu: f64 = p.weights.iter().zip(steps).map(|(w, y)| w * y[i] * y[j]).sum();
-                self.cov[i * n + j] = decay * self.cov[i * n + j] + p.c1 * self.pc[i] * self.pc[j] + p.cmu * rank_mu;
+                self.cov[i * n + j] =
+                    decay * self.cov[i * n + j] + p.c1 * self.pc[i] * self.pc[j] + p.cmu * rank_mu;
             }
         }
     }
@@ -309,12 +327,22 @@ impl CmaEs {
     }
 }
 
-fn validate(mean: &[f64], sigma: f64, lower: &[f64], upper: &[f64], lambda: Option<usize>) -> Result<(), CmaError> {
+fn validate(
+    mean: &[f64],
+    sigma: f64,
+    lower: &[f64],
+    upper: &[f64],
+    lambda: Option<usize>,
+) -> Result<(), CmaError> {
     if mean.is_empty() {
         return Err(invalid("mean.len()", 0, "must be at least 1"));
     }
     if lower.len() != mean.len() || upper.len() != mean.len() {
-        return Err(invalid("bounds lengths", (lower.len(), upper.len()), &format!("must equal mean.len() = {}", mean.len())));
+        return Err(invalid(
+            "bounds lengths",
+            (lower.len(), upper.len()),
+            &format!("must equal mean.len() = {}", mean.len()),
+        ));
     }
     if !(sigma.is_finite() && sigma > 0.0) {
         return Err(invalid("sigma", sigma, "must be finite and > 0"));
@@ -455,7 +483,14 @@ mod tests {
 
     /// Runs until the mean is within `tol` of `target` or `budget` generations pass;
     /// returns the generations used.
-    fn solve(es: &mut CmaEs, f: &dyn Fn(&[f64]) -> f64, seed: u64, target: &[f64], tol: f64, budget: usize) -> usize {
+    fn solve(
+        es: &mut CmaEs,
+        f: &dyn Fn(&[f64]) -> f64,
+        seed: u64,
+        target: &[f64],
+        tol: f64,
+        budget: usize,
+    ) -> usize {
         while es.generation() < budget && distance(es.mean(), target) >= tol {
             step(es, f, seed);
         }
@@ -480,7 +515,10 @@ mod tests {
     /// Σ 10^{4 i/(n−1)} (x_i − s_i)²: condition number 1e4.
     fn ellipsoid(x: &[f64]) -> f64 {
         let n = x.len() as f64;
-        x.iter().enumerate().map(|(i, v)| 10f64.powf(4.0 * i as f64 / (n - 1.0)) * (v - SHIFT[i]).powi(2)).sum()
+        x.iter()
+            .enumerate()
+            .map(|(i, v)| 10f64.powf(4.0 * i as f64 / (n - 1.0)) * (v - SHIFT[i]).powi(2))
+            .sum()
     }
 
     #[test]
@@ -525,7 +563,10 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(5 ^ es.generation() as u64);
             let candidates = es.ask(&mut rng);
             for x in &candidates {
-                assert!(x.iter().zip(lower.iter().zip(&upper)).all(|(v, (lo, hi))| v >= lo && v <= hi), "{x:?} outside");
+                assert!(
+                    x.iter().zip(lower.iter().zip(&upper)).all(|(v, (lo, hi))| v >= lo && v <= hi),
+                    "{x:?} outside"
+                );
             }
             let scores: Vec<f64> = candidates.iter().map(|x| f(x)).collect();
             es.tell(&candidates, &scores).unwrap();
@@ -572,7 +613,9 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_errors() {
-        let ok = |m: Vec<f64>, s: f64, lo: Vec<f64>, hi: Vec<f64>, l: Option<usize>| CmaEs::new(m, s, lo, hi, l).is_ok();
+        let ok = |m: Vec<f64>, s: f64, lo: Vec<f64>, hi: Vec<f64>, l: Option<usize>| {
+            CmaEs::new(m, s, lo, hi, l).is_ok()
+        };
         assert!(ok(vec![0.0], 1.0, vec![-1.0], vec![1.0], None));
         assert!(ok(vec![0.0], 1.0, vec![f64::NEG_INFINITY], vec![f64::INFINITY], Some(2)));
         assert!(!ok(vec![0.0], 0.0, vec![-1.0], vec![1.0], None));
@@ -609,7 +652,8 @@ mod tests {
         let a = es.ask(&mut ChaCha8Rng::seed_from_u64(9));
         assert_eq!(a, es.ask(&mut ChaCha8Rng::seed_from_u64(9)));
         assert_eq!(a.len(), 4 + (3.0 * 3f64.ln()) as usize);
-        let scores: Vec<f64> = a.iter().enumerate().map(|(k, x)| if k % 2 == 0 { f64::NAN } else { sphere(x) }).collect();
+        let scores: Vec<f64> =
+            a.iter().enumerate().map(|(k, x)| if k % 2 == 0 { f64::NAN } else { sphere(x) }).collect();
         es.tell(&a, &scores).unwrap();
         let (bx, bf) = es.best().unwrap();
         assert_eq!(bf, (1..a.len()).step_by(2).map(|k| scores[k]).fold(f64::INFINITY, f64::min));
@@ -622,7 +666,8 @@ mod tests {
         let n = 5;
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let g: Vec<f64> = (0..n * n).map(|_| rng.sample(StandardNormal)).collect();
-        let a: Vec<f64> = (0..n * n).map(|k| (0..n).map(|j| g[(k / n) * n + j] * g[(k % n) * n + j]).sum()).collect();
+        let a: Vec<f64> =
+            (0..n * n).map(|k| (0..n).map(|j| g[(k / n) * n + j] * g[(k % n) * n + j]).sum()).collect();
         let (values, v) = jacobi_eigen(&a, n);
         for i in 0..n {
             for j in 0..n {

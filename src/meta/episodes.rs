@@ -21,7 +21,11 @@ impl EpisodeSource {
     pub fn new(prepared: &PreparedTask, full_range: Option<&FullRange>) -> Result<Self> {
         Ok(match full_range {
             Some(spec) => EpisodeSource::FullRange { spec: spec.clone(), split: prepared.split.clone() },
-            None => EpisodeSource::Window(EpisodeSampler::new(&prepared.dataset, &prepared.task, &prepared.split)?),
+            None => EpisodeSource::Window(EpisodeSampler::new(
+                &prepared.dataset,
+                &prepared.task,
+                &prepared.split,
+            )?),
         })
     }
 
@@ -29,7 +33,9 @@ impl EpisodeSource {
     pub fn episode(&self, seed: u64, pool: Pool, index: u64) -> Result<Episode> {
         match self {
             EpisodeSource::Window(sampler) => sampler.episode_with_seed(seed, pool, index),
-            EpisodeSource::FullRange { spec, split } => Ok(full_range_episode(spec, split, seed, pool, index)),
+            EpisodeSource::FullRange { spec, split } => {
+                Ok(full_range_episode(spec, split, seed, pool, index))
+            }
         }
     }
 
@@ -84,15 +90,26 @@ mod tests {
 
     fn split() -> Split {
         let spec: SplitSpec = toml::from_str("train = 0.6\nval = 0.2\ntest = 0.2\nseed = 0\n").unwrap();
-        Split { dataset: "toy".into(), examples: 100, spec, by_group: false, train: (0..60).collect(), val: (60..80).collect(), test: (80..100).collect() }
+        Split {
+            dataset: "toy".into(),
+            examples: 100,
+            spec,
+            by_group: false,
+            train: (0..60).collect(),
+            val: (60..80).collect(),
+            test: (80..100).collect(),
+        }
     }
 
     #[test]
     fn support_is_the_budget_of_the_train_pool_and_queries_never_leave_their_pool() {
         let spec = FullRange { budget: 0.1, query: 0 };
-        let (split, e) = (split(), full_range_episode(&FullRange { budget: 0.1, query: 0 }, &split(), 3, Pool::Train, 0));
+        let (split, e) =
+            (split(), full_range_episode(&FullRange { budget: 0.1, query: 0 }, &split(), 3, Pool::Train, 0));
         assert_eq!(e.support.len(), 6);
-        assert!(e.support.iter().all(|i| split.train.contains(i)) && e.support.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            e.support.iter().all(|i| split.train.contains(i)) && e.support.windows(2).all(|w| w[0] < w[1])
+        );
         assert_eq!(e.query, split.val);
         let test = full_range_episode(&spec, &split, 3, Pool::Test, 0);
         assert_eq!(test.query, split.test);

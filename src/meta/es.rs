@@ -45,7 +45,8 @@ pub fn directions(seed: u64, step: usize, pairs: usize, dim: usize) -> Vec<Vec<f
 
 /// The mirrored candidates θ + s·ε, θ − s·ε of every direction, in that order.
 pub fn mirrored(theta: &[f64], scale: f64, directions: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let moved = |sign: f64, e: &[f64]| theta.iter().zip(e).map(|(t, e)| t + sign * scale * e).collect::<Vec<f64>>();
+    let moved =
+        |sign: f64, e: &[f64]| theta.iter().zip(e).map(|(t, e)| t + sign * scale * e).collect::<Vec<f64>>();
     directions.iter().flat_map(|e| [moved(1.0, e), moved(-1.0, e)]).collect()
 }
 
@@ -78,10 +79,15 @@ impl Study<'_> {
         let directions = directions(self.spec.seed, s, self.spec.candidates / 2, state.theta.len());
         let candidates = mirrored(&state.theta, self.spec.perturbation(), &directions);
         // Candidates train at their θ clamped into the bounds; the estimate uses the drawn ε.
-        let phis: Vec<Vec<f64>> = candidates.iter().map(|t| self.space.phi_values(&self.space.clamp(t))).collect();
+        let phis: Vec<Vec<f64>> =
+            candidates.iter().map(|t| self.space.phi_values(&self.space.clamp(t))).collect();
         let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
         // A failed episode ranks at f64::MAX: its candidate drops out of the estimate.
-        let means: Vec<f64> = self.log_trials(dir, s, &episodes, &phis, &scores)?.into_iter().map(|m| if m < f64::MAX { m } else { f64::NAN }).collect();
+        let means: Vec<f64> = self
+            .log_trials(dir, s, &episodes, &phis, &scores)?
+            .into_iter()
+            .map(|m| if m < f64::MAX { m } else { f64::NAN })
+            .collect();
         let (grad, used) = antithetic_gradient(self.spec.perturbation(), &directions, &means);
         if used == 0 {
             return Err(Error::invalid(
@@ -90,7 +96,9 @@ impl Study<'_> {
                 "no mirrored pair scored finitely on every episode (every inner training diverged or failed); lower the inner lr or `perturbation`",
             ));
         }
-        if let Some(best) = (0..means.len()).filter(|c| means[*c].is_finite()).min_by(|a, b| means[*a].total_cmp(&means[*b])) {
+        if let Some(best) =
+            (0..means.len()).filter(|c| means[*c].is_finite()).min_by(|a, b| means[*a].total_cmp(&means[*b]))
+        {
             if means[best] < state.best_loss {
                 (state.best_loss, state.best_phi) = (means[best], phis[best].clone());
             }
@@ -126,7 +134,10 @@ mod tests {
             let norm = exact.iter().map(|g| g * g).sum::<f64>().sqrt();
             for (g, e) in grad.iter().zip(&exact) {
                 // sd of one coordinate's mean ≈ |∇f| / √n; allow four of them.
-                assert!((g - e).abs() < 4.0 * norm / (pairs as f64).sqrt(), "s = {scale}: {grad:?} vs {exact:?}");
+                assert!(
+                    (g - e).abs() < 4.0 * norm / (pairs as f64).sqrt(),
+                    "s = {scale}: {grad:?} vs {exact:?}"
+                );
             }
         }
     }
@@ -138,7 +149,11 @@ mod tests {
         let dirs = vec![vec![1.0], vec![2.0]];
         let cands = mirrored(&[0.5], 0.1, &dirs);
         assert_eq!(cands.len(), 4);
-        assert!((cands[0][0] - 0.6).abs() < 1e-12 && (cands[1][0] - 0.4).abs() < 1e-12 && (cands[3][0] - 0.3).abs() < 1e-12);
+        assert!(
+            (cands[0][0] - 0.6).abs() < 1e-12
+                && (cands[1][0] - 0.4).abs() < 1e-12
+                && (cands[3][0] - 0.3).abs() < 1e-12
+        );
         // The second pair failed on one side: the estimate is the first pair's alone.
         let (grad, used) = antithetic_gradient(0.1, &dirs, &[2.0, 1.0, f64::NAN, 0.0]);
         assert_eq!(used, 1);

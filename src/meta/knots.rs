@@ -51,7 +51,10 @@ impl Knots {
     /// The values of a per-bin σ at the knots (each knot reads the bin nearest to it).
     pub fn sample(&self, per_bin: &[f64]) -> Vec<f64> {
         // Knots lie inside the bins (checked in `new`), so each has a nearest bin.
-        self.labels.iter().map(|k| self.bins.bin_of(*k).ok().and_then(|i| per_bin.get(i).copied()).unwrap_or(f64::NAN)).collect()
+        self.labels
+            .iter()
+            .map(|k| self.bins.bin_of(*k).ok().and_then(|i| per_bin.get(i).copied()).unwrap_or(f64::NAN))
+            .collect()
     }
 }
 

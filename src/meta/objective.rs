@@ -26,9 +26,15 @@ pub fn query_method(domain: &Domain, loss: QueryLoss) -> Method {
         _ => onehot.clone(),
     };
     match (loss, domain) {
-        (QueryLoss::Aligned, Domain::Bins(_) | Domain::Grid(_)) => Method { target: onehot, loss: LossKind::L1 },
-        (QueryLoss::Aligned, Domain::Classes(_)) => Method { target: hard(), loss: LossKind::SmoothAp { tau: SMOOTH_AP_TAU } },
-        (QueryLoss::Aligned, Domain::Segmentation { .. }) => Method { target: onehot, loss: LossKind::SoftIou },
+        (QueryLoss::Aligned, Domain::Bins(_) | Domain::Grid(_)) => {
+            Method { target: onehot, loss: LossKind::L1 }
+        }
+        (QueryLoss::Aligned, Domain::Classes(_)) => {
+            Method { target: hard(), loss: LossKind::SmoothAp { tau: SMOOTH_AP_TAU } }
+        }
+        (QueryLoss::Aligned, Domain::Segmentation { .. }) => {
+            Method { target: onehot, loss: LossKind::SoftIou }
+        }
         (QueryLoss::Kl, _) => Method { target: hard(), loss: LossKind::Kl },
     }
 }
@@ -44,8 +50,12 @@ pub fn headline_metric(domain: &Domain) -> (&'static str, bool) {
 pub fn query_loss_name(domain: &Domain, loss: QueryLoss) -> &'static str {
     match (loss, domain) {
         (QueryLoss::Aligned, Domain::Bins(_) | Domain::Grid(_)) => "MAE of the expected label",
-        (QueryLoss::Aligned, Domain::Classes(_)) => "1 − Smooth-AP (τ = 0.01), per class over batches of ≤ 256 query examples",
-        (QueryLoss::Aligned, Domain::Segmentation { .. }) => "1 − soft IoU, per class over batches of ≤ 256 query images",
+        (QueryLoss::Aligned, Domain::Classes(_)) => {
+            "1 − Smooth-AP (τ = 0.01), per class over batches of ≤ 256 query examples"
+        }
+        (QueryLoss::Aligned, Domain::Segmentation { .. }) => {
+            "1 − soft IoU, per class over batches of ≤ 256 query images"
+        }
         (QueryLoss::Kl, Domain::Classes(_)) => "KL to the hard multi-label target",
         (QueryLoss::Kl, _) => "cross-entropy to the one-hot label",
     }

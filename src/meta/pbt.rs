@@ -61,7 +61,8 @@ pub fn exploit(losses: &[f64], rng: &mut impl Rng) -> Vec<usize> {
 /// θ moved by ± ln [`PERTURB`] in every coordinate (σ × 1.25 or × 0.8), clamped into the bounds.
 pub fn explore(theta: &[f64], space: &PhiSpace, rng: &mut impl Rng) -> Vec<f64> {
     let step = PERTURB.ln();
-    let moved: Vec<f64> = theta.iter().map(|t| if rng.random::<bool>() { t + step } else { t - step }).collect();
+    let moved: Vec<f64> =
+        theta.iter().map(|t| if rng.random::<bool>() { t + step } else { t - step }).collect();
     space.clamp(&moved)
 }
 
@@ -93,11 +94,29 @@ impl Study<'_> {
         // Common random numbers: every member has the episode's network seed (initial weights, batches,
         // flips, masks), so members differ by φ alone and the ranking measures φ, not luck.
         let seed = self.member_seed(Pool::Train, episode.index);
-        let members: Vec<Member> =
-            (0..population).map(|p| Member { seed, method: self.method_at(&phis[p]), train: episode.support.clone(), val: vec![] }).collect();
-        let Round { run, scores, until } = self.train_round(dir, state, &members, &vec![episode.query.clone(); population])?;
+        let members: Vec<Member> = (0..population)
+            .map(|p| Member {
+                seed,
+                method: self.method_at(&phis[p]),
+                train: episode.support.clone(),
+                val: vec![],
+            })
+            .collect();
+        let Round { run, scores, until } =
+            self.train_round(dir, state, &members, &vec![episode.query.clone(); population])?;
         for (p, (loss, metric)) in scores.iter().enumerate() {
-            dir.append_jsonl(TRIALS_FILE, &Trial { step: round, candidate: p, pool: Pool::Train, episode: 0, phi: phis[p].clone(), query_loss: *loss, metric: *metric })?;
+            dir.append_jsonl(
+                TRIALS_FILE,
+                &Trial {
+                    step: round,
+                    candidate: p,
+                    pool: Pool::Train,
+                    episode: 0,
+                    phi: phis[p].clone(),
+                    query_loss: *loss,
+                    metric: *metric,
+                },
+            )?;
         }
         // Lower is better: the query loss, or the turned headline metric (`select_by`).
         let ranks: Vec<f64> = scores.iter().map(|s| self.selection_score(*s)).collect();
@@ -135,7 +154,10 @@ impl Study<'_> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.spec.seed ^ 0x1417_0b07);
         let (lo, hi) = self.space.bounds();
         let mut thetas = vec![first];
-        thetas.extend((1..self.spec.candidates).map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()));
+        thetas.extend(
+            (1..self.spec.candidates)
+                .map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect()),
+        );
         Ok(thetas)
     }
 }
@@ -164,7 +186,12 @@ mod tests {
         let study: crate::meta::StudySpec =
             toml::from_str("method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.5]\nupper = [4.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 2\ninterval = 1\n").unwrap();
         let template: crate::family::DistributionSpec = "gaussian:sigma=2".parse().unwrap();
-        let space = PhiSpace::new(&study, &template, &crate::train::Domain::Bins(crate::label::Bins::parse("0:9").unwrap())).unwrap();
+        let space = PhiSpace::new(
+            &study,
+            &template,
+            &crate::train::Domain::Bins(crate::label::Bins::parse("0:9").unwrap()),
+        )
+        .unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..40 {
@@ -172,7 +199,11 @@ mod tests {
             seen.insert((sigma * 1e6).round() as i64);
         }
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1_600_000, 2_500_000]);
-        let top = space.phi_values(&explore(&space.theta_of(&[4.0]).unwrap(), &space, &mut ChaCha8Rng::seed_from_u64(3)))[0];
+        let top = space.phi_values(&explore(
+            &space.theta_of(&[4.0]).unwrap(),
+            &space,
+            &mut ChaCha8Rng::seed_from_u64(3),
+        ))[0];
         assert!(top <= 4.0 + 1e-9 && (top - 4.0).abs() < 1e-9 || (top - 3.2).abs() < 1e-9, "{top}");
     }
 }

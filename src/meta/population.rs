@@ -14,14 +14,21 @@ pub fn checkpoint_file(round: usize) -> String {
 }
 
 /// Writes the population (then renames it into place, so a kill never leaves half a checkpoint).
-pub fn save_population(dir: &RunDir, round: usize, params: &Params, optimizer: &OptimizerState) -> Result<()> {
+pub fn save_population(
+    dir: &RunDir,
+    round: usize,
+    params: &Params,
+    optimizer: &OptimizerState,
+) -> Result<()> {
     let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
     let mut named = params.named_on_cpu("param.");
     named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
     named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
     named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));
-    let (path, partial) = (dir.file(&checkpoint_file(round)), dir.file(&format!("{}.partial", checkpoint_file(round))));
-    Tensor::write_safetensors(&named, &partial).map_err(|e| Error::data(&partial, format!("cannot write the population checkpoint: {e}")))?;
+    let (path, partial) =
+        (dir.file(&checkpoint_file(round)), dir.file(&format!("{}.partial", checkpoint_file(round))));
+    Tensor::write_safetensors(&named, &partial)
+        .map_err(|e| Error::data(&partial, format!("cannot write the population checkpoint: {e}")))?;
     std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))
 }
 
@@ -56,16 +63,24 @@ pub struct Round {
 impl Study<'_> {
     /// Trains `members` through round `round` (`interval` steps, from the checkpoint the previous
     /// round saved) and scores member i on `query[i]`; adds the member-steps to `state`.
-    pub(super) fn train_round(&self, dir: &RunDir, state: &mut SearchState, members: &[Member], query: &[Vec<i64>]) -> Result<Round> {
+    pub(super) fn train_round(
+        &self,
+        dir: &RunDir,
+        state: &mut SearchState,
+        members: &[Member],
+        query: &[Vec<i64>],
+    ) -> Result<Round> {
         let round = state.step;
-        let (from, until) = (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
+        let (from, until) =
+            (round * self.spec.interval, ((round + 1) * self.spec.interval).min(self.inner.steps));
         remove_previous(dir, round);
         let start = if round == 0 { None } else { Some(self.load_population(dir, round)?) };
         let eval = self.eval_spec();
         let net = &self.prepared.inner.network;
         let trainer = Trainer { net, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
         let segment = Segment { from, until, start: start.as_ref().map(|(p, o)| (p, o)) };
-        let run = train_chunked_segment(&trainer, members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
+        let run =
+            train_chunked_segment(&trainer, members, trainer.default_chunk(), &segment, &mut |_, _| {})?;
         state.inner_member_steps += (members.len() * (until - from)) as u64;
         let scores = self.query_scores(&run.params, &run.outcomes, query)?;
         Ok(Round { run, scores, until })
@@ -74,11 +89,19 @@ impl Study<'_> {
     /// The population a previous round saved with [`save_population`].
     pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
         let path = dir.file(&checkpoint_file(round));
-        let stored = Tensor::read_safetensors(&path).map_err(|e| Error::data(&path, format!("cannot read the population checkpoint: {e}")))?;
+        let stored = Tensor::read_safetensors(&path)
+            .map_err(|e| Error::data(&path, format!("cannot read the population checkpoint: {e}")))?;
         let net = &self.prepared.inner.network;
         let (names, stat_names) = (net.param_names(), net.stat_names());
         let take = |key: &str| {
-            stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| Error::data(&path, format!("has no tensor `{key}`: delete the run directory's state.json to restart the study")))
+            stored.iter().find(|(n, _)| n == key).map(|(_, t)| t.to_device(self.device)).ok_or_else(|| {
+                Error::data(
+                    &path,
+                    format!(
+                        "has no tensor `{key}`: delete the run directory's state.json to restart the study"
+                    ),
+                )
+            })
         };
         let tensors = names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;
         let stats = stat_names.iter().map(|n| take(&format!("param.{n}"))).collect::<Result<Vec<_>>>()?;

@@ -1,24 +1,24 @@
 //! The outer loop of a study: each step scores candidate φs (or takes a hypergradient step) on
 //! fresh meta-train episodes, logs every trial, checkpoints its state, and resumes after a kill.
 use super::cmaes::CmaEs;
+use super::episodes::EpisodeSource;
 use super::learner::{learner_for, Learner};
 use super::objective::{headline_metric, query_method};
+use super::pbt::{LineageRecord, LINEAGE_FILE};
 use super::space::PhiSpace;
 use super::study::{SelectBy, StudySpec};
-use super::episodes::EpisodeSource;
-use super::pbt::{LineageRecord, LINEAGE_FILE};
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
+use crate::family::{DistributionSpec, MixtureSpec};
 use crate::fewshot::paired_test::{p_value, paired_test, t_half_width, PairedTest};
 use crate::fewshot::spec::default_margin;
+use crate::model::Params;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::summary::mean_sd;
 use crate::train::trainer::{chunked_done, chunked_total, train_chunked, TrainEvent};
-use crate::model::Params;
-use crate::family::{DistributionSpec, MixtureSpec};
 use crate::train::{Domain, LossKind, Member, MemberOutcome, Method, TrainData, TrainSpec, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -26,7 +26,10 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::Device;
 
-pub use crate::rundir::records::{read_learned, Learned, COMPARISON_FILE, LABEL_DISTANCE_FILE, LEARNED_FILE, SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE};
+pub use crate::rundir::records::{
+    read_learned, Learned, COMPARISON_FILE, LABEL_DISTANCE_FILE, LEARNED_FILE,
+    SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE,
+};
 
 /// One φ evaluated on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,11 +200,18 @@ impl SearchOutcome {
 
 /// Progress of a study.
 pub enum SearchEvent<'a> {
-    Step { done: usize, total: usize, record: &'a StepRecord },
+    Step {
+        done: usize,
+        total: usize,
+        record: &'a StepRecord,
+    },
     /// The final comparison starts, on this pool.
     Validating(Pool),
     /// Inner steps of the final comparison done, of `total` (over all its chunks).
-    Comparing { done: usize, total: usize },
+    Comparing {
+        done: usize,
+        total: usize,
+    },
 }
 
 /// A study bound to a prepared task and a device.
@@ -223,18 +233,27 @@ pub fn ci95(values: &[f64]) -> (f64, f64) {
 
 impl<'a> Study<'a> {
     /// Builds the study for a prepared task (inputs already on `device`).
-    pub fn new(prepared: &'a PreparedTask, spec: &'a StudySpec, data: TrainData<'a>, device: Device) -> Result<Self> {
+    pub fn new(
+        prepared: &'a PreparedTask,
+        spec: &'a StudySpec,
+        data: TrainData<'a>,
+        device: Device,
+    ) -> Result<Self> {
         let template = spec.family(&prepared.task.distribution);
         if spec.distribution.is_some() {
             // The study's own family must train on this task (fits its labels; its distance resolves).
             let method = Method { target: template.clone(), loss: LossKind::Kl };
-            crate::train::run::check_methods(prepared, &[method]).map_err(|e| spec.error("distribution", e.to_string()))?;
+            crate::train::run::check_methods(prepared, &[method])
+                .map_err(|e| spec.error("distribution", e.to_string()))?;
         }
         let space = PhiSpace::new(spec, template, &prepared.inner.domain)?;
         let episodes = EpisodeSource::new(prepared, spec.full_range.as_ref())?;
         let task_train = match (episodes.support_size(), prepared.task.train.epochs, spec.inner.steps) {
             // Full-range episodes train for the task's epochs over their own (budgeted) training set.
-            (Some(n), Some(epochs), None) => TrainSpec { steps: epochs as usize * n.div_ceil(prepared.inner.train.batch.max(1) as usize), ..prepared.inner.train.clone() },
+            (Some(n), Some(epochs), None) => TrainSpec {
+                steps: epochs as usize * n.div_ceil(prepared.inner.train.batch.max(1) as usize),
+                ..prepared.inner.train.clone()
+            },
             _ => prepared.inner.train.clone(),
         };
         let inner = spec.inner_settings(&task_train)?;
@@ -261,7 +280,11 @@ impl<'a> Study<'a> {
             state.history.push(record);
             state.step += 1;
             dir.write_json(STATE_FILE, &state)?;
-            observer(SearchEvent::Step { done: state.step, total: self.total_steps(), record: state.history.last().expect("just pushed") });
+            observer(SearchEvent::Step {
+                done: state.step,
+                total: self.total_steps(),
+                record: state.history.last().expect("just pushed"),
+            });
         }
         super::population::remove_checkpoints(dir)?;
         self.require_a_finite_score(dir)?;
@@ -275,7 +298,9 @@ impl<'a> Study<'a> {
 
     /// A mixture's resolved label distance (co-occurrence, file or index), kept with the run.
     fn record_label_distance(&self, dir: &RunDir) -> Result<()> {
-        if let (DistributionSpec::Mixture(MixtureSpec { distance, .. }), Domain::Classes(classes)) = (self.spec.family(&self.prepared.task.distribution), &self.prepared.inner.domain) {
+        if let (DistributionSpec::Mixture(MixtureSpec { distance, .. }), Domain::Classes(classes)) =
+            (self.spec.family(&self.prepared.task.distribution), &self.prepared.inner.domain)
+        {
             dir.write_text(LABEL_DISTANCE_FILE, &classes.distance(distance)?.to_csv())?;
         }
         Ok(())
@@ -284,10 +309,15 @@ impl<'a> Study<'a> {
     fn resume_or_start(&self, dir: &RunDir, learner: &dyn Learner) -> Result<SearchState> {
         if dir.file(STATE_FILE).exists() {
             let state: SearchState = dir.read_json(STATE_FILE)?;
-            let kept: Vec<Trial> = dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
+            let kept: Vec<Trial> =
+                dir.read_jsonl::<Trial>(TRIALS_FILE)?.into_iter().filter(|t| t.step < state.step).collect();
             dir.write_jsonl(TRIALS_FILE, &kept)?;
             if dir.file(LINEAGE_FILE).exists() {
-                let lineage: Vec<LineageRecord> = dir.read_jsonl::<LineageRecord>(LINEAGE_FILE)?.into_iter().filter(|l| l.round < state.step).collect();
+                let lineage: Vec<LineageRecord> = dir
+                    .read_jsonl::<LineageRecord>(LINEAGE_FILE)?
+                    .into_iter()
+                    .filter(|l| l.round < state.step)
+                    .collect();
                 dir.write_jsonl(LINEAGE_FILE, &lineage)?;
             }
             return Ok(state);
@@ -320,11 +350,26 @@ impl<'a> Study<'a> {
 
     /// Appends one trial per candidate and meta-train episode of step `step` (`scores[candidate][episode]`)
     /// and returns each candidate's mean selection score (a failed episode counts as `f64::MAX`).
-    pub(super) fn log_trials(&self, dir: &RunDir, step: usize, episodes: &[u64], phis: &[Vec<f64>], scores: &[Vec<(f64, f64)>]) -> Result<Vec<f64>> {
+    pub(super) fn log_trials(
+        &self,
+        dir: &RunDir,
+        step: usize,
+        episodes: &[u64],
+        phis: &[Vec<f64>],
+        scores: &[Vec<(f64, f64)>],
+    ) -> Result<Vec<f64>> {
         let mut means = vec![];
         for (c, row) in scores.iter().enumerate() {
             for (e, (loss, metric)) in row.iter().enumerate() {
-                let trial = Trial { step, candidate: c, pool: Pool::Train, episode: episodes[e], phi: phis[c].clone(), query_loss: *loss, metric: *metric };
+                let trial = Trial {
+                    step,
+                    candidate: c,
+                    pool: Pool::Train,
+                    episode: episodes[e],
+                    phi: phis[c].clone(),
+                    query_loss: *loss,
+                    metric: *metric,
+                };
                 dir.append_jsonl(TRIALS_FILE, &trial)?;
             }
             let ranked: Vec<f64> = row.iter().map(|r| self.selection_score(*r)).collect();
@@ -361,20 +406,50 @@ impl<'a> Study<'a> {
 
     /// Query loss and metric of every φ on every episode (`[candidate][episode]`), all trained together.
     /// (Public: `dldl-meta worker` scores Optuna's trials through it, on the same episodes and seeds.)
-    pub fn score(&self, phis: &[Vec<f64>], pool: Pool, indices: &[u64], member_steps: &mut u64) -> Result<Vec<Vec<(f64, f64)>>> {
-        self.score_methods(&phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(), pool, indices, member_steps, &mut |_, _| {})
+    pub fn score(
+        &self,
+        phis: &[Vec<f64>],
+        pool: Pool,
+        indices: &[u64],
+        member_steps: &mut u64,
+    ) -> Result<Vec<Vec<(f64, f64)>>> {
+        self.score_methods(
+            &phis.iter().map(|p| self.method_at(p)).collect::<Vec<_>>(),
+            pool,
+            indices,
+            member_steps,
+            &mut |_, _| {},
+        )
     }
 
     /// Adds the inner member-steps it trains to `member_steps`; `progress(done, total)` follows the inner steps.
-    fn score_methods(&self, methods: &[Method], pool: Pool, indices: &[u64], member_steps: &mut u64, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<Vec<(f64, f64)>>> {
+    fn score_methods(
+        &self,
+        methods: &[Method],
+        pool: Pool,
+        indices: &[u64],
+        member_steps: &mut u64,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Vec<(f64, f64)>>> {
         let episodes = self.episodes_of(pool, indices)?;
         let members: Vec<Member> = methods
             .iter()
             .flat_map(|m| episodes.iter().map(move |e| (m, e)))
-            .map(|(m, e)| Member { seed: self.member_seed(pool, e.index), method: m.clone(), train: e.support.clone(), val: vec![] })
+            .map(|(m, e)| Member {
+                seed: self.member_seed(pool, e.index),
+                method: m.clone(),
+                train: e.support.clone(),
+                val: vec![],
+            })
             .collect();
         let eval = self.eval_spec();
-        let trainer = Trainer { net: &self.prepared.inner.network, data: &self.data, spec: &self.inner, eval: &eval, device: self.device };
+        let trainer = Trainer {
+            net: &self.prepared.inner.network,
+            data: &self.data,
+            spec: &self.inner,
+            eval: &eval,
+            device: self.device,
+        };
         let chunk = trainer.default_chunk();
         let total = chunked_total(members.len(), chunk, self.inner.steps);
         let run = train_chunked(&trainer, &members, chunk, &mut |offset, event| {
@@ -383,18 +458,29 @@ impl<'a> Study<'a> {
             }
         })?;
         *member_steps += (members.len() * self.inner.steps) as u64;
-        let sets: Vec<Vec<i64>> = members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
+        let sets: Vec<Vec<i64>> =
+            members.iter().enumerate().map(|(i, _)| episodes[i % episodes.len()].query.clone()).collect();
         let pairs = self.query_scores(&run.params, &run.outcomes, &sets)?;
         Ok(pairs.chunks(episodes.len()).map(|c| c.to_vec()).collect())
     }
 
     /// (query loss, headline metric) of member i of `params` on `sets[i]`; NaN for a member whose
     /// training failed (`outcomes`, empty when none can have).
-    pub(super) fn query_scores(&self, params: &Params, outcomes: &[MemberOutcome], sets: &[Vec<i64>]) -> Result<Vec<(f64, f64)>> {
+    pub(super) fn query_scores(
+        &self,
+        params: &Params,
+        outcomes: &[MemberOutcome],
+        sets: &[Vec<i64>],
+    ) -> Result<Vec<(f64, f64)>> {
         let methods = vec![self.query_objective(); sets.len()];
-        let metrics = evaluate(&self.prepared.inner.network, params, &self.data, &methods, sets, &self.eval_spec())?;
+        let metrics =
+            evaluate(&self.prepared.inner.network, params, &self.data, &methods, sets, &self.eval_spec())?;
         let failed = |i: usize| outcomes.get(i).is_some_and(|o| o.failure.is_some());
-        Ok(metrics.iter().enumerate().map(|(i, m)| if failed(i) { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) }).collect())
+        Ok(metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| if failed(i) { (f64::NAN, f64::NAN) } else { self.loss_and_metric(m) })
+            .collect())
     }
 
     /// The method whose φ-free loss scores query sets (the study's `query_loss`).
@@ -410,7 +496,11 @@ impl<'a> Study<'a> {
             SelectBy::Metric if headline_metric(&self.prepared.inner.domain).1 => -metric,
             SelectBy::Metric => metric,
         };
-        if value.is_finite() { value } else { f64::MAX }
+        if value.is_finite() {
+            value
+        } else {
+            f64::MAX
+        }
     }
 
     /// Query loss and headline metric of one member's evaluation.
@@ -438,23 +528,47 @@ impl<'a> Study<'a> {
     }
 
     fn write_learned(&self, dir: &RunDir, phi: &[f64]) -> Result<()> {
-        let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) }).map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
-        let header = format!("# φ learned by `dldl-meta search` ({}) on task {}\n", self.spec.method, self.prepared.task.name);
+        let body = toml::to_string(&Learned { distribution: self.space.spec_at(phi) })
+            .map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
+        let header = format!(
+            "# φ learned by `dldl-meta search` ({}) on task {}\n",
+            self.spec.method, self.prepared.task.name
+        );
         dir.write_text(LEARNED_FILE, &(header + &body))
     }
 
     /// The rows of `comparison.jsonl`: `scores[method][episode]` regrouped by episode.
-    fn comparison_rows(&self, methods: &[Method], pool: Pool, indices: &[u64], scores: &[Vec<(f64, f64)>]) -> Vec<ComparisonEpisode> {
-        let score = |m: usize, e: usize| MethodScore { distribution: methods[m].target.to_string(), loss: scores[m][e].0, metric: scores[m][e].1 };
+    fn comparison_rows(
+        &self,
+        methods: &[Method],
+        pool: Pool,
+        indices: &[u64],
+        scores: &[Vec<(f64, f64)>],
+    ) -> Vec<ComparisonEpisode> {
+        let score = |m: usize, e: usize| MethodScore {
+            distribution: methods[m].target.to_string(),
+            loss: scores[m][e].0,
+            metric: scores[m][e].1,
+        };
         (indices.iter().enumerate())
-            .map(|(e, &episode)| ComparisonEpisode { episode, member_seed: self.member_seed(pool, episode), scores: (0..methods.len()).map(|m| score(m, e)).collect() })
+            .map(|(e, &episode)| ComparisonEpisode {
+                episode,
+                member_seed: self.member_seed(pool, episode),
+                scores: (0..methods.len()).map(|m| score(m, e)).collect(),
+            })
             .collect()
     }
 
     /// Learned φ against the task's default on the same comparison episodes (paired): meta-validation
     /// windows, or full-range episodes scored on the test pool; `compare_with` methods ride along.
     /// Every episode's scores go to `comparison.jsonl`.
-    fn compare(&self, dir: &RunDir, state: &SearchState, learned: &[f64], observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
+    fn compare(
+        &self,
+        dir: &RunDir,
+        state: &SearchState,
+        learned: &[f64],
+        observer: &mut dyn FnMut(SearchEvent),
+    ) -> Result<SearchOutcome> {
         let default = Method { target: self.prepared.task.distribution.clone(), loss: LossKind::Kl };
         let others: Vec<Method> = self.spec.compare_with.iter().map(|t| t.parse()).collect::<Result<_>>()?;
         let indices: Vec<u64> = (0..self.spec.validation_episodes as u64).collect();
@@ -463,12 +577,20 @@ impl<'a> Study<'a> {
         methods.extend(others.iter().cloned());
         // Validation is not counted in the search's inner member-steps.
         let mut uncounted = 0;
-        let scores = self.score_methods(&methods, pool, &indices, &mut uncounted, &mut |done, total| observer(SearchEvent::Comparing { done, total }))?;
+        let scores = self.score_methods(&methods, pool, &indices, &mut uncounted, &mut |done, total| {
+            observer(SearchEvent::Comparing { done, total })
+        })?;
         dir.write_jsonl(COMPARISON_FILE, &self.comparison_rows(&methods, pool, &indices, &scores))?;
         let summarise = |method: &Method, row: &[(f64, f64)]| {
             let (loss_mean, loss_ci95) = ci95(&row.iter().map(|r| r.0).collect::<Vec<_>>());
             let (metric_mean, metric_ci95) = ci95(&row.iter().map(|r| r.1).collect::<Vec<_>>());
-            Evaluated { distribution: method.target.to_string(), loss_mean, loss_ci95, metric_mean, metric_ci95 }
+            Evaluated {
+                distribution: method.target.to_string(),
+                loss_mean,
+                loss_ci95,
+                metric_mean,
+                metric_ci95,
+            }
         };
         let diff: Vec<f64> = scores[0].iter().zip(&scores[1]).map(|(a, b)| a.0 - b.0).collect();
         let (metric, higher_is_better) = headline_metric(&self.prepared.inner.domain);
@@ -488,7 +610,11 @@ impl<'a> Study<'a> {
             inner_member_steps: state.inner_member_steps,
             seconds: state.seconds,
             metric_test: Some(against_default(&scores[0])),
-            others: others.iter().zip(&scores[2..]).map(|(m, row)| Compared { evaluated: summarise(m, row), metric_test: against_default(row) }).collect(),
+            others: others
+                .iter()
+                .zip(&scores[2..])
+                .map(|(m, row)| Compared { evaluated: summarise(m, row), metric_test: against_default(row) })
+                .collect(),
         })
     }
 }

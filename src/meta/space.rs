@@ -44,10 +44,20 @@ impl PhiSpace {
     pub fn new(study: &StudySpec, template: &DistributionSpec, domain: &Domain) -> Result<Self> {
         let family = template.family();
         let dim = family.learned_dim(study.learn, domain).ok_or_else(|| {
-            study.error("learn", format!("`{}` does not apply to the task's {} family{}", study.learn, family.name(), family.learn_hint()))
+            study.error(
+                "learn",
+                format!(
+                    "`{}` does not apply to the task's {} family{}",
+                    study.learn,
+                    family.name(),
+                    family.learn_hint()
+                ),
+            )
         })?;
         let knots = match (&study.knots, domain) {
-            (Some(labels), Domain::Bins(bins)) => Some(Knots::new(labels, bins).map_err(|rule| study.error("knots", rule))?),
+            (Some(labels), Domain::Bins(bins)) => {
+                Some(Knots::new(labels, bins).map_err(|rule| study.error("knots", rule))?)
+            }
             (Some(_), _) => return Err(study.error("knots", "knots need a task with 1-D bins")),
             (None, _) => None,
         };
@@ -55,7 +65,10 @@ impl PhiSpace {
         let widen = |v: &[f64]| if v.len() == 1 { vec![v[0]; dim] } else { v.to_vec() };
         let (lo, hi) = (widen(&study.lower), widen(&study.upper));
         if lo.len() != dim {
-            return Err(study.error("lower/upper", format!("{} bounds given; `{}` needs 1 or {dim}", lo.len(), study.learn)));
+            return Err(study.error(
+                "lower/upper",
+                format!("{} bounds given; `{}` needs 1 or {dim}", lo.len(), study.learn),
+            ));
         }
         let to_theta = |v: &[f64]| -> Result<Vec<f64>> {
             let sigmas = study.learn.sigma_coordinates(dim);
@@ -65,17 +78,28 @@ impl PhiSpace {
                 .map(|(i, x)| {
                     if i < sigmas {
                         let (step, unit) = steps.next().unwrap_or((1.0, "label step"));
-                        crate::label::sigma_floor("σ bound", &[*x], step, unit).map_err(|e| study.error("lower/upper", e.to_string()))?;
+                        crate::label::sigma_floor("σ bound", &[*x], step, unit)
+                            .map_err(|e| study.error("lower/upper", e.to_string()))?;
                         Ok(x.ln())
                     } else if *x > 0.0 && *x < 1.0 {
                         Ok(logit(*x))
                     } else {
-                        Err(study.error("lower/upper", format!("{v:?}: the bounds of (p_D, p_N/p_D) must lie in (0, 1)")))
+                        Err(study.error(
+                            "lower/upper",
+                            format!("{v:?}: the bounds of (p_D, p_N/p_D) must lie in (0, 1)"),
+                        ))
                     }
                 })
                 .collect()
         };
-        let space = PhiSpace { learn: study.learn, template: template.clone(), lower: to_theta(&lo)?, upper: to_theta(&hi)?, written: (lo, hi), knots };
+        let space = PhiSpace {
+            learn: study.learn,
+            template: template.clone(),
+            lower: to_theta(&lo)?,
+            upper: to_theta(&hi)?,
+            written: (lo, hi),
+            knots,
+        };
         space.check_points(study)?;
         Ok(space)
     }
@@ -95,7 +119,8 @@ impl PhiSpace {
             None => {}
         }
         for (i, p) in study.grid.iter().enumerate() {
-            self.point(&p.values()).map_err(|rule| study.error(&format!("grid[{i}]"), format!("{:?}: {rule}", p.values())))?;
+            self.point(&p.values())
+                .map_err(|rule| study.error(&format!("grid[{i}]"), format!("{:?}: {rule}", p.values())))?;
         }
         Ok(())
     }
@@ -107,12 +132,17 @@ impl PhiSpace {
         let phi = match (values.len(), self.learn) {
             (n, _) if n == dim => values.to_vec(),
             (1, learn) if learn.sigma_coordinates(dim) == dim => vec![values[0]; dim],
-            (n, learn) => return Err(format!("{n} values given; `{learn}` takes {}", match learn {
-                Learn::Pdn => "2 (p_D, p_N)".to_string(),
-                Learn::Mixture => "3 (σ, p_D, p_N)".to_string(),
-                _ if dim == 1 => "1".to_string(),
-                _ => format!("1 or {dim}"),
-            })),
+            (n, learn) => {
+                return Err(format!(
+                    "{n} values given; `{learn}` takes {}",
+                    match learn {
+                        Learn::Pdn => "2 (p_D, p_N)".to_string(),
+                        Learn::Mixture => "3 (σ, p_D, p_N)".to_string(),
+                        _ if dim == 1 => "1".to_string(),
+                        _ => format!("1 or {dim}"),
+                    }
+                ))
+            }
         };
         if let Some(v) = phi.iter().find(|v| !v.is_finite()) {
             return Err(format!("{v} is not a finite number"));
@@ -121,7 +151,12 @@ impl PhiSpace {
         let (lo, hi) = &self.written;
         for (i, v) in bounded.iter().enumerate() {
             if !(*v >= lo[i] && *v <= hi[i]) {
-                return Err(format!("{} = {v} lies outside the bounds [{}, {}] (`lower`, `upper`)", coordinate_name(self.learn, self.knots.as_ref(), i), lo[i], hi[i]));
+                return Err(format!(
+                    "{} = {v} lies outside the bounds [{}, {}] (`lower`, `upper`)",
+                    coordinate_name(self.learn, self.knots.as_ref(), i),
+                    lo[i],
+                    hi[i]
+                ));
             }
         }
         Ok(phi)
@@ -155,7 +190,9 @@ impl PhiSpace {
     /// learnable form, e.g. p_N = 0); else the task's φ.
     pub fn start_phi(&self, study: &StudySpec) -> Result<Vec<f64>> {
         match (&study.init, study.grid.first()) {
-            (None, Some(first)) if study.method == SearchMethod::Grid => self.point(&first.values()).map_err(|rule| study.error("grid[0]", rule)),
+            (None, Some(first)) if study.method == SearchMethod::Grid => {
+                self.point(&first.values()).map_err(|rule| study.error("grid[0]", rule))
+            }
             (init, _) => Ok(self.initial_phi(init.as_deref())),
         }
     }
@@ -173,7 +210,11 @@ impl PhiSpace {
     pub fn theta_of(&self, phi: &[f64]) -> Result<Vec<f64>> {
         let sigmas = self.learn.sigma_coordinates(self.dim());
         if phi.len() != self.dim() {
-            return Err(Error::invalid("φ", format!("{phi:?}"), format!("`{}` has {} coordinates", self.learn, self.dim())));
+            return Err(Error::invalid(
+                "φ",
+                format!("{phi:?}"),
+                format!("`{}` has {} coordinates", self.learn, self.dim()),
+            ));
         }
         if phi[..sigmas].iter().any(|s| !(*s > 0.0 && s.is_finite())) {
             return Err(Error::invalid("sigma", format!("{phi:?}"), "must be finite and > 0"));
@@ -182,7 +223,13 @@ impl PhiSpace {
         match &phi[sigmas..] {
             [] => {}
             [d, n] if *d > 0.0 && *d < 1.0 && *n > 0.0 && n < d => theta.extend([logit(*d), logit(n / d)]),
-            _ => return Err(Error::invalid(format!("{} φ", self.learn), format!("{phi:?}"), "the learnable form needs 0 < p_N < p_D < 1")),
+            _ => {
+                return Err(Error::invalid(
+                    format!("{} φ", self.learn),
+                    format!("{phi:?}"),
+                    "the learnable form needs 0 < p_N < p_D < 1",
+                ))
+            }
         }
         Ok(theta)
     }
@@ -238,7 +285,12 @@ mod tests {
     #[test]
     fn theta_and_phi_round_trip_and_bounds_map() {
         let domain = Domain::Bins(Bins::parse("0:4").unwrap());
-        let space = PhiSpace::new(&study("sigma-per-label", "[0.5]", "[8.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap();
+        let space = PhiSpace::new(
+            &study("sigma-per-label", "[0.5]", "[8.0]"),
+            &"gaussian:sigma=2".parse().unwrap(),
+            &domain,
+        )
+        .unwrap();
         assert_eq!(space.dim(), 5);
         assert_eq!(space.initial_phi(None), vec![2.0; 5]);
         let theta = space.theta_of(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
@@ -246,7 +298,12 @@ mod tests {
         assert!(back.iter().zip([1.0, 2.0, 3.0, 4.0, 5.0]).all(|(a, b)| (a - b).abs() < 1e-12));
         assert!((space.bounds().0[0] - 0.5f64.ln()).abs() < 1e-12);
         assert_eq!(space.clamp(&[10.0, -10.0, 0.0, 0.0, 0.0])[0], 8f64.ln());
-        let pdn = PhiSpace::new(&study("pdn", "[0.01, 0.01]", "[0.99, 0.99]"), &"pdn:p_d=0.3,p_n=0.03".parse().unwrap(), &Domain::Classes(crate::train::ClassSet::new(3))).unwrap();
+        let pdn = PhiSpace::new(
+            &study("pdn", "[0.01, 0.01]", "[0.99, 0.99]"),
+            &"pdn:p_d=0.3,p_n=0.03".parse().unwrap(),
+            &Domain::Classes(crate::train::ClassSet::new(3)),
+        )
+        .unwrap();
         let phi = pdn.phi_values(&pdn.theta_of(&[0.3, 0.03]).unwrap());
         assert!((phi[0] - 0.3).abs() < 1e-12 && (phi[1] - 0.03).abs() < 1e-12);
     }
@@ -261,10 +318,15 @@ mod tests {
         let domain = Domain::Bins(Bins::parse("0:4").unwrap());
         let gaussian: DistributionSpec = "gaussian:sigma=2".parse().unwrap();
         let error = |learn: &str, extra: &str| {
-            PhiSpace::new(&with(study(learn, "[1.0]", "[90.0]"), extra), &gaussian, &domain).unwrap_err().to_string()
+            PhiSpace::new(&with(study(learn, "[1.0]", "[90.0]"), extra), &gaussian, &domain)
+                .unwrap_err()
+                .to_string()
         };
         let e = error("sigma", "init = [500.0]");
-        assert!(e.contains("meta/s.toml: field `init`: [500.0]: σ = 500 lies outside the bounds [1, 90]"), "{e}");
+        assert!(
+            e.contains("meta/s.toml: field `init`: [500.0]: σ = 500 lies outside the bounds [1, 90]"),
+            "{e}"
+        );
         let e = error("sigma", "init = [3.0, 4.0]");
         assert!(e.contains("field `init`") && e.contains("2 values given; `sigma` takes 1"), "{e}");
         let e = error("sigma", "grid = [5.0, 0.5]");
@@ -276,49 +338,124 @@ mod tests {
         // Without init the start is the task's own φ, which must be inside the bounds too.
         let narrow = StudySpec { path: "meta/s.toml".into(), ..study("sigma", "[3.0]", "[9.0]") };
         let e = PhiSpace::new(&narrow, &gaussian, &domain).unwrap_err().to_string();
-        assert!(e.contains("field `init`: absent") && e.contains("σ = 2 lies outside the bounds [3, 9]"), "{e}");
-        let inside = PhiSpace::new(&with(study("sigma-per-label", "[1.0]", "[90.0]"), "init = [3.0]"), &gaussian, &domain).unwrap();
+        assert!(
+            e.contains("field `init`: absent") && e.contains("σ = 2 lies outside the bounds [3, 9]"),
+            "{e}"
+        );
+        let inside = PhiSpace::new(
+            &with(study("sigma-per-label", "[1.0]", "[90.0]"), "init = [3.0]"),
+            &gaussian,
+            &domain,
+        )
+        .unwrap();
         assert_eq!(inside.initial_phi(Some(&[3.0])), vec![3.0; 5]);
-        let pdn = PhiSpace::new(&with(study("pdn", "[0.1, 0.1]", "[0.9, 0.5]"), ""), &"pdn:p_d=0.3,p_n=0.06".parse().unwrap(), &Domain::Classes(crate::train::ClassSet::new(3))).unwrap();
+        let pdn = PhiSpace::new(
+            &with(study("pdn", "[0.1, 0.1]", "[0.9, 0.5]"), ""),
+            &"pdn:p_d=0.3,p_n=0.06".parse().unwrap(),
+            &Domain::Classes(crate::train::ClassSet::new(3)),
+        )
+        .unwrap();
         let e = pdn.point(&[0.5, 0.4]).unwrap_err();
-        assert!(e.starts_with("p_N/p_D = 0.8") && e.ends_with("lies outside the bounds [0.1, 0.5] (`lower`, `upper`)"), "{e}");
+        assert!(
+            e.starts_with("p_N/p_D = 0.8")
+                && e.ends_with("lies outside the bounds [0.1, 0.5] (`lower`, `upper`)"),
+            "{e}"
+        );
         assert!(pdn.point(&[0.4]).unwrap_err().contains("`pdn` takes 2 (p_D, p_N)"));
     }
 
     #[test]
     fn the_mixture_learns_sigma_and_both_weights_with_written_bounds() {
         let classes = Domain::Classes(crate::train::ClassSet::new(4));
-        let template: DistributionSpec = "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence".parse().unwrap();
-        let space = PhiSpace::new(&with(study("mixture", "[0.05, 0.01, 0.001]", "[4.0, 0.95, 0.5]"), ""), &template, &classes).unwrap();
+        let template: DistributionSpec =
+            "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence".parse().unwrap();
+        let space = PhiSpace::new(
+            &with(study("mixture", "[0.05, 0.01, 0.001]", "[4.0, 0.95, 0.5]"), ""),
+            &template,
+            &classes,
+        )
+        .unwrap();
         assert_eq!((space.dim(), space.initial_phi(None)), (3, vec![0.5, 0.3, 0.03]));
         let theta = space.theta_of(&[0.5, 0.3, 0.03]).unwrap();
-        assert!((theta[0] - 0.5f64.ln()).abs() < 1e-12 && (theta[1] - logit(0.3)).abs() < 1e-12 && (theta[2] - logit(0.1)).abs() < 1e-12, "{theta:?}");
+        assert!(
+            (theta[0] - 0.5f64.ln()).abs() < 1e-12
+                && (theta[1] - logit(0.3)).abs() < 1e-12
+                && (theta[2] - logit(0.1)).abs() < 1e-12,
+            "{theta:?}"
+        );
         let back = space.phi_values(&theta);
         assert!(back.iter().zip([0.5, 0.3, 0.03]).all(|(a, b)| (a - b).abs() < 1e-12), "{back:?}");
         // The learned spec keeps the template's distance; every θ gives 1 > p_D > p_N > 0.
-        assert_eq!(space.spec_at(&[0.5, 0.3, 0.03]).to_string(), "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence");
+        assert_eq!(
+            space.spec_at(&[0.5, 0.3, 0.03]).to_string(),
+            "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence"
+        );
         let extreme = space.phi_values(&[-30.0, 30.0, 30.0]);
-        assert!(extreme[0] > 0.0 && extreme[1] < 1.0 && extreme[2] < extreme[1] && extreme[2] > 0.0, "{extreme:?}");
-        assert_eq!(Vec::<f64>::try_from(space.full_phi(&Tensor::from_slice(&[0.5, 0.3, 0.03]))).unwrap(), vec![0.5, 0.3, 0.03], "all three coordinates are learned");
+        assert!(
+            extreme[0] > 0.0 && extreme[1] < 1.0 && extreme[2] < extreme[1] && extreme[2] > 0.0,
+            "{extreme:?}"
+        );
+        assert_eq!(
+            Vec::<f64>::try_from(space.full_phi(&Tensor::from_slice(&[0.5, 0.3, 0.03]))).unwrap(),
+            vec![0.5, 0.3, 0.03],
+            "all three coordinates are learned"
+        );
         let e = space.point(&[0.5, 0.3, 0.2]).unwrap_err();
         assert!(e.starts_with("p_N/p_D = 0.66") && e.contains("[0.001, 0.5]"), "{e}");
         assert!(space.point(&[0.5]).unwrap_err().contains("`mixture` takes 3 (σ, p_D, p_N)"));
-        let e = PhiSpace::new(&with(study("mixture", "[0.05, 0.01, 0.0]", "[4.0, 0.95, 0.5]"), ""), &template, &classes).unwrap_err().to_string();
+        let e = PhiSpace::new(
+            &with(study("mixture", "[0.05, 0.01, 0.0]", "[4.0, 0.95, 0.5]"), ""),
+            &template,
+            &classes,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("field `lower/upper`") && e.contains("(p_D, p_N/p_D) must lie in (0, 1)"), "{e}");
         // σ alone keeps the template's weights.
-        let sigma_only = PhiSpace::new(&with(study("sigma", "[0.05]", "[4.0]"), ""), &template, &classes).unwrap();
-        assert_eq!(Vec::<f64>::try_from(sigma_only.full_phi(&Tensor::from_slice(&[0.7]))).unwrap(), vec![0.7, 0.3, 0.03]);
+        let sigma_only =
+            PhiSpace::new(&with(study("sigma", "[0.05]", "[4.0]"), ""), &template, &classes).unwrap();
+        assert_eq!(
+            Vec::<f64>::try_from(sigma_only.full_phi(&Tensor::from_slice(&[0.7]))).unwrap(),
+            vec![0.7, 0.3, 0.03]
+        );
     }
 
     #[test]
     fn mismatched_family_is_an_error() {
         let domain = Domain::Bins(Bins::parse("0:4").unwrap());
-        assert!(PhiSpace::new(&study("pdn", "[0.1]", "[0.9]"), &"gaussian:sigma=2".parse().unwrap(), &domain).is_err());
-        assert!(PhiSpace::new(&study("sigma", "[0.0]", "[2.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).is_err());
-        let tiny = PhiSpace::new(&study("sigma", "[1e-30]", "[2.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
-        assert!(tiny.contains("field `lower/upper`") && tiny.contains("at least 0.01 × the bin step (1)"), "{tiny}");
-        let e = PhiSpace::new(&study("kernel-sigma", "[0.5]", "[8.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
-        assert!(e.contains("`kernel-sigma` does not apply to the task's gaussian family (use sigma or sigma-per-label)") && !e.contains("KernelSigma"), "{e}");
+        assert!(PhiSpace::new(
+            &study("pdn", "[0.1]", "[0.9]"),
+            &"gaussian:sigma=2".parse().unwrap(),
+            &domain
+        )
+        .is_err());
+        assert!(PhiSpace::new(
+            &study("sigma", "[0.0]", "[2.0]"),
+            &"gaussian:sigma=2".parse().unwrap(),
+            &domain
+        )
+        .is_err());
+        let tiny =
+            PhiSpace::new(&study("sigma", "[1e-30]", "[2.0]"), &"gaussian:sigma=2".parse().unwrap(), &domain)
+                .unwrap_err()
+                .to_string();
+        assert!(
+            tiny.contains("field `lower/upper`") && tiny.contains("at least 0.01 × the bin step (1)"),
+            "{tiny}"
+        );
+        let e = PhiSpace::new(
+            &study("kernel-sigma", "[0.5]", "[8.0]"),
+            &"gaussian:sigma=2".parse().unwrap(),
+            &domain,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "`kernel-sigma` does not apply to the task's gaussian family (use sigma or sigma-per-label)"
+            ) && !e.contains("KernelSigma"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -332,17 +469,32 @@ mod tests {
         let spec_at = space.spec_at(&[1.0, 3.0, 1.5]);
         let sigmas = spec_at.family().phi();
         assert_eq!(sigmas.len(), 11);
-        assert!((sigmas[2] - 2.0).abs() < 1e-12 && (sigmas[8] - 2.0).abs() < 1e-12 && (sigmas[4] - 3.0).abs() < 1e-12, "{sigmas:?}");
+        assert!(
+            (sigmas[2] - 2.0).abs() < 1e-12
+                && (sigmas[8] - 2.0).abs() < 1e-12
+                && (sigmas[4] - 3.0).abs() < 1e-12,
+            "{sigmas:?}"
+        );
         let full = space.full_phi(&Tensor::from_slice(&[1.0, 3.0, 1.5]));
         assert_eq!(Vec::<f64>::try_from(&full).unwrap(), sigmas);
         // A per-bin template starts from its values at the knots.
-        let per_bin: DistributionSpec = format!("gaussian:sigma=[{}]", (0..11).map(|i| format!("{}", 1.0 + i as f64 / 10.0)).collect::<Vec<_>>().join(",")).parse().unwrap();
+        let per_bin: DistributionSpec = format!(
+            "gaussian:sigma=[{}]",
+            (0..11).map(|i| format!("{}", 1.0 + i as f64 / 10.0)).collect::<Vec<_>>().join(",")
+        )
+        .parse()
+        .unwrap();
         let from_bins = PhiSpace::new(&spec, &per_bin, &domain).unwrap();
         assert_eq!(from_bins.initial_phi(None), vec![1.0, 1.4, 2.0]);
         let e = from_bins.point(&[1.0, 9.0, 1.0]).unwrap_err();
         assert!(e.contains("σ at knot 1 (label 4) = 9 lies outside the bounds [0.5, 8]"), "{e}");
         spec.knots = Some(vec![0.0, 12.0]);
         let e = PhiSpace::new(&spec, &"gaussian:sigma=2".parse().unwrap(), &domain).unwrap_err().to_string();
-        assert!(e.contains("meta/s.toml: field `knots`: [0.0, 12.0]: knot 12 lies outside the label domain [0, 10]"), "{e}");
+        assert!(
+            e.contains(
+                "meta/s.toml: field `knots`: [0.0, 12.0]: knot 12 lies outside the label domain [0, 10]"
+            ),
+            "{e}"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Study specs (`meta/*.toml`): which φ to learn, the search method, bounds, outer budget, episodes,
 //! inner-loop overrides; parsed with unknown fields denied and validated once.
 use super::objective::QueryLoss;
-pub use crate::family::Learn;
 use crate::error::{Error, Result};
+pub use crate::family::Learn;
 use crate::train::{OptimizerKind, Schedule, TrainSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -227,7 +227,8 @@ impl StudySpec {
     /// Reads and validates a study file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let spec = StudySpec { path: path.to_path_buf(), ..crate::config::from_toml::<StudySpec>(&text, path)? };
+        let spec =
+            StudySpec { path: path.to_path_buf(), ..crate::config::from_toml::<StudySpec>(&text, path)? };
         spec.validate(path)?;
         Ok(spec)
     }
@@ -238,7 +239,10 @@ impl StudySpec {
     }
 
     /// The family the study learns: its own `distribution`, else the task's.
-    pub fn family<'a>(&'a self, task: &'a crate::family::DistributionSpec) -> &'a crate::family::DistributionSpec {
+    pub fn family<'a>(
+        &'a self,
+        task: &'a crate::family::DistributionSpec,
+    ) -> &'a crate::family::DistributionSpec {
         self.distribution.as_ref().unwrap_or(task)
     }
 
@@ -261,34 +265,58 @@ impl StudySpec {
         if self.method == SearchMethod::Random && self.candidates == 0 {
             return err("candidates", "must be >= 1");
         }
-        if self.method == SearchMethod::Hypergradient && (self.unroll == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
+        if self.method == SearchMethod::Hypergradient
+            && (self.unroll == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite()))
+        {
             return err("unroll/outer_lr", "unroll must be >= 1 and outer_lr finite and > 0");
         }
-        if self.method == SearchMethod::Online && (self.interval == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite())) {
-            return err("interval/outer_lr", "the online hypergradient needs an interval >= 1 inner step and outer_lr finite and > 0");
+        if self.method == SearchMethod::Online
+            && (self.interval == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite()))
+        {
+            return err(
+                "interval/outer_lr",
+                "the online hypergradient needs an interval >= 1 inner step and outer_lr finite and > 0",
+            );
         }
         if self.method == SearchMethod::Es {
             let limit = crate::meta::es::ES_MAX_CANDIDATES;
-            if self.candidates < 2 || self.candidates % 2 != 0 || self.candidates > limit {
-                return err("candidates", &format!("ES trains mirrored pairs θ ± s·ε: give an even number from 2 to {limit}, got {}", self.candidates));
+            if self.candidates < 2 || !self.candidates.is_multiple_of(2) || self.candidates > limit {
+                return err(
+                    "candidates",
+                    &format!(
+                        "ES trains mirrored pairs θ ± s·ε: give an even number from 2 to {limit}, got {}",
+                        self.candidates
+                    ),
+                );
             }
             let scale = self.perturbation();
             if !(scale > 0.0 && scale.is_finite()) {
-                return err("perturbation", &format!("{scale}: must be finite and > 0 (the scale of θ ± s·ε)"));
+                return err(
+                    "perturbation",
+                    &format!("{scale}: must be finite and > 0 (the scale of θ ± s·ε)"),
+                );
             }
             if !(self.outer_lr > 0.0 && self.outer_lr.is_finite()) {
                 return err("outer_lr", &format!("{}: must be finite and > 0", self.outer_lr));
             }
         }
         if self.method == SearchMethod::Pbt && (self.candidates < 2 || self.interval == 0) {
-            return err("candidates/interval", "PBT needs a population of at least 2 candidates and an interval >= 1 inner step");
+            return err(
+                "candidates/interval",
+                "PBT needs a population of at least 2 candidates and an interval >= 1 inner step",
+            );
         }
-        if self.select_by == SelectBy::Metric && matches!(self.method, SearchMethod::Hypergradient | SearchMethod::Online) {
+        if self.select_by == SelectBy::Metric
+            && matches!(self.method, SearchMethod::Hypergradient | SearchMethod::Online)
+        {
             return err("select_by", "\"metric\" needs a black-box learner (grid, random, cmaes, pbt, es): the hypergradient follows the differentiable query loss");
         }
         if let Some(f) = &self.full_range {
             if !(f.budget > 0.0 && f.budget <= 1.0) {
-                return err("full_range.budget", "must lie in (0, 1]: the fraction of the training pool each episode trains on");
+                return err(
+                    "full_range.budget",
+                    "must lie in (0, 1]: the fraction of the training pool each episode trains on",
+                );
             }
         }
         if let Some(Err(e)) = self.distribution.as_ref().map(|d| d.validate()) {
@@ -303,7 +331,13 @@ impl StudySpec {
             return err("validation_episodes", "must be >= 1");
         }
         if self.knots.is_some() && self.learn != Learn::SigmaPerLabel {
-            return err("knots", &format!("knots place σ(l) on a few labels: they need learn = \"sigma-per-label\", not \"{}\"", self.learn));
+            return err(
+                "knots",
+                &format!(
+                    "knots place σ(l) on a few labels: they need learn = \"sigma-per-label\", not \"{}\"",
+                    self.learn
+                ),
+            );
         }
         if self.lower.is_empty() || self.lower.len() != self.upper.len() {
             return err("lower/upper", "give the same number of bounds (one, or one per coordinate)");
@@ -321,14 +355,25 @@ impl StudySpec {
     pub fn inner_settings(&self, task: &TrainSpec) -> Result<TrainSpec> {
         let spec = TrainSpec { eval_every: 0, patience: 0, ..self.inner.applied_to(task) };
         spec.validate().map_err(|e| match e {
-            Error::InvalidParameter { name, value, rule } => self.error(&format!("inner.{name}"), format!("{value}: {rule} (the task's [train] with this [inner] applied)")),
+            Error::InvalidParameter { name, value, rule } => self.error(
+                &format!("inner.{name}"),
+                format!("{value}: {rule} (the task's [train] with this [inner] applied)"),
+            ),
             other => self.error("inner", other.to_string()),
         })?;
         if self.method == SearchMethod::Hypergradient && self.unroll > spec.steps {
-            return Err(self.error("unroll", format!("{} must be <= the inner steps ({})", self.unroll, spec.steps)));
+            return Err(
+                self.error("unroll", format!("{} must be <= the inner steps ({})", self.unroll, spec.steps))
+            );
         }
         if matches!(self.method, SearchMethod::Pbt | SearchMethod::Online) && self.interval >= spec.steps {
-            return Err(self.error("interval", format!("{} must be below the inner steps ({}): {} needs at least one round that changes φ", self.interval, spec.steps, self.method)));
+            return Err(self.error(
+                "interval",
+                format!(
+                    "{} must be below the inner steps ({}): {} needs at least one round that changes φ",
+                    self.interval, spec.steps, self.method
+                ),
+            ));
         }
         Ok(spec)
     }
@@ -345,13 +390,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("study.toml");
         std::fs::write(&path, text).unwrap();
-        StudySpec::load(&path).unwrap_err().to_string().replace(&path.display().to_string(), "meta/study.toml")
+        StudySpec::load(&path)
+            .unwrap_err()
+            .to_string()
+            .replace(&path.display().to_string(), "meta/study.toml")
     }
 
     #[test]
     fn errors_name_the_field_not_the_line_above_it() {
         let e = load_error(&STUDY.replace("outer_steps = 8", "outer_steps = \"eight\""));
-        assert!(e.contains("meta/study.toml: field `outer_steps`: invalid type") && e.contains("(line 6, column 15)"), "{e}");
+        assert!(
+            e.contains("meta/study.toml: field `outer_steps`: invalid type")
+                && e.contains("(line 6, column 15)"),
+            "{e}"
+        );
         assert!(!e.contains("Budget"), "{e}");
         let e = load_error(&STUDY.replace("lr = 0.003", "lr = 0.003\nlr = 0.1"));
         assert!(e.contains("field `inner.lr`: duplicate key (line 11, column 1)"), "{e}");
@@ -361,7 +413,8 @@ mod tests {
 
     #[test]
     fn bad_budgets_pbt_settings_and_comparison_methods_are_refused() {
-        let pbt = STUDY.replace("method = \"hypergradient\"", "method = \"pbt\"\ninterval = 10\ncandidates = 4");
+        let pbt =
+            STUDY.replace("method = \"hypergradient\"", "method = \"pbt\"\ninterval = 10\ncandidates = 4");
         for (text, needle) in [
             (format!("{STUDY}[full_range]\nbudget = 0\n"), "field `full_range.budget`: must lie in (0, 1]"),
             (format!("{STUDY}[full_range]\nbudget = 1.5\n"), "field `full_range.budget`: must lie in (0, 1]"),
@@ -407,8 +460,14 @@ mod tests {
             let study: StudySpec = toml::from_str(&format!("{STUDY}{spelling} = \"sgd\"\n")).unwrap();
             assert_eq!(study.inner.optimizer, Some(OptimizerKind::Sgd), "{spelling}");
         }
-        assert_eq!((SearchMethod::Cmaes.to_string(), Learn::KernelSigma.to_string()), ("cmaes".into(), "kernel-sigma".into()));
-        assert_eq!(serde_json::to_value(Learn::SigmaPerLabel).unwrap(), serde_json::json!(Learn::SigmaPerLabel.name()));
+        assert_eq!(
+            (SearchMethod::Cmaes.to_string(), Learn::KernelSigma.to_string()),
+            ("cmaes".into(), "kernel-sigma".into())
+        );
+        assert_eq!(
+            serde_json::to_value(Learn::SigmaPerLabel).unwrap(),
+            serde_json::json!(Learn::SigmaPerLabel.name())
+        );
     }
 
     /// Settings added since earlier versions are unwritten when absent, so a run directory made

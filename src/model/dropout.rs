@@ -108,7 +108,12 @@ fn mask(rng: &mut ChaCha8Rng, count: usize, rate: f64) -> Vec<f32> {
 }
 
 /// Draws the masks of one step for `batch` samples per member, one member per stream, site by site.
-pub fn draw_masks(sites: &[DropoutSite], streams: &mut [DropoutStream], batch: i64, device: Device) -> DropoutMasks {
+pub fn draw_masks(
+    sites: &[DropoutSite],
+    streams: &mut [DropoutStream],
+    batch: i64,
+    device: Device,
+) -> DropoutMasks {
     let population = streams.len() as i64;
     masks_on(sites, draw_mask_values(sites, streams, batch), batch, population, device)
 }
@@ -126,7 +131,13 @@ pub fn draw_mask_values(sites: &[DropoutSite], streams: &mut [DropoutStream], ba
 }
 
 /// [`draw_mask_values`] as `[P, batch, …]` tensors on `device`.
-pub fn masks_on(sites: &[DropoutSite], values: Vec<Vec<f32>>, batch: i64, population: i64, device: Device) -> DropoutMasks {
+pub fn masks_on(
+    sites: &[DropoutSite],
+    values: Vec<Vec<f32>>,
+    batch: i64,
+    population: i64,
+    device: Device,
+) -> DropoutMasks {
     let masks = sites
         .iter()
         .zip(values)
@@ -150,7 +161,8 @@ mod tests {
 
     #[test]
     fn masks_follow_seed_and_step_only() {
-        let draw = |streams: &mut [DropoutStream]| draw_masks(&site(0.3), streams, 4, Device::Cpu).masks.remove(0);
+        let draw =
+            |streams: &mut [DropoutStream]| draw_masks(&site(0.3), streams, 4, Device::Cpu).masks.remove(0);
         // Two members with one seed draw one mask (common random numbers); another seed another.
         let masks = draw(&mut [DropoutStream::new(7), DropoutStream::new(7), DropoutStream::new(8)]);
         assert!(masks.get(0).equal(&masks.get(1)), "members with one seed draw different masks");

@@ -6,8 +6,8 @@ use super::layers::{channels_last, conv_same, from_grouped, linear, to_grouped, 
 use super::params::Params;
 use crate::error::{Error, Result};
 use crate::train::Freeze;
-use rand_chacha::ChaCha8Rng;
 use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -62,8 +62,18 @@ pub const BATCHNORM_EPS: f64 = 1e-5;
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Layer {
     /// `size×size` convolution applied at `side_h×side_w` resolution, BatchNorm after it when `norm`.
-    Conv { c_in: i64, c_out: i64, size: i64, side_h: i64, side_w: i64, norm: bool },
-    Linear { f_in: i64, f_out: i64 },
+    Conv {
+        c_in: i64,
+        c_out: i64,
+        size: i64,
+        side_h: i64,
+        side_w: i64,
+        norm: bool,
+    },
+    Linear {
+        f_in: i64,
+        f_out: i64,
+    },
 }
 
 impl Layer {
@@ -173,7 +183,11 @@ impl Network {
     /// Per parameter tensor (in [`Network::param_names`] order), whether it trains under `freeze`:
     /// `features` freezes the convolutions (every layer but the output for an MLP).
     pub fn trainable(&self, freeze: Freeze) -> Vec<bool> {
-        let per_layer = self.layers.iter().enumerate().map(|(i, layer)| vec![self.layer_trains(i, freeze); layer.tensor_count()]);
+        let per_layer = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| vec![self.layer_trains(i, freeze); layer.tensor_count()]);
         per_layer.flatten().collect()
     }
 
@@ -192,13 +206,18 @@ impl Network {
         let (mut tensors, mut stats) = (vec![], vec![]);
         for layer in &self.layers {
             let (w_shape, b_shape, fan_in) = match *layer {
-                Layer::Conv { c_in, c_out, size, .. } => (vec![1, c_out, c_in, size, size], vec![1, c_out], c_in * size * size),
+                Layer::Conv { c_in, c_out, size, .. } => {
+                    (vec![1, c_out, c_in, size, size], vec![1, c_out], c_in * size * size)
+                }
                 Layer::Linear { f_in, f_out } => (vec![1, f_in, f_out], vec![1, f_out], f_in),
             };
             let bound = default_bound(fan_in);
             tensors.push(uniform(&mut rng, &w_shape, bound, device));
             if layer.normalised() {
-                let (zeros, ones) = (Tensor::zeros(&b_shape, (Kind::Float, device)), Tensor::ones(&b_shape, (Kind::Float, device)));
+                let (zeros, ones) = (
+                    Tensor::zeros(&b_shape, (Kind::Float, device)),
+                    Tensor::ones(&b_shape, (Kind::Float, device)),
+                );
                 tensors.extend([zeros.copy(), ones.copy()]);
                 stats.extend([zeros, ones]);
             } else {
@@ -224,10 +243,20 @@ impl Network {
                 Layer::Conv { c_out, side_h, side_w, .. } if spec.conv > 0.0 && i != last => {
                     let pooled = matches!(self.spec, NetworkSpec::Cnn { .. });
                     let (h, w) = if pooled { (side_h / 2, side_w / 2) } else { (side_h, side_w) };
-                    sites.push(DropoutSite { layer: i, position: SitePosition::ConvOutput, rate: spec.conv, sample_shape: vec![c_out, h, w] });
+                    sites.push(DropoutSite {
+                        layer: i,
+                        position: SitePosition::ConvOutput,
+                        rate: spec.conv,
+                        sample_shape: vec![c_out, h, w],
+                    });
                 }
                 Layer::Linear { f_in, .. } if spec.fc > 0.0 && i != last => {
-                    sites.push(DropoutSite { layer: i, position: SitePosition::LinearInput, rate: spec.fc, sample_shape: vec![f_in] });
+                    sites.push(DropoutSite {
+                        layer: i,
+                        position: SitePosition::LinearInput,
+                        rate: spec.fc,
+                        sample_shape: vec![f_in],
+                    });
                 }
                 _ => {}
             }
@@ -268,7 +297,9 @@ impl Network {
                         (NetworkSpec::Fcn { .. }, true) => out,
                         // Pooling before the ReLU gives the same values and gradients (max and
                         // ReLU commute) with the ReLU on a quarter of the elements.
-                        (NetworkSpec::Cnn { .. }, _) => out.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false).relu(),
+                        (NetworkSpec::Cnn { .. }, _) => {
+                            out.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false).relu()
+                        }
                         _ => out.relu(),
                     };
                     match masks.and_then(|m| m.at(i, SitePosition::ConvOutput)) {
@@ -282,10 +313,19 @@ impl Network {
                         h = h.reshape([b, p, -1]).transpose(0, 1);
                     }
                     if let Some(mask) = masks.and_then(|m| m.at(i, SitePosition::LinearInput)) {
-                        h = h * mask;
+                        // A new tensor, never `*=`: in place would overwrite the activation that
+                        // autograd keeps for the previous layer's backward.
+                        #[allow(clippy::assign_op_pattern)]
+                        {
+                            h = h * mask;
+                        }
                     }
                     let out = linear(&h, weight, bias);
-                    if i == last { out } else { out.relu() }
+                    if i == last {
+                        out
+                    } else {
+                        out.relu()
+                    }
                 }
             };
         }
@@ -323,7 +363,11 @@ impl Network {
         if params.tensors.len() != tensors || params.stats.len() != stats {
             return Err(Error::shape(
                 "network parameters",
-                format!("expected {tensors} tensors and {stats} running statistics, got {} and {}", params.tensors.len(), params.stats.len()),
+                format!(
+                    "expected {tensors} tensors and {stats} running statistics, got {} and {}",
+                    params.tensors.len(),
+                    params.stats.len()
+                ),
             ));
         }
         Ok(())
@@ -336,7 +380,9 @@ impl Network {
             .layers
             .iter()
             .map(|l| match *l {
-                Layer::Conv { c_out, side_h, side_w, norm, .. } => c_out * side_h * side_w * if norm { 2 } else { 1 },
+                Layer::Conv { c_out, side_h, side_w, norm, .. } => {
+                    c_out * side_h * side_w * if norm { 2 } else { 1 }
+                }
                 Layer::Linear { f_out, .. } => f_out,
             })
             .sum();
@@ -348,7 +394,9 @@ impl Network {
         self.layers
             .iter()
             .map(|l| match *l {
-                Layer::Conv { c_in, c_out, size, side_h, side_w, .. } => 2 * c_in * c_out * size * size * side_h * side_w,
+                Layer::Conv { c_in, c_out, size, side_h, side_w, .. } => {
+                    2 * c_in * c_out * size * size * side_h * side_w
+                }
                 Layer::Linear { f_in, f_out } => 2 * f_in * f_out,
             } as u64)
             .sum()
@@ -359,13 +407,32 @@ impl Network {
 /// the batch statistics are each member's own; `scale`, `shift` and the running `stats` (mean,
 /// variance) are `[P, C]`, updated in place through their flat views under
 /// [`NormMode::BatchUpdating`].
-fn batch_norm(x: &Tensor, scale: &Tensor, shift: &Tensor, stats: [&Tensor; 2], mode: NormMode) -> Result<Tensor> {
+fn batch_norm(
+    x: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    stats: [&Tensor; 2],
+    mode: NormMode,
+) -> Result<Tensor> {
     // A view, never a copy: the running statistics must be updated where they are stored.
-    let view = |t: &Tensor| t.f_view([-1]).map_err(|e| Error::shape("BatchNorm running statistics", format!("not viewable as a flat tensor: {e}")));
+    let view = |t: &Tensor| {
+        t.f_view([-1]).map_err(|e| {
+            Error::shape("BatchNorm running statistics", format!("not viewable as a flat tensor: {e}"))
+        })
+    };
     let [mean, var] = [view(stats[0])?, view(stats[1])?];
     let running = mode != NormMode::Batch;
     let (scale, shift) = (scale.reshape([-1]), shift.reshape([-1]));
-    Ok(x.batch_norm(Some(&scale), Some(&shift), running.then_some(&mean), running.then_some(&var), mode != NormMode::Running, BATCHNORM_MOMENTUM, BATCHNORM_EPS, true))
+    Ok(x.batch_norm(
+        Some(&scale),
+        Some(&shift),
+        running.then_some(&mean),
+        running.then_some(&var),
+        mode != NormMode::Running,
+        BATCHNORM_MOMENTUM,
+        BATCHNORM_EPS,
+        true,
+    ))
 }
 
 /// Every mask is `[P, B, …sample_shape]` of its site.
@@ -373,7 +440,10 @@ fn check_masks(masks: &DropoutMasks, population_batch: &[i64]) -> Result<()> {
     for (site, mask) in masks.sites.iter().zip(&masks.masks) {
         let want: Vec<i64> = population_batch.iter().chain(&site.sample_shape).copied().collect();
         if mask.size() != want {
-            return Err(Error::shape("dropout mask", format!("layer {} expects {want:?}, got {:?}", site.layer, mask.size())));
+            return Err(Error::shape(
+                "dropout mask",
+                format!("layer {} expects {want:?}, got {:?}", site.layer, mask.size()),
+            ));
         }
     }
     Ok(())
@@ -382,7 +452,11 @@ fn check_masks(masks: &DropoutMasks, population_batch: &[i64]) -> Result<()> {
 /// A `[P, B, C, H, W]` mask in the grouped `[B, P·C, H, W]` layout of the activations.
 fn grouped_mask(mask: &Tensor, layout: ConvLayout) -> Tensor {
     let grouped = to_grouped(mask);
-    if layout == ConvLayout::ChannelsLast { channels_last(&grouped) } else { grouped }
+    if layout == ConvLayout::ChannelsLast {
+        channels_last(&grouped)
+    } else {
+        grouped
+    }
 }
 
 /// The layer list of `spec` for `input` and `outputs`, with shape checks.
@@ -390,7 +464,10 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
     let image = |what: &str| -> Result<(i64, i64, i64)> {
         match *input {
             [c, h, w] if c >= 1 && h >= 1 && w >= 1 => Ok((c, h, w)),
-            _ => Err(Error::shape("model input", format!("{what} needs image inputs [C, H, W], got {input:?}"))),
+            _ => Err(Error::shape(
+                "model input",
+                format!("{what} needs image inputs [C, H, W], got {input:?}"),
+            )),
         }
     };
     let mut layers = vec![];
@@ -399,7 +476,13 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
             let (mut c, mut h, mut w) = image("cnn")?;
             let factor = 1i64 << channels.len();
             if h % factor != 0 || w % factor != 0 {
-                return Err(Error::shape("model input", format!("cnn with {} pooling stages needs H and W divisible by {factor}, got {h}×{w}", channels.len())));
+                return Err(Error::shape(
+                    "model input",
+                    format!(
+                        "cnn with {} pooling stages needs H and W divisible by {factor}, got {h}×{w}",
+                        channels.len()
+                    ),
+                ));
             }
             for &c_out in channels {
                 layers.push(Layer::Conv { c_in: c, c_out, size: 3, side_h: h, side_w: w, norm: *batchnorm });
@@ -415,7 +498,12 @@ fn layers_of(spec: &NetworkSpec, input: &[i64], outputs: i64) -> Result<Vec<Laye
         NetworkSpec::Mlp { hidden } => {
             let mut f = match *input {
                 [f] if f >= 1 => f,
-                _ => return Err(Error::shape("model input", format!("mlp needs feature inputs [F], got {input:?}"))),
+                _ => {
+                    return Err(Error::shape(
+                        "model input",
+                        format!("mlp needs feature inputs [F], got {input:?}"),
+                    ))
+                }
             };
             for &f_out in hidden {
                 layers.push(Layer::Linear { f_in: f, f_out });
@@ -442,20 +530,36 @@ mod tests {
     #[test]
     fn freezing_features_leaves_the_head_trainable() {
         use crate::train::Freeze;
-        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false }, &[1, 8, 8], 6).unwrap();
+        let cnn = Network::new(
+            NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         assert_eq!(cnn.trainable(Freeze::Features), [false, false, false, false, true, true, true, true]);
         assert!(cnn.trainable(Freeze::None).iter().all(|t| *t));
         let mlp = Network::new(NetworkSpec::Mlp { hidden: vec![6] }, &[2], 3).unwrap();
         assert_eq!(mlp.trainable(Freeze::Features), [false, false, true, true]);
-        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![4], batchnorm: false }, &[1, 8, 8], 3).unwrap();
+        let fcn =
+            Network::new(NetworkSpec::Fcn { channels: vec![4], batchnorm: false }, &[1, 8, 8], 3).unwrap();
         assert!(fcn.trainable(Freeze::Features).iter().all(|t| !t));
-        let normalised = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![], batchnorm: true }, &[1, 8, 8], 6).unwrap();
+        let normalised = Network::new(
+            NetworkSpec::Cnn { channels: vec![4], hidden: vec![], batchnorm: true },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         assert_eq!(normalised.trainable(Freeze::Features), [false, false, false, true, true]);
     }
     use tch::{Kind, Tensor};
 
     fn cnn() -> Network {
-        Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false }, &[1, 8, 8], 5).unwrap()
+        Network::new(
+            NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false },
+            &[1, 8, 8],
+            5,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -496,13 +600,21 @@ mod tests {
         let b = |i: usize| params.tensors[2 * i + 1].get(0);
         let mut h = x.get(0);
         for i in 0..2 {
-            h = h.conv2d(&w(i), Some(b(i)), [1, 1], [1, 1], [1, 1], 1).relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+            h = h.conv2d(&w(i), Some(b(i)), [1, 1], [1, 1], [1, 1], 1).relu().max_pool2d(
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                [1, 1],
+                false,
+            );
         }
         h = h.flatten(1, -1).matmul(&w(2)) + b(2);
         let textbook = (h.relu().matmul(&w(3)) + b(3)).unsqueeze(0);
         assert!((&ours - &textbook).abs().max().double_value(&[]) < 1e-5);
         let target = Tensor::randn(ours.size().as_slice(), (Kind::Float, Device::Cpu));
-        let grads = |out: &Tensor| Tensor::run_backward(&[(out * &target).sum(Kind::Float)], &params.tensors, true, false);
+        let grads = |out: &Tensor| {
+            Tensor::run_backward(&[(out * &target).sum(Kind::Float)], &params.tensors, true, false)
+        };
         for (a, t) in grads(&ours).iter().zip(&grads(&textbook)) {
             let diff = (a - t).abs().max().double_value(&[]);
             assert!(diff < 1e-4, "gradients differ by {diff}");
@@ -535,7 +647,12 @@ mod tests {
     #[test]
     fn gradients_with_fixed_dropout_masks_equal_pytorch() {
         let a = |n: i64| Tensor::arange(n, (Kind::Float, Device::Cpu));
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![3], batchnorm: false }, &[1, 4, 4], 2).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![2], hidden: vec![3], batchnorm: false },
+            &[1, 4, 4],
+            2,
+        )
+        .unwrap();
         let tensors = vec![
             ((a(18) * 0.5).cos() * 0.5).reshape([1, 2, 1, 3, 3]),
             Tensor::from_slice(&[0.1f32, -0.2]).reshape([1, 2]),
@@ -547,17 +664,27 @@ mod tests {
         let params = Params::new(net.param_names(), tensors).leaves();
         let x = (a(32) * 0.37).sin().reshape([1, 2, 1, 4, 4]);
         let sites = net.dropout_sites(&DropoutSpec { fc: 0.5, conv: 0.5 });
-        assert_eq!(sites.iter().map(|s| s.sample_shape.clone()).collect::<Vec<_>>(), vec![vec![2, 2, 2], vec![8]]);
+        assert_eq!(
+            sites.iter().map(|s| s.sample_shape.clone()).collect::<Vec<_>>(),
+            vec![vec![2, 2, 2], vec![8]]
+        );
         let conv_mask = (a(16).fmod(3).ne(0).to_kind(Kind::Float) * 2.0).reshape([1, 2, 2, 2, 2]);
         let fc_mask = (a(16).fmod(4).ne(1).to_kind(Kind::Float) * 2.0).reshape([1, 2, 8]);
         let masks = DropoutMasks { sites, masks: vec![conv_mask, fc_mask] };
-        let out = net.forward_pass(&params, &x, Pass::Train { masks: Some(&masks), freeze: Freeze::None }).unwrap();
+        let out =
+            net.forward_pass(&params, &x, Pass::Train { masks: Some(&masks), freeze: Freeze::None }).unwrap();
         let target = (a(4) * 1.3).cos().reshape([1, 2, 2]);
         let grads = Tensor::run_backward(&[(out * target).sum(Kind::Float)], &params.tensors, false, false);
         let torch: [&[f32]; 6] = [
-            &[-0.911868, -0.91414, -0.792688, -0.258883, 0.081223, 0.410335, 0.864922, 0.92887, 0.8671, 0.0, 1.075873, 1.403916, 0.768778, 1.201483, 0.769071, 0.139413, -0.857993, -1.26445],
+            &[
+                -0.911868, -0.91414, -0.792688, -0.258883, 0.081223, 0.410335, 0.864922, 0.92887, 0.8671,
+                0.0, 1.075873, 1.403916, 0.768778, 1.201483, 0.769071, 0.139413, -0.857993, -1.26445,
+            ],
             &[-0.942972, 1.658476],
-            &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.873022, 2.572394, 1.747466, -15.411147, 2.410159, 16.230444, 7.431772, 0.215448, -7.358535, 0.0, 0.0, 0.0, -5.355543, 0.837557, 5.640257, 0.0, 0.0, 0.0],
+            &[
+                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.873022, 2.572394, 1.747466, -15.411147, 2.410159, 16.230444,
+                7.431772, 0.215448, -7.358535, 0.0, 0.0, 0.0, -5.355543, 0.837557, 5.640257, 0.0, 0.0, 0.0,
+            ],
             &[-0.207518, 0.255763, 0.294461],
             &[-0.742253, -2.48786, -0.686094, -1.751655, -0.533509, -0.971541],
             &[0.143111, -0.458434],
@@ -569,7 +696,10 @@ mod tests {
         // Evaluation ignores dropout and is deterministic.
         let (e1, e2) = (net.forward(&params, &x).unwrap(), net.forward(&params, &x).unwrap());
         assert!(e1.equal(&e2));
-        assert!(!e1.equal(&net.forward_pass(&params, &x, Pass::Train { masks: Some(&masks), freeze: Freeze::None }).unwrap()));
+        assert!(!e1.equal(
+            &net.forward_pass(&params, &x, Pass::Train { masks: Some(&masks), freeze: Freeze::None })
+                .unwrap()
+        ));
     }
 
     /// BatchNorm in a training step against PyTorch (torch 2.11): gradients of every parameter, the
@@ -603,7 +733,12 @@ mod tests {
     #[test]
     fn batchnorm_step_and_evaluation_equal_pytorch() {
         let a = |n: i64| Tensor::arange(n, (Kind::Float, Device::Cpu));
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![3], batchnorm: true }, &[1, 4, 4], 2).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![2], hidden: vec![3], batchnorm: true },
+            &[1, 4, 4],
+            2,
+        )
+        .unwrap();
         assert_eq!(net.param_names()[..3], ["layer0.weight", "layer0.bias", "layer0.scale"]);
         let row = |v: &[f32]| Tensor::from_slice(v).reshape([1, -1]);
         let tensors = vec![
@@ -616,16 +751,26 @@ mod tests {
             row(&[0.0, 0.1]),
         ];
         let fresh = net.init(&[0], Device::Cpu);
-        let params = Params { names: net.param_names(), tensors, stat_names: net.stat_names(), stats: fresh.stats }.leaves();
+        let params =
+            Params { names: net.param_names(), tensors, stat_names: net.stat_names(), stats: fresh.stats }
+                .leaves();
         let x = (a(32) * 0.37).sin().reshape([1, 2, 1, 4, 4]);
         let out = net.forward_pass(&params, &x, Pass::Train { masks: None, freeze: Freeze::None }).unwrap();
         let target = (a(4) * 1.3).cos().reshape([1, 2, 2]);
         let grads = Tensor::run_backward(&[(out * target).sum(Kind::Float)], &params.tensors, false, false);
         let torch: [&[f32]; 7] = [
-            &[-0.069675, -0.217559, -0.101046, -0.654069, -0.622133, -0.276054, -0.025145, 0.128005, 0.036144, -0.20452, -0.18081, -0.02393, -0.048205, -0.071001, 0.093214, 0.055686, 0.007336, -0.086832],
+            &[
+                -0.069675, -0.217559, -0.101046, -0.654069, -0.622133, -0.276054, -0.025145, 0.128005,
+                0.036144, -0.20452, -0.18081, -0.02393, -0.048205, -0.071001, 0.093214, 0.055686, 0.007336,
+                -0.086832,
+            ],
             &[-0.706125, 0.944229],
             &[-0.584176, 1.488688],
-            &[0.0, 0.0, 0.0, 0.570014, 0.140047, -1.224148, -0.147545, 0.534294, -2.730497, -0.592208, 0.582459, -2.616324, -0.046229, 0.252179, -1.308307, -0.299309, 0.278643, -1.238259, -0.400274, 0.14936, -0.463402, 0.0, 0.0, 0.0],
+            &[
+                0.0, 0.0, 0.0, 0.570014, 0.140047, -1.224148, -0.147545, 0.534294, -2.730497, -0.592208,
+                0.582459, -2.616324, -0.046229, 0.252179, -1.308307, -0.299309, 0.278643, -1.238259,
+                -0.400274, 0.14936, -0.463402, 0.0, 0.0, 0.0,
+            ],
             &[-0.207518, 0.255763, -1.192724],
             &[0.403852, -0.190098, 0.337603, 0.027537, 0.179331, 0.047971],
             &[0.143111, -0.458434],
@@ -645,7 +790,9 @@ mod tests {
         assert!(params.stats[1].equal(&before));
         // A look-ahead step normalises by the batch, as a training step does, and updates nothing.
         let lookahead = net.forward_pass(&params, &x, Pass::Lookahead).unwrap();
-        let train = net.forward_pass(&params.detached(), &x, Pass::Train { masks: None, freeze: Freeze::None }).unwrap();
+        let train = net
+            .forward_pass(&params.detached(), &x, Pass::Train { masks: None, freeze: Freeze::None })
+            .unwrap();
         assert!(params.stats[1].equal(&before));
         assert!((lookahead - train).abs().max().double_value(&[]) < 1e-6);
     }
@@ -655,7 +802,12 @@ mod tests {
     #[test]
     fn batchnorm_statistics_are_per_member() {
         for net in [
-            Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true }, &[1, 8, 8], 5).unwrap(),
+            Network::new(
+                NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true },
+                &[1, 8, 8],
+                5,
+            )
+            .unwrap(),
             Network::new(NetworkSpec::Fcn { channels: vec![4, 4], batchnorm: true }, &[1, 6, 5], 3).unwrap(),
         ] {
             let stacked = net.init(&[1, 2, 3], Device::Cpu);
@@ -663,7 +815,8 @@ mod tests {
             let mut shape = vec![3, 4];
             shape.extend_from_slice(&net.input);
             // Members see data on different scales, so shared statistics would show.
-            let x = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * Tensor::from_slice(&[1.0f32, 5.0, 0.2]).reshape([3, 1, 1, 1, 1]);
+            let x = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu))
+                * Tensor::from_slice(&[1.0f32, 5.0, 0.2]).reshape([3, 1, 1, 1, 1]);
             let train = Pass::Train { masks: None, freeze: Freeze::None };
             let together = net.forward_pass(&stacked, &x, train).unwrap();
             for m in 0..3 {
@@ -671,13 +824,21 @@ mod tests {
                 let out = net.forward_pass(&alone, &x.narrow(0, m, 1), train).unwrap();
                 assert!((together.narrow(0, m, 1) - out).abs().max().double_value(&[]) < 1e-4, "member {m}");
                 for (s, a) in stacked.stats.iter().zip(&alone.stats) {
-                    assert!((s.narrow(0, m, 1) - a).abs().max().double_value(&[]) < 1e-5, "member {m}'s running statistics");
+                    assert!(
+                        (s.narrow(0, m, 1) - a).abs().max().double_value(&[]) < 1e-5,
+                        "member {m}'s running statistics"
+                    );
                 }
             }
-            assert!(!stacked.stats[1].equal(&net.init(&[1, 2, 3], Device::Cpu).stats[1]), "the training pass updates the running variance");
+            assert!(
+                !stacked.stats[1].equal(&net.init(&[1, 2, 3], Device::Cpu).stats[1]),
+                "the training pass updates the running variance"
+            );
             // Frozen features normalise by the running statistics and leave them be.
             let before = stacked.stats[0].copy();
-            let frozen = net.forward_pass(&stacked, &x, Pass::Train { masks: None, freeze: Freeze::Features }).unwrap();
+            let frozen = net
+                .forward_pass(&stacked, &x, Pass::Train { masks: None, freeze: Freeze::Features })
+                .unwrap();
             assert_eq!(frozen.size(), together.size());
             assert!(stacked.stats[0].equal(&before));
         }
@@ -693,13 +854,26 @@ mod tests {
         let want = 2 * (9 * 4 * 64 + 4 * 8 * 9 * 16 + 32 * 16 + 16 * 5);
         assert_eq!(net.flops_per_sample(), want as u64);
         // The DESIGN network: 3 conv (32-64-128) + fc 256 on 32×32 grey, 101 bins.
-        let utk = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101).unwrap();
-        assert_eq!(utk.flops_per_sample(), 2 * (9 * 32 * 1024 + 32 * 64 * 9 * 256 + 64 * 128 * 9 * 64 + 2048 * 256 + 256 * 101));
+        let utk = Network::new(
+            NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false },
+            &[1, 32, 32],
+            101,
+        )
+        .unwrap();
+        assert_eq!(
+            utk.flops_per_sample(),
+            2 * (9 * 32 * 1024 + 32 * 64 * 9 * 256 + 64 * 128 * 9 * 64 + 2048 * 256 + 256 * 101)
+        );
     }
 
     #[test]
     fn bad_shapes_are_errors() {
-        assert!(Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false }, &[1, 6, 6], 5).is_err());
+        assert!(Network::new(
+            NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false },
+            &[1, 6, 6],
+            5
+        )
+        .is_err());
         assert!(Network::new(NetworkSpec::Mlp { hidden: vec![0] }, &[4], 2).is_err());
         assert!(Network::new(NetworkSpec::Mlp { hidden: vec![3] }, &[1, 4, 4], 2).is_err());
         let net = cnn();

@@ -26,7 +26,12 @@ impl Params {
     /// The same statistics (copied, so in-place updates of one never reach the other) with other
     /// parameter tensors.
     pub fn with_tensors(&self, tensors: Vec<Tensor>) -> Params {
-        Params { names: self.names.clone(), tensors, stat_names: self.stat_names.clone(), stats: copies(&self.stats) }
+        Params {
+            names: self.names.clone(),
+            tensors,
+            stat_names: self.stat_names.clone(),
+            stats: copies(&self.stats),
+        }
     }
 
     /// Number of members P.
@@ -85,23 +90,49 @@ impl Params {
 
     /// Writes all tensors (parameters and statistics) to a `.safetensors` file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        Tensor::write_safetensors(&self.named_on_cpu(""), path).map_err(|e| Error::data(path, format!("cannot write checkpoint: {e}")))
+        Tensor::write_safetensors(&self.named_on_cpu(""), path)
+            .map_err(|e| Error::data(path, format!("cannot write checkpoint: {e}")))
     }
 
     /// Reads a checkpoint written by [`Params::save`], in the order of `names` and `stat_names`,
     /// which must name every tensor it holds (a checkpoint of another network is refused).
     pub fn load(path: &Path, names: &[String], stat_names: &[String], device: Device) -> Result<Params> {
-        let stored = Tensor::read_safetensors(path).map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
-        let mut extra: Vec<&str> = stored.iter().map(|(n, _)| n.as_str()).filter(|n| !names.iter().chain(stat_names).any(|w| w == n)).collect();
+        let stored = Tensor::read_safetensors(path)
+            .map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
+        let mut extra: Vec<&str> = stored
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| !names.iter().chain(stat_names).any(|w| w == n))
+            .collect();
         if !extra.is_empty() {
             extra.sort_unstable();
-            return Err(Error::data(path, format!("checkpoint has tensors this network does not (another network, e.g. with BatchNorm): {}", extra.join(", "))));
+            return Err(Error::data(
+                path,
+                format!(
+                    "checkpoint has tensors this network does not (another network, e.g. with BatchNorm): {}",
+                    extra.join(", ")
+                ),
+            ));
         }
         let take = |wanted: &[String]| -> Result<Vec<Tensor>> {
             let missing = |name: &String| Error::data(path, format!("checkpoint has no tensor {name}"));
-            wanted.iter().map(|name| stored.iter().find(|(n, _)| n == name).map(|(_, t)| t.to_device(device)).ok_or_else(|| missing(name))).collect()
+            wanted
+                .iter()
+                .map(|name| {
+                    stored
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, t)| t.to_device(device))
+                        .ok_or_else(|| missing(name))
+                })
+                .collect()
         };
-        Ok(Params { names: names.to_vec(), tensors: take(names)?, stat_names: stat_names.to_vec(), stats: take(stat_names)? })
+        Ok(Params {
+            names: names.to_vec(),
+            tensors: take(names)?,
+            stat_names: stat_names.to_vec(),
+            stats: take(stat_names)?,
+        })
     }
 }
 
@@ -124,7 +155,10 @@ mod tests {
     fn checkpoints_round_trip_exactly_and_name_missing_tensors() {
         let params = Params {
             names: vec!["a".into(), "b".into()],
-            tensors: vec![Tensor::randn([2, 3], (Kind::Float, Device::Cpu)), Tensor::randn([2, 4, 5], (Kind::Float, Device::Cpu))],
+            tensors: vec![
+                Tensor::randn([2, 3], (Kind::Float, Device::Cpu)),
+                Tensor::randn([2, 4, 5], (Kind::Float, Device::Cpu)),
+            ],
             stat_names: vec!["s".into()],
             stats: vec![Tensor::randn([2, 3], (Kind::Float, Device::Cpu))],
         };
@@ -137,7 +171,11 @@ mod tests {
         let err = Params::load(&path, &names(&["a", "b", "c"]), &names(&["s"]), Device::Cpu).unwrap_err();
         assert!(err.to_string().contains("no tensor c"), "{err}");
         let err = Params::load(&path, &params.names, &[], Device::Cpu).unwrap_err();
-        assert!(err.to_string().contains("has tensors this network does not (another network, e.g. with BatchNorm): s"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("has tensors this network does not (another network, e.g. with BatchNorm): s"),
+            "{err}"
+        );
         std::fs::remove_file(&path).unwrap();
     }
 }

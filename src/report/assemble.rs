@@ -2,15 +2,15 @@
 //! `report.md` and `index.html` with the numbers tables next to the figures. Never trains.
 use super::curves::{curve_metric, CurvesPlot};
 use super::distributions::{check_same_family, Compared, DistributionPlot};
-use crate::family::brief;
 use super::fewshot_plots::{FewshotFigure, FewshotPlot};
 use super::figure::{render, Figure};
+use super::horizon::HorizonPlot;
 use super::index::{html, Section};
 use super::per_label::PerLabelPlot;
 use super::runs::{label_unit, metric_axis, query_loss_unit, Run, RunKind};
-use super::horizon::HorizonPlot;
 use super::trajectory::TrajectoryPlot;
 use crate::error::{Error, Result};
+use crate::family::brief;
 use crate::train::summary::table;
 use std::path::{Path, PathBuf};
 
@@ -40,13 +40,16 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     let runs: Vec<Run> = spec.runs.iter().map(|p| Run::load(p)).collect::<Result<_>>()?;
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
     let mut skipped = vec![];
-    let mut sections: Vec<Section> = runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
+    let mut sections: Vec<Section> =
+        runs.iter().map(|run| section_of(run, &spec.out, &mut skipped)).collect::<Result<_>>()?;
     for plot in HorizonPlot::from_runs(&runs) {
         sections.push(plot.section(&spec.out)?);
     }
     let figures: Vec<Figure> = sections.iter().flat_map(|s| s.figures.iter().cloned()).collect();
     if !runs.iter().any(|r| matches!(&r.kind, RunKind::Train(t) if t.per_label.is_some())) {
-        skipped.push("per-label error (MAE versus true label): no train run stores per-label errors; no figure".into());
+        skipped.push(
+            "per-label error (MAE versus true label): no train run stores per-label errors; no figure".into(),
+        );
     }
     let markdown = spec.out.join("report.md");
     let mut md = format!(
@@ -82,15 +85,33 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
             }
             match (task, &s.learned) {
                 (Some(t), Some(learned)) => {
-                    let compared = Compared { fixed: t.distribution.clone(), learned: learned.clone(), label_distance: s.label_distance.clone() };
+                    let compared = Compared {
+                        fixed: t.distribution.clone(),
+                        learned: learned.clone(),
+                        label_distance: s.label_distance.clone(),
+                    };
                     check_same_family(&compared)?;
                     match DistributionPlot::new(t, &compared, label_unit(task))? {
                         Some(plot) => {
                             let title = plot.title.clone();
-                            let caption = format!("{} against the task's fixed {}, computed by the library's own target code.", brief(&learned.to_string()), t.distribution);
-                            section.figures.push(render(&plot, out, &format!("distributions-{}", run.name), &title, &caption)?);
+                            let caption = format!(
+                                "{} against the task's fixed {}, computed by the library's own target code.",
+                                brief(&learned.to_string()),
+                                t.distribution
+                            );
+                            section.figures.push(render(
+                                &plot,
+                                out,
+                                &format!("distributions-{}", run.name),
+                                &title,
+                                &caption,
+                            )?);
                         }
-                        None => skipped.push(format!("{}: no distribution figure for family {}", run.name, learned.name())),
+                        None => skipped.push(format!(
+                            "{}: no distribution figure for family {}",
+                            run.name,
+                            learned.name()
+                        )),
                     }
                 }
                 _ => skipped.push(format!("{}: no learned.toml yet; no distribution figure", run.name)),
@@ -112,7 +133,13 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                 };
                 let caption =
                     "Left: φ after each outer step (dashed: the fixed φ). Right: mean query loss of the step's meta-train episodes, band ± 1 sd.".to_string();
-                section.figures.push(render(&plot, out, &format!("trajectory-{}", run.name), &plot.title(), &caption)?);
+                section.figures.push(render(
+                    &plot,
+                    out,
+                    &format!("trajectory-{}", run.name),
+                    &plot.title(),
+                    &caption,
+                )?);
             }
         }
         RunKind::Fewshot(summary) => {
@@ -141,21 +168,43 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                 if columns.is_empty() {
                     columns.push("loss");
                 }
-                section.text = format!("Test split, mean ± sd over seeds:\n\n{}", table(&t.members, &columns));
+                section.text =
+                    format!("Test split, mean ± sd over seeds:\n\n{}", table(&t.members, &columns));
             }
             if let Some(per_label) = &t.per_label {
-                let plot = PerLabelPlot::new(run.task_name(), label_unit(task).to_string(), &t.members, per_label);
+                let plot =
+                    PerLabelPlot::new(run.task_name(), label_unit(task).to_string(), &t.members, per_label);
                 let caption = "Top: test MAE of the expected label among the test examples of each true label, mean over seeds per method. \
                                Bottom: test examples per true label.";
-                section.figures.push(render(&plot, out, &format!("per-label-{}", run.name), &plot.title(), caption)?);
+                section.figures.push(render(
+                    &plot,
+                    out,
+                    &format!("per-label-{}", run.name),
+                    &plot.title(),
+                    caption,
+                )?);
             }
             if t.curves.is_empty() {
-                skipped.push(format!("{}: no curves.jsonl points (train with --eval-every N); no learning curves", run.name));
+                skipped.push(format!(
+                    "{}: no curves.jsonl points (train with --eval-every N); no learning curves",
+                    run.name
+                ));
             } else {
                 let metric = curve_metric(&t.curves);
-                let plot = CurvesPlot::new(run.task_name(), metric.clone(), format!("validation {}", metric_axis(&metric, task)), &t.curves);
+                let plot = CurvesPlot::new(
+                    run.task_name(),
+                    metric.clone(),
+                    format!("validation {}", metric_axis(&metric, task)),
+                    &t.curves,
+                );
                 let caption = "Validation metric every evaluation step, mean over seeds per method (band: min–max over seeds).";
-                section.figures.push(render(&plot, out, &format!("curves-{}", run.name), &plot.title(), caption)?);
+                section.figures.push(render(
+                    &plot,
+                    out,
+                    &format!("curves-{}", run.name),
+                    &plot.title(),
+                    caption,
+                )?);
             }
         }
     }

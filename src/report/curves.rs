@@ -1,6 +1,8 @@
 //! Inner-loop learning curves of a train run (`curves.jsonl`): the validation headline metric per
 //! optimiser step, mean over seeds per method with a min–max band (DLDL versus one-hot: convergence speed).
-use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
+use super::figure::{
+    band, colour, headroom, legend, padded, tick, DrawResult, Plot, AXIS, FONT, PLAIN, TICK, TITLE,
+};
 use crate::rundir::records::CurveLine;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -21,7 +23,11 @@ pub struct CurvesPlot {
 
 /// The metric the curves show: the first of mae, map, miou present, else `loss`.
 pub fn curve_metric(lines: &[CurveLine]) -> String {
-    ["mae", "map", "miou"].iter().find(|m| lines.iter().any(|l| l.point.val.contains_key(**m))).map_or("loss", |m| *m).to_string()
+    ["mae", "map", "miou"]
+        .iter()
+        .find(|m| lines.iter().any(|l| l.point.val.contains_key(**m)))
+        .map_or("loss", |m| *m)
+        .to_string()
 }
 
 impl CurvesPlot {
@@ -46,7 +52,9 @@ impl CurvesPlot {
                     .filter(|((method, _), _)| *method == m)
                     .map(|((_, step), v)| {
                         let mean = v.iter().sum::<f64>() / v.len() as f64;
-                        let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+                        let (lo, hi) = v
+                            .iter()
+                            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
                         (*step as f64, mean, lo, hi)
                     })
                     .collect();
@@ -59,7 +67,12 @@ impl CurvesPlot {
     /// Title of the figure.
     pub fn title(&self) -> String {
         let names: Vec<&str> = self.series.iter().map(|(m, _)| m.as_str()).collect();
-        format!("{}: validation {} during training — {}", self.task, self.metric.to_uppercase(), names.join(" vs "))
+        format!(
+            "{}: validation {} during training — {}",
+            self.task,
+            self.metric.to_uppercase(),
+            names.join(" vs ")
+        )
     }
 }
 

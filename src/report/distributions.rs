@@ -1,7 +1,10 @@
 //! Learned versus fixed label distributions, drawn per family from the library's own target code:
 //! 1-D curves at several labels (and σ(l) when learned per label), 2-D heatmaps side by side, P/D/N and
 //! mixture bars for one labelled example (with the mixture's label distance), and the segmentation kernel.
-use super::figure::{AXIS, DrawResult, FONT, Plot, SQUARE, TICK, TITLE, WIDE, colour, headroom, heat, int_tick, legend, padded, tick};
+use super::figure::{
+    colour, headroom, heat, int_tick, legend, padded, tick, DrawResult, Plot, AXIS, FONT, SQUARE, TICK,
+    TITLE, WIDE,
+};
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::data::Labels;
 use crate::error::{Error, Result};
@@ -42,9 +45,23 @@ pub enum Shape {
         names: Vec<String>,
     },
     /// Grid axes and the two `[n1][n2]` distributions at one label.
-    Heatmaps { axis1: Vec<f64>, axis2: Vec<f64>, axes: (String, String), label: (f64, f64), fixed: Vec<Vec<f64>>, learned: Vec<Vec<f64>>, names: [String; 2] },
+    Heatmaps {
+        axis1: Vec<f64>,
+        axis2: Vec<f64>,
+        axes: (String, String),
+        label: (f64, f64),
+        fixed: Vec<Vec<f64>>,
+        learned: Vec<Vec<f64>>,
+        names: [String; 2],
+    },
     /// Per class: state and the two target probabilities; for a mixture, its label distance `[C][C]` and name.
-    Bars { states: Vec<i64>, fixed: Vec<f64>, learned: Vec<f64>, names: [String; 2], distance: Option<(Vec<Vec<f64>>, String)> },
+    Bars {
+        states: Vec<i64>,
+        fixed: Vec<f64>,
+        learned: Vec<f64>,
+        names: [String; 2],
+        distance: Option<(Vec<Vec<f64>>, String)>,
+    },
     /// Kernels and the class-1 probability of one smoothed map, fixed and learned; the map itself.
     Segmentation { kernels: [Vec<Vec<f64>>; 2], maps: [Vec<Vec<f64>>; 2], names: [String; 2] },
 }
@@ -79,19 +96,30 @@ fn example_map() -> Tensor {
 impl DistributionPlot {
     /// Computes the figure for `task`'s label domain; `None` for a family without a figure (one-hot).
     pub fn new(task: &TaskSpec, compared: &Compared, unit: &str) -> Result<Option<Self>> {
-        let names = [format!("fixed {}", brief(&compared.fixed.to_string())), format!("learned {}", brief(&compared.learned.to_string()))];
-        let segmentation = matches!(task.dataset, DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_));
+        let names = [
+            format!("fixed {}", brief(&compared.fixed.to_string())),
+            format!("learned {}", brief(&compared.learned.to_string())),
+        ];
+        let segmentation =
+            matches!(task.dataset, DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_));
         let shape = match &task.labels {
             LabelDomain::Bins(bins) => {
                 let values = bins.values().to_vec();
                 let n = values.len();
-                let labels: Vec<f64> = [0.2, 0.5, 0.8].iter().map(|q| values[((n - 1) as f64 * q).round() as usize]).collect();
+                let labels: Vec<f64> =
+                    [0.2, 0.5, 0.8].iter().map(|q| values[((n - 1) as f64 * q).round() as usize]).collect();
                 let domain = Domain::Bins(bins.clone());
-                let y = Labels::Ordinal(Tensor::from_slice(&labels.iter().map(|v| *v as f32).collect::<Vec<_>>()));
+                let y = Labels::Ordinal(Tensor::from_slice(
+                    &labels.iter().map(|v| *v as f32).collect::<Vec<_>>(),
+                ));
                 let sigma = match (&compared.learned, &compared.fixed) {
                     (DistributionSpec::Gaussian(GaussianSpec { sigma: l }), f) if l.values().len() == n => {
                         let fixed = match f {
-                            DistributionSpec::Gaussian(GaussianSpec { sigma }) if sigma.values().len() == n => sigma.values(),
+                            DistributionSpec::Gaussian(GaussianSpec { sigma })
+                                if sigma.values().len() == n =>
+                            {
+                                sigma.values()
+                            }
                             DistributionSpec::Gaussian(GaussianSpec { sigma }) => vec![sigma.values()[0]; n],
                             _ => vec![f64::NAN; n],
                         };
@@ -99,15 +127,23 @@ impl DistributionPlot {
                     }
                     _ => None,
                 };
-                let index: Vec<usize> = labels.iter().map(|l| values.iter().position(|v| v == l).unwrap_or(0)).collect();
+                let index: Vec<usize> =
+                    labels.iter().map(|l| values.iter().position(|v| v == l).unwrap_or(0)).collect();
                 let legend = |spec: &DistributionSpec, kind: &str, i: usize| match spec {
                     DistributionSpec::Gaussian(GaussianSpec { sigma }) => {
                         let s = sigma.values();
-                        format!("{kind} σ = {}", brief(&format!("{}", if s.len() == n { s[index[i]] } else { s[0] })))
+                        format!(
+                            "{kind} σ = {}",
+                            brief(&format!("{}", if s.len() == n { s[index[i]] } else { s[0] }))
+                        )
                     }
                     other => format!("{kind} {}", brief(&other.to_string())),
                 };
-                let names = (0..labels.len()).flat_map(|i| [legend(&compared.fixed, "fixed", i), legend(&compared.learned, "learned", i)]).collect();
+                let names = (0..labels.len())
+                    .flat_map(|i| {
+                        [legend(&compared.fixed, "fixed", i), legend(&compared.learned, "learned", i)]
+                    })
+                    .collect();
                 Shape::Curves {
                     bins: values,
                     fixed: rows(&targets(&domain, &compared.fixed, &y)?)?,
@@ -123,15 +159,24 @@ impl DistributionPlot {
                 let label = (a1[a1.len() / 2], a2[a2.len() / 2]);
                 let domain = Domain::Grid(grid.clone());
                 let y = Labels::Pose(Tensor::from_slice(&[label.0 as f32, label.1 as f32]).reshape([1, 2]));
-                let grid_of =
-                    |spec: &DistributionSpec| -> Result<Vec<Vec<f64>>> { rows(&targets(&domain, spec, &y)?.reshape([a1.len() as i64, a2.len() as i64])) };
+                let grid_of = |spec: &DistributionSpec| -> Result<Vec<Vec<f64>>> {
+                    rows(&targets(&domain, spec, &y)?.reshape([a1.len() as i64, a2.len() as i64]))
+                };
                 let axes = match task.dataset {
                     DatasetSpec::MnistPose(_) => ("rotation (degrees)", "scale (%)"),
                     DatasetSpec::Pointing04(_) => ("tilt (degrees)", "pan (degrees)"),
                     _ => ("axis 1 (label units)", "axis 2 (label units)"),
                 };
                 let axes = (axes.0.to_string(), axes.1.to_string());
-                Shape::Heatmaps { fixed: grid_of(&compared.fixed)?, learned: grid_of(&compared.learned)?, axis1: a1, axis2: a2, axes, label, names }
+                Shape::Heatmaps {
+                    fixed: grid_of(&compared.fixed)?,
+                    learned: grid_of(&compared.learned)?,
+                    axis1: a1,
+                    axis2: a2,
+                    axes,
+                    label,
+                    names,
+                }
             }
             LabelDomain::Classes(c) if segmentation => {
                 let kernel = |spec: &DistributionSpec| -> Result<Vec<Vec<f64>>> {
@@ -140,7 +185,9 @@ impl DistributionPlot {
                 };
                 let domain = Domain::Segmentation { classes: c.len() as i64 };
                 let maps = Labels::Segmentation(example_map());
-                let map = |spec: &DistributionSpec| -> Result<Vec<Vec<f64>>> { rows(&targets(&domain, spec, &maps)?.get(0).get(1)) };
+                let map = |spec: &DistributionSpec| -> Result<Vec<Vec<f64>>> {
+                    rows(&targets(&domain, spec, &maps)?.get(0).get(1))
+                };
                 if !matches!(compared.learned, DistributionSpec::Segmentation(_)) {
                     return Ok(None);
                 }
@@ -168,11 +215,21 @@ impl DistributionPlot {
                     (Some(spec), Some(recorded)) => ClassSet::with_resolved(n, spec, recorded.clone()),
                     _ => ClassSet::new(n),
                 };
-                let distance = mixture.map(|spec| Ok::<_, Error>((rows(&classes.distance(&spec)?.matrix())?, spec.name()))).transpose()?;
+                let distance = mixture
+                    .map(|spec| Ok::<_, Error>((rows(&classes.distance(&spec)?.matrix())?, spec.name())))
+                    .transpose()?;
                 let domain = Domain::Classes(classes);
                 let y = Labels::MultiLabel(Tensor::from_slice(&states).reshape([1, n]));
-                let one = |spec: &DistributionSpec| -> Result<Vec<f64>> { Ok(rows(&targets(&domain, spec, &y)?)?.remove(0)) };
-                Shape::Bars { fixed: one(&compared.fixed)?, learned: one(&compared.learned)?, states, names, distance }
+                let one = |spec: &DistributionSpec| -> Result<Vec<f64>> {
+                    Ok(rows(&targets(&domain, spec, &y)?)?.remove(0))
+                };
+                Shape::Bars {
+                    fixed: one(&compared.fixed)?,
+                    learned: one(&compared.learned)?,
+                    states,
+                    names,
+                    distance,
+                }
             }
         };
         let title = Self::title_of(&shape, &task.name);
@@ -182,9 +239,16 @@ impl DistributionPlot {
     fn title_of(shape: &Shape, task: &str) -> String {
         match shape {
             Shape::Curves { .. } => format!("{task}: learned vs fixed label distribution at three labels"),
-            Shape::Heatmaps { label, .. } => format!("{task}: 2-D label distribution at label ({}, {}) — fixed vs learned", label.0, label.1),
-            Shape::Bars { .. } => format!("{task}: multi-label target of one example (P, P, D, N…) — fixed vs learned"),
-            Shape::Segmentation { .. } => format!("{task}: segmentation kernel and smoothed target — fixed vs learned"),
+            Shape::Heatmaps { label, .. } => format!(
+                "{task}: 2-D label distribution at label ({}, {}) — fixed vs learned",
+                label.0, label.1
+            ),
+            Shape::Bars { .. } => {
+                format!("{task}: multi-label target of one example (P, P, D, N…) — fixed vs learned")
+            }
+            Shape::Segmentation { .. } => {
+                format!("{task}: segmentation kernel and smoothed target — fixed vs learned")
+            }
         }
     }
 }
@@ -231,13 +295,23 @@ impl Plot for DistributionPlot {
                 for (i, label) in labels.iter().enumerate() {
                     let c = colour(i);
                     chart
-                        .draw_series(LineSeries::new(bins.iter().copied().zip(learned[i].iter().copied()), c.stroke_width(3)))?
+                        .draw_series(LineSeries::new(
+                            bins.iter().copied().zip(learned[i].iter().copied()),
+                            c.stroke_width(3),
+                        ))?
                         .label(format!("y = {label}: {}", names[2 * i + 1]))
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
                     chart
-                        .draw_series(DashedLineSeries::new(bins.iter().copied().zip(fixed[i].iter().copied()), 8, 6, c.stroke_width(2)))?
+                        .draw_series(DashedLineSeries::new(
+                            bins.iter().copied().zip(fixed[i].iter().copied()),
+                            8,
+                            6,
+                            c.stroke_width(2),
+                        ))?
                         .label(format!("y = {label}: {}", names[2 * i]))
-                        .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2))
+                        });
                 }
                 legend(&mut chart, SeriesLabelPosition::UpperRight, TICK - 2)?;
                 if let (Some((f, l)), Some(right)) = (sigma, right) {
@@ -247,7 +321,10 @@ impl Plot for DistributionPlot {
                         .x_label_area_size(55)
                         .y_label_area_size(70)
                         .caption("σ(l): one σ per label", (FONT, AXIS))
-                        .build_cartesian_2d(padded(bins.iter().copied()), headroom(padded(ys.chain([0.0])), 0.3))?;
+                        .build_cartesian_2d(
+                            padded(bins.iter().copied()),
+                            headroom(padded(ys.chain([0.0])), 0.3),
+                        )?;
                     chart
                         .configure_mesh()
                         .x_desc(format!("label ({unit})"))
@@ -259,13 +336,25 @@ impl Plot for DistributionPlot {
                         .draw()?;
                     let (c0, c1) = (colour(6), colour(0));
                     chart
-                        .draw_series(DashedLineSeries::new(bins.iter().copied().zip(f.iter().copied()), 8, 6, c0.stroke_width(2)))?
+                        .draw_series(DashedLineSeries::new(
+                            bins.iter().copied().zip(f.iter().copied()),
+                            8,
+                            6,
+                            c0.stroke_width(2),
+                        ))?
                         .label("fixed")
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c0.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 24, y)], c0.stroke_width(2))
+                        });
                     chart
-                        .draw_series(LineSeries::new(bins.iter().copied().zip(l.iter().copied()), c1.stroke_width(3)))?
+                        .draw_series(LineSeries::new(
+                            bins.iter().copied().zip(l.iter().copied()),
+                            c1.stroke_width(3),
+                        ))?
                         .label("learned")
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c1.stroke_width(3)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 24, y)], c1.stroke_width(3))
+                        });
                     legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
                 }
             }
@@ -293,7 +382,8 @@ impl Plot for DistributionPlot {
                 if let (Some(area), Some((matrix, name))) = (&right, distance) {
                     let vmax = matrix.iter().flatten().fold(0.0f64, |a, b| a.max(*b));
                     let labels: Vec<f64> = (0..n).map(|k| k as f64).collect();
-                    let title = format!("label distance ({name}): 0 dark → {} yellow", brief(&vmax.to_string()));
+                    let title =
+                        format!("label distance ({name}): 0 dark → {} yellow", brief(&vmax.to_string()));
                     heatmap(area, matrix, &labels, &labels, vmax, &title, ("class", "class"), true)?;
                 }
                 let mut chart = ChartBuilder::on(&left)
@@ -328,7 +418,9 @@ impl Plot for DistributionPlot {
                     let c = colour(if j == 0 { 6 } else { 0 });
                     let off = if j == 0 { -0.38 } else { 0.0 };
                     chart
-                        .draw_series(values.iter().enumerate().map(|(k, v)| Rectangle::new([(k as f64 + off, 0.0), (k as f64 + off + 0.38, *v)], c.filled())))?
+                        .draw_series(values.iter().enumerate().map(|(k, v)| {
+                            Rectangle::new([(k as f64 + off, 0.0), (k as f64 + off + 0.38, *v)], c.filled())
+                        }))?
                         .label(name.clone())
                         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], c.filled()));
                 }
@@ -355,7 +447,16 @@ impl Plot for DistributionPlot {
                 }
                 for (k, map) in maps.iter().enumerate() {
                     let axis: Vec<f64> = (0..map.len()).map(|i| i as f64).collect();
-                    heatmap(&panels[2 + k], map, &axis, &axis, 1.0, &format!("P(class 1), {} (0 → 1)", names[k]), ("row (pixels)", "column (pixels)"), true)?;
+                    heatmap(
+                        &panels[2 + k],
+                        map,
+                        &axis,
+                        &axis,
+                        1.0,
+                        &format!("P(class 1), {} (0 → 1)", names[k]),
+                        ("row (pixels)", "column (pixels)"),
+                        true,
+                    )?;
                 }
             }
         }
@@ -382,7 +483,12 @@ where
     let (s1, s2) = (step(a1), step(a2));
     let x = a2[0] - s2 / 2.0..a2[a2.len() - 1] + s2 / 2.0;
     let y = a1[0] - s1 / 2.0..a1[a1.len() - 1] + s1 / 2.0;
-    let mut chart = ChartBuilder::on(area).margin(15).caption(title, (FONT, AXIS - 2)).x_label_area_size(50).y_label_area_size(70).build_cartesian_2d(x, y)?;
+    let mut chart = ChartBuilder::on(area)
+        .margin(15)
+        .caption(title, (FONT, AXIS - 2))
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
     // Image rows run downwards: row r is drawn at y = last − r and labelled r.
     let last = a1[a1.len() - 1] + a1[0];
     let row_label = |y: &f64| if image_rows { int_tick(&(last - y)) } else { tick(y) };
@@ -400,7 +506,10 @@ where
     chart.draw_series(grid.iter().enumerate().flat_map(|(i, row)| {
         row.iter().enumerate().map(move |(j, v)| {
             let (cx, cy) = (a2[j], if image_rows { last - a1[i] } else { a1[i] });
-            Rectangle::new([(cx - s2 / 2.0, cy - s1 / 2.0), (cx + s2 / 2.0, cy + s1 / 2.0)], heat(v / scale).filled())
+            Rectangle::new(
+                [(cx - s2 / 2.0, cy - s1 / 2.0), (cx + s2 / 2.0, cy + s1 / 2.0)],
+                heat(v / scale).filled(),
+            )
         })
     }))?;
     Ok(())
@@ -409,10 +518,16 @@ where
 /// An error when the learned spec cannot be compared with the task's: another family (P/D/N and
 /// the mixture compare: both are multi-label targets).
 pub fn check_same_family(compared: &Compared) -> Result<()> {
-    let multilabel = |spec: &DistributionSpec| matches!(spec, DistributionSpec::Pdn(_) | DistributionSpec::Mixture(_));
-    let comparable = compared.fixed.name() == compared.learned.name() || (multilabel(&compared.fixed) && multilabel(&compared.learned));
+    let multilabel =
+        |spec: &DistributionSpec| matches!(spec, DistributionSpec::Pdn(_) | DistributionSpec::Mixture(_));
+    let comparable = compared.fixed.name() == compared.learned.name()
+        || (multilabel(&compared.fixed) && multilabel(&compared.learned));
     if !comparable {
-        return Err(Error::invalid("learned distribution", compared.learned.name(), format!("is not the task's family {}", compared.fixed.name())));
+        return Err(Error::invalid(
+            "learned distribution",
+            compared.learned.name(),
+            format!("is not the task's family {}", compared.fixed.name()),
+        ));
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Few-shot figures: the headline metric versus shots (or training fraction), one line per method
 //! with its 95 % CI band; and the paired difference of each method against the baseline with CI bars.
+use super::figure::{
+    band, colour, headroom, legend, padded, tick, DrawResult, Plot, AXIS, FONT, PLAIN, TICK, TITLE,
+};
 use crate::family::brief;
-use super::figure::{AXIS, DrawResult, FONT, PLAIN, Plot, TICK, TITLE, band, colour, headroom, legend, padded, tick};
 use crate::fewshot::{FewshotSummary, MeanCi};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,8 +29,18 @@ impl FewshotPlot<'_> {
         let s = self.summary;
         let direction = if s.higher_is_better { "higher is better" } else { "lower is better" };
         match self.which {
-            FewshotFigure::Curves => format!("{}: {} vs {} ({direction}), mean ± 95 % CI", s.task, s.metric.to_uppercase(), self.x_name()),
-            FewshotFigure::Differences => format!("{}: paired {} difference vs {} ({direction})", s.task, s.metric.to_uppercase(), s.baseline),
+            FewshotFigure::Curves => format!(
+                "{}: {} vs {} ({direction}), mean ± 95 % CI",
+                s.task,
+                s.metric.to_uppercase(),
+                self.x_name()
+            ),
+            FewshotFigure::Differences => format!(
+                "{}: paired {} difference vs {} ({direction})",
+                s.task,
+                s.metric.to_uppercase(),
+                s.baseline
+            ),
         }
     }
 
@@ -101,14 +113,19 @@ impl Plot for FewshotPlot<'_> {
         let series = self.series();
         let xs: Vec<f64> = self.summary.settings.iter().map(|s| self.x(s.x())).collect();
         let ci = |m: &MeanCi| if m.ci95.is_finite() { m.ci95 } else { 0.0 };
-        let mut ys: Vec<f64> = series.iter().flat_map(|(_, p)| p.iter().flat_map(|(_, m)| [m.mean - ci(m), m.mean + ci(m)])).collect();
+        let mut ys: Vec<f64> = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().flat_map(|(_, m)| [m.mean - ci(m), m.mean + ci(m)]))
+            .collect();
         if self.which == FewshotFigure::Differences {
             ys.push(0.0);
         }
         let y_range = headroom(padded(ys), 0.35);
         let y_desc = match self.which {
             FewshotFigure::Curves => self.metric_axis.clone(),
-            FewshotFigure::Differences => format!("{} − {}: {}", "method", self.summary.baseline, self.metric_axis),
+            FewshotFigure::Differences => {
+                format!("{} − {}: {}", "method", self.summary.baseline, self.metric_axis)
+            }
         };
         let mut builder = ChartBuilder::on(root);
         builder.caption(self.title(), (FONT, TITLE)).margin(20).x_label_area_size(60).y_label_area_size(90);
@@ -133,12 +150,19 @@ impl Plot for FewshotPlot<'_> {
                     .y_desc(y_desc.as_str())
                     .axis_desc_style((FONT, AXIS))
                     .label_style((FONT, TICK))
-                    .x_label_formatter(&|x: &f64| if shots { format!("{}", x.round()) } else { format!("{x:.0}") })
+                    .x_label_formatter(&|x: &f64| {
+                        if shots {
+                            format!("{}", x.round())
+                        } else {
+                            format!("{x:.0}")
+                        }
+                    })
                     .y_label_formatter(&tick)
                     .draw()?;
                 let n = series.len();
                 if self.which == FewshotFigure::Differences {
-                    let (a, b) = (if shots { lo / 1.3 } else { lo - 5.0 }, if shots { hi * 1.3 } else { hi + 5.0 });
+                    let (a, b) =
+                        (if shots { lo / 1.3 } else { lo - 5.0 }, if shots { hi * 1.3 } else { hi + 5.0 });
                     chart
                         .draw_series(LineSeries::new(vec![(a, 0.0), (b, 0.0)], BLACK.stroke_width(2)))?
                         .label("no difference (paired on the same episodes)")
@@ -150,23 +174,39 @@ impl Plot for FewshotPlot<'_> {
                     if self.which == FewshotFigure::Curves {
                         let lower: Vec<f64> = pts.iter().map(|(_, m)| m.mean - ci(m)).collect();
                         let upper: Vec<f64> = pts.iter().map(|(_, m)| m.mean + ci(m)).collect();
-                        chart.draw_series(std::iter::once(Polygon::new(band(&px, &lower, &upper), c.mix(0.15).filled())))?;
+                        chart.draw_series(std::iter::once(Polygon::new(
+                            band(&px, &lower, &upper),
+                            c.mix(0.15).filled(),
+                        )))?;
                     }
                     chart
-                        .draw_series(LineSeries::new(px.iter().zip(pts).map(|(x, (_, m))| (*x, m.mean)), c.stroke_width(3)))?
+                        .draw_series(LineSeries::new(
+                            px.iter().zip(pts).map(|(x, (_, m))| (*x, m.mean)),
+                            c.stroke_width(3),
+                        ))?
                         .label(self.label(name))
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+                    chart.draw_series(px.iter().zip(pts).map(|(x, (_, m))| {
+                        ErrorBar::new_vertical(
+                            *x,
+                            m.mean - ci(m),
+                            m.mean,
+                            m.mean + ci(m),
+                            c.stroke_width(2),
+                            10,
+                        )
+                    }))?;
                     chart.draw_series(
-                        px.iter().zip(pts).map(|(x, (_, m))| ErrorBar::new_vertical(*x, m.mean - ci(m), m.mean, m.mean + ci(m), c.stroke_width(2), 10)),
+                        px.iter().zip(pts).map(|(x, (_, m))| Circle::new((*x, m.mean), 5, c.filled())),
                     )?;
-                    chart.draw_series(px.iter().zip(pts).map(|(x, (_, m))| Circle::new((*x, m.mean), 5, c.filled())))?;
                 }
                 legend(chart, SeriesLabelPosition::UpperRight, TICK)?;
             }};
         }
         if shots {
             let x_range = (lo / 1.3).max(0.5)..hi * 1.3;
-            let mut chart = builder.build_cartesian_2d(x_range.log_scale().with_key_points(xs.clone()), y_range)?;
+            let mut chart =
+                builder.build_cartesian_2d(x_range.log_scale().with_key_points(xs.clone()), y_range)?;
             draw_all!(&mut chart);
         } else {
             let mut chart = builder.build_cartesian_2d((lo - 5.0).max(0.0)..hi + 5.0, y_range)?;

@@ -70,7 +70,11 @@ where
 }
 
 /// The legend of every figure: at `position`, on a white box with a black border.
-pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition, size: u32) -> DrawResult
+pub fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> DrawResult
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
@@ -103,7 +107,13 @@ pub fn colour(i: usize) -> RGBColor {
 
 /// Viridis-like colour of `t` in [0, 1] (dark purple → yellow).
 pub fn heat(t: f64) -> RGBColor {
-    const STOPS: [(f64, f64, f64); 5] = [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * (STOPS.len() - 1) as f64;
     let i = (t.floor() as usize).min(STOPS.len() - 2);
     let f = t - i as f64;
@@ -114,7 +124,10 @@ pub fn heat(t: f64) -> RGBColor {
 
 /// A range covering the finite `values` with 5 % margins (a unit range around a constant).
 pub fn padded(values: impl IntoIterator<Item = f64>) -> std::ops::Range<f64> {
-    let (lo, hi) = values.into_iter().filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
     if !lo.is_finite() {
         return 0.0..1.0;
     }
@@ -170,8 +183,14 @@ mod tests {
         assert_eq!(padded([2.0, 2.0]), 1.9..2.1);
         assert_eq!(heat(0.0), RGBColor(68, 1, 84));
         assert_eq!(heat(1.0), RGBColor(253, 231, 37));
-        assert_eq!((tick(&20.0), tick(&0.25), tick(&-2.0)), ("20".to_string(), "0.25".to_string(), "-2".to_string()));
+        assert_eq!(
+            (tick(&20.0), tick(&0.25), tick(&-2.0)),
+            ("20".to_string(), "0.25".to_string(), "-2".to_string())
+        );
         assert_eq!(headroom(0.0..1.0, 0.5), 0.0..1.5);
-        assert_eq!(band(&[0.0, 1.0], &[0.0, 0.0], &[1.0, 2.0]), vec![(0.0, 1.0), (1.0, 2.0), (1.0, 0.0), (0.0, 0.0)]);
+        assert_eq!(
+            band(&[0.0, 1.0], &[0.0, 0.0], &[1.0, 2.0]),
+            vec![(0.0, 1.0), (1.0, 2.0), (1.0, 0.0), (0.0, 0.0)]
+        );
     }
 }

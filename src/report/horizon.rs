@@ -1,13 +1,15 @@
 //! The look-ahead horizon figure: the scalar φ that hypergradient studies of one task learned,
 //! against how many inner steps each kept on the graph (`unroll`), short-horizon bias made visible.
-use super::figure::{colour, headroom, int_tick, legend, padded, render, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE};
+use super::figure::{
+    colour, headroom, int_tick, legend, padded, render, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE,
+};
 use super::index::Section;
-use crate::error::Result;
-use std::path::Path;
 use super::runs::{Run, RunKind};
+use crate::error::Result;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use std::path::Path;
 
 /// One hypergradient study at one horizon.
 pub struct HorizonRun {
@@ -41,9 +43,14 @@ impl HorizonPlot {
             if s.method != "hypergradient" || learned.phi().len() != 1 || s.state.history.is_empty() {
                 continue;
             }
-            let entry = HorizonRun { unroll: s.unroll, trajectory: s.state.history.iter().map(|r| r.phi[0]).collect(), learned: learned.phi()[0] };
+            let entry = HorizonRun {
+                unroll: s.unroll,
+                trajectory: s.state.history.iter().map(|r| r.phi[0]).collect(),
+                learned: learned.phi()[0],
+            };
             let name = learned.phi_names(1, None).remove(0);
-            let axis = if name == "σ" { format!("σ ({})", super::runs::label_unit(Some(task))) } else { name };
+            let axis =
+                if name == "σ" { format!("σ ({})", super::runs::label_unit(Some(task))) } else { name };
             let fixed = Some(task.distribution.phi()).filter(|p| p.len() == 1).map(|p| p[0]);
             match plots.iter_mut().find(|p| p.task == task.name) {
                 Some(plot) if plot.runs.iter().any(|r| r.unroll == entry.unroll) => {}
@@ -68,7 +75,8 @@ impl HorizonPlot {
         let caption = "Left: the φ each outer step trained with, one line per horizon K (inner steps kept on the graph). \
                        Right: the φ each study returned against K. Dashed: the task's fixed value.";
         let figure = render(self, out, &format!("horizon-{}", self.task), &self.title(), caption)?;
-        let rows: String = self.runs.iter().map(|r| format!("| {} | {:.3} |\n", r.unroll, r.learned)).collect();
+        let rows: String =
+            self.runs.iter().map(|r| format!("| {} | {:.3} |\n", r.unroll, r.learned)).collect();
         let text = format!("| K | learned {} |\n|---|---|\n{rows}", self.axis);
         Ok(Section { heading: format!("Look-ahead horizon on {}", self.task), text, figures: vec![figure] })
     }
@@ -86,12 +94,20 @@ impl Plot for HorizonPlot {
         let root = root.titled(&self.title(), (FONT, TITLE))?;
         let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
         let axis = &self.axis;
-        let values = self.runs.iter().flat_map(|r| r.trajectory.iter().chain(std::iter::once(&r.learned)).copied()).chain(self.fixed);
+        let values = self
+            .runs
+            .iter()
+            .flat_map(|r| r.trajectory.iter().chain(std::iter::once(&r.learned)).copied())
+            .chain(self.fixed);
         let y_range = headroom(padded(values), 0.1 + 0.07 * (self.runs.len() + 1) as f64);
 
         // φ per outer step, one line per horizon.
         let steps = self.runs.iter().map(|r| r.trajectory.len()).max().unwrap_or(1) as f64;
-        let mut chart = ChartBuilder::on(&left).margin(15).x_label_area_size(55).y_label_area_size(80).build_cartesian_2d(0.5..steps + 0.5, y_range.clone())?;
+        let mut chart = ChartBuilder::on(&left)
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.5..steps + 0.5, y_range.clone())?;
         chart
             .configure_mesh()
             .x_desc("outer step")
@@ -104,16 +120,26 @@ impl Plot for HorizonPlot {
         for (i, run) in self.runs.iter().enumerate() {
             let c = colour(i).to_rgba();
             chart
-                .draw_series(LineSeries::new(run.trajectory.iter().enumerate().map(|(s, v)| ((s + 1) as f64, *v)), c.stroke_width(3)))?
+                .draw_series(LineSeries::new(
+                    run.trajectory.iter().enumerate().map(|(s, v)| ((s + 1) as f64, *v)),
+                    c.stroke_width(3),
+                ))?
                 .label(format!("K = {}", run.unroll))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
         }
         if let Some(v) = self.fixed {
             let c = colour(7).to_rgba();
             chart
-                .draw_series(DashedLineSeries::new(vec![(0.5, v), (steps + 0.5, v)], 8, 6, c.stroke_width(2)))?
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.5, v), (steps + 0.5, v)],
+                    8,
+                    6,
+                    c.stroke_width(2),
+                ))?
                 .label(format!("task's fixed value {v}"))
-                .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2))
+                });
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
 
@@ -143,9 +169,16 @@ impl Plot for HorizonPlot {
         if let Some(v) = self.fixed {
             let c = colour(7).to_rgba();
             chart
-                .draw_series(DashedLineSeries::new(vec![(0.7, v), (k_max * 1.4, v)], 8, 6, c.stroke_width(2)))?
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.7, v), (k_max * 1.4, v)],
+                    8,
+                    6,
+                    c.stroke_width(2),
+                ))?
                 .label(format!("task's fixed value {v}"))
-                .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2))
+                });
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
         Ok(())

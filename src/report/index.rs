@@ -19,7 +19,14 @@ impl Section {
     pub fn markdown(&self) -> String {
         let mut out = format!("## {}\n\n{}\n", self.heading, self.text.trim_end());
         for f in &self.figures {
-            out.push_str(&format!("\n![{}]({})\n\n*{}* {} ([SVG]({}))\n", f.title, file_name(&f.png), f.title, f.caption, file_name(&f.svg)));
+            out.push_str(&format!(
+                "\n![{}]({})\n\n*{}* {} ([SVG]({}))\n",
+                f.title,
+                file_name(&f.png),
+                f.title,
+                f.caption,
+                file_name(&f.svg)
+            ));
         }
         out.push('\n');
         out

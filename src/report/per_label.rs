@@ -1,7 +1,7 @@
 //! Per-label error of a train run (`metrics.json` field `per_label`): test MAE of the expected label
 //! versus the true label, mean over seeds per method, above the number of test examples per label
 //! (where the error sits: rare labels at the ends of the range versus the well-populated middle).
-use super::figure::{AXIS, DrawResult, FONT, Plot, TICK, TITLE, colour, headroom, legend, padded, tick};
+use super::figure::{colour, headroom, legend, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE};
 use crate::train::metrics::LabelError;
 use crate::train::summary::MemberResult;
 use plotters::coord::Shift;
@@ -52,7 +52,11 @@ impl PerLabelPlot {
             .iter()
             .enumerate()
             .map(|(k, name)| {
-                let pts = by.iter().filter(|((j, _), _)| *j == k).map(|(_, (label, v))| (*label, v.iter().sum::<f64>() / v.len() as f64)).collect();
+                let pts = by
+                    .iter()
+                    .filter(|((j, _), _)| *j == k)
+                    .map(|(_, (label, v))| (*label, v.iter().sum::<f64>() / v.len() as f64))
+                    .collect();
                 (name.clone(), pts)
             })
             .collect();
@@ -82,7 +86,8 @@ impl Plot for PerLabelPlot {
         let step = labels.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
         let half = if step.is_finite() { step / 2.0 } else { 0.5 };
         let x = padded(labels.iter().copied());
-        let x = (x.start.min(labels.first().copied().unwrap_or(0.0) - half))..(x.end.max(labels.last().copied().unwrap_or(1.0) + half));
+        let x = (x.start.min(labels.first().copied().unwrap_or(0.0) - half))
+            ..(x.end.max(labels.last().copied().unwrap_or(1.0) + half));
         let ys = self.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).chain(std::iter::once(0.0));
         let mut chart = ChartBuilder::on(&top)
             .margin(20)
@@ -126,9 +131,9 @@ impl Plot for PerLabelPlot {
             .label_style((FONT, TICK))
             .draw()?;
         let bar = RGBColor(150, 150, 150);
-        counts.draw_series(
-            self.counts.iter().map(|(l, n)| Rectangle::new([(l - half * 0.8, 0.0), (l + half * 0.8, *n as f64)], bar.mix(0.45).filled())),
-        )?;
+        counts.draw_series(self.counts.iter().map(|(l, n)| {
+            Rectangle::new([(l - half * 0.8, 0.0), (l + half * 0.8, *n as f64)], bar.mix(0.45).filled())
+        }))?;
         Ok(())
     }
 }

@@ -3,14 +3,15 @@
 use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
 use crate::data::LabelKind;
 use crate::error::{Error, Result};
-use crate::fewshot::{EpisodeRecord, FewshotSummary};
 use crate::family::DistributionSpec;
+use crate::fewshot::{EpisodeRecord, FewshotSummary};
 use crate::label::LabelDistance;
 use crate::meta::objective::QueryLoss;
 use crate::meta::search::{SearchOutcome, SearchState};
 use crate::rundir::records::{
-    read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE, CURVES_FILE,
-    FEWSHOT_SUMMARY_FILE, LABEL_DISTANCE_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE, SESSIONS_FILE, STATE_FILE,
+    read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE,
+    CURVES_FILE, FEWSHOT_SUMMARY_FILE, LABEL_DISTANCE_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE,
+    SESSIONS_FILE, STATE_FILE,
 };
 use crate::rundir::RunDir;
 use crate::train::metrics::LabelError;
@@ -92,18 +93,37 @@ impl Run {
         let kind = match header.command {
             RunCommand::Search => {
                 let learned = read_learned(&dir)?;
-                let outcome = if dir.file(SEARCH_SUMMARY_FILE).exists() { Some(dir.read_json(SEARCH_SUMMARY_FILE)?) } else { None };
-                let StudyHeader { method, distribution: template, query_loss, unroll } = dir.read_json::<StudyMethod>(CONFIG_FILE)?.study;
+                let outcome = if dir.file(SEARCH_SUMMARY_FILE).exists() {
+                    Some(dir.read_json(SEARCH_SUMMARY_FILE)?)
+                } else {
+                    None
+                };
+                let StudyHeader { method, distribution: template, query_loss, unroll } =
+                    dir.read_json::<StudyMethod>(CONFIG_FILE)?.study;
                 let label_distance = match (&task, dir.file(LABEL_DISTANCE_FILE)) {
-                    (Some(TaskSpec { labels: LabelDomain::Classes(c), .. }), file) if file.exists() => Some(LabelDistance::from_csv(&file, c.len() as i64)?),
+                    (Some(TaskSpec { labels: LabelDomain::Classes(c), .. }), file) if file.exists() => {
+                        Some(LabelDistance::from_csv(&file, c.len() as i64)?)
+                    }
                     _ => None,
                 };
-                RunKind::Search(Box::new(SearchRun { method, state: dir.read_json(STATE_FILE)?, learned, outcome, label_distance, template, query_loss, unroll }))
+                RunKind::Search(Box::new(SearchRun {
+                    method,
+                    state: dir.read_json(STATE_FILE)?,
+                    learned,
+                    outcome,
+                    label_distance,
+                    template,
+                    query_loss,
+                    unroll,
+                }))
             }
-            RunCommand::Fewshot if !dir.file(FEWSHOT_SUMMARY_FILE).exists() => return Err(incomplete_fewshot(&dir, path)?),
+            RunCommand::Fewshot if !dir.file(FEWSHOT_SUMMARY_FILE).exists() => {
+                return Err(incomplete_fewshot(&dir, path)?)
+            }
             RunCommand::Fewshot => RunKind::Fewshot(dir.read_json(FEWSHOT_SUMMARY_FILE)?),
             RunCommand::Train => {
-                let metrics: Option<TrainMetrics> = if dir.file(METRICS_FILE).exists() { Some(dir.read_json(METRICS_FILE)?) } else { None };
+                let metrics: Option<TrainMetrics> =
+                    if dir.file(METRICS_FILE).exists() { Some(dir.read_json(METRICS_FILE)?) } else { None };
                 let (members, per_label) = metrics.map_or((vec![], None), |m| (m.members, m.per_label));
                 RunKind::Train(TrainRun { curves: dir.read_jsonl(CURVES_FILE)?, members, per_label })
             }
@@ -128,7 +148,11 @@ fn incomplete_fewshot(dir: &RunDir, path: &Path) -> Result<Error> {
     let sessions: Vec<SessionRecord> = dir.read_jsonl(SESSIONS_FILE)?;
     let command = match sessions.last() {
         Some(s) => s.command_line.iter().map(|a| shell_quoted(a)).collect::<Vec<_>>().join(" "),
-        None => format!("dldl-meta fewshot --task {} … --out {} (the command that started it)", config.task_file.display(), path.display()),
+        None => format!(
+            "dldl-meta fewshot --task {} … --out {} (the command that started it)",
+            config.task_file.display(),
+            path.display()
+        ),
     };
     Ok(Error::data(
         path,
@@ -173,7 +197,9 @@ pub fn query_loss_unit(task: Option<&TaskSpec>, loss: QueryLoss) -> String {
     match (task.map(TaskSpec::label_kind), loss) {
         (None, _) => "as logged".into(),
         (Some(_), QueryLoss::Kl) => "nats".into(),
-        (Some(LabelKind::Ordinal | LabelKind::Pose), QueryLoss::Aligned) => format!("MAE, {}", label_unit(task)),
+        (Some(LabelKind::Ordinal | LabelKind::Pose), QueryLoss::Aligned) => {
+            format!("MAE, {}", label_unit(task))
+        }
         (Some(LabelKind::MultiLabel), QueryLoss::Aligned) => "1 − Smooth-AP".into(),
         (Some(LabelKind::Segmentation), QueryLoss::Aligned) => "1 − soft IoU".into(),
     }

@@ -1,6 +1,8 @@
 //! Outer-loop trajectories of a search: φ per outer step (with the task's fixed φ dashed), and the
 //! query loss per step with a ±1 sd band over the step's episodes, from `state.json`'s history.
-use super::figure::{AXIS, DrawResult, FONT, Plot, TICK, TITLE, WIDE, band, colour, headroom, int_tick, legend, padded, tick};
+use super::figure::{
+    band, colour, headroom, int_tick, legend, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE,
+};
 use crate::family::DistributionSpec;
 use crate::meta::search::StepRecord;
 use plotters::coord::Shift;
@@ -54,17 +56,26 @@ impl Plot for TrajectoryPlot<'_> {
         let d = self.history.first().map_or(0, |r| r.phi.len());
         let names = phi_names(self.default, d, self.labels.as_deref());
         // A scalar fixed σ is compared with every per-label σ.
-        let fixed = self.default.map(|s| s.phi()).map(|p| if p.len() == 1 && d > 1 { vec![p[0]; d] } else { p }).filter(|p| p.len() == d);
+        let fixed = self
+            .default
+            .map(|s| s.phi())
+            .map(|p| if p.len() == 1 && d > 1 { vec![p[0]; d] } else { p })
+            .filter(|p| p.len() == d);
 
         // φ per step.
-        let ys = self.history.iter().flat_map(|r| r.phi.iter().copied()).chain(fixed.iter().flatten().copied());
+        let ys =
+            self.history.iter().flat_map(|r| r.phi.iter().copied()).chain(fixed.iter().flatten().copied());
         let entries = if d > 6 { 2 } else { 2 * d };
         let mut chart = ChartBuilder::on(&left)
             .margin(15)
             .x_label_area_size(55)
             .y_label_area_size(80)
             .build_cartesian_2d(x_range.clone(), headroom(padded(ys), 0.15 + 0.07 * entries as f64))?;
-        let phi_desc = if names.iter().all(|n| n.starts_with('σ') && !n.contains("pixels")) { format!("φ ({})", self.unit) } else { "φ".to_string() };
+        let phi_desc = if names.iter().all(|n| n.starts_with('σ') && !n.contains("pixels")) {
+            format!("φ ({})", self.unit)
+        } else {
+            "φ".to_string()
+        };
         chart
             .configure_mesh()
             .x_desc("outer step")
@@ -79,11 +90,18 @@ impl Plot for TrajectoryPlot<'_> {
         let shared = fixed.as_ref().is_some_and(|f| d > 1 && f.iter().all(|x| *x == f[0]));
         for (i, name) in names.iter().enumerate() {
             let c = if many { colour(0).mix(0.5).to_rgba() } else { colour(i).to_rgba() };
-            let points = steps.iter().zip(self.history).map(|(x, r)| (*x, r.phi.get(i).copied().unwrap_or(f64::NAN)));
-            let line = chart.draw_series(LineSeries::new(points, c.stroke_width(if many { 1 } else { 3 })))?;
+            let points =
+                steps.iter().zip(self.history).map(|(x, r)| (*x, r.phi.get(i).copied().unwrap_or(f64::NAN)));
+            let line =
+                chart.draw_series(LineSeries::new(points, c.stroke_width(if many { 1 } else { 3 })))?;
             if !many || i == 0 {
-                let label = if many { format!("learned φ, one line per label ({d})") } else { format!("learned {name}") };
-                line.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+                let label = if many {
+                    format!("learned φ, one line per label ({d})")
+                } else {
+                    format!("learned {name}")
+                };
+                line.label(label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
             }
         }
         if let Some(f) = &fixed {
@@ -98,9 +116,16 @@ impl Plot for TrajectoryPlot<'_> {
                 let c = if shared { colour(7).to_rgba() } else { colour(i).to_rgba() };
                 let v = f[i];
                 chart
-                    .draw_series(DashedLineSeries::new(vec![(x_range.start, v), (x_range.end, v)], 8, 6, c.stroke_width(2)))?
+                    .draw_series(DashedLineSeries::new(
+                        vec![(x_range.start, v), (x_range.end, v)],
+                        8,
+                        6,
+                        c.stroke_width(2),
+                    ))?
                     .label(format!("fixed {name} = {v}"))
-                    .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        DashedPathElement::new(vec![(x, y), (x + 24, y)], 5, 3, c.stroke_width(2))
+                    });
             }
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
@@ -110,8 +135,11 @@ impl Plot for TrajectoryPlot<'_> {
         let lower: Vec<f64> = self.history.iter().map(|r| r.loss_mean - r.loss_sd.max(0.0)).collect();
         let upper: Vec<f64> = self.history.iter().map(|r| r.loss_mean + r.loss_sd.max(0.0)).collect();
         let ys = lower.iter().chain(&upper).copied();
-        let mut chart =
-            ChartBuilder::on(&right).margin(15).x_label_area_size(55).y_label_area_size(80).build_cartesian_2d(x_range, headroom(padded(ys), 0.3))?;
+        let mut chart = ChartBuilder::on(&right)
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x_range, headroom(padded(ys), 0.3))?;
         chart
             .configure_mesh()
             .x_desc("outer step")

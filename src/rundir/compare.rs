@@ -65,8 +65,12 @@ fn walk(path: &str, stored: &Value, now: &Value, out: &mut Vec<Difference>) {
                 walk(&format!("{path}/{i}"), x, y, out);
             }
         }
-        (Value::String(a), Value::String(b)) if a != b && (a.contains('\n') || b.contains('\n')) => out.push(first_differing_line(path, a, b)),
-        (a, b) if a != b => out.push(Difference { path: path.to_string(), stored: shown(Some(a)), now: shown(Some(b)) }),
+        (Value::String(a), Value::String(b)) if a != b && (a.contains('\n') || b.contains('\n')) => {
+            out.push(first_differing_line(path, a, b))
+        }
+        (a, b) if a != b => {
+            out.push(Difference { path: path.to_string(), stored: shown(Some(a)), now: shown(Some(b)) })
+        }
         _ => {}
     }
 }

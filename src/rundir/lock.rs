@@ -17,13 +17,28 @@ impl RunLock {
     /// process into it; an error names the holder when another process has it.
     pub fn acquire(root: &Path) -> Result<RunLock> {
         let path = root.join(LOCK_FILE);
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(Error::data(root, format!("is in use: {}; wait for it to end or choose another --out", holder_of(&mut file)))),
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::data(
+                    root,
+                    format!(
+                        "is in use: {}; wait for it to end or choose another --out",
+                        holder_of(&mut file)
+                    ),
+                ))
+            }
             Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        let holder = serde_json::to_string(&LockHolder::this_process()).map_err(|e| Error::data(&path, e.to_string()))?;
+        let holder = serde_json::to_string(&LockHolder::this_process())
+            .map_err(|e| Error::data(&path, e.to_string()))?;
         file.set_len(0)
             .and_then(|_| file.rewind())
             .and_then(|_| writeln!(file, "{holder}"))
@@ -74,7 +89,11 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let first = RunLock::acquire(&root).unwrap();
         let err = RunLock::acquire(&root).unwrap_err().to_string();
-        assert!(err.contains(&format!("pid {}", std::process::id())) && err.contains(&format!("host {}", host_name())), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id()))
+                && err.contains(&format!("host {}", host_name())),
+            "{err}"
+        );
         drop(first);
         RunLock::acquire(&root).unwrap();
         std::fs::remove_dir_all(&root).unwrap();

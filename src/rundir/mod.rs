@@ -32,7 +32,8 @@ impl RunDir {
     /// another process holds it. The lock is held as long as the returned directory lives.
     /// Returns the directory and whether it already held this run.
     pub fn open<T: Serialize>(root: &Path, config: &T) -> Result<(RunDir, bool)> {
-        let config = serde_json::to_value(config).map_err(|e| Error::data(root.join(CONFIG_FILE), e.to_string()))?;
+        let config =
+            serde_json::to_value(config).map_err(|e| Error::data(root.join(CONFIG_FILE), e.to_string()))?;
         refuse_foreign(root)?;
         fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let dir = RunDir { root: root.to_path_buf(), _lock: Some(Arc::new(RunLock::acquire(root)?)) };
@@ -78,7 +79,8 @@ impl RunDir {
 
     /// Writes `value` as pretty JSON through a temporary file and a rename (never half-written).
     pub fn write_json<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(|e| Error::data(self.file(name), e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(value).map_err(|e| Error::data(self.file(name), e.to_string()))?;
         self.write_text(name, &text)
     }
 
@@ -95,7 +97,8 @@ impl RunDir {
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let path = self.file(name);
         let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::data(&path, format!("not valid JSON for this record: {e}")))
+        serde_json::from_str(&text)
+            .map_err(|e| Error::data(&path, format!("not valid JSON for this record: {e}")))
     }
 
     /// Appends one JSON line and flushes it. A torn last line left by a killed writer is cut off
@@ -103,14 +106,23 @@ impl RunDir {
     pub fn append_jsonl<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let path = self.file(name);
         let line = serde_json::to_string(value).map_err(|e| Error::data(&path, e.to_string()))?;
-        let mut f = OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
         cut_torn_tail(&mut f).map_err(|e| Error::io(&path, e))?;
         writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::io(&path, e))
     }
 
     /// Replaces a JSONL file by `values`, one line each, atomically (as [`RunDir::write_text`]).
     pub fn write_jsonl<T: Serialize>(&self, name: &str, values: &[T]) -> Result<()> {
-        let lines: Vec<String> = values.iter().map(serde_json::to_string).collect::<std::result::Result<_, _>>().map_err(|e| Error::data(self.file(name), e.to_string()))?;
+        let lines: Vec<String> = values
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::data(self.file(name), e.to_string()))?;
         self.write_text(name, &lines.iter().map(|l| format!("{l}\n")).collect::<String>())
     }
 
@@ -121,14 +133,19 @@ impl RunDir {
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Err(Error::data(&path, "is not UTF-8 text (a JSON line per record was expected)")),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(Error::data(&path, "is not UTF-8 text (a JSON line per record was expected)"))
+            }
             Err(e) => return Err(Error::io(&path, e)),
         };
-        let complete = if text.ends_with('\n') { &text[..] } else { &text[..text.rfind('\n').map_or(0, |i| i + 1)] };
+        let complete =
+            if text.ends_with('\n') { &text[..] } else { &text[..text.rfind('\n').map_or(0, |i| i + 1)] };
         complete
             .lines()
             .enumerate()
-            .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1))))
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| Error::data(&path, format!("line {}: {e}", i + 1)))
+            })
             .collect()
     }
 }
@@ -139,7 +156,9 @@ fn session(config: &serde_json::Value, resumed: bool) -> SessionRecord {
     SessionRecord {
         pid: holder.pid,
         host: holder.host,
-        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         resumed,
         command_line: std::env::args().collect(),
         recorded: compare::recorded_part(config),
@@ -155,7 +174,10 @@ fn refuse_foreign(root: &Path) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(root, e))?;
         if entry.file_name() != LOCK_FILE {
-            return Err(Error::data(root, "exists, is not empty and has no config.json; choose another --out"));
+            return Err(Error::data(
+                root,
+                "exists, is not empty and has no config.json; choose another --out",
+            ));
         }
     }
     Ok(())
@@ -187,7 +209,9 @@ pub fn null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, 
 }
 
 /// Reads a metric map whose NaN values JSON holds as `null` (see [`null_as_nan`]).
-pub fn metrics_null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<crate::train::metrics::Metrics, D::Error> {
+pub fn metrics_null_as_nan<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<crate::train::metrics::Metrics, D::Error> {
     let raw = std::collections::BTreeMap::<String, Option<f64>>::deserialize(d)?;
     Ok(raw.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
 }
@@ -240,7 +264,11 @@ mod tests {
         OpenOptions::new().append(true).open(dir.file("t.jsonl")).unwrap().write_all(b"{\"hal").unwrap();
         assert_eq!(dir.read_jsonl::<i64>("t.jsonl").unwrap(), vec![1, 2]);
         dir.append_jsonl("t.jsonl", &3).unwrap();
-        assert_eq!(fs::read_to_string(dir.file("t.jsonl")).unwrap(), "1\n2\n3\n", "the next line does not continue the torn one");
+        assert_eq!(
+            fs::read_to_string(dir.file("t.jsonl")).unwrap(),
+            "1\n2\n3\n",
+            "the next line does not continue the torn one"
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 }

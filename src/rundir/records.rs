@@ -2,8 +2,8 @@
 //! commands that write them (`train`, `search`, `fewshot`) and those that read them (`eval`, `report`).
 use super::RunDir;
 use crate::error::{Error, Result};
-use crate::fewshot::FewshotSpec;
 use crate::family::DistributionSpec;
+use crate::fewshot::FewshotSpec;
 use crate::meta::StudySpec;
 use crate::model::NetworkSpec;
 use crate::runtime::RunEnvironment;
@@ -193,9 +193,23 @@ mod tests {
 
     #[test]
     fn train_metrics_with_failed_members_round_trip() {
-        let failed = MemberOutcome { failure: Some(crate::train::trainer::Failure { step: 3, loss: f64::NAN }), ..Default::default() };
-        let member = MemberResult { method: "onehot".into(), seed: 0, metrics: [("mae".to_string(), f64::NAN)].into(), failure: Some("non-finite loss NaN at step 3".into()) };
-        let record = TrainMetrics { split: "test".into(), seconds: 1.5, members: vec![member], outcomes: vec![failed], per_label: None };
+        let failed = MemberOutcome {
+            failure: Some(crate::train::trainer::Failure { step: 3, loss: f64::NAN }),
+            ..Default::default()
+        };
+        let member = MemberResult {
+            method: "onehot".into(),
+            seed: 0,
+            metrics: [("mae".to_string(), f64::NAN)].into(),
+            failure: Some("non-finite loss NaN at step 3".into()),
+        };
+        let record = TrainMetrics {
+            split: "test".into(),
+            seconds: 1.5,
+            members: vec![member],
+            outcomes: vec![failed],
+            per_label: None,
+        };
         let text = serde_json::to_string(&record).unwrap();
         let back: TrainMetrics = serde_json::from_str(&text).unwrap();
         assert!(back.members[0].metrics["mae"].is_nan());

@@ -21,8 +21,10 @@ pub fn shift_by(x: &Tensor, offsets: &[i64], max: i64) -> Tensor {
     let padded = x.reshape([n, c, h, w]).constant_pad_nd([max, max, max, max]);
     let offsets = Tensor::from_slice(offsets).to_device(device).reshape([n, 2]) + max;
     let axis = |len: i64| Tensor::arange(len, (Kind::Int64, device));
-    let rows = (offsets.select(1, 0).reshape([n, 1, 1, 1]) + axis(h).reshape([1, 1, h, 1])).expand([n, c, h, w + 2 * max], false);
-    let cols = (offsets.select(1, 1).reshape([n, 1, 1, 1]) + axis(w).reshape([1, 1, 1, w])).expand([n, c, h, w], false);
+    let rows = (offsets.select(1, 0).reshape([n, 1, 1, 1]) + axis(h).reshape([1, 1, h, 1]))
+        .expand([n, c, h, w + 2 * max], false);
+    let cols = (offsets.select(1, 1).reshape([n, 1, 1, 1]) + axis(w).reshape([1, 1, 1, w]))
+        .expand([n, c, h, w], false);
     padded.gather(2, &rows, false).gather(3, &cols, false).reshape(s.as_slice())
 }
 
@@ -39,7 +41,11 @@ mod tests {
         let moved = out.get(0).get(0);
         for (c, i, j) in [(0, 0, 0), (1, 1, 3), (0, 2, 2), (1, 0, 1)] {
             let (si, sj) = (i + 1, j - 2);
-            let want = if (0..3).contains(&si) && (0..4).contains(&sj) { x.double_value(&[0, 0, c, si, sj]) } else { 0.0 };
+            let want = if (0..3).contains(&si) && (0..4).contains(&sj) {
+                x.double_value(&[0, 0, c, si, sj])
+            } else {
+                0.0
+            };
             assert_eq!(moved.double_value(&[c, i, j]), want, "pixel ({c}, {i}, {j})");
         }
         // The whole row that comes from below the image is zero.
@@ -50,6 +56,9 @@ mod tests {
     fn flips_reverse_only_marked_samples() {
         let x = Tensor::arange(8, (Kind::Float, Device::Cpu)).reshape([1, 2, 1, 1, 4]);
         let out = flip_where(&x, &[true, false], Device::Cpu);
-        assert_eq!(Vec::<f32>::try_from(out.flatten(0, -1)).unwrap(), vec![3.0, 2.0, 1.0, 0.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(
+            Vec::<f32>::try_from(out.flatten(0, -1)).unwrap(),
+            vec![3.0, 2.0, 1.0, 0.0, 4.0, 5.0, 6.0, 7.0]
+        );
     }
 }

@@ -60,6 +60,9 @@ mod tests {
         let mut b = BatchSampler::new((0..10).collect(), 7);
         let mut c = BatchSampler::new((0..10).collect(), 7);
         assert_eq!(b.next_batch(25), c.next_batch(25));
-        assert_ne!(BatchSampler::new((0..10).collect(), 8).next_batch(10), BatchSampler::new((0..10).collect(), 7).next_batch(10));
+        assert_ne!(
+            BatchSampler::new((0..10).collect(), 8).next_batch(10),
+            BatchSampler::new((0..10).collect(), 7).next_batch(10)
+        );
     }
 }

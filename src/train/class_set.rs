@@ -56,10 +56,16 @@ impl ClassSet {
     pub fn distance(&self, spec: &DistanceSpec) -> Result<LabelDistance> {
         if *spec == DistanceSpec::Cooccurrence {
             return self.cooccurrence.clone().ok_or_else(|| {
-                Error::invalid("distance", "cooccurrence", "needs the task's training labels, which are not loaded here")
+                Error::invalid(
+                    "distance",
+                    "cooccurrence",
+                    "needs the task's training labels, which are not loaded here",
+                )
             });
         }
-        let mut resolved = self.resolved.lock().map_err(|_| Error::invalid("distance", spec.name(), "the distance cache was poisoned by a panic"))?;
+        let mut resolved = self.resolved.lock().map_err(|_| {
+            Error::invalid("distance", spec.name(), "the distance cache was poisoned by a panic")
+        })?;
         if let Some(d) = resolved.get(spec) {
             return Ok(d.clone());
         }

@@ -96,7 +96,9 @@ impl TrainSpec {
     pub fn optimizer_spec(&self) -> OptimizerSpec {
         let base = match self.optimizer {
             OptimizerKind::Adam => OptimizerSpec::adam(self.lr),
-            OptimizerKind::AdamW => OptimizerSpec { kind: OptimizerKind::AdamW, ..OptimizerSpec::adam(self.lr) },
+            OptimizerKind::AdamW => {
+                OptimizerSpec { kind: OptimizerKind::AdamW, ..OptimizerSpec::adam(self.lr) }
+            }
             OptimizerKind::Sgd => OptimizerSpec::sgd(self.lr, self.momentum),
         };
         OptimizerSpec { weight_decay: self.weight_decay, ..base }
@@ -115,7 +117,11 @@ impl TrainSpec {
             return Err(Error::invalid("shift", self.shift, "must be >= 0 pixels"));
         }
         if self.warmup_steps > self.steps {
-            return Err(Error::invalid("warmup_steps", self.warmup_steps, format!("must be <= the {} training steps", self.steps)));
+            return Err(Error::invalid(
+                "warmup_steps",
+                self.warmup_steps,
+                format!("must be <= the {} training steps", self.steps),
+            ));
         }
         if self.schedule == Schedule::Step && self.step_every == 0 {
             return Err(Error::invalid("step_every", 0, "must be >= 1 with schedule = \"step\""));
@@ -151,7 +157,11 @@ mod tests {
         assert_eq!(spec.optimizer, OptimizerKind::Adam);
         spec.validate().unwrap();
         assert!(toml::from_str::<TrainSpec>("steps = 1\nbatch = 8\nlr = 0.1\nlearning_rate = 2\n").is_err());
-        for bad in ["steps = 0\nbatch = 8\nlr = 0.1", "steps = 5\nbatch = 0\nlr = 0.1", "steps = 5\nbatch = 8\nlr = -1"] {
+        for bad in [
+            "steps = 0\nbatch = 8\nlr = 0.1",
+            "steps = 5\nbatch = 0\nlr = 0.1",
+            "steps = 5\nbatch = 8\nlr = -1",
+        ] {
             assert!(toml::from_str::<TrainSpec>(bad).unwrap().validate().is_err(), "{bad}");
         }
     }
@@ -186,7 +196,8 @@ mod tests {
 
     #[test]
     fn bad_schedules_and_rates_are_errors() {
-        let parse = |extra: &str| toml::from_str::<TrainSpec>(&format!("steps = 10\nbatch = 8\nlr = 0.2\n{extra}"));
+        let parse =
+            |extra: &str| toml::from_str::<TrainSpec>(&format!("steps = 10\nbatch = 8\nlr = 0.2\n{extra}"));
         assert!(parse("schedule = \"linear\"").unwrap_err().to_string().contains("unknown variant `linear`"));
         for (extra, name) in [
             ("schedule = \"step\"", "step_every"),
@@ -202,7 +213,8 @@ mod tests {
 
     #[test]
     fn cosine_schedule_decays_to_zero() {
-        let spec: TrainSpec = toml::from_str("steps = 10\nbatch = 8\nlr = 1.0\nschedule = \"cosine\"\n").unwrap();
+        let spec: TrainSpec =
+            toml::from_str("steps = 10\nbatch = 8\nlr = 1.0\nschedule = \"cosine\"\n").unwrap();
         assert!((spec.lr_at(0) - 1.0).abs() < 1e-12);
         assert!((spec.lr_at(5) - 0.5).abs() < 1e-12);
         assert!(spec.lr_at(10).abs() < 1e-12);

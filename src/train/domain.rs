@@ -48,7 +48,12 @@ impl Domain {
             Error::invalid(
                 "distribution family",
                 family.name(),
-                format!("does not apply to {} labels on a {} domain{}", labels.kind(), self.name(), self.hint()),
+                format!(
+                    "does not apply to {} labels on a {} domain{}",
+                    labels.kind(),
+                    self.name(),
+                    self.hint()
+                ),
             )
         })
     }
@@ -83,7 +88,11 @@ impl Domain {
     }
 
     fn hint(&self) -> String {
-        let note = if matches!(self, Domain::Classes(_)) { "; pdn:p_d=0,p_n=0 is the hard multi-label target" } else { "" };
+        let note = if matches!(self, Domain::Classes(_)) {
+            "; pdn:p_d=0,p_n=0 is the hard multi-label target"
+        } else {
+            ""
+        };
         format!(" (use {}{note})", DistributionSpec::names_for(self.label_kind()))
     }
 }
@@ -126,7 +135,8 @@ mod tests {
     #[test]
     fn segmentation_targets_must_keep_the_map_size() {
         let domain = Domain::Segmentation { classes: 2 };
-        let maps = Labels::Segmentation(Tensor::from_slice(&[0i64, 1, 1, 0, 1, 1, 0, 0, 1]).reshape([1, 3, 3]));
+        let maps =
+            Labels::Segmentation(Tensor::from_slice(&[0i64, 1, 1, 0, 1, 1, 0, 0, 1]).reshape([1, 3, 3]));
         let phi = Tensor::from_slice(&[1.0f64]);
         let same: DistributionSpec = "segmentation:sigma=1,kernel=3,stride=1".parse().unwrap();
         assert_eq!(domain.targets(&same, &phi, &maps).unwrap().dist.size(), vec![1, 2, 3, 3]);

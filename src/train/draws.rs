@@ -44,7 +44,11 @@ impl StepRandomness {
             flips.extend(flip);
             offsets.extend(offset);
         }
-        let masks = if self.sites.is_empty() { vec![] } else { draw_mask_values(&self.sites, &mut self.dropout, spec.batch) };
+        let masks = if self.sites.is_empty() {
+            vec![]
+        } else {
+            draw_mask_values(&self.sites, &mut self.dropout, spec.batch)
+        };
         StepDraws { batches, flips, offsets, masks }
     }
 }
@@ -67,4 +71,3 @@ pub struct StepDraws {
     pub offsets: Vec<i64>,
     pub masks: Vec<Vec<f32>>,
 }
-

@@ -31,7 +31,14 @@ impl EvalSpec {
 }
 
 /// Metrics of each member `p` on `sets[p]` (dataset indices), with its own method's loss.
-pub fn evaluate(net: &Network, params: &Params, data: &TrainData, methods: &[Method], sets: &[Vec<i64>], spec: &EvalSpec) -> Result<Vec<Metrics>> {
+pub fn evaluate(
+    net: &Network,
+    params: &Params,
+    data: &TrainData,
+    methods: &[Method],
+    sets: &[Vec<i64>],
+    spec: &EvalSpec,
+) -> Result<Vec<Metrics>> {
     check_sets(params, sets, methods.len())?;
     let population = params.population() as usize;
     let (probs, loss_sum) = forward_sets(net, params, data, Some(methods), sets, spec.chunk)?;
@@ -48,25 +55,52 @@ pub fn evaluate(net: &Network, params: &Params, data: &TrainData, methods: &[Met
 
 /// Expected label of each member `p` on `sets[p]` (dataset indices), in the order of the set, on
 /// the CPU: `[N_p]` for bins, `[N_p, 2]` for a grid; an error for other domains.
-pub fn expected_labels(net: &Network, params: &Params, data: &TrainData, sets: &[Vec<i64>], chunk: i64) -> Result<Vec<Tensor>> {
+pub fn expected_labels(
+    net: &Network,
+    params: &Params,
+    data: &TrainData,
+    sets: &[Vec<i64>],
+    chunk: i64,
+) -> Result<Vec<Tensor>> {
     check_sets(params, sets, sets.len())?;
     let (probs, _) = forward_sets(net, params, data, None, sets, chunk)?;
     probs.iter().map(|q| expectation(data.domain, q)).collect()
 }
 
 /// Per-label MAE of each member on `sets[p]` for ordinal (bins) tasks; `None` for other domains.
-pub fn per_label_errors(net: &Network, params: &Params, data: &TrainData, sets: &[Vec<i64>], chunk: i64) -> Result<Option<Vec<Vec<LabelError>>>> {
+pub fn per_label_errors(
+    net: &Network,
+    params: &Params,
+    data: &TrainData,
+    sets: &[Vec<i64>],
+    chunk: i64,
+) -> Result<Option<Vec<Vec<LabelError>>>> {
     let (Domain::Bins(bins), Labels::Ordinal(y)) = (data.domain, data.labels) else {
         return Ok(None);
     };
     let expected = expected_labels(net, params, data, sets, chunk)?;
-    Ok(Some(expected.iter().zip(sets).map(|(e, s)| metrics::per_label_mae(e, &y.index_select(0, &Tensor::from_slice(s).to_device(y.device())), bins)).collect()))
+    Ok(Some(
+        expected
+            .iter()
+            .zip(sets)
+            .map(|(e, s)| {
+                metrics::per_label_mae(
+                    e,
+                    &y.index_select(0, &Tensor::from_slice(s).to_device(y.device())),
+                    bins,
+                )
+            })
+            .collect(),
+    ))
 }
 
 fn check_sets(params: &Params, sets: &[Vec<i64>], methods: usize) -> Result<()> {
     let population = params.population() as usize;
     if sets.len() != population || methods != population {
-        return Err(Error::shape("evaluate", format!("{population} members, {} index sets, {methods} methods", sets.len())));
+        return Err(Error::shape(
+            "evaluate",
+            format!("{population} members, {} index sets, {methods} methods", sets.len()),
+        ));
     }
     if let Some(p) = sets.iter().position(|s| s.is_empty()) {
         return Err(Error::invalid("evaluation set", format!("member {p}"), "is empty"));
@@ -77,13 +111,21 @@ fn check_sets(params: &Params, sets: &[Vec<i64>], methods: usize) -> Result<()> 
 /// Forward passes without gradients over every member's set in chunks of `chunk` samples per
 /// member: per member the softmax probabilities `[N_p, C]` on the CPU and, when `methods` are
 /// given, the summed loss of each member's own method.
-fn forward_sets(net: &Network, params: &Params, data: &TrainData, methods: Option<&[Method]>, sets: &[Vec<i64>], chunk: i64) -> Result<(Vec<Tensor>, Vec<f64>)> {
+fn forward_sets(
+    net: &Network,
+    params: &Params,
+    data: &TrainData,
+    methods: Option<&[Method]>,
+    sets: &[Vec<i64>],
+    chunk: i64,
+) -> Result<(Vec<Tensor>, Vec<f64>)> {
     let population = params.population() as usize;
     let _guard = tch::no_grad_guard();
     let longest = sets.iter().map(Vec::len).max().unwrap_or(0) as i64;
     let mut probs: Vec<Vec<Tensor>> = (0..population).map(|_| vec![]).collect();
     let mut loss_sum = vec![0.0; population];
-    let phis: Vec<Tensor> = methods.into_iter().flatten().map(|m| phi_of(&m.target, data.inputs.device())).collect();
+    let phis: Vec<Tensor> =
+        methods.into_iter().flatten().map(|m| phi_of(&m.target, data.inputs.device())).collect();
     let mut start = 0;
     while start < longest {
         let len = chunk.min(longest - start);
@@ -101,7 +143,8 @@ fn forward_sets(net: &Network, params: &Params, data: &TrainData, methods: Optio
             let logits_p = logits.get(p as i64).narrow(0, 0, real);
             if let Some(methods) = methods {
                 let rows = &sets[p][start as usize..(start + real) as usize];
-                loss_sum[p] += data.loss(&methods[p], &phis[p], &logits_p, rows)?.double_value(&[]) * real as f64;
+                loss_sum[p] +=
+                    data.loss(&methods[p], &phis[p], &logits_p, rows)?.double_value(&[]) * real as f64;
             }
             probs[p].push(logits_p.softmax(1, Kind::Float).to_device(Device::Cpu));
         }
@@ -118,12 +161,20 @@ pub fn phi_of(spec: &DistributionSpec, device: Device) -> Tensor {
 /// Task metrics for probabilities `q` of one member and its labels (CPU).
 fn task_metrics(domain: &Domain, q: &Tensor, labels: &Labels, spec: &EvalSpec) -> Result<Metrics> {
     let mut m = match (domain, labels) {
-        (Domain::Bins(_), Labels::Ordinal(y)) => metrics::ordinal(&expectation(domain, q)?, &argmax_label(domain, q)?, y, spec.ordinal),
-        (Domain::Grid(grid), Labels::Pose(y)) => {
-            metrics::pose(&expectation(domain, q)?, &argmax_label(domain, q)?, y, &q.argmax(1, false), &grid_cell(grid, y)?)
+        (Domain::Bins(_), Labels::Ordinal(y)) => {
+            metrics::ordinal(&expectation(domain, q)?, &argmax_label(domain, q)?, y, spec.ordinal)
         }
+        (Domain::Grid(grid), Labels::Pose(y)) => metrics::pose(
+            &expectation(domain, q)?,
+            &argmax_label(domain, q)?,
+            y,
+            &q.argmax(1, false),
+            &grid_cell(grid, y)?,
+        ),
         (Domain::Classes(_), Labels::MultiLabel(states)) => metrics::multilabel(q, states),
-        (Domain::Segmentation { classes }, Labels::Segmentation(maps)) => metrics::segmentation(&q.argmax(1, false), maps, *classes),
+        (Domain::Segmentation { classes }, Labels::Segmentation(maps)) => {
+            metrics::segmentation(&q.argmax(1, false), maps, *classes)
+        }
         _ => return Err(Error::invalid("labels", labels.kind(), "do not match the task's label domain")),
     };
     if !matches!(domain, Domain::Segmentation { .. }) {

@@ -24,7 +24,8 @@ impl Default for OrdinalMetricSpec {
 }
 
 fn values(t: &Tensor) -> Vec<f64> {
-    Vec::<f64>::try_from(&t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double).reshape([-1])).unwrap_or_default()
+    Vec::<f64>::try_from(&t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double).reshape([-1]))
+        .unwrap_or_default()
 }
 
 /// MAE (expectation and argmax), ε-error and CS(θ) for `[N]` predictions and labels.
@@ -37,7 +38,10 @@ pub fn ordinal(expected: &Tensor, argmax: &Tensor, labels: &Tensor, spec: Ordina
     m.insert("mae_argmax".into(), a.iter().zip(&y).map(|(p, t)| (p - t).abs()).sum::<f64>() / n);
     let s2 = 2.0 * spec.epsilon_sigma * spec.epsilon_sigma;
     m.insert("eps_error".into(), err.iter().map(|d| 1.0 - (-d * d / s2).exp()).sum::<f64>() / n);
-    m.insert(format!("cs{}", spec.cs_threshold), err.iter().filter(|d| **d <= spec.cs_threshold).count() as f64 / n);
+    m.insert(
+        format!("cs{}", spec.cs_threshold),
+        err.iter().filter(|d| **d <= spec.cs_threshold).count() as f64 / n,
+    );
     m
 }
 
@@ -57,7 +61,8 @@ pub struct LabelError {
 /// order; bins without examples are left out.
 pub fn per_label_mae(expected: &Tensor, labels: &Tensor, bins: &Bins) -> Vec<LabelError> {
     let (e, y) = (values(expected), values(labels));
-    let index = bins.nearest_index(&labels.to_device(tch::Device::Cpu)).map(|t| values(&t)).unwrap_or_default();
+    let index =
+        bins.nearest_index(&labels.to_device(tch::Device::Cpu)).map(|t| values(&t)).unwrap_or_default();
     let mut sums = vec![(0usize, 0.0f64); bins.len()];
     for ((p, t), i) in e.iter().zip(&y).zip(&index) {
         let s = &mut sums[*i as usize];
@@ -74,10 +79,17 @@ pub fn per_label_mae(expected: &Tensor, labels: &Tensor, bins: &Bins) -> Vec<Lab
 
 /// Per-axis MAE, joint MAE (mean of both axes) for expectation and argmax, and accuracy (argmax cell
 /// equal to the true cell) for `[N, 2]` predictions.
-pub fn pose(expected: &Tensor, argmax: &Tensor, labels: &Tensor, predicted_cell: &Tensor, true_cell: &Tensor) -> Metrics {
+pub fn pose(
+    expected: &Tensor,
+    argmax: &Tensor,
+    labels: &Tensor,
+    predicted_cell: &Tensor,
+    true_cell: &Tensor,
+) -> Metrics {
     let (e, a, y) = (values(expected), values(argmax), values(labels));
     let n = (y.len() / 2).max(1) as f64;
-    let axis = |p: &[f64], k: usize| p.chunks(2).zip(y.chunks(2)).map(|(p, t)| (p[k] - t[k]).abs()).sum::<f64>() / n;
+    let axis =
+        |p: &[f64], k: usize| p.chunks(2).zip(y.chunks(2)).map(|(p, t)| (p[k] - t[k]).abs()).sum::<f64>() / n;
     let mut m = Metrics::new();
     m.insert("mae_axis1".into(), axis(&e, 0));
     m.insert("mae_axis2".into(), axis(&e, 1));
@@ -179,16 +191,28 @@ mod tests {
         let e = Tensor::from_slice(&[1.0f32, 3.0, 20.0, 17.0]);
         let y = Tensor::from_slice(&[0.0f32, 0.0, 20.0, 19.0]);
         let got = per_label_mae(&e, &y, &bins);
-        assert_eq!(got, vec![LabelError { label: 0.0, count: 2, mae: 2.0 }, LabelError { label: 20.0, count: 2, mae: 1.0 }]);
+        assert_eq!(
+            got,
+            vec![
+                LabelError { label: 0.0, count: 2, mae: 2.0 },
+                LabelError { label: 20.0, count: 2, mae: 1.0 }
+            ]
+        );
     }
 
     #[test]
     fn average_precision_by_hand() {
         // Ranked: P, N, P, (difficult skipped), N → precisions at recall ½: 1, at recall 1: 2/3.
-        let ap = average_precision(&[0.9, 0.8, 0.7, 0.65, 0.6], &[true, false, true, false, false], &[false, false, false, true, false]).unwrap();
+        let ap = average_precision(
+            &[0.9, 0.8, 0.7, 0.65, 0.6],
+            &[true, false, true, false, false],
+            &[false, false, false, true, false],
+        )
+        .unwrap();
         assert!((ap - (0.5 * 1.0 + 0.5 * 2.0 / 3.0)).abs() < 1e-12);
         // A later, higher precision lifts the envelope: P N N P P → recalls ⅓,⅔,1 with precisions 1, ½, ⅗.
-        let ap = average_precision(&[5., 4., 3., 2., 1.], &[true, false, false, true, true], &[false; 5]).unwrap();
+        let ap =
+            average_precision(&[5., 4., 3., 2., 1.], &[true, false, false, true, true], &[false; 5]).unwrap();
         assert!((ap - (1.0 / 3.0 + 2.0 / 3.0 * 0.6)).abs() < 1e-12);
         assert!(average_precision(&[1.0], &[false], &[false]).is_none());
     }

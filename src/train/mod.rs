@@ -18,9 +18,9 @@ pub mod summary;
 pub mod surrogates;
 pub mod trace;
 pub mod trainer;
+pub mod unroll;
 pub mod update;
 pub mod warm_start;
-pub mod unroll;
 
 pub use class_set::ClassSet;
 pub use config::{Freeze, Schedule, TrainSpec};

@@ -52,11 +52,19 @@ impl Method {
             LossKind::KlL1 { lambda } => Ok(kl()? + l1_expectation(domain, logits, labels)? * lambda),
             LossKind::SmoothAp { tau } => match labels {
                 Labels::MultiLabel(states) => smooth_ap_loss(logits, states, tau),
-                other => Err(Error::invalid("query loss", "smooth-ap", format!("needs multi-label labels, not {}", other.kind()))),
+                other => Err(Error::invalid(
+                    "query loss",
+                    "smooth-ap",
+                    format!("needs multi-label labels, not {}", other.kind()),
+                )),
             },
             LossKind::SoftIou => match labels {
                 Labels::Segmentation(maps) => soft_iou_loss(logits, maps),
-                other => Err(Error::invalid("query loss", "soft-iou", format!("needs segmentation labels, not {}", other.kind()))),
+                other => Err(Error::invalid(
+                    "query loss",
+                    "soft-iou",
+                    format!("needs segmentation labels, not {}", other.kind()),
+                )),
             },
         }
     }
@@ -80,7 +88,9 @@ impl FromStr for Method {
         let (head, rest) = text.split_once(':').unwrap_or((text, ""));
         let kl = |spec: &str| -> Result<Method> { Ok(Method { target: spec.parse()?, loss: LossKind::Kl }) };
         match head {
-            "l1" if rest.is_empty() => Ok(Method { target: DistributionSpec::Onehot(OnehotSpec {}), loss: LossKind::L1 }),
+            "l1" if rest.is_empty() => {
+                Ok(Method { target: DistributionSpec::Onehot(OnehotSpec {}), loss: LossKind::L1 })
+            }
             "ls" => kl(&format!("smoothing:epsilon={rest}")),
             "dldl" => kl(&format!("gaussian:{rest}")),
             "dldlv2" => {
@@ -98,7 +108,10 @@ impl FromStr for Method {
                 if !(lambda.is_finite() && lambda >= 0.0) {
                     return Err(Error::invalid("lambda", text, "must be a finite number >= 0"));
                 }
-                Ok(Method { target: format!("gaussian:{}", kept.join(",")).parse()?, loss: LossKind::KlL1 { lambda } })
+                Ok(Method {
+                    target: format!("gaussian:{}", kept.join(",")).parse()?,
+                    loss: LossKind::KlL1 { lambda },
+                })
             }
             _ => kl(text),
         }
@@ -110,7 +123,11 @@ impl fmt::Display for Method {
         match (&self.loss, &self.target) {
             (LossKind::L1, _) => write!(f, "l1"),
             (LossKind::KlL1 { lambda }, DistributionSpec::Gaussian(_)) => {
-                write!(f, "dldlv2:{},lambda={lambda}", self.target.to_string().trim_start_matches("gaussian:"))
+                write!(
+                    f,
+                    "dldlv2:{},lambda={lambda}",
+                    self.target.to_string().trim_start_matches("gaussian:")
+                )
             }
             (LossKind::KlL1 { lambda }, target) => write!(f, "{target}+l1:{lambda}"),
             (LossKind::Kl, target) => write!(f, "{target}"),
@@ -144,7 +161,10 @@ mod tests {
         let logits = Tensor::zeros([2, 3], (Kind::Float, tch::Device::Cpu));
         let labels = Labels::Ordinal(Tensor::from_slice(&[0.0f32, 2.0]));
         let method: Method = "l1".parse().unwrap();
-        let loss = method.loss(&domain, &Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), &logits, &labels).unwrap().double_value(&[]);
+        let loss = method
+            .loss(&domain, &Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), &logits, &labels)
+            .unwrap()
+            .double_value(&[]);
         assert!((loss - 1.0).abs() < 1e-6);
     }
 }

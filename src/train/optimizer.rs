@@ -30,7 +30,15 @@ pub struct OptimizerSpec {
 impl OptimizerSpec {
     /// Adam with PyTorch's defaults and learning rate `lr`.
     pub fn adam(lr: f64) -> Self {
-        OptimizerSpec { kind: OptimizerKind::Adam, lr, momentum: 0.0, weight_decay: 0.0, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        OptimizerSpec {
+            kind: OptimizerKind::Adam,
+            lr,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
     }
 
     /// SGD with `momentum` and learning rate `lr`.
@@ -40,9 +48,20 @@ impl OptimizerSpec {
 
     /// lr > 0, 0 ≤ momentum < 1, weight decay ≥ 0, 0 ≤ β < 1, eps > 0, all finite.
     pub fn validate(&self) -> Result<()> {
-        let check = |name: &str, v: f64, ok: bool, rule: &str| if ok && v.is_finite() { Ok(()) } else { Err(Error::invalid(name, v, rule)) };
+        let check = |name: &str, v: f64, ok: bool, rule: &str| {
+            if ok && v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::invalid(name, v, rule))
+            }
+        };
         check("lr", self.lr, self.lr > 0.0, "must be finite and > 0")?;
-        check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "must satisfy 0 <= momentum < 1")?;
+        check(
+            "momentum",
+            self.momentum,
+            (0.0..1.0).contains(&self.momentum),
+            "must satisfy 0 <= momentum < 1",
+        )?;
         check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, "must be >= 0")?;
         check("beta1", self.beta1, (0.0..1.0).contains(&self.beta1), "must satisfy 0 <= beta1 < 1")?;
         check("beta2", self.beta2, (0.0..1.0).contains(&self.beta2), "must satisfy 0 <= beta2 < 1")?;
@@ -89,18 +108,32 @@ impl OptimizerState {
 impl OptimizerSpec {
     /// The L2 decay added to the gradient (zero for AdamW, whose decay is decoupled).
     pub fn l2_decay(&self) -> f64 {
-        if self.kind == OptimizerKind::AdamW { 0.0 } else { self.weight_decay }
+        if self.kind == OptimizerKind::AdamW {
+            0.0
+        } else {
+            self.weight_decay
+        }
     }
 
     /// The factor AdamW multiplies the parameters by before its step at learning rate `lr` (1 otherwise).
     pub fn decoupled_factor(&self, lr: f64) -> f64 {
-        if self.kind == OptimizerKind::AdamW { 1.0 - lr * self.weight_decay } else { 1.0 }
+        if self.kind == OptimizerKind::AdamW {
+            1.0 - lr * self.weight_decay
+        } else {
+            1.0
+        }
     }
 }
 
 /// One update with learning rate `lr`: returns the new parameters and state. Differentiable when
 /// the inputs carry a graph (`create_graph` gradients), so K steps can be unrolled.
-pub fn step(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &OptimizerState) -> (Vec<Tensor>, OptimizerState) {
+pub fn step(
+    spec: &OptimizerSpec,
+    lr: f64,
+    params: &[Tensor],
+    grads: &[Tensor],
+    state: &OptimizerState,
+) -> (Vec<Tensor>, OptimizerState) {
     let t = state.step + 1;
     let mut next = OptimizerState { step: t, first: vec![], second: vec![] };
     let mut updated = Vec::with_capacity(params.len());
@@ -140,7 +173,9 @@ mod tests {
     /// Our functional update against tch's own optimisers (libtorch's implementations) on a quadratic.
     fn compare(spec: OptimizerSpec, mut reference: nn::Optimizer, w: &Tensor) {
         let target = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]);
-        let loss_of = |p: &Tensor| (p - &target).square().sum(Kind::Float) + p.pow_tensor_scalar(4).sum(Kind::Float) * 0.01;
+        let loss_of = |p: &Tensor| {
+            (p - &target).square().sum(Kind::Float) + p.pow_tensor_scalar(4).sum(Kind::Float) * 0.01
+        };
         let mut ours = vec![w.detach().copy()];
         let mut state = OptimizerState::new(&ours);
         for _ in 0..25 {
@@ -175,7 +210,8 @@ mod tests {
     #[test]
     fn adamw_equals_libtorch_adamw() {
         let (vs, w) = var_store();
-        let spec = OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
+        let spec =
+            OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
         let opt = nn::AdamW { wd: 0.1, ..Default::default() }.build(&vs, 0.05).unwrap();
         compare(spec, opt, &w);
         drop(vs);
@@ -192,7 +228,8 @@ mod tests {
     /// ```
     #[test]
     fn adamw_equals_torch_optim_adamw() {
-        let spec = OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
+        let spec =
+            OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
         let target = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]);
         let mut w = vec![Tensor::from_slice(&[0.3f32, 0.1, -0.4, 2.0])];
         let mut state = OptimizerState::new(&w);
@@ -200,7 +237,7 @@ mod tests {
             let g = (&w[0] - &target) * 2.0;
             (w, state) = step(&spec, spec.lr, &w, &[g], &state);
         }
-        let torch = Tensor::from_slice(&[0.3966318666934967f32, -0.000712074339389801, -0.2963595986366272, 2.0797362327575684]);
+        let torch = Tensor::from_slice(&[0.396_631_87_f32, -0.000_712_074_34, -0.296_359_6, 2.079_736_2]);
         let diff = (&w[0] - torch).abs().max().double_value(&[]);
         assert!(diff < 1e-6, "differs from torch.optim.AdamW by {diff}");
     }

@@ -16,7 +16,11 @@ pub fn expectation(domain: &Domain, q: &Tensor) -> Result<Tensor> {
             let b = q.sum_dim_intlist(1, false, Kind::Float).matmul(&grid.axis2.tensor(Kind::Float, device));
             Ok(Tensor::stack(&[a, b], 1))
         }
-        _ => Err(Error::invalid("prediction", "expectation", "only ordinal (bins) and pose (grid) tasks have an expected label")),
+        _ => Err(Error::invalid(
+            "prediction",
+            "expectation",
+            "only ordinal (bins) and pose (grid) tasks have an expected label",
+        )),
     }
 }
 
@@ -28,11 +32,16 @@ pub fn argmax_label(domain: &Domain, q: &Tensor) -> Result<Tensor> {
         Domain::Bins(bins) => Ok(bins.tensor(Kind::Float, device).index_select(0, &best)),
         Domain::Grid(grid) => {
             let c2 = grid.axis2.len() as i64;
-            let a = grid.axis1.tensor(Kind::Float, device).index_select(0, &best.divide_scalar_mode(c2, "floor"));
+            let a =
+                grid.axis1.tensor(Kind::Float, device).index_select(0, &best.divide_scalar_mode(c2, "floor"));
             let b = grid.axis2.tensor(Kind::Float, device).index_select(0, &best.remainder(c2));
             Ok(Tensor::stack(&[a, b], 1))
         }
-        _ => Err(Error::invalid("prediction", "argmax label", "only ordinal (bins) and pose (grid) tasks have a label value")),
+        _ => Err(Error::invalid(
+            "prediction",
+            "argmax label",
+            "only ordinal (bins) and pose (grid) tasks have a label value",
+        )),
     }
 }
 

@@ -3,13 +3,18 @@
 use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
 use super::setup::PreparedTask;
 use super::summary::{table, MemberResult};
-use super::trainer::{chunked_done, chunked_total, train_chunked_segment, Failure, PopulationRun, Segment, TrainEvent};
+use super::trainer::{
+    chunked_done, chunked_total, train_chunked_segment, Failure, PopulationRun, Segment, TrainEvent,
+};
 use super::warm_start::WarmStart;
 use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
-use crate::model::Params;
 use crate::data::{reads_external_data, DataRoots, Pool};
 use crate::error::{Error, Result};
-use crate::rundir::records::{CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, STATS_FILE, TABLE_FILE};
+use crate::model::Params;
+use crate::rundir::records::{
+    CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, STATS_FILE,
+    TABLE_FILE,
+};
 use crate::rundir::RunDir;
 use crate::runtime::RunEnvironment;
 use std::path::PathBuf;
@@ -79,7 +84,10 @@ struct TrainPlan {
 }
 
 /// Runs `config` (or reports it when its directory already holds it finished).
-pub fn run_train(config: &TrainRunConfig, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<TrainRunOutcome> {
+pub fn run_train(
+    config: &TrainRunConfig,
+    observer: &mut dyn FnMut(TrainRunEvent),
+) -> Result<TrainRunOutcome> {
     let plan = TrainPlan::new(config)?;
     let (dir, resumed) = RunDir::open(&config.out, &plan.record)?;
     if let Some(stats) = &plan.prepared.input_stats {
@@ -117,21 +125,37 @@ impl TrainPlan {
         let members = members_of(&prepared, &methods, config);
         let start = match &config.init {
             Some(warm) => {
-                let per_seed = warm.load(&config.task_file, &prepared.inner.network, config.seeds as usize, config.device)?;
-                Some(Params::concat(&methods.iter().flat_map(|_| per_seed.iter().map(|p| p.map(Tensor::shallow_clone))).collect::<Vec<_>>())?)
+                let per_seed = warm.load(
+                    &config.task_file,
+                    &prepared.inner.network,
+                    config.seeds as usize,
+                    config.device,
+                )?;
+                Some(Params::concat(
+                    &methods
+                        .iter()
+                        .flat_map(|_| per_seed.iter().map(|p| p.map(Tensor::shallow_clone)))
+                        .collect::<Vec<_>>(),
+                )?)
             }
             None => None,
         };
         let record = TrainConfig {
             command: RunCommand::Train,
             task_file: config.task_file.clone(),
-            task_toml: std::fs::read_to_string(&config.task_file).map_err(|e| Error::io(&config.task_file, e))?,
+            task_toml: std::fs::read_to_string(&config.task_file)
+                .map_err(|e| Error::io(&config.task_file, e))?,
             methods: methods.iter().map(|m| m.to_string()).collect(),
             seeds: members.iter().map(|m| m.seed).collect(),
             train: prepared.inner.train.clone(),
             network: prepared.inner.network.spec().clone(),
-            split_sizes: Pool::ALL.iter().map(|p| (p.name().to_string(), prepared.split.pool(*p).len())).collect(),
-            data_root: reads_external_data(&prepared.task).then(|| std::path::absolute(&config.roots.external).unwrap_or_else(|_| config.roots.external.clone())),
+            split_sizes: Pool::ALL
+                .iter()
+                .map(|p| (p.name().to_string(), prepared.split.pool(*p).len()))
+                .collect(),
+            data_root: reads_external_data(&prepared.task).then(|| {
+                std::path::absolute(&config.roots.external).unwrap_or_else(|_| config.roots.external.clone())
+            }),
             environment: RunEnvironment::current(config.device),
             init: config.init.as_ref().map(|w| w.to_string()),
         };
@@ -139,11 +163,17 @@ impl TrainPlan {
     }
 
     /// Trains every member, evaluates it on the test split and writes the run directory.
-    fn train(&self, config: &TrainRunConfig, dir: &RunDir, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<TrainRunOutcome> {
+    fn train(
+        &self,
+        config: &TrainRunConfig,
+        dir: &RunDir,
+        observer: &mut dyn FnMut(TrainRunEvent),
+    ) -> Result<TrainRunOutcome> {
         let device = config.device;
         let inner = &self.prepared.inner;
         let inputs = self.prepared.dataset.inputs.to_device(device);
-        let data = TrainData { inputs: &inputs, labels: &self.prepared.dataset.labels, domain: &inner.domain };
+        let data =
+            TrainData { inputs: &inputs, labels: &self.prepared.dataset.labels, domain: &inner.domain };
         let eval = EvalSpec::for_reference(self.prepared.task.distribution.clone());
         let trainer = Trainer { net: &inner.network, data: &data, spec: &inner.train, eval: &eval, device };
         let chunk = config.chunk.unwrap_or_else(|| trainer.default_chunk());
@@ -168,27 +198,58 @@ impl TrainPlan {
     }
 
     /// Trains the members in chunks, logging every validation to [`CURVES_FILE`].
-    fn train_members(&self, trainer: &Trainer, chunk: usize, dir: &RunDir, observer: &mut dyn FnMut(TrainRunEvent)) -> Result<PopulationRun> {
+    fn train_members(
+        &self,
+        trainer: &Trainer,
+        chunk: usize,
+        dir: &RunDir,
+        observer: &mut dyn FnMut(TrainRunEvent),
+    ) -> Result<PopulationRun> {
         let steps = trainer.spec.steps;
         let total = chunked_total(self.members.len(), chunk, steps) as u64;
-        observer(TrainRunEvent::Started { members: self.members.len(), methods: self.methods.len(), seeds: self.record.seeds.len() as u64 / self.methods.len() as u64, steps, total, device: trainer.device });
+        observer(TrainRunEvent::Started {
+            members: self.members.len(),
+            methods: self.methods.len(),
+            seeds: self.record.seeds.len() as u64 / self.methods.len() as u64,
+            steps,
+            total,
+            device: trainer.device,
+        });
         let mut log_error = None;
         let fresh = self.start.as_ref().map(|p| OptimizerState::new(&p.tensors));
         let segment = Segment { from: 0, until: steps, start: self.start.as_ref().zip(fresh.as_ref()) };
-        let run = train_chunked_segment(trainer, &self.members, chunk, &segment, &mut |offset, event| match event {
-            TrainEvent::Step { step, total } => observer(TrainRunEvent::Step { done: chunked_done(offset, chunk, step, total) as u64 }),
-            TrainEvent::Evaluated { member, point } => {
-                let member = offset + member;
-                let line = CurveLine { member, method: self.members[member].method.to_string(), seed: self.members[member].seed, point: point.clone() };
-                if let Err(e) = dir.append_jsonl(CURVES_FILE, &line) {
-                    log_error.get_or_insert(e);
-                }
-            }
-            TrainEvent::Failed { member, failure } => {
-                let member = offset + member;
-                observer(TrainRunEvent::Failed { member, method: &self.members[member].method, failure })
-            }
-        })?;
+        let run =
+            train_chunked_segment(
+                trainer,
+                &self.members,
+                chunk,
+                &segment,
+                &mut |offset, event| match event {
+                    TrainEvent::Step { step, total } => observer(TrainRunEvent::Step {
+                        done: chunked_done(offset, chunk, step, total) as u64,
+                    }),
+                    TrainEvent::Evaluated { member, point } => {
+                        let member = offset + member;
+                        let line = CurveLine {
+                            member,
+                            method: self.members[member].method.to_string(),
+                            seed: self.members[member].seed,
+                            point: point.clone(),
+                        };
+                        if let Err(e) = dir.append_jsonl(CURVES_FILE, &line) {
+                            log_error.get_or_insert(e);
+                        }
+                    }
+                    TrainEvent::Failed { member, failure } => {
+                        let member = offset + member;
+                        observer(TrainRunEvent::Failed {
+                            member,
+                            method: &self.members[member].method,
+                            failure,
+                        })
+                    }
+                },
+            )?;
         match log_error {
             Some(e) => Err(e),
             None => Ok(run),
@@ -197,7 +258,8 @@ impl TrainPlan {
 
     /// Every member's metrics on the test split (and per-label errors for ordinal tasks).
     fn test_metrics(&self, trainer: &Trainer, run: &PopulationRun, seconds: f64) -> Result<TrainMetrics> {
-        let test: Vec<Vec<i64>> = self.members.iter().map(|_| self.prepared.split.pool(Pool::Test).to_vec()).collect();
+        let test: Vec<Vec<i64>> =
+            self.members.iter().map(|_| self.prepared.split.pool(Pool::Test).to_vec()).collect();
         let methods: Vec<Method> = self.members.iter().map(|m| m.method.clone()).collect();
         let metrics = evaluate(trainer.net, &run.params, trainer.data, &methods, &test, trainer.eval)?;
         let members = self
@@ -209,11 +271,20 @@ impl TrainPlan {
                 method: m.method.to_string(),
                 seed: m.seed,
                 metrics,
-                failure: outcome.failure.as_ref().map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
+                failure: outcome
+                    .failure
+                    .as_ref()
+                    .map(|f| format!("non-finite loss {} at step {}", f.loss, f.step)),
             })
             .collect();
         let per_label = per_label_errors(trainer.net, &run.params, trainer.data, &test, trainer.eval.chunk)?;
-        Ok(TrainMetrics { split: Pool::Test.name().to_string(), seconds, members, outcomes: run.outcomes.clone(), per_label })
+        Ok(TrainMetrics {
+            split: Pool::Test.name().to_string(),
+            seconds,
+            members,
+            outcomes: run.outcomes.clone(),
+            per_label,
+        })
     }
 }
 
@@ -224,11 +295,19 @@ fn check_flags(config: &TrainRunConfig, methods: &[Method]) -> Result<()> {
         return Err(Error::invalid("--seeds", 0, "must be >= 1"));
     }
     if config.patience > 0 && config.eval_every == 0 {
-        return Err(Error::invalid("--patience", config.patience, "counts validations: give --eval-every N as well"));
+        return Err(Error::invalid(
+            "--patience",
+            config.patience,
+            "counts validations: give --eval-every N as well",
+        ));
     }
     let names: Vec<String> = methods.iter().map(|m| m.to_string()).collect();
     if let Some(twice) = names.iter().enumerate().find_map(|(i, n)| names[..i].contains(n).then_some(n)) {
-        return Err(Error::invalid("--dist", twice, "is given twice; each method trains once per seed (use --seeds for more members)"));
+        return Err(Error::invalid(
+            "--dist",
+            twice,
+            "is given twice; each method trains once per seed (use --seeds for more members)",
+        ));
     }
     Ok(())
 }
@@ -241,13 +320,17 @@ pub fn check_methods(prepared: &PreparedTask, methods: &[Method]) -> Result<()> 
         return Err(Error::invalid("training split", 0, "holds no example; check [splits] of the task file"));
     };
     let rows = [*first];
-    let data = TrainData { inputs: &prepared.dataset.inputs, labels: &prepared.dataset.labels, domain: &prepared.inner.domain };
+    let data = TrainData {
+        inputs: &prepared.dataset.inputs,
+        labels: &prepared.dataset.labels,
+        domain: &prepared.inner.domain,
+    };
     let net = &prepared.inner.network;
     let logits = net.forward(&net.init(&[0], Device::Cpu), &data.gather(&rows, 1, Device::Cpu)?)?.get(0);
     for method in methods {
-        let _loss = data
-            .loss(method, &phi_of(&method.target, Device::Cpu), &logits, &rows)
-            .map_err(|e| Error::invalid("method", method, format!("cannot train on task {}: {e}", prepared.task.name)))?;
+        let _loss = data.loss(method, &phi_of(&method.target, Device::Cpu), &logits, &rows).map_err(|e| {
+            Error::invalid("method", method, format!("cannot train on task {}: {e}", prepared.task.name))
+        })?;
     }
     Ok(())
 }
@@ -258,6 +341,11 @@ fn members_of(prepared: &PreparedTask, methods: &[Method], config: &TrainRunConf
     methods
         .iter()
         .flat_map(|m| (0..config.seeds).map(move |s| (m, config.first_seed + s)))
-        .map(|(m, seed)| Member { seed, method: m.clone(), train: prepared.split.pool(Pool::Train).to_vec(), val: val.clone() })
+        .map(|(m, seed)| Member {
+            seed,
+            method: m.clone(),
+            train: prepared.split.pool(Pool::Train).to_vec(),
+            val: val.clone(),
+        })
         .collect()
 }

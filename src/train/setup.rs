@@ -1,7 +1,7 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
-use super::config::TrainSpec;
 use super::class_set::ClassSet;
+use super::config::TrainSpec;
 use super::domain::Domain;
 use super::standardise::InputStats;
 use crate::config::{LabelDomain, ModelKind, Optimiser, TaskSpec};
@@ -28,9 +28,15 @@ impl InnerLoop {
         let train_size = train.len();
         let widths = |v: &[usize]| v.iter().map(|&w| w as i64).collect::<Vec<_>>();
         let spec = match task.model.kind {
-            ModelKind::Cnn => NetworkSpec::Cnn { channels: widths(&task.model.widths), hidden: widths(&task.model.fc), batchnorm: task.model.batchnorm },
+            ModelKind::Cnn => NetworkSpec::Cnn {
+                channels: widths(&task.model.widths),
+                hidden: widths(&task.model.fc),
+                batchnorm: task.model.batchnorm,
+            },
             ModelKind::Mlp => NetworkSpec::Mlp { hidden: widths(&task.model.widths) },
-            ModelKind::Fcn => NetworkSpec::Fcn { channels: widths(&task.model.widths), batchnorm: task.model.batchnorm },
+            ModelKind::Fcn => {
+                NetworkSpec::Fcn { channels: widths(&task.model.widths), batchnorm: task.model.batchnorm }
+            }
         };
         let input = &dataset.inputs.size()[1..];
         let network = Network::new(spec, input, domain.outputs()).map_err(|e| in_file(task, "model", e))?;
@@ -63,8 +69,14 @@ impl InnerLoop {
             freeze: t.freeze,
         };
         train.validate().map_err(|e| in_file(task, "train", e))?;
-        if train.freeze == crate::train::Freeze::Features && network.trainable(train.freeze).iter().all(|t| !t) {
-            return Err(Error::config(&task.path, "train.freeze", "\"features\" leaves nothing to train: this network has no fully connected head"));
+        if train.freeze == crate::train::Freeze::Features
+            && network.trainable(train.freeze).iter().all(|t| !t)
+        {
+            return Err(Error::config(
+                &task.path,
+                "train.freeze",
+                "\"features\" leaves nothing to train: this network has no fully connected head",
+            ));
         }
         Ok(InnerLoop { network, train, domain })
     }
@@ -77,11 +89,20 @@ pub fn domain_of(task: &TaskSpec, dataset: &Dataset, train: &[i64]) -> Result<Do
         (LabelDomain::Bins(b), LabelKind::Ordinal) => Ok(Domain::Bins(b.clone())),
         (LabelDomain::Grid(g), LabelKind::Pose) => Ok(Domain::Grid(g.clone())),
         (LabelDomain::Classes(c), LabelKind::MultiLabel) => {
-            let states = dataset.labels.tensor().index_select(0, &Tensor::from_slice(train).to_device(dataset.labels.tensor().device()));
+            let states = dataset
+                .labels
+                .tensor()
+                .index_select(0, &Tensor::from_slice(train).to_device(dataset.labels.tensor().device()));
             Ok(Domain::Classes(ClassSet::with_training_states(c.len() as i64, &states)?))
         }
-        (LabelDomain::Classes(c), LabelKind::Segmentation) => Ok(Domain::Segmentation { classes: c.len() as i64 }),
-        (domain, kind) => Err(Error::config(&task.path, "labels", format!("a {} domain does not fit {kind} labels", domain.describe()))),
+        (LabelDomain::Classes(c), LabelKind::Segmentation) => {
+            Ok(Domain::Segmentation { classes: c.len() as i64 })
+        }
+        (domain, kind) => Err(Error::config(
+            &task.path,
+            "labels",
+            format!("a {} domain does not fit {kind} labels", domain.describe()),
+        )),
     }
 }
 
@@ -110,7 +131,8 @@ impl PreparedTask {
         let split = crate::data::Split::new(&dataset, &task.splits)?;
         crate::data::planted::plant_task_noise(&task, &mut dataset, &split)?;
         let train = split.pool(crate::data::Pool::Train);
-        let input_stats = if task.model.standardise { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
+        let input_stats =
+            if task.model.standardise { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
         if let Some(stats) = &input_stats {
             dataset.inputs = stats.apply(&dataset.inputs)?;
         }
@@ -121,13 +143,21 @@ impl PreparedTask {
 
 /// Standardises `dataset` by the statistics a training run stored (`task` must ask for it), so
 /// that evaluation on other data never recomputes them.
-pub fn standardise_like_training(task: &TaskSpec, dataset: &mut Dataset, stored: Option<InputStats>) -> Result<()> {
+pub fn standardise_like_training(
+    task: &TaskSpec,
+    dataset: &mut Dataset,
+    stored: Option<InputStats>,
+) -> Result<()> {
     match (task.model.standardise, stored) {
         (false, _) => Ok(()),
         (true, Some(stats)) => {
             dataset.inputs = stats.apply(&dataset.inputs)?;
             Ok(())
         }
-        (true, None) => Err(Error::config(&task.path, "model.standardise", "is true but the run stored no input statistics")),
+        (true, None) => Err(Error::config(
+            &task.path,
+            "model.standardise",
+            "is true but the run stored no input statistics",
+        )),
     }
 }

@@ -23,7 +23,11 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
         return (f64::NAN, f64::NAN);
     }
     let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
     (mean, var.sqrt())
 }
 
@@ -47,7 +51,8 @@ pub fn table(results: &[MemberResult], columns: &[&str]) -> String {
         }
         by_method.entry(&r.method).or_default().push(r);
     }
-    let mut out = format!("| method | seeds | {} |\n|---|---|{}\n", columns.join(" | "), "---|".repeat(columns.len()));
+    let mut out =
+        format!("| method | seeds | {} |\n|---|---|{}\n", columns.join(" | "), "---|".repeat(columns.len()));
     for method in order {
         let rows = &by_method[method];
         let ok: Vec<&&MemberResult> = rows.iter().filter(|r| r.failure.is_none()).collect();
@@ -79,7 +84,12 @@ mod tests {
 
     #[test]
     fn table_groups_by_method() {
-        let r = |method: &str, seed, mae| MemberResult { method: method.into(), seed, metrics: [("mae".to_string(), mae)].into(), failure: None };
+        let r = |method: &str, seed, mae| MemberResult {
+            method: method.into(),
+            seed,
+            metrics: [("mae".to_string(), mae)].into(),
+            failure: None,
+        };
         let t = table(&[r("onehot", 0, 7.0), r("onehot", 1, 9.0), r("dldl", 0, 6.0)], &["mae"]);
         assert!(t.contains("| onehot | 2 | 8.000 ± 1.414 |"), "{t}");
         assert!(t.contains("| dldl | 1 | 6.000 ± n/a (1 seed) |"), "{t}");

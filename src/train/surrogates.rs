@@ -18,7 +18,10 @@ pub const SMOOTH_AP_TAU: f64 = 0.01;
 /// the rank of i among positives over its rank among all, with the step function smoothed.
 pub fn smooth_ap_loss(logits: &Tensor, states: &Tensor, tau: f64) -> Result<Tensor> {
     if logits.dim() != 2 || logits.size() != states.size() {
-        return Err(Error::shape("smooth-AP loss", format!("logits {:?} vs states {:?}", logits.size(), states.size())));
+        return Err(Error::shape(
+            "smooth-AP loss",
+            format!("logits {:?} vs states {:?}", logits.size(), states.size()),
+        ));
     }
     let kind = logits.kind();
     let device = logits.device();
@@ -48,17 +51,25 @@ pub fn smooth_ap_loss(logits: &Tensor, states: &Tensor, tau: f64) -> Result<Tens
 pub fn soft_iou_loss(logits: &Tensor, maps: &Tensor) -> Result<Tensor> {
     let size = logits.size();
     if logits.dim() != 4 || maps.size() != [size[0], size[2], size[3]] {
-        return Err(Error::shape("soft-IoU loss", format!("logits {size:?} vs class maps {:?}", maps.size())));
+        return Err(Error::shape(
+            "soft-IoU loss",
+            format!("logits {size:?} vs class maps {:?}", maps.size()),
+        ));
     }
     let (kind, device, classes) = (logits.kind(), logits.device(), size[1]);
     let maps = maps.to_device(device);
     let counted = maps.ne(VOID);
     let within = maps.ge(0).logical_and(&maps.lt(classes));
     if counted.logical_and(&within.logical_not()).any().int64_value(&[]) != 0 {
-        return Err(Error::invalid("segmentation labels", "class map", format!("a counted pixel lies outside 0..{classes}")));
+        return Err(Error::invalid(
+            "segmentation labels",
+            "class map",
+            format!("a counted pixel lies outside 0..{classes}"),
+        ));
     }
     let mask = counted.to_kind(kind).unsqueeze(1);
-    let truth = maps.where_scalarother(&counted, 0).one_hot(classes).permute([0, 3, 1, 2]).to_kind(kind) * &mask;
+    let truth =
+        maps.where_scalarother(&counted, 0).one_hot(classes).permute([0, 3, 1, 2]).to_kind(kind) * &mask;
     let q = logits.softmax(1, kind) * &mask;
     let dims: &[i64] = &[0, 2, 3];
     let intersection = (&q * &truth).sum_dim_intlist(dims, false, kind);
@@ -94,7 +105,8 @@ mod tests {
         // Class 0 scores 0.7, 0.5, 0.6 with examples 0 and 1 positive; class 1 scores 0.3, 0.5, 0.4
         // with example 2 positive.
         let logits = two_class_logits(&[0.7, 0.5, 0.6]);
-        let states = Tensor::from_slice(&[POSITIVE, NEGATIVE, POSITIVE, NEGATIVE, NEGATIVE, POSITIVE]).reshape([3, 2]);
+        let states =
+            Tensor::from_slice(&[POSITIVE, NEGATIVE, POSITIVE, NEGATIVE, NEGATIVE, POSITIVE]).reshape([3, 2]);
         let tau = 0.1;
         let g = |x: f64| sigmoid(x / tau);
         // Class 0: i = 0 (s 0.7): positives j = 1 (0.5); all j = 1, 2.
@@ -113,7 +125,10 @@ mod tests {
         let p = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
         let class0 = [POSITIVE, NEGATIVE, DIFFICULT, POSITIVE, NEGATIVE, POSITIVE];
         let states: Vec<i64> = class0.iter().flat_map(|s| [*s, NEGATIVE]).collect();
-        let got = scalar(&smooth_ap_loss(&two_class_logits(&p), &Tensor::from_slice(&states).reshape([6, 2]), 1e-4).unwrap());
+        let got = scalar(
+            &smooth_ap_loss(&two_class_logits(&p), &Tensor::from_slice(&states).reshape([6, 2]), 1e-4)
+                .unwrap(),
+        );
         // Ranks among counted examples (difficult 0.7 dropped): positives at 1, 3, 5 → precisions 1, 2/3, 3/5.
         let exact = (1.0 + 2.0 / 3.0 + 3.0 / 5.0) / 3.0;
         assert!((got - (1.0 - exact)).abs() < 1e-9, "{got} vs {}", 1.0 - exact);
@@ -143,14 +158,21 @@ mod tests {
             };
             let numeric = (at(h) - at(-h)) / (2.0 * h);
             let analytic = grad.double_value(&[k as i64]);
-            assert!((numeric - analytic).abs() < 1e-6 * (1.0 + numeric.abs()), "logit {k}: {analytic} vs {numeric}");
+            assert!(
+                (numeric - analytic).abs() < 1e-6 * (1.0 + numeric.abs()),
+                "logit {k}: {analytic} vs {numeric}"
+            );
         }
     }
 
     #[test]
     fn smooth_ap_gradient_matches_finite_differences() {
         let logits = [0.2, -0.4, 1.0, 0.5, -0.3, 0.1, 0.7, -1.2, 0.0, 0.3, 0.9, -0.5];
-        let states = Tensor::from_slice(&[POSITIVE, NEGATIVE, POSITIVE, DIFFICULT, POSITIVE, NEGATIVE, NEGATIVE, POSITIVE, POSITIVE, POSITIVE, NEGATIVE, NEGATIVE]).reshape([4, 3]);
+        let states = Tensor::from_slice(&[
+            POSITIVE, NEGATIVE, POSITIVE, DIFFICULT, POSITIVE, NEGATIVE, NEGATIVE, POSITIVE, POSITIVE,
+            POSITIVE, NEGATIVE, NEGATIVE,
+        ])
+        .reshape([4, 3]);
         check_gradient(&logits, &[4, 3], |x| smooth_ap_loss(x, &states, 0.2).unwrap());
     }
 
@@ -172,7 +194,8 @@ mod tests {
     #[test]
     fn soft_iou_of_confident_predictions_is_the_hard_iou() {
         // Predicted 0, 0, 1, 1 against truth 0, 1, 1, 1: IoU_0 = 1/2, IoU_1 = 2/3.
-        let logits = Tensor::from_slice(&[40.0, 40.0, -40.0, -40.0, -40.0, -40.0, 40.0, 40.0]).reshape([1, 2, 1, 4]);
+        let logits =
+            Tensor::from_slice(&[40.0, 40.0, -40.0, -40.0, -40.0, -40.0, 40.0, 40.0]).reshape([1, 2, 1, 4]);
         let maps = Tensor::from_slice(&[0i64, 1, 1, 1]).reshape([1, 1, 4]);
         let got = scalar(&soft_iou_loss(&logits, &maps).unwrap());
         assert!((got - (1.0 - (0.5 + 2.0 / 3.0) / 2.0)).abs() < 1e-12, "{got}");

@@ -36,28 +36,50 @@ pub struct TraceSite {
 /// trainer's schedule on the CPU and returns the trace: `init.NAME` and `final.NAME` (parameters and
 /// running statistics), `batch` `[K, B]`, `flips` `[K, B]` (u8, with flips), `offsets` `[K, B, 2]`
 /// (with shifts) and `mask{j}` `[K, B, …]` (u8: 1 kept, 0 dropped; kept values are 1/(1 − rate)).
-pub fn trace(trainer: &Trainer, member: &Member, steps: usize) -> Result<(Vec<(String, Tensor)>, TraceRecord)> {
+pub fn trace(
+    trainer: &Trainer,
+    member: &Member,
+    steps: usize,
+) -> Result<(Vec<(String, Tensor)>, TraceRecord)> {
     let spec = trainer.spec;
     if steps == 0 || steps > spec.steps {
-        return Err(Error::invalid("trace steps", steps, format!("must lie in 1..={} (the run's schedule)", spec.steps)));
+        return Err(Error::invalid(
+            "trace steps",
+            steps,
+            format!("must lie in 1..={} (the run's schedule)", spec.steps),
+        ));
     }
     let cpu = Trainer { device: Device::Cpu, ..*trainer };
     let members = std::slice::from_ref(member);
     let init = trainer.net.init(&[member.seed], Device::Cpu);
-    let trained = train_chunked_segment(&cpu, members, 0, &Segment { from: 0, until: steps, start: None }, &mut |_, _| {})?;
+    let trained = train_chunked_segment(
+        &cpu,
+        members,
+        0,
+        &Segment { from: 0, until: steps, start: None },
+        &mut |_, _| {},
+    )?;
     let mut random = StepRandomness::new(trainer.net, spec, members);
     let draws: Vec<_> = (0..steps).map(|_| random.draw(spec)).collect();
     let b = spec.batch;
     let k = steps as i64;
     let mut tensors = init.named_on_cpu("init.");
     tensors.extend(trained.params.named_on_cpu("final."));
-    tensors.push(("batch".into(), Tensor::from_slice(&draws.iter().flat_map(|d| d.batches[0].clone()).collect::<Vec<_>>()).reshape([k, b])));
+    tensors.push((
+        "batch".into(),
+        Tensor::from_slice(&draws.iter().flat_map(|d| d.batches[0].clone()).collect::<Vec<_>>())
+            .reshape([k, b]),
+    ));
     if spec.flip {
         let flips: Vec<u8> = draws.iter().flat_map(|d| d.flips.iter().map(|f| *f as u8)).collect();
         tensors.push(("flips".into(), Tensor::from_slice(&flips).reshape([k, b])));
     }
     if spec.shift > 0 {
-        tensors.push(("offsets".into(), Tensor::from_slice(&draws.iter().flat_map(|d| d.offsets.clone()).collect::<Vec<_>>()).reshape([k, b, 2])));
+        tensors.push((
+            "offsets".into(),
+            Tensor::from_slice(&draws.iter().flat_map(|d| d.offsets.clone()).collect::<Vec<_>>())
+                .reshape([k, b, 2]),
+        ));
     }
     for (j, site) in random.sites.iter().enumerate() {
         let kept: Vec<u8> = draws.iter().flat_map(|d| d.masks[j].iter().map(|v| (*v != 0.0) as u8)).collect();
@@ -83,7 +105,8 @@ pub fn trace(trainer: &Trainer, member: &Member, steps: usize) -> Result<(Vec<(S
 /// Writes a trace's tensors to `path`.
 pub fn write_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
     let named: Vec<(&str, Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t.shallow_clone())).collect();
-    Tensor::write_safetensors(&named, path).map_err(|e| Error::data(path, format!("cannot write the trace: {e}")))
+    Tensor::write_safetensors(&named, path)
+        .map_err(|e| Error::data(path, format!("cannot write the trace: {e}")))
 }
 
 #[cfg(test)]
@@ -102,21 +125,56 @@ mod tests {
     fn a_trace_records_the_draws_and_the_parameters_after_the_first_steps() {
         let labels: Vec<f32> = (0..24).map(|i| (i % 6) as f32).collect();
         let x = Tensor::linspace(0.0, 9.0, 24 * 64, (Kind::Float, Device::Cpu)).sin().reshape([24, 1, 8, 8]);
-        let (labels, domain) = (Labels::Ordinal(Tensor::from_slice(&labels)), Domain::Bins(Bins::parse("0:5").unwrap()));
+        let (labels, domain) =
+            (Labels::Ordinal(Tensor::from_slice(&labels)), Domain::Bins(Bins::parse("0:5").unwrap()));
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![4], batchnorm: true }, &[1, 8, 8], 6).unwrap();
-        let spec: TrainSpec = toml::from_str("steps = 6\nbatch = 4\nlr = 0.01\nflip = true\nshift = 1\n").unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![2], hidden: vec![4], batchnorm: true },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
+        let spec: TrainSpec =
+            toml::from_str("steps = 6\nbatch = 4\nlr = 0.01\nflip = true\nshift = 1\n").unwrap();
         let spec = TrainSpec { dropout: DropoutSpec { fc: 0.5, conv: 0.25 }, ..spec };
-        let eval = EvalSpec { chunk: 8, ordinal: Default::default(), reference: "gaussian:sigma=1".parse().unwrap() };
+        let eval = EvalSpec {
+            chunk: 8,
+            ordinal: Default::default(),
+            reference: "gaussian:sigma=1".parse().unwrap(),
+        };
         let trainer = Trainer { net: &net, data: &data, spec: &spec, eval: &eval, device: Device::Cpu };
-        let member = Member { seed: 3, method: "dldl:sigma=1".parse().unwrap(), train: (0..20).collect(), val: vec![] };
+        let member = Member {
+            seed: 3,
+            method: "dldl:sigma=1".parse().unwrap(),
+            train: (0..20).collect(),
+            val: vec![],
+        };
         let (tensors, record) = trace(&trainer, &member, 4).unwrap();
-        let get = |name: &str| tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.shallow_clone()).unwrap_or_else(|| panic!("{name}"));
-        assert_eq!(record.dropout_sites.iter().map(|s| s.position.as_str()).collect::<Vec<_>>(), ["conv_output", "linear_input"]);
-        assert_eq!((get("batch").size(), get("offsets").size(), get("mask0").size()), (vec![4, 4], vec![4, 4, 2], vec![4, 4, 2, 4, 4]));
+        let get = |name: &str| {
+            tensors
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.shallow_clone())
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        assert_eq!(
+            record.dropout_sites.iter().map(|s| s.position.as_str()).collect::<Vec<_>>(),
+            ["conv_output", "linear_input"]
+        );
+        assert_eq!(
+            (get("batch").size(), get("offsets").size(), get("mask0").size()),
+            (vec![4, 4], vec![4, 4, 2], vec![4, 4, 2, 4, 4])
+        );
         assert!(get("batch").lt(20).all().int64_value(&[]) == 1, "batches come from the training pool");
         // The first 4 steps of the whole run are the trace's final parameters.
-        let whole = train_chunked_segment(&trainer, &[member.clone()], 0, &Segment { from: 0, until: 4, start: None }, &mut |_, _| {}).unwrap();
+        let whole = train_chunked_segment(
+            &trainer,
+            std::slice::from_ref(&member),
+            0,
+            &Segment { from: 0, until: 4, start: None },
+            &mut |_, _| {},
+        )
+        .unwrap();
         for (name, t) in whole.params.named() {
             assert!(get(&format!("final.{name}")).equal(t), "{name}");
         }

@@ -1,9 +1,9 @@
 //! The population trainer: P members (each with its seed, method, data pools) trained as one
 //! stacked network; NaN members stop with a recorded reason while the others go on.
 use super::augment::{flip_where, shift_by};
-use super::draws::StepRandomness;
 use super::config::TrainSpec;
 use super::domain::{labels_on, Domain};
+use super::draws::StepRandomness;
 use super::evaluate::{evaluate, phi_of, EvalSpec};
 use super::metrics::Metrics;
 use super::objective::Method;
@@ -114,7 +114,11 @@ pub struct Trainer<'a> {
 }
 
 /// Trains all `members` together for `t.spec.steps` steps on `t.device`.
-pub fn train_population(t: &Trainer, members: &[Member], observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
+pub fn train_population(
+    t: &Trainer,
+    members: &[Member],
+    observer: &mut dyn FnMut(TrainEvent),
+) -> Result<PopulationRun> {
     train_segment(t, members, &Segment::whole(t.spec), observer)
 }
 
@@ -138,7 +142,12 @@ impl Segment<'_> {
 
 /// [`train_population`] over one [`Segment`]. A member's draws depend on its seed, pool and step
 /// only, so it trains the same alone, among others and in any chunk.
-fn train_segment(t: &Trainer, members: &[Member], segment: &Segment, observer: &mut dyn FnMut(TrainEvent)) -> Result<PopulationRun> {
+fn train_segment(
+    t: &Trainer,
+    members: &[Member],
+    segment: &Segment,
+    observer: &mut dyn FnMut(TrainEvent),
+) -> Result<PopulationRun> {
     let Trainer { net, data, spec, eval, device } = *t;
     spec.validate()?;
     if members.is_empty() {
@@ -148,10 +157,21 @@ fn train_segment(t: &Trainer, members: &[Member], segment: &Segment, observer: &
         return Err(Error::invalid("training set", format!("member {p}"), "is empty"));
     }
     if spec.shift > 0 && data.inputs.dim() != 4 {
-        return Err(Error::invalid("shift", spec.shift, format!("needs image inputs [N, C, H, W], got {:?}", data.inputs.size())));
+        return Err(Error::invalid(
+            "shift",
+            spec.shift,
+            format!("needs image inputs [N, C, H, W], got {:?}", data.inputs.size()),
+        ));
     }
-    if segment.from > segment.until || segment.until > spec.steps || (segment.start.is_none() && segment.from > 0) {
-        return Err(Error::invalid("segment", format!("{}..{}", segment.from, segment.until), format!("must lie in 0..={} and start from parameters unless at 0", spec.steps)));
+    if segment.from > segment.until
+        || segment.until > spec.steps
+        || (segment.start.is_none() && segment.from > 0)
+    {
+        return Err(Error::invalid(
+            "segment",
+            format!("{}..{}", segment.from, segment.until),
+            format!("must lie in 0..={} and start from parameters unless at 0", spec.steps),
+        ));
     }
     let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
     let mut random = StepRandomness::new(net, spec, members);
@@ -208,7 +228,12 @@ impl Trainer<'_> {
 /// [`train_population`] on consecutive chunks of at most `chunk` members (0 = all at once), joined
 /// back in order: the same results, with memory and per-chunk speed bounded (on CPUs small
 /// populations can be faster per member than large ones).
-pub fn train_chunked(t: &Trainer, members: &[Member], chunk: usize, observer: &mut dyn FnMut(usize, TrainEvent)) -> Result<PopulationRun> {
+pub fn train_chunked(
+    t: &Trainer,
+    members: &[Member],
+    chunk: usize,
+    observer: &mut dyn FnMut(usize, TrainEvent),
+) -> Result<PopulationRun> {
     train_chunked_segment(t, members, chunk, &Segment::whole(t.spec), observer)
 }
 
@@ -224,20 +249,34 @@ pub fn chunked_done(offset: usize, chunk: usize, step: usize, steps: usize) -> u
 }
 
 /// [`train_chunked`] over one [`Segment`] of the schedule (its start state is cut into the chunks).
-pub fn train_chunked_segment(t: &Trainer, members: &[Member], chunk: usize, segment: &Segment, observer: &mut dyn FnMut(usize, TrainEvent)) -> Result<PopulationRun> {
+pub fn train_chunked_segment(
+    t: &Trainer,
+    members: &[Member],
+    chunk: usize,
+    segment: &Segment,
+    observer: &mut dyn FnMut(usize, TrainEvent),
+) -> Result<PopulationRun> {
     let size = if chunk == 0 { members.len().max(1) } else { chunk };
     let mut runs = vec![];
     for (c, part) in members.chunks(size).enumerate() {
         let offset = c * size;
         let index: Vec<i64> = (offset as i64..(offset + part.len()) as i64).collect();
-        let cut = segment.start.map(|(params, optimizer)| (params.members(&index), optimizer.members(&index)));
+        let cut =
+            segment.start.map(|(params, optimizer)| (params.members(&index), optimizer.members(&index)));
         let part_segment = Segment { start: cut.as_ref().map(|(p, o)| (p, o)), ..*segment };
         runs.push(train_segment(t, part, &part_segment, &mut |e| observer(offset, e))?);
     }
     // Each chunk's parameters and buffers are already cut from its graph (`finish`).
-    let params = Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
-    let buffers = |of: fn(&OptimizerState) -> &Vec<Tensor>| cat_members(&runs.iter().map(|r| of(&r.optimizer).as_slice()).collect::<Vec<_>>());
-    let optimizer = OptimizerState { step: runs.first().map_or(0, |r| r.optimizer.step), first: buffers(|o| &o.first), second: buffers(|o| &o.second) };
+    let params =
+        Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
+    let buffers = |of: fn(&OptimizerState) -> &Vec<Tensor>| {
+        cat_members(&runs.iter().map(|r| of(&r.optimizer).as_slice()).collect::<Vec<_>>())
+    };
+    let optimizer = OptimizerState {
+        step: runs.first().map_or(0, |r| r.optimizer.step),
+        first: buffers(|o| &o.first),
+        second: buffers(|o| &o.second),
+    };
     let outcomes = runs.into_iter().flat_map(|r| r.outcomes).collect();
     Ok(PopulationRun { params, optimizer, outcomes })
 }
@@ -278,7 +317,16 @@ impl TrainState {
 
     /// One optimiser step of every active member.
     #[allow(clippy::too_many_arguments)]
-    fn step(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, t: usize, device: Device, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
+    fn step(
+        &mut self,
+        net: &Network,
+        data: &TrainData,
+        members: &[Member],
+        spec: &TrainSpec,
+        t: usize,
+        device: Device,
+        observer: &mut dyn FnMut(TrainEvent),
+    ) -> Result<()> {
         let population = members.len() as i64;
         let draws = self.random.draw(spec);
         let index: Vec<i64> = draws.batches.iter().flatten().copied().collect();
@@ -292,13 +340,16 @@ impl TrainState {
         let sites = &self.random.sites;
         let masks = (!sites.is_empty()).then(|| masks_on(sites, draws.masks, spec.batch, population, device));
         let batches = draws.batches;
-        let logits = net.forward_pass(&self.params, &x, Pass::Train { masks: masks.as_ref(), freeze: spec.freeze })?;
+        let logits =
+            net.forward_pass(&self.params, &x, Pass::Train { masks: masks.as_ref(), freeze: spec.freeze })?;
         let active: Vec<usize> = (0..members.len()).filter(|&p| self.active[p]).collect();
         let losses = active
             .iter()
             .map(|&p| data.loss(&members[p].method, &self.phis[p], &logits.get(p as i64), &batches[p]))
             .collect::<Result<Vec<Tensor>>>()?;
-        let values = Vec::<f64>::try_from(&Tensor::stack(&losses, 0).detach().to_device(Device::Cpu).to_kind(Kind::Double))?;
+        let values = Vec::<f64>::try_from(
+            &Tensor::stack(&losses, 0).detach().to_device(Device::Cpu).to_kind(Kind::Double),
+        )?;
         let mut total: Option<Tensor> = None;
         for ((p, loss), value) in active.into_iter().zip(losses).zip(values) {
             if !value.is_finite() {
@@ -319,14 +370,26 @@ impl TrainState {
         let Some(total) = total else { return Ok(()) };
         if spec.freeze.is_none() {
             let grads = Tensor::run_backward(&[total], &self.params.tensors, false, false);
-            return step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &self.params.tensors, &grads, &mut self.optimizer, &self.active);
+            return step_in_place(
+                &spec.optimizer_spec(),
+                spec.lr_at(t),
+                &self.params.tensors,
+                &grads,
+                &mut self.optimizer,
+                &self.active,
+            );
         }
         // Only the trainable tensors get gradients and optimiser steps (their buffers are shared views).
-        let keep: Vec<usize> = net.trainable(spec.freeze).iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i).collect();
+        let keep: Vec<usize> =
+            net.trainable(spec.freeze).iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i).collect();
         let pick = |ts: &[Tensor]| keep.iter().map(|&i| ts[i].shallow_clone()).collect::<Vec<_>>();
         let params = pick(&self.params.tensors);
         let grads = Tensor::run_backward(&[total], &params, false, false);
-        let mut part = OptimizerState { step: self.optimizer.step, first: pick(&self.optimizer.first), second: pick(&self.optimizer.second) };
+        let mut part = OptimizerState {
+            step: self.optimizer.step,
+            first: pick(&self.optimizer.first),
+            second: pick(&self.optimizer.second),
+        };
         step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &params, &grads, &mut part, &self.active)?;
         self.optimizer.step = part.step;
         Ok(())
@@ -334,9 +397,19 @@ impl TrainState {
 
     /// Evaluates on the validation pools, keeps each member's best parameters, applies patience.
     #[allow(clippy::too_many_arguments)]
-    fn validate(&mut self, net: &Network, data: &TrainData, members: &[Member], spec: &TrainSpec, eval: &EvalSpec, step: usize, observer: &mut dyn FnMut(TrainEvent)) -> Result<()> {
+    fn validate(
+        &mut self,
+        net: &Network,
+        data: &TrainData,
+        members: &[Member],
+        spec: &TrainSpec,
+        eval: &EvalSpec,
+        step: usize,
+        observer: &mut dyn FnMut(TrainEvent),
+    ) -> Result<()> {
         let methods: Vec<Method> = members.iter().map(|m| m.method.clone()).collect();
-        let sets: Vec<Vec<i64>> = members.iter().map(|m| if m.val.is_empty() { m.train.clone() } else { m.val.clone() }).collect();
+        let sets: Vec<Vec<i64>> =
+            members.iter().map(|m| if m.val.is_empty() { m.train.clone() } else { m.val.clone() }).collect();
         let current = self.params.detached();
         let metrics = evaluate(net, &current, data, &methods, &sets, eval)?;
         let mut improved = vec![false; members.len()];
@@ -345,7 +418,8 @@ impl TrainState {
                 continue;
             }
             let loss = m.get("loss").copied().unwrap_or(f64::NAN);
-            let point = CurvePoint { step, train_loss: self.loss_sum[p] / self.loss_count[p].max(1) as f64, val: m };
+            let point =
+                CurvePoint { step, train_loss: self.loss_sum[p] / self.loss_count[p].max(1) as f64, val: m };
             observer(TrainEvent::Evaluated { member: p, point: &point });
             self.outcomes[p].curve.push(point);
             (self.loss_sum[p], self.loss_count[p]) = (0.0, 0);
@@ -361,7 +435,8 @@ impl TrainState {
         }
         let device = self.params.tensors[0].device();
         let mask = member_mask(&improved, device);
-        let select = |c: &[Tensor], b: &[Tensor]| c.iter().zip(b).map(|(c, b)| select_members(&mask, c, b)).collect();
+        let select =
+            |c: &[Tensor], b: &[Tensor]| c.iter().zip(b).map(|(c, b)| select_members(&mask, c, b)).collect();
         self.best = Some(match &self.best {
             Some(best) => Params {
                 names: best.names.clone(),
@@ -404,17 +479,25 @@ mod tests {
     fn toy() -> (Tensor, Labels, Domain) {
         let labels: Vec<f32> = (0..48).map(|i| (i % 6) as f32).collect();
         let y = Tensor::from_slice(&labels);
-        let noise = Tensor::linspace(0.0, 47.0 * 64.0, 48 * 64, (Kind::Float, Device::Cpu)).sin().reshape([48, 1, 8, 8]) * 0.3;
+        let noise = Tensor::linspace(0.0, 47.0 * 64.0, 48 * 64, (Kind::Float, Device::Cpu))
+            .sin()
+            .reshape([48, 1, 8, 8])
+            * 0.3;
         let x = y.reshape([48, 1, 1, 1]) / 5.0 + noise;
         (x, Labels::Ordinal(y), Domain::Bins(Bins::parse("0:5").unwrap()))
     }
 
     fn spec(steps: usize) -> TrainSpec {
-        toml::from_str(&format!("steps = {steps}\nbatch = 6\nlr = 0.01\neval_every = 5\nflip = true\n")).unwrap()
+        toml::from_str(&format!("steps = {steps}\nbatch = 6\nlr = 0.01\neval_every = 5\nflip = true\n"))
+            .unwrap()
     }
 
     fn eval_spec() -> EvalSpec {
-        EvalSpec { chunk: 7, ordinal: OrdinalMetricSpec::default(), reference: "gaussian:sigma=1".parse::<DistributionSpec>().unwrap() }
+        EvalSpec {
+            chunk: 7,
+            ordinal: OrdinalMetricSpec::default(),
+            reference: "gaussian:sigma=1".parse::<DistributionSpec>().unwrap(),
+        }
     }
 
     fn member(seed: u64, method: &str, train: Vec<i64>) -> Member {
@@ -435,7 +518,12 @@ mod tests {
     fn population_equals_separate_trainings_with(batchnorm: bool) {
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         let members = vec![
             member(1, "dldl:sigma=1", (0..36).collect()),
             member(2, "onehot", (0..30).collect()),
@@ -447,7 +535,13 @@ mod tests {
         for (p, m) in members.iter().enumerate() {
             let alone = train_population(&trainer, std::slice::from_ref(m), &mut |_| {}).unwrap();
             assert_eq!(together.params.stats.len(), if batchnorm { 4 } else { 0 });
-            for (a, b) in alone.params.tensors.iter().chain(&alone.params.stats).zip(together.params.tensors.iter().chain(&together.params.stats)) {
+            for (a, b) in alone
+                .params
+                .tensors
+                .iter()
+                .chain(&alone.params.stats)
+                .zip(together.params.tensors.iter().chain(&together.params.stats))
+            {
                 let diff = (a.get(0) - b.get(p as i64)).abs().max().double_value(&[]);
                 assert!(diff < 1e-4, "member {p} differs by {diff}");
             }
@@ -474,22 +568,36 @@ mod tests {
         tch::set_num_threads(1);
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
         let eval = eval_spec();
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
         let target = member(5, "dldl:sigma=1", (0..36).collect());
         let alone = train_population(&trainer, std::slice::from_ref(&target), &mut |_| {}).unwrap();
         let methods = ["onehot", "dldl:sigma=2", "dldlv2:sigma=3"];
-        let mut crowd: Vec<Member> = (0..18).map(|i| member(20 + i as u64 % 5, methods[i % 3], (i as i64..36).collect())).collect();
+        let mut crowd: Vec<Member> =
+            (0..18).map(|i| member(20 + i as u64 % 5, methods[i % 3], (i as i64..36).collect())).collect();
         crowd.insert(11, target.clone());
         for chunk in [0, 1, 4, 7] {
             let run = train_chunked(&trainer, &crowd, chunk, &mut |_, _| {}).unwrap();
-            assert_eq!(member_gap(&alone.params, 0, &run.params, 11), 0.0, "chunks of {chunk}: the member differs from itself alone");
+            assert_eq!(
+                member_gap(&alone.params, 0, &run.params, 11),
+                0.0,
+                "chunks of {chunk}: the member differs from itself alone"
+            );
             let (a, b) = (&alone.outcomes[0].curve, &run.outcomes[11].curve);
             assert_eq!(a.len(), b.len());
             for (pa, pb) in a.iter().zip(b) {
-                assert_eq!((pa.train_loss, pa.val["mae"], pa.val["loss"]), (pb.train_loss, pb.val["mae"], pb.val["loss"]), "chunks of {chunk}");
+                assert_eq!(
+                    (pa.train_loss, pa.val["mae"], pa.val["loss"]),
+                    (pb.train_loss, pb.val["mae"], pb.val["loss"]),
+                    "chunks of {chunk}"
+                );
             }
         }
         // Two members with one seed and one φ are one network, dropout and all.
@@ -501,9 +609,18 @@ mod tests {
     /// Members that differ only in φ draw identical batches, flips, shifts and dropout masks.
     #[test]
     fn members_that_differ_only_in_phi_share_every_draw() {
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
-        let pair = [member(5, "dldl:sigma=1", (0..36).collect()), member(5, "onehot", (0..36).collect()), member(6, "onehot", (0..36).collect())];
+        let pair = [
+            member(5, "dldl:sigma=1", (0..36).collect()),
+            member(5, "onehot", (0..36).collect()),
+            member(6, "onehot", (0..36).collect()),
+        ];
         let mut random = StepRandomness::new(&net, &settings, &pair);
         let b = settings.batch as usize;
         for _ in 0..4 {
@@ -531,17 +648,44 @@ mod tests {
     fn a_run_cut_into_segments_equals_the_whole_run_with(batchnorm: bool) {
         let (x, labels, domain) = toy();
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm }, &[1, 8, 8], 6).unwrap();
-        let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.3, conv: 0.1 }, eval_every: 0, ..spec(12) };
+        let net =
+            Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm }, &[1, 8, 8], 6)
+                .unwrap();
+        let settings =
+            TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.3, conv: 0.1 }, eval_every: 0, ..spec(12) };
         let eval = eval_spec();
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
-        let mut members = vec![member(3, "dldl:sigma=1", (0..36).collect()), member(4, "onehot", (0..30).collect()), member(5, "dldl:sigma=2", (6..36).collect())];
+        let mut members = vec![
+            member(3, "dldl:sigma=1", (0..36).collect()),
+            member(4, "onehot", (0..30).collect()),
+            member(5, "dldl:sigma=2", (6..36).collect()),
+        ];
         members.iter_mut().for_each(|m| m.val.clear());
         let whole = train_chunked(&trainer, &members, 2, &mut |_, _| {}).unwrap();
-        let first = train_chunked_segment(&trainer, &members, 2, &Segment { from: 0, until: 5, start: None }, &mut |_, _| {}).unwrap();
+        let first = train_chunked_segment(
+            &trainer,
+            &members,
+            2,
+            &Segment { from: 0, until: 5, start: None },
+            &mut |_, _| {},
+        )
+        .unwrap();
         let start = (&first.params, &first.optimizer);
-        let rest = train_chunked_segment(&trainer, &members, 2, &Segment { from: 5, until: 12, start: Some(start) }, &mut |_, _| {}).unwrap();
-        for (a, b) in whole.params.tensors.iter().chain(&whole.params.stats).zip(rest.params.tensors.iter().chain(&rest.params.stats)) {
+        let rest = train_chunked_segment(
+            &trainer,
+            &members,
+            2,
+            &Segment { from: 5, until: 12, start: Some(start) },
+            &mut |_, _| {},
+        )
+        .unwrap();
+        for (a, b) in whole
+            .params
+            .tensors
+            .iter()
+            .chain(&whole.params.stats)
+            .zip(rest.params.tensors.iter().chain(&rest.params.stats))
+        {
             assert!(a.equal(b), "segmented training differs");
         }
         for (a, b) in whole.optimizer.second.iter().zip(&rest.optimizer.second) {
@@ -549,9 +693,22 @@ mod tests {
         }
         assert_eq!(rest.optimizer.step, 12);
         // The start state is copied, not trained in place.
-        let again = train_chunked_segment(&trainer, &members, 2, &Segment { from: 5, until: 12, start: Some(start) }, &mut |_, _| {}).unwrap();
+        let again = train_chunked_segment(
+            &trainer,
+            &members,
+            2,
+            &Segment { from: 5, until: 12, start: Some(start) },
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert!(again.params.tensors[0].equal(&rest.params.tensors[0]));
-        let bad = train_chunked_segment(&trainer, &members, 2, &Segment { from: 3, until: 13, start: Some(start) }, &mut |_, _| {});
+        let bad = train_chunked_segment(
+            &trainer,
+            &members,
+            2,
+            &Segment { from: 3, until: 13, start: Some(start) },
+            &mut |_, _| {},
+        );
         assert!(bad.err().expect("refused").to_string().contains("segment"));
     }
 
@@ -564,8 +721,15 @@ mod tests {
             let settings = TrainSpec { batch, ..spec(1) };
             Trainer { net, data: &data, spec: &settings, eval: &eval, device }.default_chunk()
         };
-        let cnn = Network::new(NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false }, &[1, 32, 32], 101).unwrap();
-        let fcn = Network::new(NetworkSpec::Fcn { channels: vec![32, 64, 64], batchnorm: false }, &[1, 32, 32], 11).unwrap();
+        let cnn = Network::new(
+            NetworkSpec::Cnn { channels: vec![32, 64, 128], hidden: vec![256], batchnorm: false },
+            &[1, 32, 32],
+            101,
+        )
+        .unwrap();
+        let fcn =
+            Network::new(NetworkSpec::Fcn { channels: vec![32, 64, 64], batchnorm: false }, &[1, 32, 32], 11)
+                .unwrap();
         assert_eq!((chunk(&cnn, 8, Device::Cpu), chunk(&cnn, 64, Device::Cpu)), (18, 2));
         assert_eq!((chunk(&fcn, 8, Device::Cpu), chunk(&fcn, 32, Device::Cpu)), (5, 2));
         assert_eq!(chunk(&cnn, 8, Device::Cuda(0)), 0);
@@ -577,10 +741,17 @@ mod tests {
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![8] }, &[1, 8, 8], 6);
         assert!(net.is_err(), "an MLP needs flat inputs");
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         let (settings, eval) = (spec(10), eval_spec());
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
-        let run = || train_population(&trainer, &[member(9, "dldl:sigma=2", (0..36).collect())], &mut |_| {}).unwrap();
+        let run = || {
+            train_population(&trainer, &[member(9, "dldl:sigma=2", (0..36).collect())], &mut |_| {}).unwrap()
+        };
         let (a, b) = (run(), run());
         for (x, y) in a.params.tensors.iter().zip(&b.params.tensors) {
             assert!(x.equal(y));
@@ -594,7 +765,12 @@ mod tests {
         values[40] = f32::NAN;
         let labels = Labels::Ordinal(Tensor::from_slice(&values));
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false }, &[1, 8, 8], 6).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm: false },
+            &[1, 8, 8],
+            6,
+        )
+        .unwrap();
         let mut healthy = member(1, "dldl:sigma=1", (0..36).collect());
         healthy.val = (0..36).collect();
         let mut sick = member(2, "dldl:sigma=1", vec![40]);

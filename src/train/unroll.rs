@@ -20,7 +20,14 @@ impl Unroll<'_> {
     /// Trains `params` (P members) through `batches` (one entry per step, each P lists of indices)
     /// with targets from `phi` (`[P, d]`, row p for member p), keeping the graph to `phi`; the
     /// optimiser continues from `state` when given (e.g. after plain training), else starts fresh.
-    pub fn train(&self, params: &Params, phi: &Tensor, batches: &[Vec<Vec<i64>>], state: Option<OptimizerState>, device: Device) -> Result<Params> {
+    pub fn train(
+        &self,
+        params: &Params,
+        phi: &Tensor,
+        batches: &[Vec<Vec<i64>>],
+        state: Option<OptimizerState>,
+        device: Device,
+    ) -> Result<Params> {
         let population = params.population();
         if phi.dim() != 2 || phi.size()[0] != population {
             return Err(Error::shape("phi", format!("expected [P={population}, d], got {:?}", phi.size())));
@@ -45,7 +52,15 @@ impl Unroll<'_> {
     /// Σ over members of `method`'s loss on each member's batch; φ row p for member p, or the
     /// method's own fixed φ when `phi` is None. `pass` is [`Pass::Lookahead`] for training steps
     /// (BatchNorm by batch statistics) and [`Pass::Eval`] for query losses.
-    pub fn loss(&self, params: &Params, method: &Method, phi: Option<&Tensor>, batches: &[Vec<i64>], pass: Pass, device: Device) -> Result<Tensor> {
+    pub fn loss(
+        &self,
+        params: &Params,
+        method: &Method,
+        phi: Option<&Tensor>,
+        batches: &[Vec<i64>],
+        pass: Pass,
+        device: Device,
+    ) -> Result<Tensor> {
         let population = params.population();
         let index: Vec<i64> = batches.iter().flatten().copied().collect();
         if batches.len() as i64 != population || batches.iter().any(|b| b.len() != batches[0].len()) {
@@ -73,8 +88,8 @@ mod tests {
     use super::*;
     use crate::data::Labels;
     use crate::label::Bins;
-    use crate::train::Domain;
     use crate::model::NetworkSpec;
+    use crate::train::Domain;
     use crate::train::OptimizerSpec;
     use tch::Kind;
 
@@ -92,14 +107,18 @@ mod tests {
     #[test]
     fn unrolled_hypergradient_matches_finite_differences() {
         let inputs = Tensor::linspace(-1.0, 1.0, 24, (Kind::Double, Device::Cpu)).reshape([12, 2]).sin();
-        let labels = Labels::Ordinal(Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
+        let labels = Labels::Ordinal(Tensor::from_slice(&[
+            0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0,
+        ]));
         let domain = Domain::Bins(Bins::parse("0:5").unwrap());
         let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![6] }, &[2], 6).unwrap();
         let init = net.init(&[3], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         let family: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
-        let unroll = Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
-        let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3]], vec![vec![4, 5, 6, 7]], vec![vec![0, 2, 4, 6]]];
+        let unroll =
+            Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
+        let batches: Vec<Vec<Vec<i64>>> =
+            vec![vec![vec![0, 1, 2, 3]], vec![vec![4, 5, 6, 7]], vec![vec![0, 2, 4, 6]]];
         let query_method: crate::train::Method = "onehot".parse().unwrap();
         let query = vec![vec![8i64, 9, 10, 11]];
         let query_loss = |phi: &Tensor| -> Tensor {
@@ -113,22 +132,36 @@ mod tests {
     /// twice), the query by the running ones.
     #[test]
     fn hypergradient_through_batchnorm_matches_finite_differences() {
-        let inputs = (Tensor::arange(12 * 16, (Kind::Double, Device::Cpu)) * 0.37).sin().reshape([12, 1, 4, 4]);
-        let labels = Labels::Ordinal(Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
+        let inputs =
+            (Tensor::arange(12 * 16, (Kind::Double, Device::Cpu)) * 0.37).sin().reshape([12, 1, 4, 4]);
+        let labels = Labels::Ordinal(Tensor::from_slice(&[
+            0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0,
+        ]));
         let domain = Domain::Bins(Bins::parse("0:5").unwrap());
         let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
-        let net = Network::new(NetworkSpec::Cnn { channels: vec![2], hidden: vec![4], batchnorm: true }, &[1, 4, 4], 6).unwrap();
+        let net = Network::new(
+            NetworkSpec::Cnn { channels: vec![2], hidden: vec![4], batchnorm: true },
+            &[1, 4, 4],
+            6,
+        )
+        .unwrap();
         let init = net.init(&[5], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         let family: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
-        let unroll = Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
+        let unroll =
+            Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
         let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3]], vec![vec![4, 5, 6, 7]]];
         let query_method: crate::train::Method = "onehot".parse().unwrap();
         let query_loss = |phi: &Tensor| -> Tensor {
             let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
-            unroll.loss(&trained, &query_method, None, &[vec![8i64, 9, 10, 11]], Pass::Eval, Device::Cpu).unwrap()
+            unroll
+                .loss(&trained, &query_method, None, &[vec![8i64, 9, 10, 11]], Pass::Eval, Device::Cpu)
+                .unwrap()
         };
         sigma_gradient_matches_finite_differences(&query_loss, 1.3);
-        assert!(init.stats[1].equal(&net.init(&[5], Device::Cpu).stats[1].to_kind(Kind::Double)), "look-ahead leaves the running statistics");
+        assert!(
+            init.stats[1].equal(&net.init(&[5], Device::Cpu).stats[1].to_kind(Kind::Double)),
+            "look-ahead leaves the running statistics"
+        );
     }
 
     /// The same through P/D/N targets to the metric-aligned multi-label query loss (1 − Smooth-AP):
@@ -137,16 +170,23 @@ mod tests {
     fn smooth_ap_hypergradient_matches_finite_differences() {
         use crate::label::{DIFFICULT as D, NEGATIVE as N, POSITIVE as P};
         let inputs = Tensor::linspace(-1.0, 1.0, 36, (Kind::Double, Device::Cpu)).reshape([12, 3]).sin();
-        let states = [P, N, D, N, P, P, D, N, P, P, D, N, N, P, N, P, N, D, N, N, P, D, P, N, P, P, N, N, D, P, P, N, N, N, P, D];
+        let states = [
+            P, N, D, N, P, P, D, N, P, P, D, N, N, P, N, P, N, D, N, N, P, D, P, N, P, P, N, N, D, P, P, N,
+            N, N, P, D,
+        ];
         let labels = Labels::MultiLabel(Tensor::from_slice(&states).reshape([12, 3]));
         let domain = Domain::Classes(crate::train::ClassSet::new(3));
         let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![5] }, &[3], 3).unwrap();
         let init = net.init(&[7], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         let family: DistributionSpec = "pdn:p_d=0.3,p_n=0.05".parse().unwrap();
-        let unroll = Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(1.0, 0.0) };
+        let unroll =
+            Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(1.0, 0.0) };
         let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3, 4, 5]], vec![vec![2, 3, 4, 5, 6, 7]]];
-        let query_method = crate::train::Method { target: "pdn:p_d=0,p_n=0".parse().unwrap(), loss: crate::train::LossKind::SmoothAp { tau: 0.05 } };
+        let query_method = crate::train::Method {
+            target: "pdn:p_d=0,p_n=0".parse().unwrap(),
+            loss: crate::train::LossKind::SmoothAp { tau: 0.05 },
+        };
         let query = vec![vec![6i64, 7, 8, 9, 10, 11]];
         let query_loss = |phi: &Tensor| -> Tensor {
             let trained = unroll.train(&init, phi, &batches, None, Device::Cpu).unwrap();
@@ -164,7 +204,10 @@ mod tests {
             let fd = (shifted(1e-6) - shifted(-1e-6)) / 2e-6;
             let g = grad.double_value(&[k as i64]);
             assert!(g.abs() > 1e-6, "coordinate {k}: the hypergradient should not vanish here");
-            assert!((g - fd).abs() < 1e-6 * (1.0 + fd.abs()), "coordinate {k}: autograd {g} vs finite difference {fd}");
+            assert!(
+                (g - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "coordinate {k}: autograd {g} vs finite difference {fd}"
+            );
         }
     }
 }

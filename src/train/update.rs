@@ -41,12 +41,22 @@ extern "C" {
 /// the numbers of [`super::optimizer::step`] followed by a member-wise selection (to float rounding).
 /// Lists of different lengths or shapes, or an `active` mask that does not match the members, are
 /// errors before anything changes: the shim trusts the lists it is given.
-pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[Tensor], state: &mut OptimizerState, active: &[bool]) -> Result<()> {
+pub fn step_in_place(
+    spec: &OptimizerSpec,
+    lr: f64,
+    params: &[Tensor],
+    grads: &[Tensor],
+    state: &mut OptimizerState,
+    active: &[bool],
+) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let buffers = params.iter().chain(&state.first).chain(&state.second);
     if let Some(t) = buffers.clone().find(|t| !t.is_contiguous()) {
         // The fused kernels walk memory linearly: every tensor must be laid out like its gradient.
-        return Err(Error::shape("optimiser step", format!("parameters and buffers must be contiguous, got strides {:?}", t.stride())));
+        return Err(Error::shape(
+            "optimiser step",
+            format!("parameters and buffers must be contiguous, got strides {:?}", t.stride()),
+        ));
     }
     check_lists(params, grads, state, active)?;
     let first_step = state.step == 0;
@@ -59,7 +69,9 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
     if members.is_empty() {
         return Ok(());
     }
-    let views = |ts: &[Tensor]| members.iter().flat_map(|&m| ts.iter().map(move |t| t.narrow(0, m, 1))).collect::<Vec<_>>();
+    let views = |ts: &[Tensor]| {
+        members.iter().flat_map(|&m| ts.iter().map(move |t| t.narrow(0, m, 1))).collect::<Vec<_>>()
+    };
     let tensors = [views(params), views(&grads), views(&state.first), views(&state.second)];
     if decay != 1.0 {
         // AdamW: decoupled decay of the parameters, then the plain Adam step.
@@ -68,7 +80,9 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
         }
     }
     let [p, g, m, v] = tensors.each_ref().map(|t| handles(t));
-    let count = c_int::try_from(p.len()).map_err(|_| Error::shape("optimiser step", format!("{} member tensors, more than one call takes", p.len())))?;
+    let count = c_int::try_from(p.len()).map_err(|_| {
+        Error::shape("optimiser step", format!("{} member tensors, more than one call takes", p.len()))
+    })?;
     let mut error = [0 as c_char; 512];
     // SAFETY: each list holds `count` handles of live tensors (`check_lists` made the four
     // lists equally long and `count` fit a C int; tch's `at::Tensor*`, kept alive by `tensors`)
@@ -92,7 +106,18 @@ pub fn step_in_place(spec: &OptimizerSpec, lr: f64, params: &[Tensor], grads: &[
             ),
             OptimizerKind::Sgd => {
                 let first = first_step as c_int;
-                dldl_fused_sgd(p.as_ptr(), g.as_ptr(), m.as_ptr(), count, lr, spec.momentum, spec.weight_decay, first, error.as_mut_ptr(), error.len())
+                dldl_fused_sgd(
+                    p.as_ptr(),
+                    g.as_ptr(),
+                    m.as_ptr(),
+                    count,
+                    lr,
+                    spec.momentum,
+                    spec.weight_decay,
+                    first,
+                    error.as_mut_ptr(),
+                    error.len(),
+                )
             }
         }
     };
@@ -112,16 +137,26 @@ fn check_lists(params: &[Tensor], grads: &[Tensor], state: &OptimizerState, acti
     if c_int::try_from(params.len()).is_err() {
         return fail(format!("{} parameters, more than one call takes", params.len()));
     }
-    for (name, list) in [("gradients", grads), ("first-moment buffers", &state.first[..]), ("second-moment buffers", &state.second[..])] {
+    for (name, list) in [
+        ("gradients", grads),
+        ("first-moment buffers", &state.first[..]),
+        ("second-moment buffers", &state.second[..]),
+    ] {
         if list.len() != params.len() {
             return fail(format!("{} {name} for {} parameters", list.len(), params.len()));
         }
-        if let Some((i, (p, t))) = params.iter().zip(list).enumerate().find(|(_, (p, t))| p.size() != t.size()) {
+        if let Some((i, (p, t))) =
+            params.iter().zip(list).enumerate().find(|(_, (p, t))| p.size() != t.size())
+        {
             return fail(format!("parameter {i} has shape {:?}, its {name} {:?}", p.size(), t.size()));
         }
     }
     match params.iter().find(|p| p.dim() == 0 || p.size()[0] != active.len() as i64) {
-        Some(p) => fail(format!("{} active flags for a parameter of shape {:?} (one flag per member on the leading axis)", active.len(), p.size())),
+        Some(p) => fail(format!(
+            "{} active flags for a parameter of shape {:?} (one flag per member on the leading axis)",
+            active.len(),
+            p.size()
+        )),
         None => Ok(()),
     }
 }
@@ -140,7 +175,13 @@ mod tests {
     /// A population of 3 members with 4·5 parameters each and fixed gradients per step.
     fn setup() -> (Vec<Tensor>, Vec<Vec<Tensor>>) {
         let params = vec![Tensor::linspace(-1.0, 1.0, 60, (Kind::Float, Device::Cpu)).reshape([3, 4, 5])];
-        let grads = (0..4).map(|t| vec![(Tensor::linspace(0.0, 7.0, 60, (Kind::Float, Device::Cpu)) + t as f64).sin().reshape([3, 4, 5])]).collect();
+        let grads = (0..4)
+            .map(|t| {
+                vec![(Tensor::linspace(0.0, 7.0, 60, (Kind::Float, Device::Cpu)) + t as f64)
+                    .sin()
+                    .reshape([3, 4, 5])]
+            })
+            .collect();
         (params, grads)
     }
 
@@ -157,15 +198,23 @@ mod tests {
         for (t, g) in grads.iter().enumerate() {
             let (next, next_state) = step(&spec, spec.lr * (1.0 + t as f64), &reference, g, &ref_state);
             reference = next.iter().zip(&reference).map(|(n, r)| n.where_self(&keep, r)).collect();
-            ref_state.first = next_state.first.iter().zip(&ref_state.first).map(|(n, r)| n.where_self(&keep, r)).collect();
-            ref_state.second = next_state.second.iter().zip(&ref_state.second).map(|(n, r)| n.where_self(&keep, r)).collect();
+            ref_state.first =
+                next_state.first.iter().zip(&ref_state.first).map(|(n, r)| n.where_self(&keep, r)).collect();
+            ref_state.second = next_state
+                .second
+                .iter()
+                .zip(&ref_state.second)
+                .map(|(n, r)| n.where_self(&keep, r))
+                .collect();
             ref_state.step = next_state.step;
             step_in_place(&spec, spec.lr * (1.0 + t as f64), &ours, g, &mut state, active).unwrap();
         }
         // Buffers that the rule uses: Adam's two moments, SGD's momentum when it has one.
         let mut pairs = vec![(&ours, &reference)];
         match spec.kind {
-            OptimizerKind::Adam | OptimizerKind::AdamW => pairs.extend([(&state.first, &ref_state.first), (&state.second, &ref_state.second)]),
+            OptimizerKind::Adam | OptimizerKind::AdamW => {
+                pairs.extend([(&state.first, &ref_state.first), (&state.second, &ref_state.second)])
+            }
             OptimizerKind::Sgd if spec.momentum > 0.0 => pairs.push((&state.first, &ref_state.first)),
             OptimizerKind::Sgd => {}
         }
@@ -190,7 +239,6 @@ mod tests {
         for spec in specs {
             for active in [[true, true, true], [true, false, true], [false, false, true]] {
                 compare(spec, &active, |t| t.shallow_clone());
-
             }
         }
     }
@@ -198,7 +246,8 @@ mod tests {
     #[test]
     fn non_contiguous_parameters_are_an_error_not_wrong_numbers() {
         let (start, grads) = setup();
-        let params: Vec<Tensor> = start.iter().map(|t| t.transpose(1, 2).contiguous().transpose(1, 2)).collect();
+        let params: Vec<Tensor> =
+            start.iter().map(|t| t.transpose(1, 2).contiguous().transpose(1, 2)).collect();
         let mut state = OptimizerState::new(&params);
         let spec = OptimizerSpec::adam(0.1);
         assert!(step_in_place(&spec, spec.lr, &params, &grads[0], &mut state, &[true, true, true]).is_err());
@@ -232,8 +281,8 @@ mod tests {
         let (start, grads) = setup();
         let mut state = OptimizerState::new(&start);
         let grads: Vec<Tensor> = grads[0].iter().map(|g| g.to_kind(Kind::Double)).collect();
-        let err = step_in_place(&OptimizerSpec::adam(0.1), 0.1, &start, &grads, &mut state, &[true; 3]).unwrap_err();
+        let err = step_in_place(&OptimizerSpec::adam(0.1), 0.1, &start, &grads, &mut state, &[true; 3])
+            .unwrap_err();
         assert!(matches!(err, Error::Torch(_)) && err.to_string().contains("fused Adam step"), "{err}");
     }
-
 }

@@ -46,7 +46,11 @@ impl WarmStart {
         let config = self.source_config()?;
         let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if stem(&config.task_file) != stem(task_file) {
-            return Err(self.error(format!("was trained on task `{}`; this run's task is `{}`", stem(&config.task_file), stem(task_file))));
+            return Err(self.error(format!(
+                "was trained on task `{}`; this run's task is `{}`",
+                stem(&config.task_file),
+                stem(task_file)
+            )));
         }
         let chosen = self.members_of_method(&config)?;
         let path = self.run.join(CHECKPOINT_FILE);
@@ -58,7 +62,11 @@ impl WarmStart {
         let fresh = net.init(&[0], Device::Cpu);
         for ((name, s), f) in names.iter().zip(&stored.tensors).zip(&fresh.tensors) {
             if s.size()[1..] != f.size()[1..] {
-                return Err(self.error(format!("parameter `{name}` has shape {:?}, this run's network needs {:?}", &s.size()[1..], &f.size()[1..])));
+                return Err(self.error(format!(
+                    "parameter `{name}` has shape {:?}, this run's network needs {:?}",
+                    &s.size()[1..],
+                    &f.size()[1..]
+                )));
             }
         }
         Ok((0..seeds).map(|s| stored.members(&[chosen[s % chosen.len()] as i64])).collect())
@@ -66,8 +74,10 @@ impl WarmStart {
 
     fn source_config(&self) -> Result<TrainConfig> {
         let path = self.run.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|_| self.error(format!("has no readable {CONFIG_FILE}: not a run directory")))?;
-        let config: TrainConfig = serde_json::from_str(&text).map_err(|e| self.error(format!("{CONFIG_FILE} is not a train run's record ({e})")))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| self.error(format!("has no readable {CONFIG_FILE}: not a run directory")))?;
+        let config: TrainConfig = serde_json::from_str(&text)
+            .map_err(|e| self.error(format!("{CONFIG_FILE} is not a train run's record ({e})")))?;
         if config.command != RunCommand::Train {
             return Err(self.error("is not a train run"));
         }
@@ -80,10 +90,18 @@ impl WarmStart {
         let index = match &self.method {
             Some(m) => {
                 let wanted = m.parse::<crate::train::Method>()?.to_string();
-                config.methods.iter().position(|x| *x == wanted).ok_or_else(|| self.error(format!("trained no method `{m}`; it trained {}", config.methods.join(", "))))?
+                config.methods.iter().position(|x| *x == wanted).ok_or_else(|| {
+                    self.error(format!("trained no method `{m}`; it trained {}", config.methods.join(", ")))
+                })?
             }
             None if config.methods.len() == 1 => 0,
-            None => return Err(self.error(format!("trained {} methods ({}): name one as RUN:METHOD", config.methods.len(), config.methods.join(", ")))),
+            None => {
+                return Err(self.error(format!(
+                    "trained {} methods ({}): name one as RUN:METHOD",
+                    config.methods.len(),
+                    config.methods.join(", ")
+                )))
+            }
         };
         Ok((index * per..(index + 1) * per).collect())
     }

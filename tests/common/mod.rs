@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn dldl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).env("DLDL_THREADS", "1").output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(args)
+        .env("DLDL_THREADS", "1")
+        .output()
+        .expect("binary runs")
 }
 
 pub fn text(out: &Output) -> String {
@@ -21,7 +25,9 @@ pub fn fixture(name: &str, lr: f64) -> (PathBuf, PathBuf) {
     let mut csv = String::from("path,label\n");
     for i in 0..120u32 {
         let label = i % 6;
-        let img = image::GrayImage::from_fn(16, 16, |x, y| image::Luma([(label * 40 + (x * 7 + y * 3 + i) % 15) as u8]));
+        let img = image::GrayImage::from_fn(16, 16, |x, y| {
+            image::Luma([(label * 40 + (x * 7 + y * 3 + i) % 15) as u8])
+        });
         let file = format!("img{i:03}.png");
         img.save(images.join(&file)).unwrap();
         csv.push_str(&format!("{file},{label}\n"));
@@ -70,4 +76,3 @@ seed = 0
 pub fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
-

@@ -88,7 +88,12 @@ pub fn random_placements(spec: &CanvasSpec, rng: &mut ChaCha8Rng) -> Vec<Placeme
         .map(|_| {
             let size = rng.random_range(spec.digit_size.0..=spec.digit_size.1);
             let (lo, hi) = (-size / 4.0, spec.side as f32 + size / 4.0);
-            Placement { cx: rng.random_range(lo..hi), cy: rng.random_range(lo..hi), angle: 0.0, scale: size / SIDE as f32 }
+            Placement {
+                cx: rng.random_range(lo..hi),
+                cy: rng.random_range(lo..hi),
+                angle: 0.0,
+                scale: size / SIDE as f32,
+            }
         })
         .collect()
 }
@@ -100,7 +105,9 @@ pub fn compose(digits: &[&[f32]], places: &[Placement], side: usize) -> Composit
     let layers: Vec<Vec<f32>> = digits
         .iter()
         .zip(places)
-        .map(|(d, p)| render(d, &Placement { cx: p.cx + margin as f32, cy: p.cy + margin as f32, ..*p }, wide))
+        .map(|(d, p)| {
+            render(d, &Placement { cx: p.cx + margin as f32, cy: p.cy + margin as f32, ..*p }, wide)
+        })
         .collect();
     let mut owner = vec![None; wide * wide];
     for (k, layer) in layers.iter().enumerate() {
@@ -120,7 +127,10 @@ fn dilate(layer: &[f32], wide: usize) -> Vec<bool> {
     for y in 0..wide {
         for x in 0..wide {
             let near = |xx: usize, yy: usize| on[yy * wide + xx];
-            let any = (x > 0 && near(x - 1, y)) || (x + 1 < wide && near(x + 1, y)) || (y > 0 && near(x, y - 1)) || (y + 1 < wide && near(x, y + 1));
+            let any = (x > 0 && near(x - 1, y))
+                || (x + 1 < wide && near(x + 1, y))
+                || (y > 0 && near(x, y - 1))
+                || (y + 1 < wide && near(x, y + 1));
             out[y * wide + x] |= any;
         }
     }
@@ -128,7 +138,8 @@ fn dilate(layer: &[f32], wide: usize) -> Vec<bool> {
 }
 
 fn crop(layers: &[Vec<f32>], owner: &[Option<usize>], wide: usize, margin: usize, side: usize) -> Composite {
-    let mut composite = Composite { pixels: vec![0.0; side * side], owner: vec![None; side * side], visible: Vec::new() };
+    let mut composite =
+        Composite { pixels: vec![0.0; side * side], owner: vec![None; side * side], visible: Vec::new() };
     let mut seen = vec![0usize; layers.len()];
     for y in 0..side {
         for x in 0..side {
@@ -145,7 +156,11 @@ fn crop(layers: &[Vec<f32>], owner: &[Option<usize>], wide: usize, margin: usize
         .zip(seen)
         .map(|(layer, s)| {
             let total = layer.iter().filter(|v| **v > INK).count();
-            if total == 0 { 0.0 } else { s as f32 / total as f32 }
+            if total == 0 {
+                0.0
+            } else {
+                s as f32 / total as f32
+            }
         })
         .collect();
     composite
@@ -157,7 +172,9 @@ mod tests {
 
     fn bar() -> Vec<f32> {
         // A vertical bar, columns 13–14, rows 4–23.
-        (0..SIDE * SIDE).map(|i| if (13..15).contains(&(i % SIDE)) && (4..24).contains(&(i / SIDE)) { 1.0 } else { 0.0 }).collect()
+        (0..SIDE * SIDE)
+            .map(|i| if (13..15).contains(&(i % SIDE)) && (4..24).contains(&(i / SIDE)) { 1.0 } else { 0.0 })
+            .collect()
     }
 
     #[test]

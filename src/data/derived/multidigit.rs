@@ -34,7 +34,13 @@ pub(crate) struct DrawnCanvas {
 }
 
 /// Draw `count` canvases in parallel, each from its own generator and its own source block.
-pub(crate) fn draw_canvases(digits: &Digits, count: usize, seed: u64, blocks: usize, canvas: &CanvasSpec) -> Result<Vec<DrawnCanvas>> {
+pub(crate) fn draw_canvases(
+    digits: &Digits,
+    count: usize,
+    seed: u64,
+    blocks: usize,
+    canvas: &CanvasSpec,
+) -> Result<Vec<DrawnCanvas>> {
     check_canvas(canvas)?;
     let sources = SourceBlocks::new(digits.len(), blocks, seed)?;
     Ok((0..count)
@@ -54,7 +60,11 @@ pub(crate) fn draw_canvases(digits: &Digits, count: usize, seed: u64, blocks: us
 fn check_canvas(canvas: &CanvasSpec) -> Result<()> {
     let ((d0, d1), (s0, s1)) = (canvas.digits, canvas.digit_size);
     if canvas.side == 0 || d0 == 0 || d0 > d1 || s0.is_nan() || s0 <= 0.0 || s0 > s1 {
-        return Err(Error::invalid("canvas", format!("{canvas:?}"), "need side ≥ 1, 1 ≤ min digits ≤ max, 0 < min size ≤ max"));
+        return Err(Error::invalid(
+            "canvas",
+            format!("{canvas:?}"),
+            "need side ≥ 1, 1 ≤ min digits ≤ max, 0 < min size ≤ max",
+        ));
     }
     Ok(())
 }
@@ -82,12 +92,17 @@ pub fn generate(digits: &Digits, spec: &MultiDigitSpec) -> Result<Dataset> {
     }
     let drawn = draw_canvases(digits, spec.count, spec.seed, spec.blocks, &spec.canvas)?;
     let pixels: Vec<f32> = drawn.iter().flat_map(|c| c.composite.pixels.iter().copied()).collect();
-    let labels: Vec<i64> = drawn.iter().flat_map(|c| codes(&c.classes, &c.composite.visible, spec.difficult_below)).collect();
+    let labels: Vec<i64> =
+        drawn.iter().flat_map(|c| codes(&c.classes, &c.composite.visible, spec.difficult_below)).collect();
     let side = spec.canvas.side as i64;
     let inputs = Tensor::from_slice(&pixels).view([spec.count as i64, 1, side, side]);
-    let source = format!("{SOURCE}, {}–{} digits per canvas, seed {}", spec.canvas.digits.0, spec.canvas.digits.1, spec.seed);
+    let source = format!(
+        "{SOURCE}, {}–{} digits per canvas, seed {}",
+        spec.canvas.digits.0, spec.canvas.digits.1, spec.seed
+    );
     let labels = Labels::MultiLabel(Tensor::from_slice(&labels).view([-1, 10]));
-    Dataset::new("mnist-multidigit", inputs, labels, source)?.with_groups(drawn.iter().map(|c| c.group).collect())
+    Dataset::new("mnist-multidigit", inputs, labels, source)?
+        .with_groups(drawn.iter().map(|c| c.group).collect())
 }
 
 #[cfg(test)]
@@ -109,7 +124,12 @@ mod tests {
         let labels = d.labels.tensor();
         assert_eq!(labels.size(), vec![300, 10]);
         let count = |code: i64| labels.eq(code).sum(tch::Kind::Int64).int64_value(&[]);
-        assert!(count(POSITIVE) > 300 && count(DIFFICULT) > 20, "P {} D {}", count(POSITIVE), count(DIFFICULT));
+        assert!(
+            count(POSITIVE) > 300 && count(DIFFICULT) > 20,
+            "P {} D {}",
+            count(POSITIVE),
+            count(DIFFICULT)
+        );
         assert_eq!(d.groups.as_ref().unwrap()[13], 3);
     }
 }

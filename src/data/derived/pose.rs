@@ -27,7 +27,11 @@ pub fn generate(digits: &Digits, spec: &PoseSpec) -> Result<Dataset> {
     let ((a0, a1), (s0, s1)) = (spec.angles, spec.scales);
     let ordered = |lo: f32, hi: f32| lo < hi;
     if !ordered(a0, a1) || !ordered(s0, s1) || !ordered(0.0, s0) {
-        return Err(Error::invalid("pose", format!("angles {a0}..{a1}, scales {s0}..{s1}"), "need lo < hi and scales > 0"));
+        return Err(Error::invalid(
+            "pose",
+            format!("angles {a0}..{a1}, scales {s0}..{s1}"),
+            "need lo < hi and scales > 0",
+        ));
     }
     let warped = warped_digits(digits, (spec.count, spec.seed, spec.side), |rng| {
         (rng.random_range(a0..=a1), rng.random_range(s0..=s1) / 100.0)

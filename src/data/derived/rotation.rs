@@ -49,7 +49,8 @@ pub(crate) fn warped_digits(
             let digit = blocks.draw(blocks.block_of(i), &mut rng);
             let (angle, scale) = draw(&mut rng);
             let centre = side as f32 / 2.0;
-            let pixels = render(digits.image(digit), &Placement { cx: centre, cy: centre, angle, scale }, side);
+            let pixels =
+                render(digits.image(digit), &Placement { cx: centre, cy: centre, angle, scale }, side);
             (pixels, (angle, scale), digit as i64)
         })
         .collect();
@@ -67,12 +68,19 @@ pub fn generate(digits: &Digits, spec: &RotationSpec) -> Result<Dataset> {
     let (lo, hi) = spec.angles;
     let ordered = |lo: f32, hi: f32| lo < hi;
     if !ordered(lo, hi) || !ordered(0.0, spec.scale) {
-        return Err(Error::invalid("rotation", format!("angles {lo}..{hi}, scale {}", spec.scale), "need lo < hi and scale > 0"));
+        return Err(Error::invalid(
+            "rotation",
+            format!("angles {lo}..{hi}, scale {}", spec.scale),
+            "need lo < hi and scale > 0",
+        ));
     }
-    let warped = warped_digits(digits, (spec.count, spec.seed, spec.side), |rng| (rng.random_range(lo..=hi), spec.scale))?;
+    let warped = warped_digits(digits, (spec.count, spec.seed, spec.side), |rng| {
+        (rng.random_range(lo..=hi), spec.scale)
+    })?;
     let angles: Vec<f32> = warped.draws.iter().map(|d| d.0).collect();
     let source = format!("{SOURCE}, rotated {lo}°..{hi}°, seed {}", spec.seed);
-    Dataset::new("mnist-rotation", warped.inputs, Labels::Ordinal(Tensor::from_slice(&angles)), source)?.with_groups(warped.groups)
+    Dataset::new("mnist-rotation", warped.inputs, Labels::Ordinal(Tensor::from_slice(&angles)), source)?
+        .with_groups(warped.groups)
 }
 
 #[cfg(test)]

@@ -51,7 +51,8 @@ pub fn generate(digits: &Digits, spec: &SegmentationSpec) -> Result<Dataset> {
     let inputs = Tensor::from_slice(&pixels).view([spec.count as i64, 1, side, side]);
     let labels = Labels::Segmentation(Tensor::from_slice(&maps).view([-1, side, side]));
     let source = format!("{SOURCE}, segmentation canvases, seed {}", spec.seed);
-    Dataset::new("mnist-segmentation", inputs, labels, source)?.with_groups(drawn.iter().map(|c| c.group).collect())
+    Dataset::new("mnist-segmentation", inputs, labels, source)?
+        .with_groups(drawn.iter().map(|c| c.group).collect())
 }
 
 #[cfg(test)]
@@ -66,8 +67,12 @@ mod tests {
         let d = generate(&toy_digits(30), &spec).unwrap();
         let maps = d.labels.tensor();
         assert_eq!(maps.size(), vec![40, 32, 32]);
-        let values: std::collections::BTreeSet<i64> = Vec::<i64>::try_from(maps.view([-1])).unwrap().into_iter().collect();
-        assert!(values.contains(&0) && values.contains(&VOID) && values.iter().any(|v| (1..=10).contains(v)), "{values:?}");
+        let values: std::collections::BTreeSet<i64> =
+            Vec::<i64>::try_from(maps.view([-1])).unwrap().into_iter().collect();
+        assert!(
+            values.contains(&0) && values.contains(&VOID) && values.iter().any(|v| (1..=10).contains(v)),
+            "{values:?}"
+        );
         assert!(values.iter().all(|v| (0..=10).contains(v) || *v == VOID));
         // Class pixels carry ink, background pixels almost none.
         let ink = d.inputs.squeeze_dim(1);

@@ -15,7 +15,11 @@ impl SourceBlocks {
     /// Partition digits `0..digits` into `blocks` seeded blocks of near-equal size.
     pub fn new(digits: usize, blocks: usize, seed: u64) -> Result<Self> {
         if blocks == 0 || blocks > digits {
-            return Err(Error::invalid("blocks", blocks, format!("need 1 ≤ blocks ≤ {digits} source digits")));
+            return Err(Error::invalid(
+                "blocks",
+                blocks,
+                format!("need 1 ≤ blocks ≤ {digits} source digits"),
+            ));
         }
         let mut order: Vec<usize> = (0..digits).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));

@@ -38,7 +38,10 @@ impl Bridge {
     /// Starts the Python process.
     pub fn start(config: &BridgeConfig) -> Result<Self> {
         if !config.python.exists() {
-            return Err(Error::data(&config.python, "no Python here; `make optuna` installs Optuna into .venv, or pass --python"));
+            return Err(Error::data(
+                &config.python,
+                "no Python here; `make optuna` installs Optuna into .venv, or pass --python",
+            ));
         }
         let mut child = Command::new(&config.python)
             .arg("-c")
@@ -75,18 +78,33 @@ impl Bridge {
     /// Sends `request` (an object with `op`) and returns the reply's fields, or the bridge's error.
     pub fn call<T: DeserializeOwned>(&mut self, request: Value) -> Result<T> {
         let op = request.get("op").and_then(Value::as_str).unwrap_or("?").to_string();
-        let deadline = if op == "open" { self.config.timeout + STARTUP_ALLOWANCE } else { self.config.timeout + Duration::from_secs(60) };
+        let deadline = if op == "open" {
+            self.config.timeout + STARTUP_ALLOWANCE
+        } else {
+            self.config.timeout + Duration::from_secs(60)
+        };
         let line = serde_json::to_string(&request).map_err(|e| self.error(&op, e.to_string()))?;
-        writeln!(self.stdin, "{line}").and_then(|_| self.stdin.flush()).map_err(|e| self.error(&op, format!("the Optuna bridge is gone ({e})")))?;
+        writeln!(self.stdin, "{line}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| self.error(&op, format!("the Optuna bridge is gone ({e})")))?;
         let reply = match self.replies.recv_timeout(deadline) {
             Ok(reply) => reply,
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
-                return Err(self.error(&op, format!("no answer within {} s; is the storage reachable from this machine?", deadline.as_secs())));
+                return Err(self.error(
+                    &op,
+                    format!(
+                        "no answer within {} s; is the storage reachable from this machine?",
+                        deadline.as_secs()
+                    ),
+                ));
             }
-            Err(RecvTimeoutError::Disconnected) => return Err(self.error(&op, "the Optuna bridge exited (its error is printed above)".into())),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(self.error(&op, "the Optuna bridge exited (its error is printed above)".into()))
+            }
         };
-        let value: Value = serde_json::from_str(&reply).map_err(|e| self.error(&op, format!("unreadable reply {reply:?}: {e}")))?;
+        let value: Value = serde_json::from_str(&reply)
+            .map_err(|e| self.error(&op, format!("unreadable reply {reply:?}: {e}")))?;
         if value.get("ok") != Some(&Value::Bool(true)) {
             let message = value.get("error").and_then(Value::as_str).unwrap_or("failed without a message");
             return Err(self.error(&op, message.to_string()));
@@ -147,6 +165,9 @@ mod tests {
         assert_eq!(redact("postgresql://me:s3cret@db:5432/optuna"), "postgresql://me:***@db:5432/optuna");
         assert_eq!(redact("postgresql://me@db/optuna"), "postgresql://me@db/optuna");
         assert_eq!(redact("journal:/shared/study.log"), "journal:/shared/study.log");
-        assert_eq!(redact("failed: \"postgresql://a:b@h/x\" refused"), "failed: \"postgresql://a:***@h/x\" refused");
+        assert_eq!(
+            redact("failed: \"postgresql://a:b@h/x\" refused"),
+            "failed: \"postgresql://a:***@h/x\" refused"
+        );
     }
 }

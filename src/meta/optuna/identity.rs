@@ -17,13 +17,24 @@ pub const STUDY: &str = "dldl:study";
 pub const META_FILE: &str = "dldl:meta_file";
 
 /// The study's user attributes for a worker of `task_file` (its text `task_toml`) and `spec` (read from `meta_file`).
-pub fn study_attrs(task_name: &str, task_file: &Path, meta_file: &Path, task_toml: &str, spec: &StudySpec, space: &OptunaSpace, inner: &TrainSpec) -> Result<Map<String, Value>> {
+pub fn study_attrs(
+    task_name: &str,
+    task_file: &Path,
+    meta_file: &Path,
+    task_toml: &str,
+    spec: &StudySpec,
+    space: &OptunaSpace,
+    inner: &TrainSpec,
+) -> Result<Map<String, Value>> {
     let parsed: toml::Value = toml::from_str(task_toml).map_err(|e| Error::data(task_file, e.to_string()))?;
     let task = json!({ "name": task_name, "spec": serde_json::to_value(parsed).map_err(|e| Error::data(task_file, e.to_string()))? });
     let mut attrs = Map::new();
     attrs.insert(TASK.into(), task);
     attrs.insert(SPACE.into(), to_json(space));
-    attrs.insert(EVALUATION.into(), json!({ "episodes": spec.episodes_per_step, "seed": spec.seed, "inner": to_json(inner) }));
+    attrs.insert(
+        EVALUATION.into(),
+        json!({ "episodes": spec.episodes_per_step, "seed": spec.seed, "inner": to_json(inner) }),
+    );
     attrs.insert(TASK_FILE.into(), json!(task_file.display().to_string()));
     attrs.insert(TASK_TOML.into(), json!(task_toml));
     attrs.insert(STUDY.into(), to_json(spec));

@@ -75,7 +75,16 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
     let url = bridge.storage().to_string();
     let _: Value = bridge.call(json!({ "op": "open", "storage": url, "study": study, "create": null }))?;
     let dump: Dump = bridge.call(json!({ "op": "trials" }))?;
-    let attr = |key: &str| dump.attrs.get(key).cloned().ok_or_else(|| Error::data(&storage, format!("study {study:?} has no user attribute {key}: it was not created by `dldl-meta worker`")));
+    let attr = |key: &str| {
+        dump.attrs.get(key).cloned().ok_or_else(|| {
+            Error::data(
+                &storage,
+                format!(
+                    "study {study:?} has no user attribute {key}: it was not created by `dldl-meta worker`"
+                ),
+            )
+        })
+    };
     let mut complete: Vec<&StoredTrial> = dump.trials.iter().filter(|t| t.state == "complete").collect();
     complete.sort_by_key(|t| t.number);
     let mut states = BTreeMap::new();
@@ -86,13 +95,23 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
         .iter()
         .filter(|t| t.value.is_some_and(f64::is_finite))
         .min_by(|a, b| a.value.unwrap_or(f64::MAX).total_cmp(&b.value.unwrap_or(f64::MAX)))
-        .ok_or_else(|| Error::data(&storage, format!("study {study:?} has no complete trial with a finite query loss yet")))?;
+        .ok_or_else(|| {
+            Error::data(
+                &storage,
+                format!("study {study:?} has no complete trial with a finite query loss yet"),
+            )
+        })?;
     let config = PulledConfig {
         search: SearchConfig {
             command: RunCommand::Search,
             task_file: from_attr(attr(identity::TASK_FILE)?, identity::TASK_FILE, &storage)?,
             task_toml: from_attr(attr(identity::TASK_TOML)?, identity::TASK_TOML, &storage)?,
-            meta_file: from_attr(attr(identity::META_FILE).unwrap_or(Value::Null), identity::META_FILE, &storage).unwrap_or_default(),
+            meta_file: from_attr(
+                attr(identity::META_FILE).unwrap_or(Value::Null),
+                identity::META_FILE,
+                &storage,
+            )
+            .unwrap_or_default(),
             study: from_attr(attr(identity::STUDY)?, identity::STUDY, &storage)?,
             // The first complete trial's environment: stable when the study is pulled again
             // (every trial records its own in optuna_trials.jsonl).
@@ -112,7 +131,15 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
         seconds += user_attr::<f64>(t, "seconds", &storage).unwrap_or(0.0);
         for e in &episodes {
             let (query_loss, metric) = (e.query_loss.unwrap_or(f64::NAN), e.metric.unwrap_or(f64::NAN));
-            records.push(Trial { step, candidate: 0, pool: Pool::Train, episode: e.episode, phi: phi.clone(), query_loss, metric });
+            records.push(Trial {
+                step,
+                candidate: 0,
+                pool: Pool::Train,
+                episode: e.episode,
+                phi: phi.clone(),
+                query_loss,
+                metric,
+            });
         }
         let losses: Vec<f64> = episodes.iter().map(|e| e.query_loss.unwrap_or(f64::NAN)).collect();
         let metrics: Vec<f64> = episodes.iter().map(|e| e.metric.unwrap_or(f64::NAN)).collect();
@@ -137,18 +164,25 @@ pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
     };
     dir.write_json(STATE_FILE, &state)?;
     let distribution: DistributionSpec = user_attr(best, "distribution", &storage)?;
-    let body = toml::to_string(&Learned { distribution: distribution.clone() }).map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
-    let header = format!("# φ of Optuna trial {} (best of {} complete) in study {study} at {storage}\n", best.number, complete.len());
+    let body = toml::to_string(&Learned { distribution: distribution.clone() })
+        .map_err(|e| Error::data(dir.file(LEARNED_FILE), e.to_string()))?;
+    let header = format!(
+        "# φ of Optuna trial {} (best of {} complete) in study {study} at {storage}\n",
+        best.number,
+        complete.len()
+    );
     dir.write_text(LEARNED_FILE, &(header + &body))?;
     Ok(Pulled { complete: complete.len(), states, best_number: best.number, best: distribution, best_loss })
 }
 
 /// A study attribute as `T`.
 fn from_attr<T: serde::de::DeserializeOwned>(value: Value, key: &str, storage: &str) -> Result<T> {
-    serde_json::from_value(value).map_err(|e| Error::data(storage, format!("study user attribute {key}: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| Error::data(storage, format!("study user attribute {key}: {e}")))
 }
 
 fn user_attr<T: serde::de::DeserializeOwned>(trial: &StoredTrial, key: &str, storage: &str) -> Result<T> {
     let value = trial.user_attrs.get(key).cloned().unwrap_or(Value::Null);
-    serde_json::from_value(value).map_err(|e| Error::data(storage, format!("trial {}: user attribute {key}: {e}", trial.number)))
+    serde_json::from_value(value)
+        .map_err(|e| Error::data(storage, format!("trial {}: user attribute {key}: {e}", trial.number)))
 }

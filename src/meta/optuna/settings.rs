@@ -83,7 +83,9 @@ impl OptunaSettings {
             SearchMethod::Grid => SamplerKind::Grid,
             SearchMethod::Random => SamplerKind::Random,
             SearchMethod::Cmaes => SamplerKind::Cmaes,
-            SearchMethod::Hypergradient | SearchMethod::Pbt | SearchMethod::Online | SearchMethod::Es => SamplerKind::Tpe,
+            SearchMethod::Hypergradient | SearchMethod::Pbt | SearchMethod::Online | SearchMethod::Es => {
+                SamplerKind::Tpe
+            }
         })
     }
 
@@ -113,7 +115,8 @@ mod tests {
         assert_eq!(s.sampler_for(SearchMethod::Hypergradient), SamplerKind::Tpe);
         assert_eq!(s.sampler_for(SearchMethod::Grid), SamplerKind::Grid);
         assert_eq!((s.heartbeat(), s.grace(), s.retries()), (60, 120, 3));
-        let bad = OptunaSettings { heartbeat_interval: Some(10), grace_period: Some(5), ..Default::default() };
+        let bad =
+            OptunaSettings { heartbeat_interval: Some(10), grace_period: Some(5), ..Default::default() };
         let e = bad.validate(Path::new("meta/x.toml")).unwrap_err().to_string();
         assert!(e.contains("meta/x.toml") && e.contains("optuna.grace_period"), "{e}");
         let bad = OptunaSettings { p_threshold: Some(1.5), ..Default::default() };

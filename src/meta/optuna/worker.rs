@@ -49,7 +49,11 @@ pub struct TrialDone {
 /// Progress of a worker.
 pub enum TrialEvent<'a> {
     /// A trial was asked for and is being evaluated.
-    Started { number: u64, phi: &'a [f64], retry_of: Option<u64> },
+    Started {
+        number: u64,
+        phi: &'a [f64],
+        retry_of: Option<u64>,
+    },
     Finished(&'a TrialDone),
 }
 
@@ -80,13 +84,20 @@ pub struct Worker<'a> {
 impl<'a> Worker<'a> {
     /// Opens (or creates) the study; refuses it when its task, φ space or evaluation differ from
     /// `attrs` (see `identity::study_attrs`).
-    pub fn open(evaluator: &'a Study<'a>, space: OptunaSpace, attrs: Map<String, Value>, config: WorkerConfig) -> Result<Self> {
+    pub fn open(
+        evaluator: &'a Study<'a>,
+        space: OptunaSpace,
+        attrs: Map<String, Value>,
+        config: WorkerConfig,
+    ) -> Result<Self> {
         let settings = evaluator.spec.optuna.clone().unwrap_or_default();
         let mut bridge = Bridge::start(&config.bridge)?;
         let sampler = sampler_request(evaluator, &space, &settings, config.worker_id)?;
         let pruner = match settings.pruner {
             PrunerKind::None => json!({ "kind": "none" }),
-            PrunerKind::Wilcoxon => json!({ "kind": "wilcoxon", "p_threshold": settings.p_threshold.unwrap_or(0.1) }),
+            PrunerKind::Wilcoxon => {
+                json!({ "kind": "wilcoxon", "p_threshold": settings.p_threshold.unwrap_or(0.1) })
+            }
         };
         let _: Value = bridge.call(json!({
             "op": "open",
@@ -111,7 +122,8 @@ impl<'a> Worker<'a> {
                     done.push(trial);
                 }
                 Err(e) => {
-                    let _: Result<Value> = self.bridge.call(json!({ "op": "tell", "number": number, "state": "fail" }));
+                    let _: Result<Value> =
+                        self.bridge.call(json!({ "op": "tell", "number": number, "state": "fail" }));
                     return Err(e);
                 }
             }
@@ -120,7 +132,12 @@ impl<'a> Worker<'a> {
     }
 
     /// Scores one asked trial, reporting as it goes, and tells Optuna the result.
-    fn evaluate(&mut self, number: u64, asked: &Asked, observer: &mut dyn FnMut(TrialEvent)) -> Result<TrialDone> {
+    fn evaluate(
+        &mut self,
+        number: u64,
+        asked: &Asked,
+        observer: &mut dyn FnMut(TrialEvent),
+    ) -> Result<TrialDone> {
         let started = Instant::now();
         let phi = self.space.phi_of(&asked.params)?;
         observer(TrialEvent::Started { number, phi: &phi, retry_of: asked.retry_of });
@@ -130,11 +147,20 @@ impl<'a> Worker<'a> {
         let mut member_steps = 0u64;
         let mut pruned = false;
         for chunk in episodes.chunks(per_report) {
-            let row = self.evaluator.score(std::slice::from_ref(&phi), Pool::Train, chunk, &mut member_steps)?.remove(0);
+            let row = self
+                .evaluator
+                .score(std::slice::from_ref(&phi), Pool::Train, chunk, &mut member_steps)?
+                .remove(0);
             for (episode, (loss, metric)) in chunk.iter().zip(row) {
-                let reported: Reported = self.bridge.call(json!({ "op": "report", "number": number, "step": episode, "value": finite(loss) }))?;
+                let reported: Reported = self.bridge.call(
+                    json!({ "op": "report", "number": number, "step": episode, "value": finite(loss) }),
+                )?;
                 pruned |= reported.prune;
-                scores.push(EpisodeScore { episode: *episode, query_loss: finite(loss), metric: finite(metric) });
+                scores.push(EpisodeScore {
+                    episode: *episode,
+                    query_loss: finite(loss),
+                    metric: finite(metric),
+                });
             }
             if pruned {
                 break;
@@ -155,13 +181,20 @@ impl<'a> Worker<'a> {
             "environment": RunEnvironment::current(self.evaluator.device),
         }}))?;
         let state = if pruned { "pruned" } else { "complete" };
-        let _: Value = self.bridge.call(json!({ "op": "tell", "number": number, "state": state, "value": finite(loss) }))?;
+        let _: Value = self
+            .bridge
+            .call(json!({ "op": "tell", "number": number, "state": state, "value": finite(loss) }))?;
         Ok(TrialDone { number, phi, loss, metric, pruned, retry_of: asked.retry_of, seconds })
     }
 }
 
 /// The sampler the study file asks for, seeded by the study's seed and the worker's id.
-fn sampler_request(evaluator: &Study, space: &OptunaSpace, settings: &OptunaSettings, worker_id: u64) -> Result<Value> {
+fn sampler_request(
+    evaluator: &Study,
+    space: &OptunaSpace,
+    settings: &OptunaSettings,
+    worker_id: u64,
+) -> Result<Value> {
     let kind = settings.sampler_for(evaluator.spec.method);
     let seed = (evaluator.spec.seed ^ worker_id.wrapping_mul(0x9e37_79b9_7f4a_7c15)) & 0xffff_ffff;
     let mut request = json!({ "kind": kind, "seed": seed, "n_startup_trials": settings.n_startup_trials });
