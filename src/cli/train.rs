@@ -51,6 +51,11 @@ pub struct TrainArgs {
     /// and network shapes required; with `freeze = "features"` in the task's [train] only the head trains.
     #[arg(long)]
     pub init: Option<String>,
+    /// Save each chunk's whole training state (weights, optimiser, best-so-far, curves) every N
+    /// steps, so that a killed run started again with the same command resumes there and ends
+    /// with the same results as an uninterrupted one (0: only when a chunk finishes).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
 }
 
 /// Maps the flags into a [`TrainRunConfig`], runs it and prints the table.
@@ -68,6 +73,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         chunk: args.chunk,
         out: args.out.clone(),
         init: args.init.as_deref().map(str::parse).transpose()?,
+        checkpoint_every: args.checkpoint_every,
     };
     let mut progress = None;
     let outcome = run_train(&config, &mut |event| match event {
@@ -76,6 +82,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             progress = Some(Progress::new("train", total));
         }
         TrainRunEvent::Step { done } => progress.iter_mut().for_each(|p| p.set(done)),
+        TrainRunEvent::Resumed { first_member, step, done } => {
+            let line =
+                format!("resuming at step {step} (members from {first_member} on, from their snapshot)");
+            progress.iter_mut().for_each(|p| {
+                p.println(&line);
+                p.set(done)
+            })
+        }
         TrainRunEvent::Failed { member, method, failure } => {
             let line = format!(
                 "member {member} ({method}) stopped: non-finite loss {} at step {}",

@@ -31,6 +31,10 @@ pub use crate::rundir::records::{
     SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE,
 };
 
+/// The records a finished study is judged by (`report` reads them), sealed when it ends.
+const SEALED_FILES: [&str; 7] =
+    [TRIALS_FILE, STATE_FILE, LEARNED_FILE, SUMMARY_FILE, COMPARISON_FILE, LINEAGE_FILE, LABEL_DISTANCE_FILE];
+
 /// One φ evaluated on one episode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trial {
@@ -268,6 +272,7 @@ impl<'a> Study<'a> {
     /// Runs (or resumes) the study in `dir` to the end, then compares learned and default φ on meta-validation.
     pub fn run(&self, dir: &RunDir, observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
         if dir.file(SUMMARY_FILE).exists() {
+            dir.verify_seal()?;
             return dir.read_json(SUMMARY_FILE);
         }
         self.record_label_distance(dir)?;
@@ -293,6 +298,7 @@ impl<'a> Study<'a> {
         observer(SearchEvent::Validating(self.episodes.comparison_pool()));
         let outcome = self.compare(dir, &state, &learned, observer)?;
         dir.write_json(SUMMARY_FILE, &outcome)?;
+        dir.seal(&SEALED_FILES)?;
         Ok(outcome)
     }
 

@@ -2,9 +2,10 @@
 //! and flushed line by line, and the rule that a directory of a different config is never overwritten.
 //!
 //! Rooms: `records` (every file's name and record type), `lock` (one writer per directory),
-//! `compare` (which fields make a different run).
+//! `compare` (which fields make a different run), `manifest` (the seal of a finished run).
 pub mod compare;
 pub mod lock;
+pub mod manifest;
 pub mod records;
 
 use crate::error::{Error, Result};

@@ -22,6 +22,9 @@ use std::path::PathBuf;
 pub const CONFIG_FILE: &str = "config.json";
 /// The markdown table a finished run prints (train, search and fewshot).
 pub const TABLE_FILE: &str = "summary.md";
+/// The size and SHA-256 of every record a finished run is judged by ([`super::manifest::Manifest`]),
+/// written last and checked when the finished run is opened again.
+pub const MANIFEST_FILE: &str = "manifest.json";
 /// Locked by the one process writing the run; holds its [`LockHolder`].
 pub const LOCK_FILE: &str = ".lock";
 /// One [`SessionRecord`] per start or resume of the run.
@@ -33,6 +36,9 @@ pub const SESSIONS_FILE: &str = "sessions.jsonl";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 /// Final test metrics of every member: a [`TrainMetrics`].
 pub const METRICS_FILE: &str = "metrics.json";
+/// `{prefix}{chunk}.safetensors`: a chunk's whole training state while it trains
+/// ([`crate::train::snapshot`]), removed when the run finishes.
+pub const SNAPSHOT_PREFIX: &str = "snapshot-chunk-";
 /// One [`CurveLine`] per validation of a member (`--eval-every`).
 pub const CURVES_FILE: &str = "curves.jsonl";
 /// The training split's input statistics ([`crate::train::standardise::InputStats`]) of a task

@@ -13,6 +13,7 @@ pub mod optimizer;
 pub mod predict;
 pub mod run;
 pub mod setup;
+pub mod snapshot;
 pub mod standardise;
 pub mod summary;
 pub mod surrogates;

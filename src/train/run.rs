@@ -2,9 +2,11 @@
 //! split, and recorded in a run directory (config, curves, checkpoint, metrics, summary table).
 use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
 use super::setup::PreparedTask;
+use super::snapshot::SnapshotFiles;
 use super::summary::{table, MemberResult};
 use super::trainer::{
-    chunked_done, chunked_total, train_chunked_segment, Failure, PopulationRun, Segment, TrainEvent,
+    chunked_done, chunked_total, train_chunks_with_snapshots, ChunkSnapshots, Failure, PopulationRun,
+    Segment, TrainEvent,
 };
 use super::warm_start::WarmStart;
 use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
@@ -12,8 +14,8 @@ use crate::data::{reads_external_data, DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::records::{
-    CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, STATS_FILE,
-    TABLE_FILE,
+    CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE,
+    SNAPSHOT_PREFIX, STATS_FILE, TABLE_FILE,
 };
 use crate::rundir::RunDir;
 use crate::runtime::RunEnvironment;
@@ -44,6 +46,9 @@ pub struct TrainRunConfig {
     pub out: PathBuf,
     /// Start every member from a trained run's members (`RUN[:METHOD]`) instead of a fresh init.
     pub init: Option<WarmStart>,
+    /// Save every chunk's whole training state every this many steps (0: only at a chunk's end), so
+    /// a killed run resumes there; the results do not depend on it.
+    pub checkpoint_every: usize,
 }
 
 /// Progress of a train run.
@@ -52,6 +57,8 @@ pub enum TrainRunEvent<'a> {
     Started { members: usize, methods: usize, seeds: u64, steps: usize, total: u64, device: Device },
     /// `done` of the `total` progress steps.
     Step { done: u64 },
+    /// The chunk of members from `first_member` resumes from its snapshot after `step` steps.
+    Resumed { first_member: usize, step: usize, done: u64 },
     /// A member stopped on a non-finite loss.
     Failed { member: usize, method: &'a Method, failure: &'a Failure },
 }
@@ -99,8 +106,9 @@ pub fn run_train(
     plan.train(config, &dir, observer)
 }
 
-/// The outcome recorded in a finished run directory.
+/// The outcome recorded in a finished run directory, once its records are checked against its seal.
 fn finished(dir: &RunDir) -> Result<TrainRunOutcome> {
+    dir.verify_seal()?;
     let path = dir.file(TABLE_FILE);
     let summary = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     Ok(TrainRunOutcome { summary, metrics: dir.read_json(METRICS_FILE)?, already_finished: true })
@@ -177,9 +185,8 @@ impl TrainPlan {
         let eval = EvalSpec::for_reference(self.prepared.task.distribution.clone());
         let trainer = Trainer { net: &inner.network, data: &data, spec: &inner.train, eval: &eval, device };
         let chunk = config.chunk.unwrap_or_else(|| trainer.default_chunk());
-        let started = Instant::now();
-        let run = self.train_members(&trainer, chunk, dir, observer)?;
-        let seconds = started.elapsed().as_secs_f64();
+        let (run, seconds) = self.train_members(&trainer, chunk, config, dir, observer)?;
+        dir.write_jsonl(CURVES_FILE, &self.curve_lines(&run, chunk))?;
         run.params.save(&dir.file(CHECKPOINT_FILE))?;
         let metrics = self.test_metrics(&trainer, &run, seconds)?;
         dir.write_json(METRICS_FILE, &metrics)?;
@@ -194,17 +201,41 @@ impl TrainPlan {
             table(&metrics.members, &inner.domain.headline_metrics())
         );
         dir.write_text(TABLE_FILE, &summary)?;
+        dir.seal(&[CHECKPOINT_FILE, METRICS_FILE, CURVES_FILE, TABLE_FILE])?;
+        snapshot_files(config).remove_all()?;
         Ok(TrainRunOutcome { summary, metrics, already_finished: false })
     }
 
-    /// Trains the members in chunks, logging every validation to [`CURVES_FILE`].
+    /// Every validation of every member, in the order an uninterrupted run logs them (chunk by
+    /// chunk, step by step, member by member): the final [`CURVES_FILE`], whatever was resumed.
+    fn curve_lines(&self, run: &PopulationRun, chunk: usize) -> Vec<CurveLine> {
+        let size = if chunk == 0 { self.members.len().max(1) } else { chunk };
+        let mut lines: Vec<(usize, usize, CurveLine)> = vec![];
+        for (member, outcome) in run.outcomes.iter().enumerate() {
+            for point in &outcome.curve {
+                let line = CurveLine {
+                    member,
+                    method: self.members[member].method.to_string(),
+                    seed: self.members[member].seed,
+                    point: point.clone(),
+                };
+                lines.push((member / size, point.step, line));
+            }
+        }
+        lines.sort_by_key(|(c, step, line)| (*c, *step, line.member));
+        lines.into_iter().map(|(_, _, line)| line).collect()
+    }
+
+    /// Trains the members in chunks, logging every validation to [`CURVES_FILE`] as it happens and
+    /// snapshotting each chunk; returns the run and its training seconds over every session.
     fn train_members(
         &self,
         trainer: &Trainer,
         chunk: usize,
+        config: &TrainRunConfig,
         dir: &RunDir,
         observer: &mut dyn FnMut(TrainRunEvent),
-    ) -> Result<PopulationRun> {
+    ) -> Result<(PopulationRun, f64)> {
         let steps = trainer.spec.steps;
         let total = chunked_total(self.members.len(), chunk, steps) as u64;
         observer(TrainRunEvent::Started {
@@ -218,41 +249,46 @@ impl TrainPlan {
         let mut log_error = None;
         let fresh = self.start.as_ref().map(|p| OptimizerState::new(&p.tensors));
         let segment = Segment { from: 0, until: steps, start: self.start.as_ref().zip(fresh.as_ref()) };
-        let run =
-            train_chunked_segment(
-                trainer,
-                &self.members,
-                chunk,
-                &segment,
-                &mut |offset, event| match event {
-                    TrainEvent::Step { step, total } => observer(TrainRunEvent::Step {
-                        done: chunked_done(offset, chunk, step, total) as u64,
-                    }),
-                    TrainEvent::Evaluated { member, point } => {
-                        let member = offset + member;
-                        let line = CurveLine {
-                            member,
-                            method: self.members[member].method.to_string(),
-                            seed: self.members[member].seed,
-                            point: point.clone(),
-                        };
-                        if let Err(e) = dir.append_jsonl(CURVES_FILE, &line) {
-                            log_error.get_or_insert(e);
-                        }
+        let started = Instant::now();
+        let clock = || started.elapsed().as_secs_f64();
+        let files = snapshot_files(config);
+        let snapshots = ChunkSnapshots { every: config.checkpoint_every, store: &files, clock: &clock };
+        let (run, earlier) = train_chunks_with_snapshots(
+            trainer,
+            &self.members,
+            chunk,
+            &segment,
+            &snapshots,
+            &mut |offset, event| match event {
+                TrainEvent::Resumed { step } => observer(TrainRunEvent::Resumed {
+                    first_member: offset,
+                    step,
+                    done: chunked_done(offset, chunk, step, steps) as u64,
+                }),
+                TrainEvent::Step { step, total } => {
+                    observer(TrainRunEvent::Step { done: chunked_done(offset, chunk, step, total) as u64 })
+                }
+                TrainEvent::Evaluated { member, point } => {
+                    let member = offset + member;
+                    let line = CurveLine {
+                        member,
+                        method: self.members[member].method.to_string(),
+                        seed: self.members[member].seed,
+                        point: point.clone(),
+                    };
+                    if let Err(e) = dir.append_jsonl(CURVES_FILE, &line) {
+                        log_error.get_or_insert(e);
                     }
-                    TrainEvent::Failed { member, failure } => {
-                        let member = offset + member;
-                        observer(TrainRunEvent::Failed {
-                            member,
-                            method: &self.members[member].method,
-                            failure,
-                        })
-                    }
-                },
-            )?;
+                }
+                TrainEvent::Failed { member, failure } => {
+                    let member = offset + member;
+                    observer(TrainRunEvent::Failed { member, method: &self.members[member].method, failure })
+                }
+            },
+        )?;
         match log_error {
             Some(e) => Err(e),
-            None => Ok(run),
+            None => Ok((run, earlier + clock())),
         }
     }
 
@@ -286,6 +322,11 @@ impl TrainPlan {
             per_label,
         })
     }
+}
+
+/// Where a run keeps its chunks' snapshots while it trains.
+fn snapshot_files(config: &TrainRunConfig) -> SnapshotFiles {
+    SnapshotFiles { folder: config.out.clone(), prefix: SNAPSHOT_PREFIX.to_string() }
 }
 
 /// The rules between the run's own settings: at least one seed, patience only with validations,

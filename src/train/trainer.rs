@@ -8,6 +8,7 @@ use super::evaluate::{evaluate, phi_of, EvalSpec};
 use super::metrics::Metrics;
 use super::objective::Method;
 use super::optimizer::OptimizerState;
+use super::snapshot::{SnapshotProgress, SnapshotStore, TrainSnapshot};
 use super::update::step_in_place;
 use crate::data::Labels;
 use crate::error::{Error, Result};
@@ -98,9 +99,22 @@ pub struct PopulationRun {
 
 /// Progress reported while training.
 pub enum TrainEvent<'a> {
-    Step { step: usize, total: usize },
-    Evaluated { member: usize, point: &'a CurvePoint },
-    Failed { member: usize, failure: &'a Failure },
+    /// A snapshot was restored: training continues after `step` steps.
+    Resumed {
+        step: usize,
+    },
+    Step {
+        step: usize,
+        total: usize,
+    },
+    Evaluated {
+        member: usize,
+        point: &'a CurvePoint,
+    },
+    Failed {
+        member: usize,
+        failure: &'a Failure,
+    },
 }
 
 /// What every member of a population shares: the network, the data, the inner-loop settings,
@@ -119,7 +133,7 @@ pub fn train_population(
     members: &[Member],
     observer: &mut dyn FnMut(TrainEvent),
 ) -> Result<PopulationRun> {
-    train_segment(t, members, &Segment::whole(t.spec), observer)
+    train_segment(t, members, &Segment::whole(t.spec), None, observer)
 }
 
 /// Which steps of the whole schedule a call trains, and from what: a run cut into segments (PBT
@@ -140,12 +154,21 @@ impl Segment<'_> {
     }
 }
 
+/// Snapshots of one population's training: the state to resume from (it replaces the segment's
+/// start) and where to save one every `every` steps (0: never) and at the segment's end.
+pub struct Checkpoints<'a> {
+    pub every: usize,
+    pub resume: Option<TrainSnapshot>,
+    pub save: &'a mut dyn FnMut(&TrainSnapshot) -> Result<()>,
+}
+
 /// [`train_population`] over one [`Segment`]. A member's draws depend on its seed, pool and step
-/// only, so it trains the same alone, among others and in any chunk.
+/// only, so it trains the same alone, among others and in any chunk, and resumed from a snapshot.
 fn train_segment(
     t: &Trainer,
     members: &[Member],
     segment: &Segment,
+    mut checkpoints: Option<&mut Checkpoints>,
     observer: &mut dyn FnMut(TrainEvent),
 ) -> Result<PopulationRun> {
     let Trainer { net, data, spec, eval, device } = *t;
@@ -173,18 +196,34 @@ fn train_segment(
             format!("must lie in 0..={} and start from parameters unless at 0", spec.steps),
         ));
     }
-    let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
     let mut random = StepRandomness::new(net, spec, members);
-    random.skip(spec, segment.from);
-    let mut state = match segment.start {
-        Some((params, optimizer)) => {
+    let resume = checkpoints.as_mut().and_then(|c| c.resume.take());
+    let from = resume.as_ref().map_or(segment.from, |r| r.step);
+    if from > segment.until {
+        return Err(Error::invalid(
+            "snapshot step",
+            from,
+            format!("lies past the segment's end {}", segment.until),
+        ));
+    }
+    random.skip(spec, from);
+    let mut state = match (resume, segment.start) {
+        (Some(snapshot), _) => {
+            observer(TrainEvent::Resumed { step: from });
+            TrainState::resumed(snapshot, random, members, device)?
+        }
+        (None, Some((params, optimizer))) => {
             let mut state = TrainState::new(params.map(Tensor::shallow_clone), random, members, device);
             state.optimizer = optimizer.deep_copy();
             state
         }
-        None => TrainState::new(net.init(&seeds, device), random, members, device),
+        (None, None) => {
+            let seeds: Vec<u64> = members.iter().map(|m| m.seed).collect();
+            TrainState::new(net.init(&seeds, device), random, members, device)
+        }
     };
-    for t in segment.from..segment.until {
+    let mut done = from;
+    for t in from..segment.until {
         if !state.active.iter().any(|a| *a) {
             break;
         }
@@ -194,6 +233,13 @@ fn train_segment(
         if (due || t + 1 == spec.steps) && members.iter().any(|m| !m.val.is_empty()) {
             state.validate(net, data, members, spec, eval, t + 1, observer)?;
         }
+        done = t + 1;
+        if let Some(c) = checkpoints.as_mut().filter(|c| c.every > 0 && done % c.every == 0) {
+            (c.save)(&state.snapshot(done))?;
+        }
+    }
+    if let Some(c) = checkpoints.filter(|c| c.every == 0 || done % c.every != 0) {
+        (c.save)(&state.snapshot(done))?;
     }
     Ok(state.finish())
 }
@@ -256,6 +302,43 @@ pub fn train_chunked_segment(
     segment: &Segment,
     observer: &mut dyn FnMut(usize, TrainEvent),
 ) -> Result<PopulationRun> {
+    train_chunks(t, members, chunk, segment, None, observer)
+}
+
+/// How [`train_chunks_with_snapshots`] keeps each chunk's state: in `store`, every `every` steps.
+pub struct ChunkSnapshots<'a> {
+    pub every: usize,
+    pub store: &'a dyn SnapshotStore,
+    /// Training seconds each saved snapshot records (so far this session), added to the resumed ones.
+    pub clock: &'a dyn Fn() -> f64,
+}
+
+/// [`train_chunked_segment`] that saves each chunk's state to `snapshots.store` every `every`
+/// steps and at the chunk's end, and resumes each chunk from its stored snapshot (a finished chunk
+/// trains no further). Returns the run and the training seconds recorded by the resumed snapshots.
+pub fn train_chunks_with_snapshots(
+    t: &Trainer,
+    members: &[Member],
+    chunk: usize,
+    segment: &Segment,
+    snapshots: &ChunkSnapshots,
+    observer: &mut dyn FnMut(usize, TrainEvent),
+) -> Result<(PopulationRun, f64)> {
+    let mut earlier = 0.0;
+    let run = train_chunks(t, members, chunk, segment, Some((snapshots, &mut earlier)), observer)?;
+    Ok((run, earlier))
+}
+
+/// The chunk loop of [`train_chunked_segment`], optionally with snapshots (and the resumed
+/// seconds they recorded, the largest over the chunks).
+fn train_chunks(
+    t: &Trainer,
+    members: &[Member],
+    chunk: usize,
+    segment: &Segment,
+    mut snapshots: Option<(&ChunkSnapshots, &mut f64)>,
+    observer: &mut dyn FnMut(usize, TrainEvent),
+) -> Result<PopulationRun> {
     let size = if chunk == 0 { members.len().max(1) } else { chunk };
     let mut runs = vec![];
     for (c, part) in members.chunks(size).enumerate() {
@@ -264,7 +347,24 @@ pub fn train_chunked_segment(
         let cut =
             segment.start.map(|(params, optimizer)| (params.members(&index), optimizer.members(&index)));
         let part_segment = Segment { start: cut.as_ref().map(|(p, o)| (p, o)), ..*segment };
-        runs.push(train_segment(t, part, &part_segment, &mut |e| observer(offset, e))?);
+        let mut observe = |e: TrainEvent| observer(offset, e);
+        let run = match snapshots.as_mut() {
+            None => train_segment(t, part, &part_segment, None, &mut observe)?,
+            Some((s, earlier)) => {
+                let resume = s.store.load(c, part, t.device)?;
+                let before = resume.as_ref().map_or(0.0, |(_, seconds)| *seconds);
+                **earlier = earlier.max(before);
+                let mut save =
+                    |snapshot: &TrainSnapshot| s.store.save(c, part, snapshot, before + (s.clock)());
+                let mut checkpoints = Checkpoints {
+                    every: s.every,
+                    resume: resume.map(|(snapshot, _)| snapshot),
+                    save: &mut save,
+                };
+                train_segment(t, part, &part_segment, Some(&mut checkpoints), &mut observe)?
+            }
+        };
+        runs.push(run);
     }
     // Each chunk's parameters and buffers are already cut from its graph (`finish`).
     let params =
@@ -447,6 +547,63 @@ impl TrainState {
             None => current,
         });
         Ok(())
+    }
+
+    /// A snapshot after `step` steps, sharing this state's tensors (saved before the next step).
+    fn snapshot(&self, step: usize) -> TrainSnapshot {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
+        let share = |v: &[Tensor]| v.iter().map(Tensor::shallow_clone).collect();
+        TrainSnapshot {
+            step,
+            params: self.params.map(Tensor::shallow_clone),
+            optimizer: OptimizerState {
+                step: self.optimizer.step,
+                first: share(&self.optimizer.first),
+                second: share(&self.optimizer.second),
+            },
+            best: self.best.as_ref().map(|b| b.map(Tensor::shallow_clone)),
+            progress: SnapshotProgress {
+                active: self.active.clone(),
+                outcomes: self.outcomes.clone(),
+                loss_sum_bits: bits(&self.loss_sum),
+                loss_count: self.loss_count.clone(),
+                best_loss_bits: bits(&self.best_loss),
+                since_best: self.since_best.clone(),
+            },
+        }
+    }
+
+    /// The state a [`TrainState::snapshot`] recorded, continued with the streams `random`.
+    fn resumed(
+        snapshot: TrainSnapshot,
+        random: StepRandomness,
+        members: &[Member],
+        device: Device,
+    ) -> Result<Self> {
+        let TrainSnapshot { params, optimizer, best, progress, .. } = snapshot;
+        let p = members.len();
+        let lengths = [
+            progress.active.len(),
+            progress.outcomes.len(),
+            progress.loss_sum_bits.len(),
+            progress.loss_count.len(),
+            progress.best_loss_bits.len(),
+            progress.since_best.len(),
+        ];
+        if params.population() != p as i64 || lengths.iter().any(|&n| n != p) {
+            return Err(Error::shape("snapshot", format!("holds another number of members than {p}")));
+        }
+        let floats = |v: &[u64]| v.iter().map(|b| f64::from_bits(*b)).collect();
+        let mut state = TrainState::new(params, random, members, device);
+        state.optimizer = optimizer;
+        state.best = best;
+        state.active = progress.active;
+        state.outcomes = progress.outcomes;
+        state.loss_sum = floats(&progress.loss_sum_bits);
+        state.loss_count = progress.loss_count;
+        state.best_loss = floats(&progress.best_loss_bits);
+        state.since_best = progress.since_best;
+        Ok(state)
     }
 
     fn finish(self) -> PopulationRun {
