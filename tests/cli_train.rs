@@ -247,6 +247,24 @@ fn a_run_whose_every_member_failed_exits_non_zero_and_eval_refuses_it() {
             && message.contains("every member of this run failed"),
         "{message}"
     );
+    // Its members cannot start another run: refused before anything is trained or written.
+    let warm = root.join("warm");
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&task),
+        "--data-dir",
+        path(&data),
+        "--init",
+        path(&out),
+        "--out",
+        path(&warm),
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("member 0 (seed 0) failed in training"), "{}", text(&r));
+    assert!(!warm.exists());
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -399,7 +417,7 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
     };
 
     // The start parameters are the source members', bit for bit (seed index s from member s of the method).
-    let warm: dldl_meta::train::warm_start::WarmStart =
+    let mut warm: dldl_meta::train::warm_start::WarmStart =
         format!("{}:dldl:sigma=1", source.display()).parse().unwrap();
     let prepared = dldl_meta::train::setup::PreparedTask::load(
         &task,
@@ -410,12 +428,16 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
         },
     )
     .unwrap();
+    let refused = warm.load(&task, &prepared.inner.network, 3, tch::Device::Cpu).err().unwrap().to_string();
+    assert!(refused.contains("trained 2 seed(s) of this method and this run asks for 3"), "{refused}");
+    warm.cycle = true;
     let starts = warm.load(&task, &prepared.inner.network, 3, tch::Device::Cpu).unwrap();
     let stored = load(&source);
     for (s, member) in [(0, 2), (1, 3), (2, 2)] {
-        for (a, b) in starts[s].tensors.iter().zip(&stored.tensors) {
+        assert_eq!(starts[s].1, dldl_meta::train::warm_start::WarmSource { member, seed: s as u64 % 2 });
+        for (a, b) in starts[s].0.tensors.iter().zip(&stored.tensors) {
             assert!(
-                a.get(0).equal(&b.get(member)),
+                a.get(0).equal(&b.get(member as i64)),
                 "seed index {s} does not start from source member {member}"
             );
         }
@@ -448,6 +470,39 @@ fn warm_starts_begin_from_the_source_and_freeze_keeps_the_features() {
     }
     let config = std::fs::read_to_string(tuned.join("config.json")).unwrap();
     assert!(config.contains("\"freeze\": \"features\"") && config.contains(":onehot\""), "{config}");
+    assert!(text(&r).contains("seed index 0 starts from member 0 (seed 0)"), "{}", text(&r));
+
+    // Three seeds from a source of two: refused, or cycled with --init-cycle (and said per seed).
+    let cycled = root.join("cycled");
+    let three = |extra: &[&str]| {
+        let mut args = vec!["train", "--task", path(&task), "--data-dir", path(&data), "--init"];
+        let init = format!("{}:onehot", source.display());
+        args.push(&init);
+        args.extend(["--seeds", "3", "--steps", "2", "--out", path(&cycled), "--device", "cpu"]);
+        args.extend(extra);
+        dldl(&args)
+    };
+    let r = three(&[]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("--init-cycle") && !cycled.exists(), "{}", text(&r));
+    let r = three(&["--init-cycle"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(text(&r).contains("seed index 2 starts from member 0 (seed 0)"), "{}", text(&r));
+    // freeze = "features" freezes trained layers only: without --init it is refused.
+    let r = dldl(&[
+        "train",
+        "--task",
+        path(&frozen),
+        "--data-dir",
+        path(&data),
+        "--out",
+        path(&root.join("cold")),
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("train.freeze") && text(&r).contains("--init"), "{}", text(&r));
+    assert!(!root.join("cold").exists());
 
     // Refusals name the problem and write nothing.
     let wide = variant(&root, &task, "wide", |t| t.replace("widths = [4, 8]", "widths = [4, 12]"));

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use dldl_meta::config::TaskSpec;
 use dldl_meta::train::run::{run_train, TrainRunConfig, TrainRunEvent};
+use dldl_meta::train::warm_start::WarmStart;
 use dldl_meta::train::Method;
 use std::path::PathBuf;
 
@@ -51,6 +52,10 @@ pub struct TrainArgs {
     /// and network shapes required; with `freeze = "features"` in the task's [train] only the head trains.
     #[arg(long)]
     pub init: Option<String>,
+    /// With --init from a run of fewer seeds: the extra seeds start again from its first members
+    /// (seed index s from the source's member s mod its seeds); without it that is refused.
+    #[arg(long, requires = "init")]
+    pub init_cycle: bool,
     /// Save each chunk's whole training state (weights, optimiser, best-so-far, curves) every N
     /// steps, so that a killed run started again with the same command resumes there and ends
     /// with the same results as an uninterrupted one (0: only when a chunk finishes).
@@ -72,7 +77,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         patience: args.patience,
         chunk: args.chunk,
         out: args.out.clone(),
-        init: args.init.as_deref().map(str::parse).transpose()?,
+        init: args
+            .init
+            .as_deref()
+            .map(str::parse::<WarmStart>)
+            .transpose()?
+            .map(|w| WarmStart { cycle: args.init_cycle, ..w }),
         checkpoint_every: args.checkpoint_every,
     };
     let mut progress = None;
@@ -81,6 +91,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             eprintln!("training {members} member(s) ({methods} method(s) × {seeds} seed(s)) for {steps} steps on {device:?}");
             progress = Some(Progress::new("train", total));
         }
+        TrainRunEvent::WarmStart { seed, source } => eprintln!(
+            "seed index {seed} starts from member {} (seed {}) of {}",
+            source.member,
+            source.seed,
+            args.init.as_deref().unwrap_or_default()
+        ),
         TrainRunEvent::Step { done } => progress.iter_mut().for_each(|p| p.set(done)),
         TrainRunEvent::Resumed { first_member, step, done } => {
             let line =

@@ -53,7 +53,7 @@ impl RunDir {
         } else {
             dir.write_json(CONFIG_FILE, &config)?;
         }
-        dir.append_jsonl(SESSIONS_FILE, &session(&config, resumed))?;
+        dir.append_jsonl(SESSIONS_FILE, &session(&config, resumed, std::env::args()))?;
         Ok((dir, resumed))
     }
 
@@ -151,8 +151,9 @@ impl RunDir {
     }
 }
 
-/// This process starting (or resuming) a run of `config`.
-fn session(config: &serde_json::Value, resumed: bool) -> SessionRecord {
+/// This process starting (or resuming) a run of `config` with the command line `args`, any
+/// password in a storage URL replaced by `***`.
+fn session(config: &serde_json::Value, resumed: bool, args: impl Iterator<Item = String>) -> SessionRecord {
     let holder = records::LockHolder::this_process();
     SessionRecord {
         pid: holder.pid,
@@ -161,12 +162,14 @@ fn session(config: &serde_json::Value, resumed: bool) -> SessionRecord {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         resumed,
-        command_line: std::env::args().collect(),
+        command_line: args.map(|a| crate::meta::optuna::bridge::redact(&a)).collect(),
         recorded: compare::recorded_part(config),
     }
 }
 
 /// Refuses a directory that exists, holds files and is no run directory (nothing of it is touched).
+/// A lock and a temporary file of ours mean another process is creating the run at this moment:
+/// that is left to the lock, which names the holder.
 fn refuse_foreign(root: &Path) -> Result<()> {
     if !root.exists() || root.join(CONFIG_FILE).exists() {
         return Ok(());
@@ -174,7 +177,9 @@ fn refuse_foreign(root: &Path) -> Result<()> {
     let entries = fs::read_dir(root).map_err(|e| Error::io(root, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(root, e))?;
-        if entry.file_name() != LOCK_FILE {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let ours = name == LOCK_FILE || (name.starts_with('.') && name.ends_with(".tmp"));
+        if !ours {
             return Err(Error::data(
                 root,
                 "exists, is not empty and has no config.json; choose another --out",
@@ -239,6 +244,28 @@ mod tests {
         let err = RunDir::open(&root, &serde_json::json!({"seed": 2})).unwrap_err();
         assert!(err.to_string().contains("different configuration"), "{err}");
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Two processes starting the same new run: the second is told who holds it, even while the
+    /// first has written nothing but its lock and a temporary config file.
+    #[test]
+    fn a_run_being_created_is_refused_with_its_holder() {
+        let root = temp("creating");
+        fs::create_dir_all(&root).unwrap();
+        let _first = RunLock::acquire(&root).unwrap();
+        fs::write(root.join(".config.json.tmp"), "{").unwrap();
+        let err = RunDir::open(&root, &serde_json::json!({})).unwrap_err().to_string();
+        assert!(err.contains("is in use") && err.contains(&format!("pid {}", std::process::id())), "{err}");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_session_never_records_a_password() {
+        let args =
+            ["dldl-meta", "search", "--from-optuna", "postgresql://me:s3cret@db/optuna", "--study", "s"];
+        let record = session(&serde_json::json!({}), false, args.iter().map(|a| a.to_string()));
+        assert_eq!(record.command_line[3], "postgresql://me:***@db/optuna");
+        assert!(!serde_json::to_string(&record).unwrap().contains("s3cret"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::trainer::{
     chunked_done, chunked_total, train_chunks_with_snapshots, ChunkSnapshots, Failure, PopulationRun,
     Segment, TrainEvent,
 };
-use super::warm_start::WarmStart;
+use super::warm_start::{WarmSource, WarmStart};
 use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
 use crate::data::{reads_external_data, DataRoots, Pool};
 use crate::error::{Error, Result};
@@ -57,6 +57,8 @@ pub enum TrainRunEvent<'a> {
     Started { members: usize, methods: usize, seeds: u64, steps: usize, total: u64, device: Device },
     /// `done` of the `total` progress steps.
     Step { done: u64 },
+    /// Seed index `seed` of every method starts from the `--init` run's member `source`.
+    WarmStart { seed: usize, source: &'a WarmSource },
     /// The chunk of members from `first_member` resumes from its snapshot after `step` steps.
     Resumed { first_member: usize, step: usize, done: u64 },
     /// A member stopped on a non-finite loss.
@@ -88,6 +90,8 @@ struct TrainPlan {
     record: TrainConfig,
     /// With `--init`: every member's start parameters, in member order.
     start: Option<Params>,
+    /// With `--init`: the source member of each seed index.
+    sources: Vec<WarmSource>,
 }
 
 /// Runs `config` (or reports it when its directory already holds it finished).
@@ -96,6 +100,9 @@ pub fn run_train(
     observer: &mut dyn FnMut(TrainRunEvent),
 ) -> Result<TrainRunOutcome> {
     let plan = TrainPlan::new(config)?;
+    for (seed, source) in plan.sources.iter().enumerate() {
+        observer(TrainRunEvent::WarmStart { seed, source });
+    }
     let (dir, resumed) = RunDir::open(&config.out, &plan.record)?;
     if let Some(stats) = &plan.prepared.input_stats {
         dir.write_json(STATS_FILE, stats)?;
@@ -131,7 +138,7 @@ impl TrainPlan {
         train.patience = config.patience;
         train.validate()?;
         let members = members_of(&prepared, &methods, config);
-        let start = match &config.init {
+        let (start, sources) = match &config.init {
             Some(warm) => {
                 let per_seed = warm.load(
                     &config.task_file,
@@ -139,14 +146,22 @@ impl TrainPlan {
                     config.seeds as usize,
                     config.device,
                 )?;
-                Some(Params::concat(
+                let start = Params::concat(
                     &methods
                         .iter()
-                        .flat_map(|_| per_seed.iter().map(|p| p.map(Tensor::shallow_clone)))
+                        .flat_map(|_| per_seed.iter().map(|(p, _)| p.map(Tensor::shallow_clone)))
                         .collect::<Vec<_>>(),
-                )?)
+                )?;
+                (Some(start), per_seed.into_iter().map(|(_, s)| s).collect())
             }
-            None => None,
+            None if !prepared.inner.train.freeze.is_none() => {
+                return Err(Error::config(
+                    &config.task_file,
+                    "train.freeze",
+                    "freezes layers that only a warm start trains: give --init RUN (a trained run), or remove freeze",
+                ))
+            }
+            None => (None, vec![]),
         };
         let record = TrainConfig {
             command: RunCommand::Train,
@@ -167,7 +182,7 @@ impl TrainPlan {
             environment: RunEnvironment::current(config.device),
             init: config.init.as_ref().map(|w| w.to_string()),
         };
-        Ok(TrainPlan { prepared, methods, members, record, start })
+        Ok(TrainPlan { prepared, methods, members, record, start, sources })
     }
 
     /// Trains every member, evaluates it on the test split and writes the run directory.

@@ -2,7 +2,9 @@
 //! (`train --init RUN[:METHOD]`), checked for the same task and the same parameter shapes.
 use crate::error::{Error, Result};
 use crate::model::{Network, Params};
-use crate::rundir::records::{RunCommand, TrainConfig, CHECKPOINT_FILE, CONFIG_FILE};
+use crate::rundir::records::{
+    RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE,
+};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -11,6 +13,16 @@ use tch::Device;
 pub struct WarmStart {
     pub run: PathBuf,
     pub method: Option<String>,
+    /// More seeds than the source trained may start again from its first members (`--init-cycle`);
+    /// otherwise that is refused.
+    pub cycle: bool,
+}
+
+/// Where one seed of the new run starts: the source run's member at `member` (its seed `seed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarmSource {
+    pub member: usize,
+    pub seed: u64,
 }
 
 impl std::str::FromStr for WarmStart {
@@ -25,7 +37,7 @@ impl std::str::FromStr for WarmStart {
         if run.is_empty() || method.as_deref() == Some("") {
             return Err(Error::invalid("--init", text, "must be RUN_DIR or RUN_DIR:METHOD"));
         }
-        Ok(WarmStart { run: PathBuf::from(run), method })
+        Ok(WarmStart { run: PathBuf::from(run), method, cycle: false })
     }
 }
 
@@ -39,10 +51,17 @@ impl std::fmt::Display for WarmStart {
 }
 
 impl WarmStart {
-    /// Start parameters for `seeds` members per method of a run of `task_file` with network `net`:
-    /// the member with seed index s starts from the source's s-th member of the chosen method
-    /// (cycling when the source has fewer seeds). Nothing is written.
-    pub fn load(&self, task_file: &Path, net: &Network, seeds: usize, device: Device) -> Result<Vec<Params>> {
+    /// Start parameters for `seeds` members per method of a run of `task_file` with network `net`,
+    /// with the source member each starts from: seed index s from the source's s-th member of the
+    /// chosen method (cycling, with `cycle`, when the source has fewer seeds). A source member that
+    /// failed in training is refused. Nothing is written.
+    pub fn load(
+        &self,
+        task_file: &Path,
+        net: &Network,
+        seeds: usize,
+        device: Device,
+    ) -> Result<Vec<(Params, WarmSource)>> {
         let config = self.source_config()?;
         let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if stem(&config.task_file) != stem(task_file) {
@@ -53,6 +72,18 @@ impl WarmStart {
             )));
         }
         let chosen = self.members_of_method(&config)?;
+        if seeds > chosen.len() && !self.cycle {
+            return Err(self.error(format!(
+                "trained {} seed(s) of this method and this run asks for {seeds}: give --seeds {} or less, or --init-cycle to start the extra seeds again from the first members",
+                chosen.len(),
+                chosen.len()
+            )));
+        }
+        let sources: Vec<WarmSource> = (0..seeds)
+            .map(|s| chosen[s % chosen.len()])
+            .map(|member| WarmSource { member, seed: config.seeds[member] })
+            .collect();
+        self.refuse_failed(&sources)?;
         let path = self.run.join(CHECKPOINT_FILE);
         if !path.exists() {
             return Err(self.error(format!("has no {CHECKPOINT_FILE}: its training did not finish")));
@@ -69,7 +100,27 @@ impl WarmStart {
                 )));
             }
         }
-        Ok((0..seeds).map(|s| stored.members(&[chosen[s % chosen.len()] as i64])).collect())
+        Ok(sources.into_iter().map(|s| (stored.members(&[s.member as i64]), s)).collect())
+    }
+
+    /// Refuses sources whose training stopped on a non-finite loss (their weights are not trained).
+    fn refuse_failed(&self, sources: &[WarmSource]) -> Result<()> {
+        let path = self.run.join(METRICS_FILE);
+        if !path.exists() {
+            return Ok(()); // no metrics: the checkpoint check below says the training did not finish
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let metrics: TrainMetrics = serde_json::from_str(&text)
+            .map_err(|e| Error::data(&path, format!("not valid JSON for this record: {e}")))?;
+        for source in sources {
+            if let Some(failure) = metrics.members.get(source.member).and_then(|m| m.failure.as_ref()) {
+                return Err(self.error(format!(
+                    "member {} (seed {}) failed in training ({failure}); its weights cannot start a run",
+                    source.member, source.seed
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn source_config(&self) -> Result<TrainConfig> {
