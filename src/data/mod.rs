@@ -14,6 +14,7 @@ pub mod paths;
 pub mod planted;
 pub mod pointing04;
 pub mod split;
+pub mod table;
 pub mod tabular;
 pub mod task;
 pub mod utkface;

@@ -4,10 +4,11 @@ use super::dataset::Dataset;
 use super::derived::{CanvasSpec, MultiDigitSpec, PoseSpec, RotationSpec, SegmentationSpec};
 use super::image_folder::FolderSpec;
 use super::paths::{DataRoots, FETCH_COMMAND};
+use super::table::{self, FeatureColumns, TableSpec};
 use super::{
     abalone, cache::TensorCache, derived, image_folder, mnist, pointing04, utkface, voc, voc_mask, wine,
 };
-use crate::config::{CanvasOptions, DatasetSpec, LabelDomain, TaskSpec};
+use crate::config::{CanvasOptions, DatasetSpec, LabelDomain, TableOptions, TaskSpec};
 use crate::error::{Error, Result};
 use crate::label::Bins;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub fn reads_external_data(task: &TaskSpec) -> bool {
             | DatasetSpec::Pointing04(_)
             | DatasetSpec::Voc(_)
             | DatasetSpec::VocSegmentation(_)
+            | DatasetSpec::Csv(_)
     )
 }
 
@@ -80,9 +82,27 @@ pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
         }
         DatasetSpec::Pointing04(o) => pointing04::load(&roots.external_path(&o.path), &options),
         DatasetSpec::Voc(o) => voc::load(&roots.external_path(&o.path), class_names(task), &options),
+        DatasetSpec::Csv(o) => table::load(&table_spec(task, o, roots)),
         DatasetSpec::VocSegmentation(o) => {
             voc_mask::load(&roots.external_path(&o.path), class_names(task).len(), &options)
         }
+    }
+}
+
+/// The table of a `csv` task, its columns resolved from the options.
+pub fn table_spec(task: &TaskSpec, o: &TableOptions, roots: &DataRoots) -> TableSpec {
+    let features = match (&o.features, &o.feature_prefix) {
+        (Some(names), _) => FeatureColumns::Named(names.clone()),
+        (None, Some(prefix)) => FeatureColumns::Prefix(prefix.clone()),
+        (None, None) => FeatureColumns::Rest,
+    };
+    TableSpec {
+        path: roots.external_path(&o.path),
+        label: o.label.names(),
+        features,
+        delimiter: o.delimiter.as_ref().and_then(|d| d.bytes().next()).unwrap_or(b','),
+        skip_corrupt: o.skip_corrupt,
+        kind: task.label_kind(),
     }
 }
 
@@ -179,6 +199,16 @@ pub fn probe_task(task: &TaskSpec, roots: &DataRoots) -> Result<Availability> {
             }
         }
         DatasetSpec::ImageFolder(o) => folder_probe(roots.external_path(&o.path)),
+        DatasetSpec::Csv(o) => {
+            let path = roots.external_path(&o.path);
+            match path.is_file() {
+                true => present(0, path.display().to_string()),
+                false => Ok(Availability::Missing {
+                    path,
+                    fix: "point [dataset] path at the CSV (relative to --data-dir / DLDL_DATA)".into(),
+                }),
+            }
+        }
         DatasetSpec::Pointing04(o) | DatasetSpec::Voc(o) | DatasetSpec::VocSegmentation(o) => {
             folder_probe(roots.external_path(&o.path))
         }

@@ -132,7 +132,7 @@ impl PreparedTask {
         crate::data::planted::plant_task_noise(&task, &mut dataset, &split)?;
         let train = split.pool(crate::data::Pool::Train);
         let input_stats =
-            if task.model.standardise { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
+            if task.standardises() { Some(InputStats::of_rows(&dataset.inputs, train)?) } else { None };
         if let Some(stats) = &input_stats {
             dataset.inputs = stats.apply(&dataset.inputs)?;
         }
@@ -148,7 +148,7 @@ pub fn standardise_like_training(
     dataset: &mut Dataset,
     stored: Option<InputStats>,
 ) -> Result<()> {
-    match (task.model.standardise, stored) {
+    match (task.standardises(), stored) {
         (false, _) => Ok(()),
         (true, Some(stats)) => {
             dataset.inputs = stats.apply(&dataset.inputs)?;

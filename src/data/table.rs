@@ -1,0 +1,282 @@
+//! A researcher's own feature table (`[dataset] kind = "csv"`): a header row, label column(s) and
+//! feature columns, every value checked and a bad one named by file, line and column.
+//!
+//! Features are returned as written; the training split's statistics standardise them later
+//! (`standardise`, on by default for tables), so no test row shapes the inputs.
+use super::dataset::{Dataset, LabelKind, Labels, LoadReport};
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+use tch::Tensor;
+
+/// Which columns are the features.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureColumns {
+    /// Every column that is not a label.
+    Rest,
+    /// These columns, in this order.
+    Named(Vec<String>),
+    /// Every column whose name starts with the prefix, in file order.
+    Prefix(String),
+}
+
+/// Where the table is and how to read it.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub path: PathBuf,
+    /// One column (ordinal), two (a 2-D label) or one per class (multi-label: 1, 0 or d).
+    pub label: Vec<String>,
+    pub features: FeatureColumns,
+    pub delimiter: u8,
+    /// Skip (and count) rows with a missing or non-finite value instead of failing.
+    pub skip_corrupt: bool,
+    pub kind: LabelKind,
+}
+
+/// The column positions of labels and features in the header.
+struct Layout {
+    label: Vec<usize>,
+    features: Vec<usize>,
+    width: usize,
+}
+
+/// Reads the table: `[N, F]` f32 features and the labels of `spec.kind`.
+pub fn load(spec: &TableSpec) -> Result<Dataset> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(spec.delimiter)
+        .trim(csv::Trim::All)
+        .has_headers(true)
+        .flexible(true)
+        .from_path(&spec.path)
+        .map_err(|e| Error::data(&spec.path, format!("cannot open the table: {e}")))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::data(&spec.path, format!("line 1 (the header): {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let layout = layout(spec, &header)?;
+    let (mut features, mut labels, mut skipped) = (vec![], vec![], vec![]);
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|e| Error::data(&spec.path, format!("line {line}: {e}")))?;
+        match parse_row(spec, &header, &layout, &record) {
+            Ok((row, label)) => {
+                features.extend(row);
+                labels.extend(label);
+            }
+            Err(rule) if spec.skip_corrupt => skipped.push(format!("line {line}: {rule}")),
+            Err(rule) => {
+                return Err(Error::data(
+                    &spec.path,
+                    format!(
+                        "line {line}: {rule} (or set skip_corrupt = true in [dataset] to skip such rows)"
+                    ),
+                ))
+            }
+        }
+    }
+    let rows = labels.len() / layout.label.len().max(1);
+    if rows == 0 {
+        return Err(Error::data(&spec.path, format!("no usable rows ({} skipped)", skipped.len())));
+    }
+    let inputs = Tensor::from_slice(&features).view([rows as i64, layout.features.len() as i64]);
+    let labels = match spec.kind {
+        LabelKind::Ordinal => Labels::Ordinal(Tensor::from_slice(&labels)),
+        LabelKind::Pose => Labels::Pose(Tensor::from_slice(&labels).view([-1, 2])),
+        _ => Labels::MultiLabel(
+            Tensor::from_slice(&labels.iter().map(|v| *v as i64).collect::<Vec<_>>())
+                .view([rows as i64, layout.label.len() as i64]),
+        ),
+    };
+    let report = LoadReport { unparsed: Vec::new(), skipped };
+    Ok(Dataset::new("csv", inputs, labels, spec.path.display().to_string())?.with_report(report))
+}
+
+/// Finds the label and feature columns in the header; a missing or doubled name is an error.
+fn layout(spec: &TableSpec, header: &[String]) -> Result<Layout> {
+    let find = |name: &str, role: &str| {
+        let hits: Vec<usize> = (0..header.len()).filter(|&i| header[i] == name).collect();
+        match hits.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(Error::data(
+                &spec.path,
+                format!("the header has no {role} column `{name}`; it has: {}", header.join(", ")),
+            )),
+            _ => {
+                Err(Error::data(&spec.path, format!("the header names column `{name}` {} times", hits.len())))
+            }
+        }
+    };
+    let want = match spec.kind {
+        LabelKind::Ordinal => Some(1),
+        LabelKind::Pose => Some(2),
+        _ => None,
+    };
+    if want.is_some_and(|n| n != spec.label.len()) || spec.label.is_empty() {
+        return Err(Error::invalid(
+            "dataset.label",
+            format!("{:?}", spec.label),
+            format!("this task's labels need {} column(s)", want.unwrap_or(1)),
+        ));
+    }
+    let label = spec.label.iter().map(|n| find(n, "label")).collect::<Result<Vec<_>>>()?;
+    let features: Vec<usize> = match &spec.features {
+        FeatureColumns::Rest => (0..header.len()).filter(|i| !label.contains(i)).collect(),
+        FeatureColumns::Named(names) => names.iter().map(|n| find(n, "feature")).collect::<Result<_>>()?,
+        FeatureColumns::Prefix(p) => {
+            (0..header.len()).filter(|&i| header[i].starts_with(p.as_str())).collect()
+        }
+    };
+    if let Some(both) = features.iter().find(|i| label.contains(i)) {
+        return Err(Error::data(
+            &spec.path,
+            format!("column `{}` is both a label and a feature", header[*both]),
+        ));
+    }
+    if features.is_empty() {
+        return Err(Error::data(&spec.path, "no feature columns (check dataset.features or feature_prefix)"));
+    }
+    Ok(Layout { label, features, width: header.len() })
+}
+
+/// One row's features and label values, or the rule it breaks (naming the column).
+fn parse_row(
+    spec: &TableSpec,
+    header: &[String],
+    layout: &Layout,
+    record: &csv::StringRecord,
+) -> std::result::Result<(Vec<f32>, Vec<f32>), String> {
+    if record.len() != layout.width {
+        return Err(format!("{} fields, the header has {}", record.len(), layout.width));
+    }
+    let number = |i: usize| -> std::result::Result<f32, String> {
+        let text = &record[i];
+        let value: f64 = text.parse().map_err(|_| match text {
+            "" => format!("column `{}` is empty", header[i]),
+            _ => format!("column `{}`: `{text}` is not a number", header[i]),
+        })?;
+        if !value.is_finite() || !(value as f32).is_finite() {
+            return Err(format!("column `{}`: {text} is not finite", header[i]));
+        }
+        Ok(value as f32)
+    };
+    let features = layout.features.iter().map(|&i| number(i)).collect::<std::result::Result<_, _>>()?;
+    let labels: std::result::Result<Vec<f32>, String> = match spec.kind {
+        LabelKind::MultiLabel => layout.label.iter().map(|&i| state(&record[i], &header[i])).collect(),
+        _ => layout.label.iter().map(|&i| number(i)).collect(),
+    };
+    Ok((features, labels?))
+}
+
+/// A multi-label cell: `1` positive (2), `d` difficult (1), `0` negative (0).
+fn state(text: &str, column: &str) -> std::result::Result<f32, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" => Ok(2.0),
+        "d" | "difficult" => Ok(1.0),
+        "0" => Ok(0.0),
+        _ => Err(format!("column `{column}`: `{text}` must be 1 (positive), d (difficult) or 0 (negative)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(
+        text: &str,
+        label: &[&str],
+        features: FeatureColumns,
+        kind: LabelKind,
+    ) -> (tempfile::TempDir, TableSpec) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let spec = TableSpec {
+            path,
+            label: label.iter().map(|s| s.to_string()).collect(),
+            features,
+            delimiter: b',',
+            skip_corrupt: false,
+            kind,
+        };
+        (dir, spec)
+    }
+
+    #[test]
+    fn reads_features_and_labels_by_name() {
+        let text = "id,f1,age,f2\n1,0.5,30,2\n2,-1,41,4e1\n";
+        let (_d, s) =
+            spec(text, &["age"], FeatureColumns::Named(vec!["f2".into(), "f1".into()]), LabelKind::Ordinal);
+        let d = load(&s).unwrap();
+        assert_eq!(Vec::<f32>::try_from(d.inputs.view([-1])).unwrap(), vec![2.0, 0.5, 40.0, -1.0]);
+        let Labels::Ordinal(y) = &d.labels else { panic!() };
+        assert_eq!(Vec::<f32>::try_from(y).unwrap(), vec![30.0, 41.0]);
+        // The rest: id, f1, f2; a prefix: f1, f2 in file order.
+        let (_d, s) = spec(text, &["age"], FeatureColumns::Rest, LabelKind::Ordinal);
+        assert_eq!(load(&s).unwrap().inputs.size(), vec![2, 3]);
+        let (_d, s) = spec(text, &["age"], FeatureColumns::Prefix("f".into()), LabelKind::Ordinal);
+        assert_eq!(
+            Vec::<f32>::try_from(load(&s).unwrap().inputs.view([-1])).unwrap(),
+            vec![0.5, 2.0, -1.0, 40.0]
+        );
+    }
+
+    #[test]
+    fn pose_and_multilabel_columns() {
+        let (_d, s) = spec("a,b,x\n10,20,1\n", &["a", "b"], FeatureColumns::Rest, LabelKind::Pose);
+        let Labels::Pose(y) = load(&s).unwrap().labels else { panic!() };
+        assert_eq!(y.size(), vec![1, 2]);
+        let (_d, s) = spec(
+            "cat,dog,x\n1,d,0.3\n0,1,0.1\n",
+            &["cat", "dog"],
+            FeatureColumns::Rest,
+            LabelKind::MultiLabel,
+        );
+        let Labels::MultiLabel(y) = load(&s).unwrap().labels else { panic!() };
+        assert_eq!(Vec::<i64>::try_from(y.view([-1])).unwrap(), vec![2, 1, 0, 2]);
+    }
+
+    #[test]
+    fn every_bad_value_names_the_line_and_column() {
+        let cases = [
+            ("f,age\n1,2\n,3\n", "line 3: column `f` is empty"),
+            ("f,age\n1,2\nx,3\n", "line 3: column `f`: `x` is not a number"),
+            ("f,age\nnan,2\n", "line 2: column `f`: nan is not finite"),
+            ("f,age\ninf,2\n", "line 2: column `f`: inf is not finite"),
+            ("f,age\n1e39,2\n", "line 2: column `f`: 1e39 is not finite"),
+            ("f,age\n1,2,3\n", "line 2: 3 fields, the header has 2"),
+            ("f,years\n1,2\n", "the header has no label column `age`; it has: f, years"),
+            ("f,age,age\n1,2,3\n", "names column `age` 2 times"),
+            ("age\n1\n", "no feature columns"),
+        ];
+        for (text, needle) in cases {
+            let (_d, s) = spec(text, &["age"], FeatureColumns::Rest, LabelKind::Ordinal);
+            let err = load(&s).err().unwrap_or_else(|| panic!("{needle}: accepted")).to_string();
+            assert!(err.contains("t.csv") && err.contains(needle), "{needle}: {err}");
+        }
+        let (_d, s) = spec("cat,x\n2,1\n", &["cat"], FeatureColumns::Rest, LabelKind::MultiLabel);
+        assert!(load(&s).unwrap_err().to_string().contains("column `cat`: `2` must be 1 (positive)"));
+        let (_d, s) = spec("f,age\n1,2\n", &["age"], FeatureColumns::Rest, LabelKind::Pose);
+        assert!(load(&s).unwrap_err().to_string().contains("need 2 column(s)"));
+    }
+
+    #[test]
+    fn skip_corrupt_counts_the_bad_rows() {
+        let (_d, mut s) =
+            spec("f,age\n1,2\nx,3\n4,\n5,6\n", &["age"], FeatureColumns::Rest, LabelKind::Ordinal);
+        s.skip_corrupt = true;
+        let d = load(&s).unwrap();
+        assert_eq!(d.inputs.size(), vec![2, 1]);
+        assert_eq!(d.report.skipped.len(), 2);
+        assert!(d.report.skipped[0].starts_with("line 3"), "{:?}", d.report.skipped);
+    }
+
+    #[test]
+    fn another_delimiter() {
+        let (_d, mut s) = spec("f;age\n1,5;2\n", &["age"], FeatureColumns::Rest, LabelKind::Ordinal);
+        s.delimiter = b';';
+        assert!(load(&s).is_err(), "1,5 is not a number");
+        std::fs::write(&s.path, "f;age\n1.5;2\n").unwrap();
+        assert_eq!(Vec::<f32>::try_from(load(&s).unwrap().inputs.view([-1])).unwrap(), vec![1.5]);
+    }
+}
