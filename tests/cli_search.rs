@@ -2,10 +2,9 @@
 //! learned.toml; a run killed with SIGKILL resumes to exactly the φ of an uninterrupted run.
 mod common;
 
-use common::{dldl, fixture, path, text};
+use common::{dldl, fixture, path, run_until_killed, text};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn study(dir: &Path, name: &str, body: &str) -> String {
     let file = dir.join(format!("{name}.toml"));
@@ -174,17 +173,7 @@ fn whole_and_killed(
     let r = dldl(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(r.status.success(), "{}", text(&r));
     let killed = root.join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
-        .args(args(&killed))
-        .env("DLDL_THREADS", "1")
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !ready(&killed) && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    run_until_killed(&args(&killed), || ready(&killed), Duration::from_secs(60));
     assert!(!killed.join("summary.json").exists(), "the run should have been killed before its end");
     let resumed = dldl(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(resumed.status.success(), "{}", text(&resumed));

@@ -2,10 +2,9 @@
 //! resumes, and every record (weights, metrics, curves) equals the uninterrupted run's byte for byte.
 mod common;
 
-use common::{dldl, fixture, path, text};
+use common::{dldl, fixture, path, run_until_killed, text};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The fixture task with BatchNorm, dropout, flips, a cosine schedule and enough steps to be killed.
 fn task_with_every_random_stream(root: &Path, task: &Path) -> PathBuf {
@@ -80,19 +79,8 @@ fn a_killed_train_resumes_from_its_snapshot_to_identical_records() {
 
     // Killed once the second chunk (members 2 and 3) has saved a snapshot of its own.
     let killed = root.join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
-        .args(args(&killed))
-        .env("DLDL_THREADS", "1")
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !killed.join("snapshot-chunk-1.safetensors").exists()
-        && started.elapsed() < Duration::from_secs(120)
-    {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let second_chunk = killed.join("snapshot-chunk-1.safetensors");
+    run_until_killed(&args(&killed), || second_chunk.exists(), Duration::from_secs(120));
     assert!(!killed.join("summary.md").exists(), "the run should have been killed before its end");
 
     let r = dldl(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
@@ -117,15 +105,8 @@ fn a_damaged_snapshot_is_refused_by_name() {
     let data = root.join("data");
     let out = root.join("run");
     let args = train_args(&task, &data, &out);
-    let mut child =
-        Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(&args).env("DLDL_THREADS", "1").spawn().unwrap();
     let snapshot = out.join("snapshot-chunk-0.safetensors");
-    let started = Instant::now();
-    while !snapshot.exists() && started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    run_until_killed(&args, || snapshot.exists(), Duration::from_secs(120));
     let bytes = std::fs::read(&snapshot).unwrap();
     std::fs::write(&snapshot, &bytes[..bytes.len() / 2]).unwrap();
     let r = dldl(&args.iter().map(String::as_str).collect::<Vec<_>>());

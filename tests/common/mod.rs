@@ -12,6 +12,19 @@ pub fn dldl(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// Starts the binary with `args` (one thread) and kills it with SIGKILL once `ready()` holds (or
+/// after `limit`), as a user's kill -9 would.
+pub fn run_until_killed(args: &[String], ready: impl Fn() -> bool, limit: std::time::Duration) {
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_dldl-meta")).args(args).env("DLDL_THREADS", "1").spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed() < limit {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
 pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
