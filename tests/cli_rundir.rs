@@ -216,6 +216,18 @@ fn the_report_on_a_stopped_fewshot_run_says_it_is_incomplete_and_how_to_finish_i
             && message.contains(&format!("--out {}", path(&out))),
         "{message}"
     );
+    // Moved elsewhere, the directory is resumed under the path the report was given.
+    let moved = root.join("moved-fewshot");
+    std::fs::rename(&out, &moved).unwrap();
+    let r = dldl(&["report", path(&moved), "--out", path(&root.join("report"))]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        text(&r).contains(&format!("--out {}", path(&moved)))
+            && !text(&r).contains(&format!("--out {}", path(&out))),
+        "{}",
+        text(&r)
+    );
+    std::fs::rename(&moved, &out).unwrap();
     let r = dldl(&args);
     assert!(r.status.success() && text(&r).contains("resuming"), "{}", text(&r));
     let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);
