@@ -326,3 +326,57 @@ fn a_sigma_below_a_hundredth_of_the_bin_step_is_refused_before_training() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn negative_and_zero_numbers_are_refused_by_the_flags_rule_in_every_subcommand() {
+    let whole = |min: u32| format!("must be a whole number ≥ {min}");
+    let cases: Vec<(Vec<&str>, &str, &str, String)> = vec![
+        (vec!["worker", "--trials", "-1"], "--trials", "-1", whole(1)),
+        (vec!["worker", "--timeout", "-5"], "--timeout", "-5", whole(1)),
+        (vec!["worker", "--timeout", "0"], "--timeout", "0", whole(1)),
+        (vec!["worker", "--worker-id", "-3"], "--worker-id", "-3", whole(0)),
+        (vec!["trace", "--steps", "-1"], "--steps", "-1", whole(1)),
+        (vec!["train", "--seeds", "-2"], "--seeds", "-2", whole(1)),
+        (vec!["train", "--first-seed", "-1"], "--first-seed", "-1", whole(0)),
+        (vec!["train", "--eval-every", "-1"], "--eval-every", "-1", whole(0)),
+        (vec!["train", "--patience", "-1"], "--patience", "-1", whole(0)),
+        (vec!["train", "--chunk", "-1"], "--chunk", "-1", whole(0)),
+        (vec!["train", "--steps", "-1"], "--steps", "-1", whole(1)),
+        (vec!["fewshot", "--shots", "1,-2"], "--shots", "-2", whole(1)),
+        (vec!["fewshot", "--episodes", "-1"], "--episodes", "-1", whole(1)),
+        (vec!["fewshot", "--chunk", "-1"], "--chunk", "-1", whole(1)),
+        (vec!["fewshot", "--seed", "-1"], "--seed", "-1", whole(0)),
+        (vec!["fewshot", "--batch", "-4"], "--batch", "-4", whole(1)),
+        (vec!["fewshot", "--lr", "-0.1"], "--lr", "-0.1", "must be a finite number > 0".into()),
+        (vec!["fewshot", "--margin", "-0.1"], "--margin", "-0.1", "must be a finite number > 0".into()),
+        (
+            vec!["fewshot", "--train-fraction", "-0.5"],
+            "--train-fraction",
+            "-0.5",
+            "must be a number with 0 < fraction ≤ 1".into(),
+        ),
+        (vec!["label", "--classes", "-5"], "--classes", "-5", whole(1)),
+        (vec!["label", "--kernel", "-3"], "--kernel", "-3", whole(1)),
+        (vec!["label", "--stride", "-1"], "--stride", "-1", whole(1)),
+        (vec!["label", "--padding", "-1"], "--padding", "-1", whole(0)),
+        (vec!["label", "--positive", "-1"], "--positive", "-1", whole(0)),
+        (vec!["label", "--p-d", "-0.3"], "--p-d", "-0.3", "must be a finite number ≥ 0".into()),
+        (vec!["label", "--epsilon", "-0.1"], "--epsilon", "-0.1", "must be a finite number ≥ 0".into()),
+        (vec!["label", "--min-prob", "-1"], "--min-prob", "-1", "must be a finite number ≥ 0".into()),
+        (vec!["bench", "--member-steps", "-1"], "--member-steps", "-1", whole(1)),
+        (vec!["bench", "--rounds", "-1"], "--rounds", "-1", whole(1)),
+        (vec!["bench", "--batches", "8,-1"], "--batches", "-1", whole(1)),
+        (vec!["--threads", "-1", "info"], "--threads", "-1", whole(1)),
+    ];
+    for (args, flag, value, rule) in cases {
+        let r = dldl(&args);
+        let message = text(&r);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {message}");
+        let expected = format!("invalid value '{value}' for '{flag} <");
+        assert!(message.contains(&expected) && message.contains(&rule), "{args:?}: {message}");
+        assert!(!message.contains("unexpected argument"), "{args:?}: {message}");
+    }
+    // A negative number is a value, not a flag, wherever a flag takes one.
+    let r = dldl(&["label", "--family", "gaussian", "--bins", "0:10", "--label", "-3", "--sigma", "1"]);
+    assert!(text(&r).contains("label -3 lies outside the label domain"), "{}", text(&r));
+}

@@ -55,22 +55,22 @@ pub struct LabelArgs {
     #[arg(long)]
     pub sigma: Option<String>,
     /// Label-smoothing weight ε, 0 <= ε < 1 (smoothing).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = super::values::non_negative)]
     pub epsilon: f64,
     /// Number of classes, at most 1,000,000 (mixture: 10,000); segmentation: default is the largest class in --map plus one.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<i64, 1>)]
     pub classes: Option<i64>,
     /// Positive classes, comma separated (pdn, mixture).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::values::whole::<i64, 0>)]
     pub positive: Vec<i64>,
     /// Difficult classes, comma separated (pdn, mixture).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::values::whole::<i64, 0>)]
     pub difficult: Vec<i64>,
     /// Probability of a difficult class, p_P = 1 > p_D >= p_N (pdn, mixture).
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = super::values::non_negative)]
     pub p_d: f64,
     /// Probability of a negative class, 0 <= p_N <= p_D (pdn, mixture).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = super::values::non_negative)]
     pub p_n: f64,
     /// Label distance of the mixture: `index` (|i − j|) or a C×C .csv file (co-occurrence needs a
     /// task's training labels: use `train` or `search`).
@@ -80,16 +80,16 @@ pub struct LabelArgs {
     #[arg(long)]
     pub map: Option<String>,
     /// Kernel size K, odd, at most 255 (segmentation).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = super::values::whole::<i64, 1>)]
     pub kernel: i64,
     /// Kernel stride S (segmentation).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::values::whole::<i64, 1>)]
     pub stride: i64,
     /// Zero padding P (segmentation); default (K - 1) / 2.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<i64, 0>)]
     pub padding: Option<i64>,
     /// Rows with a smaller probability are not printed in 1-D tables (0 prints all).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, value_parser = super::values::non_negative)]
     pub min_prob: f64,
 }
 

@@ -18,8 +18,8 @@ pub struct OptunaArgs {
     /// Python with Optuna installed (`make optuna` puts it into .venv).
     #[arg(long, env = "DLDL_PYTHON", default_value = ".venv/bin/python")]
     pub python: PathBuf,
-    /// Seconds the storage may take to answer before the command fails.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds (≥ 1) the storage may take to answer before the command fails.
+    #[arg(long, default_value_t = 30, value_parser = super::values::whole::<u64, 1>)]
     pub timeout: u64,
 }
 

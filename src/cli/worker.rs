@@ -29,10 +29,10 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub optuna: OptunaArgs,
     /// Trials this worker evaluates before it exits (per worker, like Optuna's n_trials).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::values::whole::<usize, 1>)]
     pub trials: usize,
     /// Distinguishes this worker's sampler seed from the others' (default: the Slurm array index, else the pid).
-    #[arg(long, env = "SLURM_ARRAY_TASK_ID")]
+    #[arg(long, env = "SLURM_ARRAY_TASK_ID", value_parser = super::values::whole::<u64, 0>)]
     pub worker_id: Option<u64>,
 }
 
