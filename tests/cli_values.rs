@@ -331,7 +331,7 @@ fn a_sigma_below_a_hundredth_of_the_bin_step_is_refused_before_training() {
 fn negative_and_zero_numbers_are_refused_by_the_flags_rule_in_every_subcommand() {
     let whole = |min: u32| format!("must be a whole number ≥ {min}");
     let cases: Vec<(Vec<&str>, &str, &str, String)> = vec![
-        (vec!["worker", "--trials", "-1"], "--trials", "-1", whole(1)),
+        (vec!["worker", "--trials", "-1"], "--trials", "-1", whole(0)),
         (vec!["worker", "--timeout", "-5"], "--timeout", "-5", whole(1)),
         (vec!["worker", "--timeout", "0"], "--timeout", "0", whole(1)),
         (vec!["worker", "--worker-id", "-3"], "--worker-id", "-3", whole(0)),

@@ -10,7 +10,8 @@ use std::time::Duration;
 pub struct OptunaArgs {
     /// Optuna storage: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (many machines), journal:PATH
     /// (one machine, or a shared filesystem without NFS locking problems), or sqlite:///PATH (one worker).
-    #[arg(long, env = "DLDL_OPTUNA_STORAGE")]
+    /// Its password is never printed (`***`), nor the value of env DLDL_OPTUNA_STORAGE in --help.
+    #[arg(long, env = "DLDL_OPTUNA_STORAGE", hide_env_values = true)]
     pub storage: String,
     /// Name of the study in the storage.
     #[arg(long)]
