@@ -766,9 +766,8 @@ impl TaskSpec {
     fn validate_train(&self) -> Result<()> {
         let t = &self.train;
         match (t.steps, t.epochs) {
-            (Some(0), _) | (_, Some(0)) => {
-                return Err(self.err("train.steps", "steps and epochs must be >= 1"))
-            }
+            (Some(0), _) => return Err(self.err("train.steps", "0: must be >= 1")),
+            (_, Some(0)) => return Err(self.err("train.epochs", "0: must be >= 1")),
             (Some(_), Some(_)) | (None, None) => {
                 return Err(self.err("train.steps", "give exactly one of `steps` and `epochs`"))
             }
@@ -960,6 +959,7 @@ window = 20
             (AGE.replace("window = 20", "window = 200"), "field `episodes.window`: must lie in 1..=117"),
             (AGE.replace("kind = \"cnn\"", "kind = \"mlp\""), "field `model.kind`: this dataset needs `cnn`"),
             (AGE.replace("epochs = 15", "epochs = 15\nsteps = 3"), "field `train.steps`: give exactly one"),
+            (AGE.replace("epochs = 15", "epochs = 0"), "field `train.epochs`: 0: must be >= 1"),
             (AGE.replace("kind = \"utkface\"", "kind = \"faces\""), "field `dataset.kind`: unknown variant `faces`"),
             (AGE.replace("path = \"utkface\"", "path = \"utkface\"\nsize = 3"), "field `dataset.size`: unknown field `size`"),
             (AGE.replace("[episodes]", "[episode]"), "unknown field `episode`"),
