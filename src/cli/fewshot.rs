@@ -95,6 +95,8 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         margin: args.margin,
     };
     spec.validate()?;
+    let pool = prepared.split.pool(dldl_meta::data::Pool::Train).len();
+    spec.check_fraction_sizes(pool, prepared.inner.domain.outputs()).context("--train-fraction")?;
     let config = FewshotConfig {
         command: RunCommand::Fewshot,
         task_file: args.common.task.clone(),
