@@ -442,6 +442,19 @@ impl TaskSpec {
         paths.iter().map(|p| Self::load(p)).collect()
     }
 
+    /// Sets `skip_corrupt` on the dataset; false when its kind has no files to skip.
+    pub fn set_skip_corrupt(&mut self) -> bool {
+        match &mut self.dataset {
+            DatasetSpec::Utkface(o)
+            | DatasetSpec::Pointing04(o)
+            | DatasetSpec::Voc(o)
+            | DatasetSpec::VocSegmentation(o) => o.skip_corrupt = true,
+            DatasetSpec::ImageFolder(o) => o.skip_corrupt = true,
+            _ => return false,
+        }
+        true
+    }
+
     /// How images are decoded for this task.
     pub fn image_options(&self) -> ImageOptions {
         let skip_corrupt = match &self.dataset {

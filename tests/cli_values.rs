@@ -380,3 +380,99 @@ fn negative_and_zero_numbers_are_refused_by_the_flags_rule_in_every_subcommand()
     let r = dldl(&["label", "--family", "gaussian", "--bins", "0:10", "--label", "-3", "--sigma", "1"]);
     assert!(text(&r).contains("label -3 lies outside the label domain"), "{}", text(&r));
 }
+
+/// 60 UTKFace-named grey images (ages 0..=5) in `root/data/utk`, and the fixture task pointed at them
+/// (`extra` added to its [dataset]).
+fn utk_task(root: &Path, task: &Path, extra: &str) -> std::path::PathBuf {
+    let faces = root.join("data/utk");
+    std::fs::create_dir_all(&faces).unwrap();
+    for i in 0..60u32 {
+        let age = i % 6;
+        image::GrayImage::from_pixel(16, 16, image::Luma([(age * 40) as u8]))
+            .save(faces.join(format!("{age}_0_1_2017{i:04}.jpg.chip.jpg")))
+            .unwrap();
+    }
+    let toml = std::fs::read_to_string(task).unwrap().replace(
+        "kind = \"image-folder\"\npath = \"faces\"",
+        &format!("kind = \"utkface\"\npath = \"utk\"{extra}"),
+    );
+    let file = root.join(format!("utk{}.toml", extra.len()));
+    std::fs::write(&file, toml).unwrap();
+    file
+}
+
+fn train_on(task: &Path, data: &Path, out: &Path) -> std::process::Output {
+    let args =
+        ["--data-dir", path(data), "--steps", "2", "--out", path(out), "--device", "cpu", "--dist", "onehot"];
+    dldl(&[&["train", "--task", path(task)][..], &args].concat())
+}
+
+#[test]
+fn eval_skips_unparsable_utkface_names_with_its_own_flag_and_counts_them() {
+    let (root, task) = fixture("values-eval-skip", 0.01);
+    let strict = utk_task(&root, &task, "");
+    let run = root.join("run");
+    let r = train_on(&strict, &root.join("data"), &run);
+    assert!(r.status.success(), "{}", text(&r));
+    // Another copy of the data with one name that does not parse.
+    let copy = root.join("copy/utk");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(root.join("data/utk")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(copy.join("0_0_1_20170000.jpg.chip.jpg"), copy.join("foo.jpg")).unwrap();
+    let copies = root.join("copy");
+    let eval = |extra: &[&str]| {
+        let args = ["eval", "--run", path(&run), "--data-dir", path(&copies), "--device", "cpu"];
+        dldl(&[&args[..], extra].concat())
+    };
+    let r = eval(&[]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        text(&r).contains("e.g. `foo.jpg`; rename or remove them, or pass --skip-corrupt to eval")
+            && !text(&r).contains("skip_corrupt = true"),
+        "{}",
+        text(&r)
+    );
+    let r = eval(&["--skip-corrupt"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        text(&r).contains("--skip-corrupt: 1 names did not parse, 0 corrupt files skipped")
+            && text(&r).contains("unparsed: foo.jpg")
+            && text(&r).contains("all 60 examples"),
+        "{}",
+        text(&r)
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[cfg(unix)]
+#[test]
+fn utkface_follows_symbolic_links_and_refuses_a_broken_one_unless_told_to_skip_it() {
+    let (root, task) = fixture("values-utk-links", 0.01);
+    let strict = utk_task(&root, &task, "");
+    let links = root.join("links/utk");
+    std::fs::create_dir_all(&links).unwrap();
+    for entry in std::fs::read_dir(root.join("data/utk")).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), links.join(entry.file_name())).unwrap();
+    }
+    let r = train_on(&strict, &root.join("links"), &root.join("run-links"));
+    assert!(r.status.success(), "a folder of links is a folder of images: {}", text(&r));
+    let broken = links.join("3_0_1_20179999.jpg.chip.jpg");
+    std::os::unix::fs::symlink(root.join("gone.jpg"), &broken).unwrap();
+    let r = train_on(&strict, &root.join("links"), &root.join("run-broken"));
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    let expected = format!(
+        "{}: broken symbolic link (its target {} does not exist)",
+        path(&broken),
+        path(&root.join("gone.jpg"))
+    );
+    assert!(text(&r).contains(&expected) && text(&r).contains("skip_corrupt = true"), "{}", text(&r));
+    assert!(!root.join("run-broken").exists());
+    let lenient = utk_task(&root, &task, "\nskip_corrupt = true");
+    let r = train_on(&lenient, &root.join("links"), &root.join("run-skip"));
+    assert!(r.status.success(), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}
