@@ -8,15 +8,45 @@ The Rust side embeds this file (include_str!) and runs it with the project's .ve
 import json
 import math
 import os
+import re
 import socket
 import sys
 import threading
 import warnings
 
-import optuna
-from optuna.distributions import FloatDistribution
-from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
-from optuna.trial import TrialState
+# `scheme://user:PASSWORD@host` and `password=PASSWORD`, as bridge.rs's redact() masks them.
+PASSWORDS = (
+    (re.compile(r'(://[^/\s"]*?:)[^/\s"]*(@[^/\s"@]*)'), r"\1***\2"),
+    (re.compile(r"(password=)[^&\s\"']+"), r"\1***"),
+)
+
+
+def redact(text):
+    for pattern, replacement in PASSWORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class Redacting:
+    """A text stream that masks passwords in everything written to it (tracebacks, warnings, logs)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        return self.stream.write(redact(text))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+# Before Optuna is imported, so that its log handler writes through the mask too.
+sys.stderr = Redacting(sys.stderr)
+
+import optuna  # noqa: E402
+from optuna.distributions import FloatDistribution  # noqa: E402
+from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 # The heartbeat API is marked experimental; the warning says nothing the researcher can act on.
@@ -35,6 +65,8 @@ def storage_of(req):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         path = url[len("journal:"):]
+        if req.get("create") is None and not os.path.isfile(path):
+            raise FileNotFoundError(f"journal file {path} does not exist (nothing was created)")
         if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise ValueError(f"journal file {path}: its directory does not exist")
         return JournalStorage(JournalFileBackend(path))
@@ -255,7 +287,7 @@ def main():
             reply = getattr(bridge, "op_" + req["op"])(req)
             reply["ok"] = True
         except Exception as e:
-            reply = {"ok": False, "error": f"{type(e).__name__}: {e}".strip()}
+            reply = {"ok": False, "error": redact(f"{type(e).__name__}: {e}".strip())}
         try:
             text = json.dumps(reply, allow_nan=False, default=str)
         except ValueError as e:

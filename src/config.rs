@@ -482,6 +482,19 @@ impl TaskSpec {
         paths.iter().map(|p| Self::load(p)).collect()
     }
 
+    /// Sets `skip_corrupt` on the dataset; false when its kind has no files to skip.
+    pub fn set_skip_corrupt(&mut self) -> bool {
+        match &mut self.dataset {
+            DatasetSpec::Utkface(o)
+            | DatasetSpec::Pointing04(o)
+            | DatasetSpec::Voc(o)
+            | DatasetSpec::VocSegmentation(o) => o.skip_corrupt = true,
+            DatasetSpec::ImageFolder(o) => o.skip_corrupt = true,
+            _ => return false,
+        }
+        true
+    }
+
     /// How images are decoded for this task.
     pub fn image_options(&self) -> ImageOptions {
         let skip_corrupt = match &self.dataset {
@@ -850,9 +863,8 @@ impl TaskSpec {
     fn validate_train(&self) -> Result<()> {
         let t = &self.train;
         match (t.steps, t.epochs) {
-            (Some(0), _) | (_, Some(0)) => {
-                return Err(self.err("train.steps", "steps and epochs must be >= 1"))
-            }
+            (Some(0), _) => return Err(self.err("train.steps", "0: must be >= 1")),
+            (_, Some(0)) => return Err(self.err("train.epochs", "0: must be >= 1")),
             (Some(_), Some(_)) | (None, None) => {
                 return Err(self.err("train.steps", "give exactly one of `steps` and `epochs`"))
             }
@@ -1071,6 +1083,7 @@ window = 20
             (AGE.replace("window = 20", "window = 200"), "field `episodes.window`: must lie in 1..=117"),
             (AGE.replace("kind = \"cnn\"", "kind = \"mlp\""), "field `model.kind`: this dataset needs `cnn`"),
             (AGE.replace("epochs = 15", "epochs = 15\nsteps = 3"), "field `train.steps`: give exactly one"),
+            (AGE.replace("epochs = 15", "epochs = 0"), "field `train.epochs`: 0: must be >= 1"),
             (AGE.replace("kind = \"utkface\"", "kind = \"faces\""), "field `dataset.kind`: unknown variant `faces`"),
             (AGE.replace("path = \"utkface\"", "path = \"utkface\"\nsize = 3"), "field `dataset.size`: unknown field `size`"),
             (AGE.replace("[episodes]", "[episode]"), "unknown field `episode`"),

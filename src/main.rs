@@ -3,7 +3,7 @@
 mod cli;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Meta-learn the label distributions of Deep Label Distribution Learning (DLDL).
 #[derive(Parser)]
@@ -12,7 +12,7 @@ struct Cli {
     /// libtorch CPU threads (default: libtorch's choice, usually one per core), at most 4 × the
     /// available cores (a warning above the cores). Use 1 when other processes share the cores:
     /// spinning thread pools slow small batches down badly.
-    #[arg(long, global = true, env = "DLDL_THREADS")]
+    #[arg(long, global = true, env = "DLDL_THREADS", value_parser = cli::values::whole::<i64, 1>)]
     threads: Option<i64>,
     #[command(subcommand)]
     command: Command,
@@ -54,7 +54,8 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let matches = cli::values::allow_negative_numbers(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(threads) = cli.threads {
         let context = || format!("--threads {threads} (or env DLDL_THREADS)");
         if let Some(warning) = dldl_meta::runtime::set_threads(threads).with_context(context)? {

@@ -142,3 +142,16 @@ fn learned_runs_and_training_fractions() {
     assert!(!missing.status.success() && text(&missing).contains("learned.toml"), "{}", text(&missing));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_fraction_leaving_fewer_training_examples_than_labels_is_refused_with_the_numbers() {
+    let (root, task) = fixture("fewshot-tiny-fraction", 0.01);
+    let (data, out) = (root.join("data"), root.join("tiny"));
+    let r =
+        run(&args(&task, &data, &out, &["--train-fraction", "0.5,1e-9", "--episodes", "1", "--steps", "2"]));
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    let expected = "invalid train fraction = 0.000000001: leaves 1 of the 72 training examples, fewer than the task's 6 labels; give a fraction of at least 6/72 = 0.0834";
+    assert!(text(&r).contains("--train-fraction") && text(&r).contains(expected), "{}", text(&r));
+    assert!(!out.exists(), "nothing is written for a refused fraction");
+    let _ = std::fs::remove_dir_all(&root);
+}

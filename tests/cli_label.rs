@@ -211,3 +211,27 @@ fn labels_outside_the_domain_are_refused_not_clamped() {
     let edge = dldl(&["label", "--family", "onehot", "--bins", "0:100", "--label", "100.5"]);
     assert!(edge.status.success(), "{}", String::from_utf8_lossy(&edge.stderr));
 }
+
+#[test]
+fn a_distribution_that_overflows_is_refused_naming_the_flags_and_prints_nothing() {
+    let out = dldl(&[
+        "label",
+        "--family",
+        "gaussian",
+        "--bins",
+        "0:1e300:1e299",
+        "--sigma",
+        "1e298",
+        "--label",
+        "0",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "--bins 0:1e300:1e299 with --sigma 1e298: the distribution is not finite (11 of 11 values"
+        ),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty(), "no rows for a refused distribution: {}", stdout(&out));
+}

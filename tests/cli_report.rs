@@ -254,3 +254,49 @@ fn a_directory_that_is_not_a_run_is_refused() {
     assert!(!r.status.success() && text(&r).contains("not a run directory"), "{}", text(&r));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn runs_sharing_a_directory_name_get_their_own_figures_and_a_repeated_run_is_reported_once() {
+    let (root, task) = fixture("report-names", 0.01);
+    let data = root.join("data");
+    let (a, b) = (root.join("runs/a/wine0"), root.join("runs/b/wine0"));
+    for (dir, dist) in [(&a, "onehot"), (&b, "dldl:sigma=1")] {
+        let r = dldl(&[
+            "train",
+            "--task",
+            path(&task),
+            "--data-dir",
+            path(&data),
+            "--dist",
+            dist,
+            "--steps",
+            "2",
+            "--out",
+            path(dir),
+            "--device",
+            "cpu",
+        ]);
+        assert!(r.status.success(), "{}", text(&r));
+    }
+    let out = root.join("report");
+    let r = dldl(&["report", path(&a), path(&b), "--out", path(&out)]);
+    assert!(r.status.success(), "{}", text(&r));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for name in ["a-wine0", "b-wine0"] {
+        assert!(out.join(format!("per-label-{name}.png")).exists(), "{name}: {}", text(&r));
+        assert!(md.contains(&format!("per-label-{name}.png")), "{name}: {md}");
+    }
+    assert!(!out.join("per-label-wine0.png").exists(), "{}", text(&r));
+    let again = root.join("report-again");
+    let spelled = format!("{}/", path(&a));
+    let r = dldl(&["report", path(&a), &spelled, "--out", path(&again)]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        text(&r).contains("is given more than once") && text(&r).contains("it is reported once"),
+        "{}",
+        text(&r)
+    );
+    let md = std::fs::read_to_string(again.join("report.md")).unwrap();
+    assert_eq!(md.matches("## Train `wine0`").count(), 1, "{md}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -73,11 +73,14 @@ fn a_refused_train_command_creates_nothing_and_the_corrected_one_runs() {
     let (root, task) = fixture("rundir-validate-train", 0.01);
     let data = root.join("data");
     let out = root.join("run");
-    let cases: [(&[&str], &str); 2] =
-        [(&["--dist", "pdn:p_d=0.3,p_n=0"], "does not apply"), (&["--seeds", "0"], "--seeds")];
-    for (extra, needle) in cases {
+    // A library refusal exits 1, a flag's own rule (checked while parsing) 2.
+    let cases: [(&[&str], &str, i32); 2] = [
+        (&["--dist", "pdn:p_d=0.3,p_n=0"], "does not apply", 1),
+        (&["--seeds", "0"], "--seeds <SEEDS>': must be a whole number ≥ 1", 2),
+    ];
+    for (extra, needle, code) in cases {
         let r = dldl(&train_args(&task, &data, &out, &[&["--steps", "5"], extra].concat()));
-        assert_eq!(r.status.code(), Some(1), "{extra:?}: {}", text(&r));
+        assert_eq!(r.status.code(), Some(code), "{extra:?}: {}", text(&r));
         assert!(text(&r).contains(needle), "{extra:?}: {}", text(&r));
         assert!(!out.exists(), "{extra:?}: the run directory was created");
     }
@@ -216,6 +219,18 @@ fn the_report_on_a_stopped_fewshot_run_says_it_is_incomplete_and_how_to_finish_i
             && message.contains(&format!("--out {}", path(&out))),
         "{message}"
     );
+    // Moved elsewhere, the directory is resumed under the path the report was given.
+    let moved = root.join("moved-fewshot");
+    std::fs::rename(&out, &moved).unwrap();
+    let r = dldl(&["report", path(&moved), "--out", path(&root.join("report"))]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        text(&r).contains(&format!("--out {}", path(&moved)))
+            && !text(&r).contains(&format!("--out {}", path(&out))),
+        "{}",
+        text(&r)
+    );
+    std::fs::rename(&moved, &out).unwrap();
     let r = dldl(&args);
     assert!(r.status.success() && text(&r).contains("resuming"), "{}", text(&r));
     let r = dldl(&["report", path(&out), "--out", path(&root.join("report"))]);

@@ -585,10 +585,13 @@ fn a_trace_replays_in_pytorch_to_our_weights() {
         "cpu",
     ]);
     assert!(r.status.success(), "{}", text(&r));
-    for steps in ["0", "31"] {
+    // 0 breaks the flag's own rule (checked while parsing, exit 2), 31 the run's schedule.
+    for (steps, code, rule) in
+        [("0", 2, "must be a whole number ≥ 1"), ("31", 1, "must lie in 1..=30 (the run's schedule)")]
+    {
         let r = dldl(&["trace", "--run", path(&out), "--steps", steps]);
-        assert_eq!(r.status.code(), Some(1), "{}", text(&r));
-        assert!(text(&r).contains("must lie in 1..=30 (the run's schedule)"), "{}", text(&r));
+        assert_eq!(r.status.code(), Some(code), "{}", text(&r));
+        assert!(text(&r).contains(rule), "{}", text(&r));
     }
     let r = dldl(&["trace", "--run", path(&out), "--steps", "3"]);
     assert!(r.status.success(), "{}", text(&r));

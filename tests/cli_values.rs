@@ -326,3 +326,153 @@ fn a_sigma_below_a_hundredth_of_the_bin_step_is_refused_before_training() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn negative_and_zero_numbers_are_refused_by_the_flags_rule_in_every_subcommand() {
+    let whole = |min: u32| format!("must be a whole number ≥ {min}");
+    let cases: Vec<(Vec<&str>, &str, &str, String)> = vec![
+        (vec!["worker", "--trials", "-1"], "--trials", "-1", whole(0)),
+        (vec!["worker", "--timeout", "-5"], "--timeout", "-5", whole(1)),
+        (vec!["worker", "--timeout", "0"], "--timeout", "0", whole(1)),
+        (vec!["worker", "--worker-id", "-3"], "--worker-id", "-3", whole(0)),
+        (vec!["trace", "--steps", "-1"], "--steps", "-1", whole(1)),
+        (vec!["train", "--seeds", "-2"], "--seeds", "-2", whole(1)),
+        (vec!["train", "--first-seed", "-1"], "--first-seed", "-1", whole(0)),
+        (vec!["train", "--eval-every", "-1"], "--eval-every", "-1", whole(0)),
+        (vec!["train", "--patience", "-1"], "--patience", "-1", whole(0)),
+        (vec!["train", "--chunk", "-1"], "--chunk", "-1", whole(0)),
+        (vec!["train", "--steps", "-1"], "--steps", "-1", whole(1)),
+        (vec!["fewshot", "--shots", "1,-2"], "--shots", "-2", whole(1)),
+        (vec!["fewshot", "--episodes", "-1"], "--episodes", "-1", whole(1)),
+        (vec!["fewshot", "--chunk", "-1"], "--chunk", "-1", whole(1)),
+        (vec!["fewshot", "--seed", "-1"], "--seed", "-1", whole(0)),
+        (vec!["fewshot", "--batch", "-4"], "--batch", "-4", whole(1)),
+        (vec!["fewshot", "--lr", "-0.1"], "--lr", "-0.1", "must be a finite number > 0".into()),
+        (vec!["fewshot", "--margin", "-0.1"], "--margin", "-0.1", "must be a finite number > 0".into()),
+        (
+            vec!["fewshot", "--train-fraction", "-0.5"],
+            "--train-fraction",
+            "-0.5",
+            "must be a number with 0 < fraction ≤ 1".into(),
+        ),
+        (vec!["label", "--classes", "-5"], "--classes", "-5", whole(1)),
+        (vec!["label", "--kernel", "-3"], "--kernel", "-3", whole(1)),
+        (vec!["label", "--stride", "-1"], "--stride", "-1", whole(1)),
+        (vec!["label", "--padding", "-1"], "--padding", "-1", whole(0)),
+        (vec!["label", "--positive", "-1"], "--positive", "-1", whole(0)),
+        (vec!["label", "--p-d", "-0.3"], "--p-d", "-0.3", "must be a finite number ≥ 0".into()),
+        (vec!["label", "--epsilon", "-0.1"], "--epsilon", "-0.1", "must be a finite number ≥ 0".into()),
+        (vec!["label", "--min-prob", "-1"], "--min-prob", "-1", "must be a finite number ≥ 0".into()),
+        (vec!["bench", "--member-steps", "-1"], "--member-steps", "-1", whole(1)),
+        (vec!["bench", "--rounds", "-1"], "--rounds", "-1", whole(1)),
+        (vec!["bench", "--batches", "8,-1"], "--batches", "-1", whole(1)),
+        (vec!["--threads", "-1", "info"], "--threads", "-1", whole(1)),
+    ];
+    for (args, flag, value, rule) in cases {
+        let r = dldl(&args);
+        let message = text(&r);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {message}");
+        let expected = format!("invalid value '{value}' for '{flag} <");
+        assert!(message.contains(&expected) && message.contains(&rule), "{args:?}: {message}");
+        assert!(!message.contains("unexpected argument"), "{args:?}: {message}");
+    }
+    // A negative number is a value, not a flag, wherever a flag takes one.
+    let r = dldl(&["label", "--family", "gaussian", "--bins", "0:10", "--label", "-3", "--sigma", "1"]);
+    assert!(text(&r).contains("label -3 lies outside the label domain"), "{}", text(&r));
+}
+
+/// 60 UTKFace-named grey images (ages 0..=5) in `root/data/utk`, and the fixture task pointed at them
+/// (`extra` added to its [dataset]).
+fn utk_task(root: &Path, task: &Path, extra: &str) -> std::path::PathBuf {
+    let faces = root.join("data/utk");
+    std::fs::create_dir_all(&faces).unwrap();
+    for i in 0..60u32 {
+        let age = i % 6;
+        image::GrayImage::from_pixel(16, 16, image::Luma([(age * 40) as u8]))
+            .save(faces.join(format!("{age}_0_1_2017{i:04}.jpg.chip.jpg")))
+            .unwrap();
+    }
+    let toml = std::fs::read_to_string(task).unwrap().replace(
+        "kind = \"image-folder\"\npath = \"faces\"",
+        &format!("kind = \"utkface\"\npath = \"utk\"{extra}"),
+    );
+    let file = root.join(format!("utk{}.toml", extra.len()));
+    std::fs::write(&file, toml).unwrap();
+    file
+}
+
+fn train_on(task: &Path, data: &Path, out: &Path) -> std::process::Output {
+    let args =
+        ["--data-dir", path(data), "--steps", "2", "--out", path(out), "--device", "cpu", "--dist", "onehot"];
+    dldl(&[&["train", "--task", path(task)][..], &args].concat())
+}
+
+#[test]
+fn eval_skips_unparsable_utkface_names_with_its_own_flag_and_counts_them() {
+    let (root, task) = fixture("values-eval-skip", 0.01);
+    let strict = utk_task(&root, &task, "");
+    let run = root.join("run");
+    let r = train_on(&strict, &root.join("data"), &run);
+    assert!(r.status.success(), "{}", text(&r));
+    // Another copy of the data with one name that does not parse.
+    let copy = root.join("copy/utk");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(root.join("data/utk")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(copy.join("0_0_1_20170000.jpg.chip.jpg"), copy.join("foo.jpg")).unwrap();
+    let copies = root.join("copy");
+    let eval = |extra: &[&str]| {
+        let args = ["eval", "--run", path(&run), "--data-dir", path(&copies), "--device", "cpu"];
+        dldl(&[&args[..], extra].concat())
+    };
+    let r = eval(&[]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        text(&r).contains("e.g. `foo.jpg`; rename or remove them, or pass --skip-corrupt to eval")
+            && !text(&r).contains("skip_corrupt = true"),
+        "{}",
+        text(&r)
+    );
+    let r = eval(&["--skip-corrupt"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        text(&r).contains("--skip-corrupt: 1 names did not parse, 0 corrupt files skipped")
+            && text(&r).contains("unparsed: foo.jpg")
+            && text(&r).contains("all 60 examples"),
+        "{}",
+        text(&r)
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[cfg(unix)]
+#[test]
+fn utkface_follows_symbolic_links_and_refuses_a_broken_one_unless_told_to_skip_it() {
+    let (root, task) = fixture("values-utk-links", 0.01);
+    let strict = utk_task(&root, &task, "");
+    let links = root.join("links/utk");
+    std::fs::create_dir_all(&links).unwrap();
+    for entry in std::fs::read_dir(root.join("data/utk")).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), links.join(entry.file_name())).unwrap();
+    }
+    let r = train_on(&strict, &root.join("links"), &root.join("run-links"));
+    assert!(r.status.success(), "a folder of links is a folder of images: {}", text(&r));
+    let broken = links.join("3_0_1_20179999.jpg.chip.jpg");
+    std::os::unix::fs::symlink(root.join("gone.jpg"), &broken).unwrap();
+    let r = train_on(&strict, &root.join("links"), &root.join("run-broken"));
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    let expected = format!(
+        "{}: broken symbolic link (its target {} does not exist)",
+        path(&broken),
+        path(&root.join("gone.jpg"))
+    );
+    assert!(text(&r).contains(&expected) && text(&r).contains("skip_corrupt = true"), "{}", text(&r));
+    assert!(!root.join("run-broken").exists());
+    let lenient = utk_task(&root, &task, "\nskip_corrupt = true");
+    let r = train_on(&lenient, &root.join("links"), &root.join("run-skip"));
+    assert!(r.status.success(), "{}", text(&r));
+    let _ = std::fs::remove_dir_all(&root);
+}

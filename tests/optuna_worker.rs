@@ -409,3 +409,67 @@ fn a_losing_phi_is_pruned_by_wilcoxon_across_episodes() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_restarted_or_duplicated_worker_id_never_repeats_a_phi() {
+    let (root, task) = fixture("optuna-same-id", 0.01);
+    let data = root.join("data");
+    let meta = study_file(&root, "random", 1, 2, "sampler = \"random\"\n");
+    let storage = format!("journal:{}", path(&root.join("study.log")));
+    let args = || {
+        let mut args = worker_args(&task, &meta, &data, &storage, "same-id", 1);
+        args.extend(["--worker-id".to_string(), "7".to_string()]);
+        args
+    };
+    // The same worker id restarted after its trial finished, then twice at once.
+    finish(spawn(&args()));
+    finish(spawn(&args()));
+    let (a, b) = (spawn(&args()), spawn(&args()));
+    finish(a);
+    finish(b);
+    let trials = pull(&storage, "same-id", &root.join("pulled"));
+    let mut sigmas: Vec<f64> = trials.iter().map(|t| t["params"]["sigma"].as_f64().unwrap()).collect();
+    assert_eq!(sigmas.len(), 4, "{:?}", states(&trials));
+    sigmas.sort_by(f64::total_cmp);
+    sigmas.dedup();
+    assert_eq!(sigmas.len(), 4, "every process draws its own φ: {sigmas:?}");
+    assert!(trials.iter().all(|t| t["user_attrs"]["worker_id"] == 7), "the id still names the worker");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_missing_journal_or_an_unknown_scheme_is_refused_and_nothing_is_created() {
+    let root = std::env::temp_dir().join(format!("dldl-optuna-storage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let missing = root.join("missing.log");
+    let out = root.join("pulled");
+    let storage = format!("journal:{}", path(&missing));
+    let r = dldl(&["search", "--from-optuna", &storage, "--study", "x", "--out", path(&out)]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains(&format!("{}: the storage file of", path(&missing))), "{}", text(&r));
+    assert!(text(&r).contains("does not exist") && !text(&r).contains("no study named"), "{}", text(&r));
+    assert!(!missing.exists() && !out.exists(), "nothing is created");
+    let redis = "redis://me:hunter2@cache:6379/0";
+    for args in [
+        vec!["search", "--from-optuna", redis, "--study", "x", "--out", path(&out)],
+        vec!["worker", "--storage", redis, "--study", "x", "--task", "tasks/none.toml", "--meta", "m.toml"],
+    ] {
+        let r = dldl(&args);
+        assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+        let message = text(&r);
+        for needle in ["the scheme `redis` is not supported", "postgresql://", "sqlite:///", "journal:PATH"] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        assert!(!message.contains("hunter2") && !message.contains("NoSuchModuleError"), "{message}");
+    }
+    // The storage's password is not shown by --help either, where clap prints env values.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_dldl-meta"))
+        .args(["worker", "--help"])
+        .env("DLDL_OPTUNA_STORAGE", redis)
+        .output()
+        .unwrap();
+    assert!(!text(&help).contains("hunter2"), "{}", text(&help));
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -14,17 +14,17 @@ use std::process::Command;
 #[command(after_help = "Example:\n  dldl-meta bench --python --json runs/bench.json")]
 pub struct BenchArgs {
     /// Batch sizes (comma separated), each 1..=512 (the benchmark's random examples).
-    #[arg(long, value_delimiter = ',', default_value = "8,64")]
+    #[arg(long, value_delimiter = ',', default_value = "8,64", value_parser = super::values::whole::<i64, 1>)]
     pub batches: Vec<i64>,
     /// Population sizes P (comma separated), each 1..=256.
-    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64", value_parser = super::values::whole::<i64, 1>)]
     pub populations: Vec<i64>,
     /// Member-steps timed per configuration and round (>= 1; at least 5 steps are timed).
-    #[arg(long, default_value_t = 192)]
+    #[arg(long, default_value_t = 192, value_parser = super::values::whole::<usize, 1>)]
     pub member_steps: usize,
     /// Rounds over all configurations (and the Python reference); each rate is the median
     /// round, so that a noisy neighbour slowing one round does not decide a ratio.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 3, value_parser = super::values::whole::<u32, 1>)]
     pub rounds: u32,
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]

@@ -4,6 +4,7 @@ use super::common::TrainedRun;
 use anyhow::{bail, ensure, Context};
 use clap::Args;
 use dldl_meta::config::TaskSpec;
+use dldl_meta::data::image::SKIP_CORRUPT_ADVICE;
 use dldl_meta::data::{reads_external_data, Dataset, Pool, Split};
 use dldl_meta::model::Params;
 use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
@@ -32,6 +33,10 @@ pub struct EvalArgs {
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Skip corrupt images (and broken links) and file names that do not parse, as
+    /// `skip_corrupt = true` in the task's [dataset] would; the skipped files are counted and printed.
+    #[arg(long)]
+    pub skip_corrupt: bool,
 }
 
 /// Loads the run, evaluates every member that trained on the chosen examples and prints the table.
@@ -40,15 +45,23 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let dir = RunDir::existing(&args.run)?;
     let config: TrainConfig =
         dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
-    let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
+    let mut task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
     check_data_dir(args, &task)?;
+    ensure!(
+        !args.skip_corrupt || task.set_skip_corrupt(),
+        "--skip-corrupt: task {} reads no image files (its data are fetched, compiled in or generated)",
+        task.name
+    );
     let recorded: TrainMetrics = dir
         .read_json(METRICS_FILE)
         .with_context(|| format!("{}: the run has not finished (no {METRICS_FILE})", args.run.display()))?;
     let kept = trained_members(&recorded)?;
     // The run's own data unless another copy is given.
     let TrainedRun { task, dataset, split, inner } =
-        super::common::open_train_run(&dir, &config, task, args.data_dir.clone())?;
+        super::common::open_train_run(&dir, &config, task, args.data_dir.clone()).map_err(advise_flag)?;
+    if args.skip_corrupt {
+        eprintln!("--skip-corrupt: {}", dataset.report);
+    }
     let (rows, scored) = examples(args, &config, &dataset, &split)?;
     let net = &inner.network;
     let params = Params::load(&dir.file(CHECKPOINT_FILE), &net.param_names(), &net.stat_names(), device)?
@@ -86,6 +99,17 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         table(&results, &inner.domain.headline_metrics())
     );
     Ok(())
+}
+
+/// An error that advises `skip_corrupt` in the task file advises `--skip-corrupt` instead: eval reads
+/// the task from the run directory, not from a file the researcher edits.
+fn advise_flag(e: anyhow::Error) -> anyhow::Error {
+    let text = format!("{e:#}");
+    if text.contains(SKIP_CORRUPT_ADVICE) {
+        anyhow::anyhow!(text.replace(SKIP_CORRUPT_ADVICE, "pass --skip-corrupt to eval"))
+    } else {
+        e
+    }
 }
 
 /// `--data-dir` only where the task reads the researcher's data, and only a directory that exists.

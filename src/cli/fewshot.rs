@@ -31,13 +31,13 @@ pub struct FewshotArgs {
     #[command(flatten)]
     pub common: TaskArgs,
     /// Shot counts K (support examples per label) of the meta-test episodes, e.g. 1,2,5,10.
-    #[arg(long, value_delimiter = ',', conflicts_with = "train_fraction")]
+    #[arg(long, value_delimiter = ',', conflicts_with = "train_fraction", value_parser = super::values::whole::<usize, 1>)]
     pub shots: Vec<usize>,
     /// Instead of episodes: fractions of the training split (seeded subsets), evaluated on the test split.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::values::fraction)]
     pub train_fraction: Vec<f64>,
     /// Episodes per shot count (seeded subsets per fraction).
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 600, value_parser = super::values::whole::<usize, 1>)]
     pub episodes: usize,
     /// A method (repeatable): onehot, ls:EPS, dldl:sigma=S, l1, dldlv2:sigma=S, any distribution
     /// spec, or learned:RUN_DIR (the `[distribution]` of RUN_DIR/learned.toml). Default: onehot and the task's distribution.
@@ -47,26 +47,26 @@ pub struct FewshotArgs {
     #[arg(long)]
     pub baseline: Option<String>,
     /// Members trained together per population (rounded down to whole episodes × all methods).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = super::values::whole::<usize, 1>)]
     pub chunk: usize,
     /// Seed of the episodes, subsets and networks (default: the task's episode seed).
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<u64, 0>)]
     pub seed: Option<u64>,
     /// Study file whose [inner] settings the members use (the inner loop φ was learned with).
     #[arg(long)]
     pub meta: Option<PathBuf>,
     /// Override the inner loop's optimiser steps per member.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<usize, 1>)]
     pub steps: Option<usize>,
     /// Override the inner loop's batch size (capped at the training set size).
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<i64, 1>)]
     pub batch: Option<i64>,
     /// Override the inner loop's learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::positive)]
     pub lr: Option<f64>,
     /// Equivalence margin of the verdicts, in the headline metric's unit (e.g. 0.05 years of MAE): a
     /// difference that is not significant is called equivalent when two one-sided t-tests put it within ±margin.
-    #[arg(long, default_value_t = dldl_meta::fewshot::spec::default_margin())]
+    #[arg(long, default_value_t = dldl_meta::fewshot::spec::default_margin(), value_parser = super::values::positive)]
     pub margin: f64,
     /// Run directory (created, or resumed when it holds the same configuration).
     #[arg(long)]
@@ -95,6 +95,8 @@ pub fn run(args: &FewshotArgs) -> anyhow::Result<()> {
         margin: args.margin,
     };
     spec.validate()?;
+    let pool = prepared.split.pool(dldl_meta::data::Pool::Train).len();
+    spec.check_fraction_sizes(pool, prepared.inner.domain.outputs()).context("--train-fraction")?;
     let config = FewshotConfig {
         command: RunCommand::Fewshot,
         task_file: args.common.task.clone(),

@@ -11,6 +11,7 @@ use dldl_meta::label::{
     SegmentationSmoothing, Sigma, Sigma2d, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
 use dldl_meta::train::ClassSet;
+use std::fmt::Write;
 use tch::{Kind, Tensor};
 
 /// The families `label` can show.
@@ -55,22 +56,22 @@ pub struct LabelArgs {
     #[arg(long)]
     pub sigma: Option<String>,
     /// Label-smoothing weight ε, 0 <= ε < 1 (smoothing).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = super::values::non_negative)]
     pub epsilon: f64,
     /// Number of classes, at most 1,000,000 (mixture: 10,000); segmentation: default is the largest class in --map plus one.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<i64, 1>)]
     pub classes: Option<i64>,
     /// Positive classes, comma separated (pdn, mixture).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::values::whole::<i64, 0>)]
     pub positive: Vec<i64>,
     /// Difficult classes, comma separated (pdn, mixture).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::values::whole::<i64, 0>)]
     pub difficult: Vec<i64>,
     /// Probability of a difficult class, p_P = 1 > p_D >= p_N (pdn, mixture).
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = super::values::non_negative)]
     pub p_d: f64,
     /// Probability of a negative class, 0 <= p_N <= p_D (pdn, mixture).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = super::values::non_negative)]
     pub p_n: f64,
     /// Label distance of the mixture: `index` (|i − j|) or a C×C .csv file (co-occurrence needs a
     /// task's training labels: use `train` or `search`).
@@ -80,16 +81,16 @@ pub struct LabelArgs {
     #[arg(long)]
     pub map: Option<String>,
     /// Kernel size K, odd, at most 255 (segmentation).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = super::values::whole::<i64, 1>)]
     pub kernel: i64,
     /// Kernel stride S (segmentation).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::values::whole::<i64, 1>)]
     pub stride: i64,
     /// Zero padding P (segmentation); default (K - 1) / 2.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<i64, 0>)]
     pub padding: Option<i64>,
     /// Rows with a smaller probability are not printed in 1-D tables (0 prints all).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, value_parser = super::values::non_negative)]
     pub min_prob: f64,
 }
 
@@ -97,13 +98,15 @@ pub struct LabelArgs {
 pub fn run(args: &LabelArgs) -> anyhow::Result<()> {
     let spec = spec_of(args)?;
     spec.validate().with_context(|| format!("--family {}", spec.name()))?;
-    println!("# {spec}");
-    match args.family {
-        Family::Onehot | Family::Smoothing | Family::Gaussian => print_1d(args, &spec),
-        Family::Gaussian2d => print_2d(args, &spec),
-        Family::Pdn | Family::Mixture => print_multilabel(args, &spec),
-        Family::Segmentation => print_segmentation(args, &spec),
-    }
+    // Computed in full before anything is printed: a refused distribution prints nothing.
+    let table = match args.family {
+        Family::Onehot | Family::Smoothing | Family::Gaussian => table_1d(args, &spec),
+        Family::Gaussian2d => table_2d(args, &spec),
+        Family::Pdn | Family::Mixture => table_multilabel(args, &spec),
+        Family::Segmentation => table_segmentation(args, &spec),
+    }?;
+    print!("# {spec}\n{table}");
+    Ok(())
 }
 
 /// The distribution spec the flags describe.
@@ -164,7 +167,8 @@ fn sigma_tensor(spec: &DistributionSpec) -> Tensor {
     }
 }
 
-fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+fn table_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<String> {
+    let mut out = String::new();
     let bins = Bins::parse(&args.bins).context("--bins")?;
     let value = one_label(args, 1)?[0];
     bins.bin_of(value).map_err(|e| anyhow::anyhow!("--label {value}: {e} (--bins {})", args.bins))?;
@@ -178,29 +182,32 @@ fn print_1d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
         _ => Gaussian1d::new(&bins, Sigma::Scalar(sigma_tensor(spec)))?.targets(&label)?,
     };
     let p = Vec::<f64>::try_from(&p.to_kind(Kind::Double).reshape([-1]))?;
-    println!(
+    check_finite(&p, &format!("--bins {} with {}", args.bins, phi_flags(args)))?;
+    writeln!(
+        out,
         "# {} bins from {} to {}; label {}",
         bins.len(),
         bins.values()[0],
         bins.values()[bins.len() - 1],
         args.label.as_deref().unwrap_or("")
-    );
-    println!("{:>10}  {:>10}  ", "label", "p");
+    )?;
+    writeln!(out, "{:>10}  {:>10}  ", "label", "p")?;
     let mut hidden = 0;
     for (value, prob) in bins.values().iter().zip(&p) {
         if *prob < args.min_prob {
             hidden += 1;
             continue;
         }
-        println!("{value:>10}  {prob:>10.6}  {}", bar(*prob));
+        writeln!(out, "{value:>10}  {prob:>10.6}  {}", bar(*prob))?;
     }
     if hidden > 0 {
-        println!("# {hidden} bins with p < {} not shown (--min-prob 0 shows all)", args.min_prob);
+        writeln!(out, "# {hidden} bins with p < {} not shown (--min-prob 0 shows all)", args.min_prob)?;
     }
-    Ok(())
+    Ok(out)
 }
 
-fn print_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+fn table_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<String> {
+    let mut out = String::new();
     let grid = Grid::parse(&args.grid).context("--grid")?;
     let values = one_label(args, 2)?;
     for (axis, (bins, value)) in [&grid.axis1, &grid.axis2].into_iter().zip(&values).enumerate() {
@@ -217,26 +224,31 @@ fn print_2d(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
     let sigma = sigma_tensor(spec);
     let sigma = if sigma.numel() == 1 { Sigma2d::Isotropic(sigma) } else { Sigma2d::Anisotropic(sigma) };
     let p = Vec::<f64>::try_from(&Gaussian2d::new(&grid, sigma)?.targets(&label)?.reshape([-1]))?;
-    println!(
+    check_finite(&p, &format!("--grid {} with {}", args.grid, phi_flags(args)))?;
+    writeln!(
+        out,
         "# rows: axis 1 ({} values), columns: axis 2 ({} values); label {}",
         grid.axis1.len(),
         grid.axis2.len(),
         args.label.as_deref().unwrap_or("")
-    );
-    print!("{:>8} |", "");
-    grid.axis2.values().iter().for_each(|b| print!("{b:>8}"));
-    println!();
-    for (j, a) in grid.axis1.values().iter().enumerate() {
-        print!("{a:>8} |");
-        for k in 0..grid.axis2.len() {
-            print!("{:>8.4}", p[j * grid.axis2.len() + k]);
-        }
-        println!();
+    )?;
+    write!(out, "{:>8} |", "")?;
+    for b in grid.axis2.values() {
+        write!(out, "{b:>8}")?;
     }
-    Ok(())
+    writeln!(out)?;
+    for (j, a) in grid.axis1.values().iter().enumerate() {
+        write!(out, "{a:>8} |")?;
+        for k in 0..grid.axis2.len() {
+            write!(out, "{:>8.4}", p[j * grid.axis2.len() + k])?;
+        }
+        writeln!(out)?;
+    }
+    Ok(out)
 }
 
-fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+fn table_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<String> {
+    let mut out = String::new();
     let classes = args.classes.context("--classes is required for pdn and mixture")?;
     check_classes("--classes", classes)?;
     let mut states = vec![NEGATIVE; classes as usize];
@@ -266,19 +278,21 @@ fn print_multilabel(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result
         _ => pdn.targets(&state_tensor)?,
     };
     let p = Vec::<f64>::try_from(&p.reshape([-1]))?;
-    println!("{:>6}  {:>5}  {:>10}", "class", "state", "p");
+    check_finite(&p, &format!("--classes {classes} with {}", phi_flags(args)))?;
+    writeln!(out, "{:>6}  {:>5}  {:>10}", "class", "state", "p")?;
     for (c, (state, prob)) in states.iter().zip(&p).enumerate() {
         let name = match *state {
             POSITIVE => "P",
             DIFFICULT => "D",
             _ => "N",
         };
-        println!("{c:>6}  {name:>5}  {prob:>10.6}  {}", bar(*prob));
+        writeln!(out, "{c:>6}  {name:>5}  {prob:>10.6}  {}", bar(*prob))?;
     }
-    Ok(())
+    Ok(out)
 }
 
-fn print_segmentation(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<()> {
+fn table_segmentation(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Result<String> {
+    let mut out = String::new();
     let map = parse_map(args.map.as_deref().context("--map is required for segmentation")?)?;
     let (h, w) = (map.len() as i64, map[0].len() as i64);
     let largest = map.iter().flatten().copied().filter(|&v| v != VOID).max().unwrap_or(0);
@@ -287,16 +301,17 @@ fn print_segmentation(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Resu
     let smoothing = SegmentationSmoothing::new(spec.kernel_shape()?, sigma_tensor(spec))?;
     let targets = smoothing.targets(&Tensor::from_slice(&flat).reshape([1, h, w]), classes)?;
     let kernel = Vec::<f64>::try_from(&smoothing.kernel().reshape([-1]))?;
-    println!("# kernel f ({}×{}):", args.kernel, args.kernel);
+    writeln!(out, "# kernel f ({}×{}):", args.kernel, args.kernel)?;
     for row in kernel.chunks(args.kernel as usize) {
-        println!("  {}", row.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" "));
+        writeln!(out, "  {}", row.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" "))?;
     }
     let size = targets.dist.size();
     let (ho, wo) = (size[2], size[3]);
     let dist = Vec::<f64>::try_from(&targets.dist.reshape([-1]))?;
+    check_finite(&dist, &format!("--kernel {} with {}", args.kernel, phi_flags(args)))?;
     let valid = Vec::<bool>::try_from(&targets.valid.reshape([-1]))?;
     for k in 0..classes {
-        println!("# class {k}: p(class {k}) per output position ({ho}×{wo}; '-' = no labelled pixel)");
+        writeln!(out, "# class {k}: p(class {k}) per output position ({ho}×{wo}; '-' = no labelled pixel)")?;
         for i in 0..ho {
             let row: Vec<String> = (0..wo)
                 .map(|j| {
@@ -308,10 +323,10 @@ fn print_segmentation(args: &LabelArgs, spec: &DistributionSpec) -> anyhow::Resu
                     }
                 })
                 .collect();
-            println!("  {}", row.join(" "));
+            writeln!(out, "  {}", row.join(" "))?;
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn parse_map(text: &str) -> anyhow::Result<Vec<Vec<i64>>> {
@@ -334,6 +349,33 @@ fn parse_map(text: &str) -> anyhow::Result<Vec<Vec<i64>>> {
         bail!("--map: rows must be non-empty and all of the same length");
     }
     Ok(rows)
+}
+
+/// The flags of the family's parameters φ as given, for an error message.
+fn phi_flags(args: &LabelArgs) -> String {
+    let sigma = format!("--sigma {}", args.sigma.as_deref().unwrap_or(""));
+    let pdn = format!("--p-d {} --p-n {}", args.p_d, args.p_n);
+    match args.family {
+        Family::Onehot => "--family onehot".into(),
+        Family::Smoothing => format!("--epsilon {}", args.epsilon),
+        Family::Gaussian | Family::Gaussian2d | Family::Segmentation => sigma,
+        Family::Pdn => pdn,
+        Family::Mixture => format!("{sigma} {pdn}"),
+    }
+}
+
+/// Refuses a computed distribution with a value that is not finite (NaN or ±∞), naming `inputs`.
+fn check_finite(p: &[f64], inputs: &str) -> anyhow::Result<()> {
+    match p.iter().position(|v| !v.is_finite()) {
+        Some(at) => bail!(
+            "{inputs}: the distribution is not finite ({} of {} values, e.g. p = {} at position {at}); \
+             these values overflow double precision: use a smaller label range and σ",
+            p.iter().filter(|v| !v.is_finite()).count(),
+            p.len(),
+            p[at]
+        ),
+        None => Ok(()),
+    }
 }
 
 fn bar(p: f64) -> String {

@@ -15,4 +15,5 @@ pub mod search;
 pub mod tasks;
 pub mod trace;
 pub mod train;
+pub mod values;
 pub mod worker;

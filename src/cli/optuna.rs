@@ -10,7 +10,8 @@ use std::time::Duration;
 pub struct OptunaArgs {
     /// Optuna storage: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (many machines), journal:PATH
     /// (one machine, or a shared filesystem without NFS locking problems), or sqlite:///PATH (one worker).
-    #[arg(long, env = "DLDL_OPTUNA_STORAGE")]
+    /// Its password is never printed (`***`), nor the value of env DLDL_OPTUNA_STORAGE in --help.
+    #[arg(long, env = "DLDL_OPTUNA_STORAGE", hide_env_values = true)]
     pub storage: String,
     /// Name of the study in the storage.
     #[arg(long)]
@@ -18,8 +19,8 @@ pub struct OptunaArgs {
     /// Python with Optuna installed (`make optuna` puts it into .venv).
     #[arg(long, env = "DLDL_PYTHON", default_value = ".venv/bin/python")]
     pub python: PathBuf,
-    /// Seconds the storage may take to answer before the command fails.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds (≥ 1) the storage may take to answer before the command fails.
+    #[arg(long, default_value_t = 30, value_parser = super::values::whole::<u64, 1>)]
     pub timeout: u64,
 }
 

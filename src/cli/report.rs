@@ -9,7 +9,10 @@ use std::path::PathBuf;
 #[command(
     after_help = "Example:\n  dldl-meta report runs/rot-hg runs/rot-fs runs/rot-train --out reports/rotation\n\
 Search runs give the learned-vs-fixed distribution and the outer-loop trajectory; fewshot runs the\n\
-few-shot curves and paired differences; train runs (with --eval-every) the inner-loop learning curves."
+few-shot curves and paired differences; train runs (with --eval-every) the inner-loop learning curves.\n\
+A directory given twice (however spelled) is reported once, with a note. Runs whose directories share a\n\
+name (runs/a/wine0, runs/b/wine0) are told apart by their parent's name (a-wine0, b-wine0) in headings\n\
+and figure files, and by a number where that is still shared."
 )]
 pub struct ReportArgs {
     /// Run directories written by `dldl-meta search`, `fewshot` or `train`.
@@ -32,6 +35,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         )
     });
     let outcome = build(&ReportSpec { runs: args.runs.clone(), out: args.out.clone(), title })?;
+    for note in &outcome.notes {
+        eprintln!("note: {note}");
+    }
     for f in &outcome.figures {
         println!("{} ({}×{}) + {}: {}", f.png.display(), f.size.0, f.size.1, f.svg.display(), f.title);
     }

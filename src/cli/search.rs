@@ -2,9 +2,11 @@
 //! learned φ next to the task's fixed default with their meta-validation metric.
 use super::common::TaskArgs;
 use super::progress::Progress;
+use anyhow::Context;
 use clap::Args;
 use dldl_meta::data::Pool;
 use dldl_meta::family::brief;
+use dldl_meta::meta::optuna::bridge::check_storage;
 use dldl_meta::meta::optuna::{Bridge, BridgeConfig};
 use dldl_meta::meta::search::{SearchOutcome, LEARNED_FILE};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
@@ -61,6 +63,7 @@ fn pull(args: &SearchArgs, storage: &str, study: &str) -> anyhow::Result<()> {
         storage: storage.to_string(),
         timeout: std::time::Duration::from_secs(30),
     };
+    check_storage(storage, true).context("--from-optuna")?;
     let mut bridge = Bridge::start(&config)?;
     let pulled = dldl_meta::meta::optuna::import::pull(&mut bridge, study, &args.out)?;
     let states: Vec<String> = pulled.states.iter().map(|(s, n)| format!("{n} {s}")).collect();

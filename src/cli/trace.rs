@@ -19,7 +19,7 @@ pub struct TraceArgs {
     #[arg(long)]
     pub run: PathBuf,
     /// Steps to trace, from the start of the run's schedule (1 ..= the run's steps).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::values::whole::<usize, 1>)]
     pub steps: usize,
 }
 

@@ -25,27 +25,27 @@ pub struct TrainArgs {
     #[arg(long = "dist", visible_alias = "method")]
     pub dists: Vec<String>,
     /// Seeds per method (>= 1); all methods × seeds train together as one population.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::values::whole::<u64, 1>)]
     pub seeds: u64,
     /// First seed (seeds are FIRST, FIRST+1, …).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::values::whole::<u64, 0>)]
     pub first_seed: u64,
     /// Run directory to write (refused if it holds a different run).
     #[arg(long)]
     pub out: PathBuf,
     /// Override the task's optimiser steps (per member).
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<usize, 1>)]
     pub steps: Option<usize>,
     /// Evaluate on the validation split every N steps (0: only at the end); the best step is kept.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::values::whole::<usize, 0>)]
     pub eval_every: usize,
     /// Stop a member after this many evaluations without improvement (0: never); needs --eval-every.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::values::whole::<usize, 0>)]
     pub patience: usize,
     /// Train at most this many members at once (0: all together). Results are the same. Default:
     /// on CPU as many as keep 32 MiB of activations (fastest per member in `dldl-meta bench`),
     /// all together on GPU.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::whole::<usize, 0>)]
     pub chunk: Option<usize>,
     /// Start every member from a trained run instead of a fresh init: RUN_DIR, or RUN_DIR:METHOD
     /// when it trained several (member with seed index s from that method's s-th member). Same task

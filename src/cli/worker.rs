@@ -4,8 +4,9 @@ use super::common::TaskArgs;
 use super::optuna::OptunaArgs;
 use anyhow::Context;
 use clap::Args;
+use dldl_meta::meta::optuna::bridge::{check_storage, redact};
 use dldl_meta::meta::optuna::identity::study_attrs;
-use dldl_meta::meta::optuna::{OptunaSpace, TrialEvent, Worker, WorkerConfig};
+use dldl_meta::meta::optuna::{process_nonce, OptunaSpace, TrialEvent, Worker, WorkerConfig};
 use dldl_meta::meta::{Study, StudySpec};
 use dldl_meta::train::setup::PreparedTask;
 use dldl_meta::train::TrainData;
@@ -28,16 +29,20 @@ pub struct WorkerArgs {
     pub meta: PathBuf,
     #[command(flatten)]
     pub optuna: OptunaArgs,
-    /// Trials this worker evaluates before it exits (per worker, like Optuna's n_trials).
-    #[arg(long, default_value_t = 10)]
+    /// Trials this worker evaluates before it exits (per worker, like Optuna's n_trials; 0: only
+    /// create or check the study).
+    #[arg(long, default_value_t = 10, value_parser = super::values::whole::<usize, 0>)]
     pub trials: usize,
-    /// Distinguishes this worker's sampler seed from the others' (default: the Slurm array index, else the pid).
-    #[arg(long, env = "SLURM_ARRAY_TASK_ID")]
+    /// Names this worker in its trials (default: the Slurm array index, else the pid). Its sampler's
+    /// seed mixes the study's seed, this id and a per-process nonce: a restarted worker, or two with
+    /// the same id, draw different φs (the seed is printed and stored with each trial).
+    #[arg(long, env = "SLURM_ARRAY_TASK_ID", value_parser = super::values::whole::<u64, 0>)]
     pub worker_id: Option<u64>,
 }
 
 /// Runs the worker's trials and prints one line per trial.
 pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
+    check_storage(&args.optuna.storage, false).context("--storage")?;
     let device = args.common.device()?;
     let spec = StudySpec::load(&args.meta)?;
     let task_toml = args.common.task_toml()?;
@@ -63,13 +68,15 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
         study: args.optuna.study.clone(),
         trials: args.trials,
         worker_id,
+        nonce: process_nonce(),
     };
     let mut worker = Worker::open(&evaluator, space, attrs, config)?;
     eprintln!(
-        "worker {worker_id} (pid {}) on study {} at {}: {} trials of {:?} on {} ({} episodes × {} inner steps each)",
+        "worker {worker_id} (pid {}, sampler seed {}) on study {} at {}: {} trials of {:?} on {} ({} episodes × {} inner steps each)",
         std::process::id(),
+        worker.sampler_seed(),
         args.optuna.study,
-        dldl_meta::meta::optuna::bridge::redact(&args.optuna.storage),
+        redact(&args.optuna.storage),
         args.trials,
         spec.learn,
         prepared.task.name,

@@ -59,9 +59,37 @@ impl ImageOptions {
     }
 }
 
+/// How a refused corrupt file or unparsable name can be skipped instead, in a task file. A command
+/// with its own flag for it says so instead (`eval --skip-corrupt`).
+pub const SKIP_CORRUPT_ADVICE: &str = "set `skip_corrupt = true` in the task's [dataset]";
+
+/// Whether a directory entry at `path` is a file to load: a file, or a symbolic link to one
+/// (links are followed), or a broken link, kept so that decoding refuses it as a corrupt file
+/// (or skips and counts it with `skip_corrupt`). Directories, and links to them, are not.
+pub fn is_listed_file(path: &Path) -> Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(meta.is_file()),
+        Err(_) if is_broken_link(path) => Ok(true),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn is_broken_link(path: &Path) -> bool {
+    path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) && std::fs::metadata(path).is_err()
+}
+
+/// Why `path` cannot be decoded: a broken symbolic link (and its target), or the decoder's error.
+fn decode_failure(path: &Path, e: ::image::ImageError) -> Error {
+    if is_broken_link(path) {
+        let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+        return Error::data(path, format!("broken symbolic link (its target {target} does not exist)"));
+    }
+    Error::data(path, format!("cannot decode image: {e}"))
+}
+
 /// Decode `path`, resize it to `size × size` (triangle filter, antialiased) and return CHW floats in [0, 1].
 pub fn decode_file(path: &Path, options: &ImageOptions) -> Result<Vec<f32>> {
-    let img = ::image::open(path).map_err(|e| Error::data(path, format!("cannot decode image: {e}")))?;
+    let img = ::image::open(path).map_err(|e| decode_failure(path, e))?;
     let side = options.size;
     let floats = match options.colour {
         Colour::Grey => {
@@ -108,6 +136,12 @@ pub fn decode_all(files: &[PathBuf], options: &ImageOptions) -> Result<Decoded> 
                 kept.push(i);
             }
             Err(e) if options.skip_corrupt => skipped.push(e.to_string()),
+            Err(Error::Data { path, reason }) => {
+                let advice = format!(
+                    "{reason}; remove the file, or {SKIP_CORRUPT_ADVICE} to skip and count corrupt files"
+                );
+                return Err(Error::data(path, advice));
+            }
             Err(e) => return Err(e),
         }
     }

@@ -1,7 +1,7 @@
 //! Pointing'04 head poses: tilt and pan parsed from `personnePPSNN±TILT±PAN.jpg` names.
 //! The folder may hold the images directly or in one level of `PersonPP/` subfolders; the person is the group.
 use super::dataset::{Dataset, Labels, LoadReport};
-use super::image::{decode_all, ImageOptions};
+use super::image::{decode_all, is_listed_file, ImageOptions};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -40,7 +40,7 @@ fn signed(text: &str) -> Option<i32> {
     Some(if sign == "-" { -value } else { value })
 }
 
-/// Image files of `dir` and of its immediate subfolders, sorted by path.
+/// Image files of `dir` and of its immediate subfolders (links followed), sorted by path.
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)
@@ -55,9 +55,15 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
             files.push(path);
         }
     }
-    files.retain(|p| p.is_file());
-    files.sort();
-    Ok(files)
+    // Symbolic links followed; a broken one stays, to be refused or skipped as a corrupt file.
+    let mut listed = Vec::with_capacity(files.len());
+    for file in files {
+        if is_listed_file(&file)? {
+            listed.push(file);
+        }
+    }
+    listed.sort();
+    Ok(listed)
 }
 
 /// Load the poses: `[N, C, size, size]` heads, `[N, 2]` (tilt, pan) labels, the person as group.

@@ -3,7 +3,7 @@
 //! A name that does not parse is refused, or skipped and counted with `skip_corrupt`, like a corrupt image.
 use super::cache::TensorCache;
 use super::dataset::{Dataset, Labels, LoadReport};
-use super::image::{decode_all, ImageOptions};
+use super::image::{decode_all, is_listed_file, ImageOptions, SKIP_CORRUPT_ADVICE};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -41,13 +41,14 @@ pub struct Listing {
     pub unparsed: Vec<String>,
 }
 
-/// List `dir`; a missing directory is an error that says how to provide it.
+/// List `dir` (symbolic links followed; a broken one is listed, to be refused or skipped as a corrupt
+/// file); a missing directory is an error that says how to provide it.
 pub fn list(dir: &Path) -> Result<Listing> {
     let read = std::fs::read_dir(dir).map_err(|e| missing_dir(dir, e))?;
     let mut names = Vec::new();
     for entry in read {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_file() {
+        if is_listed_file(&entry.path())? {
             names.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
@@ -68,8 +69,7 @@ fn unparsed_names(dir: &Path, unparsed: &[String]) -> Error {
         dir,
         format!(
             "{} file name(s) do not follow UTKFace's AGE_GENDER_RACE_DATE.jpg[.chip.jpg] naming, e.g. `{}`; \
-             rename or remove them, or set `skip_corrupt = true` in the task's [dataset] to skip and count them \
-             (as for corrupt images)",
+             rename or remove them, or {SKIP_CORRUPT_ADVICE} to skip and count them (as for corrupt images)",
             unparsed.len(),
             unparsed[0]
         ),
@@ -124,7 +124,8 @@ fn cache_key(dir: &Path, listing: &Listing, options: &ImageOptions) -> Result<St
         format!("{}:{}:{}", options.size, options.colour.name(), options.skip_corrupt),
     ];
     for (path, _) in &listing.entries {
-        let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        // A broken link has no size; decoding refuses or skips it.
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
         parts.push(format!("{}:{bytes}", path.file_name().unwrap_or_default().to_string_lossy()));
     }
     parts.extend(listing.unparsed.iter().cloned());

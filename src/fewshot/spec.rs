@@ -53,9 +53,31 @@ impl std::fmt::Display for Setting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Setting::Shots(k) => write!(f, "K={k}"),
-            Setting::Fraction(x) => write!(f, "{}%", (x * 1e4).round() / 100.0),
+            Setting::Fraction(x) => write!(f, "{}%", percent(*x)),
         }
     }
+}
+
+/// `fraction` in percent with two decimals, or as many as show its first two significant digits
+/// (1e-9 is `0.0000001%`, not `0%`); trailing zeros dropped.
+fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    let decimals =
+        if p > 0.0 && p.is_finite() { (1.0 - p.log10().floor()).clamp(2.0, 15.0) as usize } else { 2 };
+    let text = format!("{p:.decimals$}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    text.to_string()
+}
+
+/// `x` rounded up at its third significant digit.
+fn round_up(x: f64) -> f64 {
+    let scale = 10f64.powf(2.0 - x.log10().floor());
+    (x * scale).ceil() / scale
+}
+
+/// Training examples of a subset that is `fraction` of a training pool of `pool` examples (≥ 1).
+pub fn fraction_size(fraction: f64, pool: usize) -> usize {
+    ((fraction * pool as f64).round() as usize).clamp(1, pool.max(1))
 }
 
 /// A method under the name the user gave it (`onehot`, `dldl:sigma=2`, `learned:runs/rot-hg`).
@@ -163,6 +185,28 @@ impl FewshotSpec {
         self.inner.train.validate()
     }
 
+    /// Refuses a fraction whose subsets of a training pool of `pool` examples hold fewer examples
+    /// than the task has labels (`labels` outputs): such a member cannot see every label once.
+    pub fn check_fraction_sizes(&self, pool: usize, labels: i64) -> Result<()> {
+        for setting in &self.settings {
+            let Setting::Fraction(f) = setting else { continue };
+            let n = fraction_size(*f, pool);
+            if (n as i64) < labels {
+                let least = labels as f64 / pool.max(1) as f64;
+                let remedy = if least <= 1.0 {
+                    format!("give a fraction of at least {labels}/{pool} = {}", round_up(least))
+                } else {
+                    "the training split itself is smaller".to_string()
+                };
+                let rule = format!(
+                    "leaves {n} of the {pool} training examples, fewer than the task's {labels} labels; {remedy}"
+                );
+                return Err(Error::invalid("train fraction", f, rule));
+            }
+        }
+        Ok(())
+    }
+
     /// Episodes trained together per population: `chunk / methods`, at least one.
     pub fn episodes_per_chunk(&self) -> usize {
         (self.chunk / self.methods.len().max(1)).max(1)
@@ -211,6 +255,24 @@ mod tests {
         let mut bad = spec();
         bad.settings = vec![Setting::Fraction(1.5)];
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn fractions_print_with_their_digits_and_leave_every_label_a_training_example() {
+        let shown: Vec<String> =
+            [1e-9, 0.25, 0.123456, 1.0, 0.0834].iter().map(|f| Setting::Fraction(*f).to_string()).collect();
+        assert_eq!(shown, ["0.0000001%", "25%", "12.35%", "100%", "8.34%"]);
+        let mut s = spec();
+        s.settings = vec![Setting::Fraction(0.5), Setting::Fraction(1e-9)];
+        let e = s.check_fraction_sizes(72, 6).unwrap_err().to_string();
+        assert_eq!(e, "invalid train fraction = 0.000000001: leaves 1 of the 72 training examples, fewer than the task's 6 labels; give a fraction of at least 6/72 = 0.0834");
+        s.settings = vec![Setting::Fraction(0.0834)];
+        assert!(s.check_fraction_sizes(72, 6).is_ok());
+        assert!(s
+            .check_fraction_sizes(4, 6)
+            .unwrap_err()
+            .to_string()
+            .contains("the training split itself is smaller"));
     }
 
     #[test]

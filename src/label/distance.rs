@@ -68,6 +68,19 @@ impl<'de> Deserialize<'de> for DistanceSpec {
     }
 }
 
+/// A note when `line` looks separated by something other than commas (semicolons, tabs, spaces).
+fn other_separator(line: &str) -> &'static str {
+    if line.contains(';') {
+        " (this line looks separated by semicolons)"
+    } else if line.contains('\t') {
+        " (this line looks separated by tabs)"
+    } else if line.split_whitespace().count() > line.split(',').count() {
+        " (this line looks separated by spaces)"
+    } else {
+        ""
+    }
+}
+
 /// Distances `D_ij` between C labels: finite, non-negative, symmetric, zero on the diagonal.
 /// The values are plain data (shared, thread-safe); [`LabelDistance::matrix`] makes the tensor.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,9 +175,10 @@ impl LabelDistance {
                 return Err(Error::data(
                     path,
                     format!(
-                        "line {}: {} values; the task has {classes} labels, so every row needs {classes}",
+                        "line {}: {} comma-separated values; the task has {classes} labels, so every row needs {classes}, separated by `,`{}",
                         number + 1,
-                        cells.len()
+                        cells.len(),
+                        other_separator(line)
                     ),
                 ));
             }
@@ -284,7 +298,18 @@ mod tests {
         assert_eq!(d.values(), &[0.0, 2.0, 3.0, 2.0, 0.0, 1.0, 3.0, 1.0, 0.0]);
         assert_eq!(LabelDistance::from_csv(&write("again.csv", &d.to_csv()), 3).unwrap(), d);
         let e = LabelDistance::from_csv(&good, 4).unwrap_err().to_string();
-        assert!(e.contains("good.csv") && e.contains("line 2: 3 values; the task has 4 labels"), "{e}");
+        assert!(
+            e.contains("good.csv") && e.contains("line 2: 3 comma-separated values; the task has 4 labels"),
+            "{e}"
+        );
+        let e = LabelDistance::from_csv(&write("spaces.csv", "0 1 2\n1 0 1\n2 1 0\n"), 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 1: 1 comma-separated values")
+                && e.contains("separated by `,` (this line looks separated by spaces)"),
+            "{e}"
+        );
         let e = LabelDistance::from_csv(&write("word.csv", "0,x\n1,0\n"), 2).unwrap_err().to_string();
         assert!(e.contains("word.csv: line 1, column 2: `x` is not a number"), "{e}");
         let e = LabelDistance::from_csv(&write("asym.csv", "0,1\n2,0\n"), 2).unwrap_err().to_string();

@@ -265,18 +265,15 @@ impl StudySpec {
         if self.method == SearchMethod::Random && self.candidates == 0 {
             return err("candidates", "must be >= 1");
         }
-        if self.method == SearchMethod::Hypergradient
-            && (self.unroll == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite()))
-        {
-            return err("unroll/outer_lr", "unroll must be >= 1 and outer_lr finite and > 0");
+        if self.method == SearchMethod::Hypergradient && self.unroll == 0 {
+            return err("unroll", "0: must be >= 1 (inner steps unrolled per hypergradient)");
         }
-        if self.method == SearchMethod::Online
-            && (self.interval == 0 || !(self.outer_lr > 0.0 && self.outer_lr.is_finite()))
-        {
-            return err(
-                "interval/outer_lr",
-                "the online hypergradient needs an interval >= 1 inner step and outer_lr finite and > 0",
-            );
+        if self.method == SearchMethod::Online && self.interval == 0 {
+            return err("interval", "0: the online hypergradient needs an interval >= 1 inner step");
+        }
+        let outer_lr_ok = self.outer_lr > 0.0 && self.outer_lr.is_finite();
+        if matches!(self.method, SearchMethod::Hypergradient | SearchMethod::Online) && !outer_lr_ok {
+            return err("outer_lr", &format!("{}: must be finite and > 0", self.outer_lr));
         }
         if self.method == SearchMethod::Es {
             let limit = crate::meta::es::ES_MAX_CANDIDATES;
@@ -300,11 +297,11 @@ impl StudySpec {
                 return err("outer_lr", &format!("{}: must be finite and > 0", self.outer_lr));
             }
         }
-        if self.method == SearchMethod::Pbt && (self.candidates < 2 || self.interval == 0) {
-            return err(
-                "candidates/interval",
-                "PBT needs a population of at least 2 candidates and an interval >= 1 inner step",
-            );
+        if self.method == SearchMethod::Pbt && self.candidates < 2 {
+            return err("candidates", &format!("{}: PBT needs a population of at least 2", self.candidates));
+        }
+        if self.method == SearchMethod::Pbt && self.interval == 0 {
+            return err("interval", "0: PBT needs an interval >= 1 inner step");
         }
         if self.select_by == SelectBy::Metric
             && matches!(self.method, SearchMethod::Hypergradient | SearchMethod::Online)
@@ -415,12 +412,17 @@ mod tests {
     fn bad_budgets_pbt_settings_and_comparison_methods_are_refused() {
         let pbt =
             STUDY.replace("method = \"hypergradient\"", "method = \"pbt\"\ninterval = 10\ncandidates = 4");
+        let online =
+            STUDY.replace("method = \"hypergradient\"", "method = \"online\"\ninterval = 10\nouter_lr = 0.1");
         for (text, needle) in [
             (format!("{STUDY}[full_range]\nbudget = 0\n"), "field `full_range.budget`: must lie in (0, 1]"),
             (format!("{STUDY}[full_range]\nbudget = 1.5\n"), "field `full_range.budget`: must lie in (0, 1]"),
             (format!("{STUDY}[full_range]\nbudget = 0.1\nwindow = 3\n"), "unknown field `window`"),
-            (pbt.replace("candidates = 4", "candidates = 1"), "field `candidates/interval`: PBT needs a population of at least 2"),
-            (pbt.replace("interval = 10", "interval = 0"), "field `candidates/interval`"),
+            (pbt.replace("candidates = 4", "candidates = 1"), "field `candidates`: 1: PBT needs a population of at least 2"),
+            (pbt.replace("interval = 10", "interval = 0"), "field `interval`: 0: PBT needs an interval >= 1"),
+            (online.replace("interval = 10", "interval = 0"), "field `interval`: 0: the online hypergradient needs"),
+            (online.replace("outer_lr = 0.1", "outer_lr = nan"), "field `outer_lr`: NaN: must be finite and > 0"),
+            (STUDY.replace("method = \"hypergradient\"", "method = \"hypergradient\"\nunroll = 0"), "field `unroll`: 0: must be >= 1"),
             (format!("compare_with = [\"dldl:sigma=-1\"]\n{STUDY}"), "field `compare_with[0]`"),
             (format!("select_by = \"metric\"\n{STUDY}"), "field `select_by`: \"metric\" needs a black-box learner"),
             (format!("select_by = \"map\"\n{STUDY}"), "field `select_by`: unknown variant `map`"),

@@ -30,6 +30,8 @@ pub struct ReportOutcome {
     pub skipped: Vec<String>,
     pub markdown: PathBuf,
     pub html: PathBuf,
+    /// Run directories given more than once, each reported once.
+    pub notes: Vec<String>,
 }
 
 /// Loads the runs, draws the figures into `spec.out`, writes `report.md` and `index.html`.
@@ -37,7 +39,9 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     if spec.runs.is_empty() {
         return Err(Error::invalid("runs", "none", "give at least one run directory"));
     }
-    let runs: Vec<Run> = spec.runs.iter().map(|p| Run::load(p)).collect::<Result<_>>()?;
+    let (paths, notes) = distinct(&spec.runs);
+    let mut runs: Vec<Run> = paths.iter().map(|p| Run::load(p)).collect::<Result<_>>()?;
+    disambiguate(&mut runs);
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
     let mut skipped = vec![];
     let mut sections: Vec<Section> =
@@ -69,7 +73,43 @@ pub fn build(spec: &ReportSpec) -> Result<ReportOutcome> {
     std::fs::write(&markdown, &md).map_err(|e| Error::io(&markdown, e))?;
     let index = spec.out.join("index.html");
     std::fs::write(&index, html(&spec.title, &sections, &skipped)).map_err(|e| Error::io(&index, e))?;
-    Ok(ReportOutcome { figures, skipped, markdown, html: index })
+    Ok(ReportOutcome { figures, skipped, markdown, html: index, notes })
+}
+
+/// The run directories in order with repeats left out (the same directory, however spelled), and
+/// a note for each repeat.
+fn distinct(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let (mut kept, mut notes): (Vec<(PathBuf, PathBuf)>, Vec<String>) = (vec![], vec![]);
+    for path in paths {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        match kept.iter().find(|(k, _)| *k == key) {
+            Some((_, first)) => notes.push(format!(
+                "{} is given more than once (as {}); it is reported once",
+                path.display(),
+                first.display()
+            )),
+            None => kept.push((key, path.clone())),
+        }
+    }
+    (kept.into_iter().map(|(_, path)| path).collect(), notes)
+}
+
+/// Makes the runs' names (which name their figures) unique: a name shared by several runs takes
+/// its parent directory's name in front (`a-wine0`, `b-wine0`), and a number behind where that is
+/// still shared.
+fn disambiguate(runs: &mut [Run]) {
+    let shared = |runs: &[Run], name: &str| runs.iter().filter(|r| r.name == name).count() > 1;
+    let names: Vec<String> = runs
+        .iter()
+        .map(|r| match r.dir.parent().and_then(Path::file_name) {
+            Some(parent) if shared(runs, &r.name) => format!("{}-{}", parent.to_string_lossy(), r.name),
+            _ => r.name.clone(),
+        })
+        .collect();
+    for (i, run) in runs.iter_mut().enumerate() {
+        let repeated = names.iter().filter(|n| **n == names[i]).count() > 1;
+        run.name = if repeated { format!("{}-{}", names[i], i + 1) } else { names[i].clone() };
+    }
 }
 
 fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Section> {

@@ -147,7 +147,9 @@ fn incomplete_fewshot(dir: &RunDir, path: &Path) -> Result<Error> {
     let records = dir.read_jsonl::<EpisodeRecord>(RECORDS_FILE)?.len();
     let sessions: Vec<SessionRecord> = dir.read_jsonl(SESSIONS_FILE)?;
     let command = match sessions.last() {
-        Some(s) => s.command_line.iter().map(|a| shell_quoted(a)).collect::<Vec<_>>().join(" "),
+        Some(s) => {
+            with_out(&s.command_line, path).iter().map(|a| shell_quoted(a)).collect::<Vec<_>>().join(" ")
+        }
         None => format!(
             "dldl-meta fewshot --task {} … --out {} (the command that started it)",
             config.task_file.display(),
@@ -158,6 +160,24 @@ fn incomplete_fewshot(dir: &RunDir, path: &Path) -> Result<Error> {
         path,
         format!("is an incomplete fewshot run ({records} of {total} episode records, no {FEWSHOT_SUMMARY_FILE} yet); the same command resumes and finishes it:\n  {command}"),
     ))
+}
+
+/// `command_line` with its `--out` value replaced by `path`, the directory as given now (it may
+/// have been moved or copied since the session that recorded the command).
+fn with_out(command_line: &[String], path: &Path) -> Vec<String> {
+    let now = path.display().to_string();
+    let mut args = command_line.to_vec();
+    let mut value_of_out = false;
+    for arg in &mut args {
+        if std::mem::take(&mut value_of_out) {
+            *arg = now.clone();
+        } else if arg == "--out" {
+            value_of_out = true;
+        } else if arg.starts_with("--out=") {
+            *arg = format!("--out={now}");
+        }
+    }
+    args
 }
 
 /// `arg` as a shell word.

@@ -35,8 +35,9 @@ pub struct Bridge {
 const STARTUP_ALLOWANCE: Duration = Duration::from_secs(20);
 
 impl Bridge {
-    /// Starts the Python process.
+    /// Starts the Python process (after checking the storage URL's scheme).
     pub fn start(config: &BridgeConfig) -> Result<Self> {
+        check_storage(&config.storage, false)?;
         if !config.python.exists() {
             return Err(Error::data(
                 &config.python,
@@ -133,8 +134,59 @@ impl Drop for Bridge {
     }
 }
 
-/// `scheme://user:password@host/…` with the password replaced by `***` (other text unchanged).
+/// The storage URLs the bridge opens.
+pub const STORAGE_FORMS: &str =
+    "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, sqlite:///PATH (sqlite:////ABSOLUTE/PATH) or journal:PATH";
+
+/// Refuses a storage URL of a scheme the bridge cannot open, and, when `existing` (a study is read,
+/// never created), one whose file does not exist.
+pub fn check_storage(url: &str, existing: bool) -> Result<()> {
+    let file = if let Some(path) = url.strip_prefix("journal:") {
+        Some(path)
+    } else if let Some(path) = url.strip_prefix("sqlite:///") {
+        Some(path)
+    } else if url.starts_with("postgresql://") || url.starts_with("postgresql+psycopg2://") {
+        None
+    } else {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        let rule = format!("the scheme `{scheme}` is not supported; give {STORAGE_FORMS}");
+        return Err(Error::invalid("storage", redact(url), rule));
+    };
+    match file {
+        Some("") => Err(Error::invalid("storage", url, "names no file; give journal:PATH or sqlite:///PATH")),
+        Some(path) if existing && !std::path::Path::new(path).is_file() => Err(Error::data(
+            path,
+            format!("the storage file of {} does not exist (nothing was created)", redact(url)),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `scheme://user:password@host/…` and `password=…` with the password replaced by `***` (other
+/// text unchanged).
 pub fn redact(text: &str) -> String {
+    redact_parameter(&redact_authority(text))
+}
+
+/// `password=VALUE` (a libpq URL parameter or connection string) with VALUE replaced by `***`.
+fn redact_parameter(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("password=") {
+        let (head, tail) = rest.split_at(at + "password=".len());
+        out.push_str(head);
+        let end =
+            tail.find(|c: char| c == '&' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str("***");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_authority(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -169,5 +221,24 @@ mod tests {
             redact("failed: \"postgresql://a:b@h/x\" refused"),
             "failed: \"postgresql://a:***@h/x\" refused"
         );
+        assert_eq!(
+            redact("postgresql://me@db/x?password=s3cret&x=1"),
+            "postgresql://me@db/x?password=***&x=1"
+        );
+    }
+
+    #[test]
+    fn storages_of_other_schemes_or_missing_files_are_refused() {
+        let e = check_storage("redis://me:pw@host/0", false).unwrap_err().to_string();
+        assert!(
+            e.contains("`redis` is not supported") && e.contains("journal:PATH") && !e.contains("pw"),
+            "{e}"
+        );
+        assert!(check_storage("postgresql://me@db/x", true).is_ok());
+        assert!(check_storage("journal:/no/such/dir/study.log", false).is_ok());
+        let e = check_storage("journal:/no/such/study.log", true).unwrap_err().to_string();
+        assert!(e.contains("/no/such/study.log") && e.contains("does not exist"), "{e}");
+        assert!(check_storage("sqlite:////no/such.db", true).is_err());
+        assert!(check_storage("journal:", false).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! `search --from-optuna`: a study's trials pulled from Optuna's storage into a search run directory
 //! (config.json, trials.jsonl, state.json, learned.toml), which `report` and `fewshot` read unchanged.
-use super::bridge::Bridge;
+use super::bridge::{check_storage, Bridge};
 use super::identity;
 use super::worker::EpisodeScore;
 use crate::data::Pool;
@@ -73,6 +73,8 @@ pub struct Pulled {
 pub fn pull(bridge: &mut Bridge, study: &str, out: &Path) -> Result<Pulled> {
     let storage = bridge.storage_label();
     let url = bridge.storage().to_string();
+    // Reading a study must not create its storage: a missing file is an error, not an empty study.
+    check_storage(&url, true)?;
     let _: Value = bridge.call(json!({ "op": "open", "storage": url, "study": study, "create": null }))?;
     let dump: Dump = bridge.call(json!({ "op": "trials" }))?;
     let attr = |key: &str| {

@@ -10,4 +10,4 @@ pub mod worker;
 pub use bridge::{Bridge, BridgeConfig};
 pub use params::{OptunaSpace, Param};
 pub use settings::{OptunaSettings, PrunerKind, SamplerKind};
-pub use worker::{TrialDone, TrialEvent, Worker, WorkerConfig};
+pub use worker::{process_nonce, TrialDone, TrialEvent, Worker, WorkerConfig};

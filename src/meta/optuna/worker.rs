@@ -20,8 +20,22 @@ pub struct WorkerConfig {
     pub study: String,
     /// Trials this worker evaluates (Optuna's `n_trials` of one process).
     pub trials: usize,
-    /// Distinguishes the workers' sampler seeds (the Slurm array index, or the pid).
+    /// Names the worker in its trials' attributes (the Slurm array index, or the pid).
     pub worker_id: u64,
+    /// Differs between processes (see [`process_nonce`]): mixed into the sampler's seed, so that a
+    /// restarted worker, or two running with the same `worker_id`, never repeat each other's φs.
+    pub nonce: u64,
+}
+
+/// A number that differs between processes, and between two starts of one command: the pid, the
+/// clock and the standard library's per-process random hash keys.
+pub fn process_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    hasher.finish()
 }
 
 /// One query loss and metric of a trial's φ on one meta-train episode.
@@ -79,6 +93,7 @@ pub struct Worker<'a> {
     settings: OptunaSettings,
     bridge: Bridge,
     config: WorkerConfig,
+    sampler_seed: u64,
 }
 
 impl<'a> Worker<'a> {
@@ -92,7 +107,8 @@ impl<'a> Worker<'a> {
     ) -> Result<Self> {
         let settings = evaluator.spec.optuna.clone().unwrap_or_default();
         let mut bridge = Bridge::start(&config.bridge)?;
-        let sampler = sampler_request(evaluator, &space, &settings, config.worker_id)?;
+        let sampler_seed = sampler_seed(evaluator.spec.seed, config.worker_id, config.nonce);
+        let sampler = sampler_request(evaluator, &space, &settings, sampler_seed)?;
         let pruner = match settings.pruner {
             PrunerKind::None => json!({ "kind": "none" }),
             PrunerKind::Wilcoxon => {
@@ -107,7 +123,12 @@ impl<'a> Worker<'a> {
             "heartbeat": { "interval_s": settings.heartbeat(), "grace_s": settings.grace(), "max_retry": settings.retries() },
             "create": { "sampler": sampler, "pruner": pruner, "attrs": attrs },
         }))?;
-        Ok(Worker { evaluator, space, settings, bridge, config })
+        Ok(Worker { evaluator, space, settings, bridge, config, sampler_seed })
+    }
+
+    /// The seed of this worker's sampler.
+    pub fn sampler_seed(&self) -> u64 {
+        self.sampler_seed
     }
 
     /// Runs the trials, calling `observer` after each; stops early when a grid is exhausted.
@@ -178,6 +199,7 @@ impl<'a> Worker<'a> {
             "member_steps": member_steps,
             "seconds": seconds,
             "worker_id": self.config.worker_id,
+            "sampler_seed": self.sampler_seed,
             "environment": RunEnvironment::current(self.evaluator.device),
         }}))?;
         let state = if pruned { "pruned" } else { "complete" };
@@ -188,15 +210,29 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// The sampler the study file asks for, seeded by the study's seed and the worker's id.
+/// A sampler seed (< 2³², as numpy takes it) from the study's seed, the worker's id and the
+/// process's nonce: no two worker processes share one, whatever their ids.
+pub fn sampler_seed(study_seed: u64, worker_id: u64, nonce: u64) -> u64 {
+    let mixed = splitmix(splitmix(splitmix(study_seed) ^ worker_id) ^ nonce);
+    mixed & 0xffff_ffff
+}
+
+/// SplitMix64's finaliser: every input bit moves about half the output bits.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The sampler the study file asks for, with `seed`.
 fn sampler_request(
     evaluator: &Study,
     space: &OptunaSpace,
     settings: &OptunaSettings,
-    worker_id: u64,
+    seed: u64,
 ) -> Result<Value> {
     let kind = settings.sampler_for(evaluator.spec.method);
-    let seed = (evaluator.spec.seed ^ worker_id.wrapping_mul(0x9e37_79b9_7f4a_7c15)) & 0xffff_ffff;
     let mut request = json!({ "kind": kind, "seed": seed, "n_startup_trials": settings.n_startup_trials });
     if kind == SamplerKind::Grid {
         request["grid"] = serde_json::to_value(space.grid(&evaluator.spec.grid)?).unwrap_or(Value::Null);
