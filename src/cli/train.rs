@@ -59,7 +59,7 @@ pub struct TrainArgs {
     /// Save each chunk's whole training state (weights, optimiser, best-so-far, curves) every N
     /// steps, so that a killed run started again with the same command resumes there and ends
     /// with the same results as an uninterrupted one (0: only when a chunk finishes).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = super::values::whole::<usize, 0>)]
     pub checkpoint_every: usize,
 }
 

@@ -234,11 +234,11 @@ fn train_segment(
             state.validate(net, data, members, spec, eval, t + 1, observer)?;
         }
         done = t + 1;
-        if let Some(c) = checkpoints.as_mut().filter(|c| c.every > 0 && done % c.every == 0) {
+        if let Some(c) = checkpoints.as_mut().filter(|c| c.every > 0 && done.is_multiple_of(c.every)) {
             (c.save)(&state.snapshot(done))?;
         }
     }
-    if let Some(c) = checkpoints.filter(|c| c.every == 0 || done % c.every != 0) {
+    if let Some(c) = checkpoints.filter(|c| c.every == 0 || !done.is_multiple_of(c.every)) {
         (c.save)(&state.snapshot(done))?;
     }
     Ok(state.finish())
