@@ -96,6 +96,9 @@ pub struct TableOptions {
     /// One ASCII character; default `,`.
     #[serde(default)]
     pub delimiter: Option<String>,
+    /// A column naming each row's pool (`train`, `val`, `test`), which replaces `[splits]`' fractions.
+    #[serde(default)]
+    pub split: Option<String>,
     /// Skip and count rows with a missing or non-finite value instead of failing.
     #[serde(default)]
     pub skip_corrupt: bool,

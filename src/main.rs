@@ -32,6 +32,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Evaluate a trained run on another copy of the same kind of data.
     Eval(cli::eval::EvalArgs),
+    /// Write a trained run's backbone features of every example (with labels and split) as a CSV table.
+    Features(cli::features::FeaturesArgs),
     /// Record a run's first training steps (weights, batches, masks) for a step-by-step check against PyTorch.
     Trace(cli::trace::TraceArgs),
     /// Learn φ (σ, P/D/N, kernel width) for a task with a study; resumable.
@@ -69,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         Command::Data(args) => cli::data::run(&args),
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
+        Command::Features(args) => cli::features::run(&args),
         Command::Bench(args) => cli::bench::run(&args),
         Command::Trace(args) => cli::trace::run(&args),
         Command::Search(args) => cli::search::run(&args),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod common;
 pub mod data;
 pub mod eval;
+pub mod features;
 pub mod fewshot;
 pub mod info;
 pub mod label;

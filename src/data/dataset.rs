@@ -118,6 +118,9 @@ pub struct Dataset {
     pub report: LoadReport,
     /// The file each example came from, when it came from one (empty for generated and tabular data).
     pub files: Vec<String>,
+    /// The pool of every example when the data name it (a table's split column): the split follows
+    /// it instead of the task's fractions.
+    pub given_pools: Option<Vec<super::split::Pool>>,
 }
 
 impl Dataset {
@@ -138,6 +141,7 @@ impl Dataset {
             groups: None,
             report: LoadReport::default(),
             files: Vec::new(),
+            given_pools: None,
         })
     }
 

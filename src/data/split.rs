@@ -66,8 +66,12 @@ pub struct Split {
 }
 
 impl Split {
-    /// Split `dataset` by `spec`: shuffle its groups with the seed and cut the shuffled order at the fractions.
+    /// Split `dataset` by `spec`: shuffle its groups with the seed and cut the shuffled order at the
+    /// fractions; a dataset that names every example's pool is split as it says.
     pub fn new(dataset: &Dataset, spec: &SplitSpec) -> Result<Self> {
+        if let Some(pools) = &dataset.given_pools {
+            return Split::given(dataset, spec, pools);
+        }
         let groups: Vec<i64> = match &dataset.groups {
             Some(g) => g.clone(),
             None => (0..dataset.len() as i64).collect(),
@@ -88,6 +92,22 @@ impl Split {
             test: Vec::new(),
         };
         split.assign(order);
+        split.check()?;
+        Ok(split)
+    }
+
+    /// The split a dataset names, example by example.
+    fn given(dataset: &Dataset, spec: &SplitSpec, pools: &[Pool]) -> Result<Self> {
+        let of = |pool: Pool| (0..pools.len() as i64).filter(|&i| pools[i as usize] == pool).collect();
+        let split = Split {
+            dataset: dataset.name.clone(),
+            examples: dataset.len(),
+            spec: spec.clone(),
+            by_group: false,
+            train: of(Pool::Train),
+            val: of(Pool::Val),
+            test: of(Pool::Test),
+        };
         split.check()?;
         Ok(split)
     }

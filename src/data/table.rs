@@ -4,6 +4,7 @@
 //! Features are returned as written; the training split's statistics standardise them later
 //! (`standardise`, on by default for tables), so no test row shapes the inputs.
 use super::dataset::{Dataset, LabelKind, Labels, LoadReport};
+use super::split::Pool;
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use tch::Tensor;
@@ -27,6 +28,8 @@ pub struct TableSpec {
     pub label: Vec<String>,
     pub features: FeatureColumns,
     pub delimiter: u8,
+    /// A column naming each row's pool (`train`, `val`, `test`): the split follows it.
+    pub split: Option<String>,
     /// Skip (and count) rows with a missing or non-finite value instead of failing.
     pub skip_corrupt: bool,
     pub kind: LabelKind,
@@ -36,6 +39,7 @@ pub struct TableSpec {
 struct Layout {
     label: Vec<usize>,
     features: Vec<usize>,
+    split: Option<usize>,
     width: usize,
 }
 
@@ -55,14 +59,15 @@ pub fn load(spec: &TableSpec) -> Result<Dataset> {
         .map(str::to_string)
         .collect();
     let layout = layout(spec, &header)?;
-    let (mut features, mut labels, mut skipped) = (vec![], vec![], vec![]);
+    let (mut features, mut labels, mut skipped, mut pools) = (vec![], vec![], vec![], vec![]);
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|e| Error::data(&spec.path, format!("line {line}: {e}")))?;
         match parse_row(spec, &header, &layout, &record) {
-            Ok((row, label)) => {
-                features.extend(row);
-                labels.extend(label);
+            Ok(row) => {
+                features.extend(row.features);
+                labels.extend(row.labels);
+                pools.extend(row.pool);
             }
             Err(rule) if spec.skip_corrupt => skipped.push(format!("line {line}: {rule}")),
             Err(rule) => {
@@ -89,7 +94,12 @@ pub fn load(spec: &TableSpec) -> Result<Dataset> {
         ),
     };
     let report = LoadReport { unparsed: Vec::new(), skipped };
-    Ok(Dataset::new("csv", inputs, labels, spec.path.display().to_string())?.with_report(report))
+    let mut dataset =
+        Dataset::new("csv", inputs, labels, spec.path.display().to_string())?.with_report(report);
+    if layout.split.is_some() {
+        dataset.given_pools = Some(pools);
+    }
+    Ok(dataset)
 }
 
 /// Finds the label and feature columns in the header; a missing or doubled name is an error.
@@ -120,32 +130,42 @@ fn layout(spec: &TableSpec, header: &[String]) -> Result<Layout> {
         ));
     }
     let label = spec.label.iter().map(|n| find(n, "label")).collect::<Result<Vec<_>>>()?;
+    let split = spec.split.as_deref().map(|n| find(n, "split")).transpose()?;
     let features: Vec<usize> = match &spec.features {
-        FeatureColumns::Rest => (0..header.len()).filter(|i| !label.contains(i)).collect(),
+        FeatureColumns::Rest => {
+            (0..header.len()).filter(|i| !label.contains(i) && split != Some(*i)).collect()
+        }
         FeatureColumns::Named(names) => names.iter().map(|n| find(n, "feature")).collect::<Result<_>>()?,
         FeatureColumns::Prefix(p) => {
             (0..header.len()).filter(|&i| header[i].starts_with(p.as_str())).collect()
         }
     };
-    if let Some(both) = features.iter().find(|i| label.contains(i)) {
+    if let Some(both) = features.iter().find(|i| label.contains(i) || split == Some(**i)) {
         return Err(Error::data(
             &spec.path,
-            format!("column `{}` is both a label and a feature", header[*both]),
+            format!("column `{}` is a feature and also the label or the split", header[*both]),
         ));
     }
     if features.is_empty() {
         return Err(Error::data(&spec.path, "no feature columns (check dataset.features or feature_prefix)"));
     }
-    Ok(Layout { label, features, width: header.len() })
+    Ok(Layout { label, features, split, width: header.len() })
 }
 
-/// One row's features and label values, or the rule it breaks (naming the column).
+/// One row of the table as read.
+struct Row {
+    features: Vec<f32>,
+    labels: Vec<f32>,
+    pool: Option<Pool>,
+}
+
+/// One row's features, label values and pool, or the rule it breaks (naming the column).
 fn parse_row(
     spec: &TableSpec,
     header: &[String],
     layout: &Layout,
     record: &csv::StringRecord,
-) -> std::result::Result<(Vec<f32>, Vec<f32>), String> {
+) -> std::result::Result<Row, String> {
     if record.len() != layout.width {
         return Err(format!("{} fields, the header has {}", record.len(), layout.width));
     }
@@ -165,7 +185,16 @@ fn parse_row(
         LabelKind::MultiLabel => layout.label.iter().map(|&i| state(&record[i], &header[i])).collect(),
         _ => layout.label.iter().map(|&i| number(i)).collect(),
     };
-    Ok((features, labels?))
+    let pool = match layout.split {
+        None => None,
+        Some(i) => Some(match &record[i] {
+            "train" => Pool::Train,
+            "val" => Pool::Val,
+            "test" => Pool::Test,
+            other => return Err(format!("column `{}`: `{other}` must be train, val or test", header[i])),
+        }),
+    };
+    Ok(Row { features, labels: labels?, pool })
 }
 
 /// A multi-label cell: `1` positive (2), `d` difficult (1), `0` negative (0).
@@ -196,6 +225,7 @@ mod tests {
             label: label.iter().map(|s| s.to_string()).collect(),
             features,
             delimiter: b',',
+            split: None,
             skip_corrupt: false,
             kind,
         };
@@ -269,6 +299,25 @@ mod tests {
         assert_eq!(d.inputs.size(), vec![2, 1]);
         assert_eq!(d.report.skipped.len(), 2);
         assert!(d.report.skipped[0].starts_with("line 3"), "{:?}", d.report.skipped);
+    }
+
+    #[test]
+    fn a_split_column_names_each_rows_pool() {
+        let text = "f,age,pool\n1,2,train\n2,3,val\n3,4,test\n4,5,train\n";
+        let (_d, mut s) = spec(text, &["age"], FeatureColumns::Rest, LabelKind::Ordinal);
+        s.split = Some("pool".into());
+        let d = load(&s).unwrap();
+        assert_eq!(d.inputs.size(), vec![4, 1], "the split column is no feature");
+        assert_eq!(d.given_pools, Some(vec![Pool::Train, Pool::Val, Pool::Test, Pool::Train]));
+        let fractions = crate::config::SplitSpec { train: 0.1, val: 0.1, test: 0.8, seed: 3 };
+        let split = crate::data::Split::new(&d, &fractions).unwrap();
+        assert_eq!(
+            (split.train.clone(), split.val.clone(), split.test.clone()),
+            (vec![0, 3], vec![1], vec![2])
+        );
+        std::fs::write(&s.path, "f,age,pool\n1,2,training\n").unwrap();
+        let err = load(&s).unwrap_err().to_string();
+        assert!(err.contains("line 2: column `pool`: `training` must be train, val or test"), "{err}");
     }
 
     #[test]

@@ -101,6 +101,7 @@ pub fn table_spec(task: &TaskSpec, o: &TableOptions, roots: &DataRoots) -> Table
         label: o.label.names(),
         features,
         delimiter: o.delimiter.as_ref().and_then(|d| d.bytes().next()).unwrap_or(b','),
+        split: o.split.clone(),
         skip_corrupt: o.skip_corrupt,
         kind: task.label_kind(),
     }

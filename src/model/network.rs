@@ -116,6 +116,9 @@ pub enum Pass<'a> {
     /// A differentiable look-ahead step (unrolled hypergradients): BatchNorm by batch statistics,
     /// the running statistics untouched; no dropout.
     Lookahead,
+    /// Evaluation of the backbone only: the output `[P, B, F]` of the layers `freeze = "features"`
+    /// holds (the convolutions of a CNN, every hidden layer of an MLP), which enters the head.
+    Features,
 }
 
 /// How one BatchNorm layer normalises in a pass.
@@ -283,6 +286,9 @@ impl Network {
         }
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
+            if matches!(pass, Pass::Features) && self.layer_trains(i, Freeze::Features) {
+                return Ok(flat_members(h, p));
+            }
             let (weight, bias) = (&params.tensors[at], &params.tensors[at + 1]);
             at += 2;
             h = match layer {
@@ -308,10 +314,7 @@ impl Network {
                     }
                 }
                 Layer::Linear { .. } => {
-                    if h.dim() == 4 {
-                        let b = h.size()[0];
-                        h = h.reshape([b, p, -1]).transpose(0, 1);
-                    }
+                    h = flat_members(h, p);
                     if let Some(mask) = masks.and_then(|m| m.at(i, SitePosition::LinearInput)) {
                         // A new tensor, never `*=`: in place would overwrite the activation that
                         // autograd keeps for the previous layer's backward.
@@ -335,7 +338,7 @@ impl Network {
     /// How BatchNorm layer `i` normalises in `pass`.
     fn norm_mode(&self, pass: Pass, i: usize) -> NormMode {
         match pass {
-            Pass::Eval => NormMode::Running,
+            Pass::Eval | Pass::Features => NormMode::Running,
             Pass::Lookahead => NormMode::Batch,
             Pass::Train { freeze, .. } if !self.layer_trains(i, freeze) => NormMode::Running,
             Pass::Train { .. } => NormMode::BatchUpdating,
@@ -433,6 +436,17 @@ fn batch_norm(
         BATCHNORM_EPS,
         true,
     ))
+}
+
+/// Grouped conv activations `[B, P·C, H, W]` as the `[P, B, C·H·W]` rows a linear layer takes
+/// (rows already `[P, B, F]` pass as they are).
+fn flat_members(h: Tensor, p: i64) -> Tensor {
+    if h.dim() == 4 {
+        let b = h.size()[0];
+        h.reshape([b, p, -1]).transpose(0, 1)
+    } else {
+        h
+    }
 }
 
 /// Every mask is `[P, B, …sample_shape]` of its site.
@@ -552,6 +566,43 @@ mod tests {
         assert_eq!(normalised.trainable(Freeze::Features), [false, false, false, true, true]);
     }
     use tch::{Kind, Tensor};
+
+    /// The backbone's output fed through the head by hand (ReLU between the head's linear layers)
+    /// gives the network's logits: `Pass::Features` is exactly what enters the head.
+    #[test]
+    fn the_backbone_output_is_what_the_head_takes() {
+        let nets = [
+            (
+                Network::new(
+                    NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: true },
+                    &[1, 8, 8],
+                    5,
+                )
+                .unwrap(),
+                6,
+            ),
+            (Network::new(NetworkSpec::Mlp { hidden: vec![7, 5] }, &[6], 3).unwrap(), 4),
+        ];
+        for (net, head_from) in nets {
+            let params = net.init(&[1, 2], Device::Cpu);
+            let mut shape = vec![2, 3];
+            shape.extend_from_slice(&net.input);
+            let x = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu));
+            let features = net.forward_pass(&params, &x, Pass::Features).unwrap();
+            assert_eq!(features.size()[..2], [2, 3]);
+            let head = &params.tensors[head_from..];
+            let mut h = features;
+            for (k, pair) in head.chunks(2).enumerate() {
+                h = super::linear(&h, &pair[0], &pair[1]);
+                if 2 * (k + 1) < head.len() {
+                    h = h.relu();
+                }
+            }
+            let logits = net.forward(&params, &x).unwrap();
+            let diff = (h - logits).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "head(features) differs from the logits by {diff}");
+        }
+    }
 
     fn cnn() -> Network {
         Network::new(
