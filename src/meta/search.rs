@@ -11,7 +11,6 @@ use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
 use crate::family::{DistributionSpec, MixtureSpec};
 use crate::fewshot::paired_test::{p_value, paired_test, t_half_width, PairedTest};
-use crate::fewshot::spec::default_margin;
 use crate::model::Params;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::train::evaluate::{evaluate, EvalSpec};
@@ -114,7 +113,7 @@ pub struct SearchOutcome {
     pub inner_member_steps: u64,
     pub seconds: f64,
     /// Paired tests of the headline metric, learned − fixed, on the same episodes (equivalence
-    /// margin: [`default_margin`] in the metric's unit).
+    /// margin: the study's `margin`, default 0.05, in the metric's unit).
     #[serde(default)]
     pub metric_test: Option<PairedTest>,
     /// The pool the comparison episodes were scored on (meta-validation windows, or the test pool
@@ -602,7 +601,7 @@ impl<'a> Study<'a> {
         let (metric, higher_is_better) = headline_metric(&self.prepared.inner.domain);
         let against_default = |row: &[(f64, f64)]| {
             let metric_diff: Vec<f64> = row.iter().zip(&scores[1]).map(|(a, b)| a.1 - b.1).collect();
-            paired_test(&metric_diff, default_margin(), higher_is_better)
+            paired_test(&metric_diff, self.spec.margin(), higher_is_better)
         };
         Ok(SearchOutcome {
             metric: metric.to_string(),

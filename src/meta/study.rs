@@ -162,6 +162,10 @@ pub struct StudySpec {
     /// their form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perturbation: Option<f64>,
+    /// The equivalence margin of the final comparison's verdicts, in the headline metric's unit
+    /// (absent: [`crate::fewshot::spec::default_margin`], 0.05; unwritten then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
     /// Meta-validation episodes for the final comparison of learned and default φ.
     #[serde(default = "default_validation")]
     pub validation_episodes: usize,
@@ -233,6 +237,11 @@ impl StudySpec {
         Ok(spec)
     }
 
+    /// The verdicts' equivalence margin (`margin`, default 0.05 in the metric's unit).
+    pub fn margin(&self) -> f64 {
+        self.margin.unwrap_or_else(crate::fewshot::spec::default_margin)
+    }
+
     /// ES's perturbation scale s (`perturbation`, default [`DEFAULT_PERTURBATION`]).
     pub fn perturbation(&self) -> f64 {
         self.perturbation.unwrap_or(DEFAULT_PERTURBATION)
@@ -296,6 +305,12 @@ impl StudySpec {
             if !(self.outer_lr > 0.0 && self.outer_lr.is_finite()) {
                 return err("outer_lr", &format!("{}: must be finite and > 0", self.outer_lr));
             }
+        }
+        if !(self.margin() > 0.0 && self.margin().is_finite()) {
+            return err(
+                "margin",
+                &format!("{}: must be finite and > 0 (in the headline metric's unit)", self.margin()),
+            );
         }
         if self.method == SearchMethod::Pbt && self.candidates < 2 {
             return err("candidates", &format!("{}: PBT needs a population of at least 2", self.candidates));
@@ -478,10 +493,16 @@ mod tests {
     fn new_optional_settings_leave_the_recorded_study_as_it_was() {
         let study: StudySpec = toml::from_str(STUDY).unwrap();
         let json = serde_json::to_value(&study).unwrap();
-        for key in ["perturbation", "knots"] {
+        for key in ["perturbation", "knots", "margin"] {
             assert!(json.get(key).is_none(), "{key} written: {json}");
         }
         assert!(json["inner"].get("schedule").is_none(), "{json}");
         assert_eq!(study.perturbation(), DEFAULT_PERTURBATION);
+        assert_eq!(study.margin(), 0.05);
+        let wide: StudySpec = toml::from_str(&format!("margin = 0.5\n{STUDY}")).unwrap();
+        assert_eq!(wide.margin(), 0.5);
+        let bad: StudySpec = toml::from_str(&format!("margin = 0.0\n{STUDY}")).unwrap();
+        let err = bad.validate(std::path::Path::new("meta/s.toml")).unwrap_err().to_string();
+        assert!(err.contains("margin") && err.contains("must be finite and > 0"), "{err}");
     }
 }
