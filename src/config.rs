@@ -79,6 +79,8 @@ pub enum DatasetSpec {
     VocSegmentation(PathOptions),
     /// A feature table of the researcher's own: a CSV with a header row.
     Csv(TableOptions),
+    /// A MATLAB v5/v7 `.mat` file of the researcher's own: a feature matrix and a label variable.
+    Mat(MatOptions),
 }
 
 /// A feature table: the file (relative to the external data root), its label column(s) and
@@ -99,6 +101,23 @@ pub struct TableOptions {
     /// Skip and count rows with a missing or non-finite value instead of failing.
     #[serde(default)]
     pub skip_corrupt: bool,
+}
+
+/// A `.mat` file (relative to the external data root): its N × F feature matrix and its
+/// one-column label variable, by variable name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatOptions {
+    pub path: String,
+    /// The feature matrix's variable; default `features`.
+    #[serde(default = "default_features")]
+    pub features: String,
+    /// The label variable (N × 1 or 1 × N), e.g. `"age"`.
+    pub label: String,
+}
+
+fn default_features() -> String {
+    "features".into()
 }
 
 /// `label = "age"` or `label = ["angle", "scale"]`.
@@ -523,7 +542,10 @@ impl TaskSpec {
 
     /// Whether the task's inputs are a feature table (an MLP's rows), not images.
     pub fn is_table(&self) -> bool {
-        matches!(self.dataset, DatasetSpec::Abalone(_) | DatasetSpec::Wine(_) | DatasetSpec::Csv(_))
+        matches!(
+            self.dataset,
+            DatasetSpec::Abalone(_) | DatasetSpec::Wine(_) | DatasetSpec::Csv(_) | DatasetSpec::Mat(_)
+        )
     }
 
     /// Whether inputs are standardised by the training split's statistics: `[model] standardise`,
@@ -673,6 +695,7 @@ impl TaskSpec {
             }
             DatasetSpec::MnistPose(o) => self.check_generator(o.count),
             DatasetSpec::Csv(o) => self.check_table(o),
+            DatasetSpec::Mat(o) => self.check_mat(o),
             DatasetSpec::MnistMultidigit(o) | DatasetSpec::MnistSegmentation(o) => self.check_canvas(o),
             _ => Ok(()),
         }
@@ -705,6 +728,22 @@ impl TaskSpec {
                 "dataset.label",
                 format!("names {columns} column(s); the [labels] domain needs {wanted} (one per bin axis, or one per class)"),
             ));
+        }
+        Ok(())
+    }
+
+    fn check_mat(&self, o: &MatOptions) -> Result<()> {
+        if o.path.trim().is_empty() {
+            return Err(self.err("dataset.path", "must name a .mat file"));
+        }
+        if o.features.trim().is_empty() {
+            return Err(self.err("dataset.features", "must name the feature variable"));
+        }
+        if o.label.trim().is_empty() {
+            return Err(self.err("dataset.label", "must name the label variable"));
+        }
+        if o.label == o.features {
+            return Err(self.err("dataset.label", "must differ from dataset.features"));
         }
         Ok(())
     }
