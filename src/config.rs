@@ -1094,6 +1094,33 @@ window = 20
         }
     }
 
+    /// A `.mat` task: a table (an MLP, standardised by default), its variables named, bins only.
+    #[test]
+    fn a_mat_task_and_its_refusals() {
+        let text = include_str!("../tasks/quality-wine-csv.toml")
+            .replace("kind = \"csv\"", "kind = \"mat\"")
+            .replace("quality-wine.csv", "quality-wine.mat");
+        let t = parse(&text).unwrap();
+        assert!(t.standardises() && t.is_table() && crate::data::reads_external_data(&t));
+        assert_eq!(t.label_kind(), LabelKind::Ordinal);
+        let DatasetSpec::Mat(o) = &t.dataset else { panic!("a mat dataset") };
+        assert_eq!((o.features.as_str(), o.label.as_str()), ("features", "quality"));
+        let cases = [
+            ("label = \"quality\"", "label = \"features\"", "field `dataset.label`: must differ"),
+            ("label = \"quality\"", "label = \"\"", "dataset.label"),
+            ("label = \"quality\"", "label = \"quality\"\nfeatures = \" \"", "dataset.features"),
+            ("label = \"quality\"", "label = [\"a\", \"b\"]", "expected a string"),
+            ("label = \"quality\"", "label = \"quality\"\ndelimiter = \";\"", "unknown field `delimiter`"),
+            ("path = \"quality-wine.mat\"", "path = \"\"", "field `dataset.path`: must name a .mat file"),
+            ("bins = \"3:8\"", "grid = [\"3:8\", \"3:8\"]", "this dataset kind needs `bins`"),
+        ];
+        for (from, to, needle) in cases {
+            let err =
+                parse(&text.replace(from, to)).err().unwrap_or_else(|| panic!("{to}: accepted")).to_string();
+            assert!(err.contains(needle), "{to}: {err}");
+        }
+    }
+
     #[test]
     fn parses_a_full_task() {
         let t = parse(AGE).unwrap();
