@@ -162,8 +162,12 @@ fn finite(v: f64) -> Option<f32> {
 /// The variable called `name`, numeric and real; otherwise why not, with what the file holds.
 fn find<'a>(entries: &'a [Entry], name: &str, role: &str) -> std::result::Result<&'a Entry, String> {
     let Some(e) = entries.iter().find(|e| e.name == name) else {
-        let held: Vec<String> =
-            entries.iter().map(|e| format!("{} ({} {})", e.name, e.class_name(), e.shape())).collect();
+        // A nameless element is MATLAB's subsystem data (objects' storage), not a variable.
+        let held: Vec<String> = entries
+            .iter()
+            .filter(|e| !e.name.is_empty())
+            .map(|e| format!("{} ({} {})", e.name, e.class_name(), e.shape()))
+            .collect();
         let held = if held.is_empty() { "no variables".to_string() } else { held.join(", ") };
         return Err(format!("has no {role} variable `{name}`; it holds: {held}"));
     };
