@@ -79,6 +79,8 @@ pub enum DatasetSpec {
     VocSegmentation(PathOptions),
     /// A feature table of the researcher's own: a CSV with a header row.
     Csv(TableOptions),
+    /// A MATLAB v5/v7 `.mat` file of the researcher's own: a feature matrix and a label variable.
+    Mat(MatOptions),
 }
 
 /// A feature table: the file (relative to the external data root), its label column(s) and
@@ -102,6 +104,23 @@ pub struct TableOptions {
     /// Skip and count rows with a missing or non-finite value instead of failing.
     #[serde(default)]
     pub skip_corrupt: bool,
+}
+
+/// A `.mat` file (relative to the external data root): its N × F feature matrix and its
+/// one-column label variable, by variable name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatOptions {
+    pub path: String,
+    /// The feature matrix's variable; default `features`.
+    #[serde(default = "default_features")]
+    pub features: String,
+    /// The label variable (N × 1 or 1 × N), e.g. `"age"`.
+    pub label: String,
+}
+
+fn default_features() -> String {
+    "features".into()
 }
 
 /// `label = "age"` or `label = ["angle", "scale"]`.
@@ -526,7 +545,10 @@ impl TaskSpec {
 
     /// Whether the task's inputs are a feature table (an MLP's rows), not images.
     pub fn is_table(&self) -> bool {
-        matches!(self.dataset, DatasetSpec::Abalone(_) | DatasetSpec::Wine(_) | DatasetSpec::Csv(_))
+        matches!(
+            self.dataset,
+            DatasetSpec::Abalone(_) | DatasetSpec::Wine(_) | DatasetSpec::Csv(_) | DatasetSpec::Mat(_)
+        )
     }
 
     /// Whether inputs are standardised by the training split's statistics: `[model] standardise`,
@@ -676,6 +698,7 @@ impl TaskSpec {
             }
             DatasetSpec::MnistPose(o) => self.check_generator(o.count),
             DatasetSpec::Csv(o) => self.check_table(o),
+            DatasetSpec::Mat(o) => self.check_mat(o),
             DatasetSpec::MnistMultidigit(o) | DatasetSpec::MnistSegmentation(o) => self.check_canvas(o),
             _ => Ok(()),
         }
@@ -708,6 +731,22 @@ impl TaskSpec {
                 "dataset.label",
                 format!("names {columns} column(s); the [labels] domain needs {wanted} (one per bin axis, or one per class)"),
             ));
+        }
+        Ok(())
+    }
+
+    fn check_mat(&self, o: &MatOptions) -> Result<()> {
+        if o.path.trim().is_empty() {
+            return Err(self.err("dataset.path", "must name a .mat file"));
+        }
+        if o.features.trim().is_empty() {
+            return Err(self.err("dataset.features", "must name the feature variable"));
+        }
+        if o.label.trim().is_empty() {
+            return Err(self.err("dataset.label", "must name the label variable"));
+        }
+        if o.label == o.features {
+            return Err(self.err("dataset.label", "must differ from dataset.features"));
         }
         Ok(())
     }
@@ -1050,6 +1089,33 @@ window = 20
             ("label = \"quality\"", "label = \"\"", "dataset.label"),
             ("path = \"quality-wine.csv\"", "path = \" \"", "dataset.path"),
             ("label = \"quality\"", "label = \"quality\"\ncolumns = 3", "columns"),
+        ];
+        for (from, to, needle) in cases {
+            let err =
+                parse(&text.replace(from, to)).err().unwrap_or_else(|| panic!("{to}: accepted")).to_string();
+            assert!(err.contains(needle), "{to}: {err}");
+        }
+    }
+
+    /// A `.mat` task: a table (an MLP, standardised by default), its variables named, bins only.
+    #[test]
+    fn a_mat_task_and_its_refusals() {
+        let text = include_str!("../tasks/quality-wine-csv.toml")
+            .replace("kind = \"csv\"", "kind = \"mat\"")
+            .replace("quality-wine.csv", "quality-wine.mat");
+        let t = parse(&text).unwrap();
+        assert!(t.standardises() && t.is_table() && crate::data::reads_external_data(&t));
+        assert_eq!(t.label_kind(), LabelKind::Ordinal);
+        let DatasetSpec::Mat(o) = &t.dataset else { panic!("a mat dataset") };
+        assert_eq!((o.features.as_str(), o.label.as_str()), ("features", "quality"));
+        let cases = [
+            ("label = \"quality\"", "label = \"features\"", "field `dataset.label`: must differ"),
+            ("label = \"quality\"", "label = \"\"", "dataset.label"),
+            ("label = \"quality\"", "label = \"quality\"\nfeatures = \" \"", "dataset.features"),
+            ("label = \"quality\"", "label = [\"a\", \"b\"]", "expected a string"),
+            ("label = \"quality\"", "label = \"quality\"\ndelimiter = \";\"", "unknown field `delimiter`"),
+            ("path = \"quality-wine.mat\"", "path = \"\"", "field `dataset.path`: must name a .mat file"),
+            ("bins = \"3:8\"", "grid = [\"3:8\", \"3:8\"]", "this dataset kind needs `bins`"),
         ];
         for (from, to, needle) in cases {
             let err =

@@ -9,6 +9,7 @@ pub mod episode;
 pub mod fetch;
 pub mod image;
 pub mod image_folder;
+pub mod mat;
 pub mod mnist;
 pub mod paths;
 pub mod planted;

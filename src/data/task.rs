@@ -3,6 +3,7 @@
 use super::dataset::Dataset;
 use super::derived::{CanvasSpec, MultiDigitSpec, PoseSpec, RotationSpec, SegmentationSpec};
 use super::image_folder::FolderSpec;
+use super::mat::{self, MatSpec};
 use super::paths::{DataRoots, FETCH_COMMAND};
 use super::table::{self, FeatureColumns, TableSpec};
 use super::{
@@ -24,6 +25,7 @@ pub fn reads_external_data(task: &TaskSpec) -> bool {
             | DatasetSpec::Voc(_)
             | DatasetSpec::VocSegmentation(_)
             | DatasetSpec::Csv(_)
+            | DatasetSpec::Mat(_)
     )
 }
 
@@ -83,6 +85,11 @@ pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
         DatasetSpec::Pointing04(o) => pointing04::load(&roots.external_path(&o.path), &options),
         DatasetSpec::Voc(o) => voc::load(&roots.external_path(&o.path), class_names(task), &options),
         DatasetSpec::Csv(o) => table::load(&table_spec(task, o, roots)),
+        DatasetSpec::Mat(o) => mat::load(&MatSpec {
+            path: roots.external_path(&o.path),
+            features: o.features.clone(),
+            label: o.label.clone(),
+        }),
         DatasetSpec::VocSegmentation(o) => {
             voc_mask::load(&roots.external_path(&o.path), class_names(task).len(), &options)
         }
@@ -207,6 +214,16 @@ pub fn probe_task(task: &TaskSpec, roots: &DataRoots) -> Result<Availability> {
                 false => Ok(Availability::Missing {
                     path,
                     fix: "point [dataset] path at the CSV (relative to --data-dir / DLDL_DATA)".into(),
+                }),
+            }
+        }
+        DatasetSpec::Mat(o) => {
+            let path = roots.external_path(&o.path);
+            match path.is_file() {
+                true => present(mat::rows(&path, &o.features).unwrap_or(0), path.display().to_string()),
+                false => Ok(Availability::Missing {
+                    path,
+                    fix: "point [dataset] path at the .mat file (relative to --data-dir / DLDL_DATA)".into(),
                 }),
             }
         }
