@@ -807,7 +807,8 @@ impl TaskSpec {
             LabelDomain::Grid(_) => "grid",
             LabelDomain::Classes(_) => "classes",
         };
-        if needs != has {
+        // A table carries any domain: its label columns are checked against it (`check_table`).
+        if needs != has && !matches!(self.dataset, DatasetSpec::Csv(_)) {
             return Err(self.err("labels", format!("this dataset kind needs `{needs}`, not `{has}`")));
         }
         let expected = match self.dataset {
@@ -1077,6 +1078,18 @@ window = 20
         let t = parse(text).unwrap();
         assert!(t.standardises() && t.is_table());
         assert!(!parse(&text.replace("[model]", "[model]\nstandardise = false")).unwrap().standardises());
+        // A 2-D label from two columns, multi-label from one column per class.
+        let pose = text
+            .replace("label = \"quality\"", "label = [\"a\", \"b\"]")
+            .replace("bins = \"3:8\"", "grid = [\"0:4\", \"0:4\"]")
+            .replace("family = \"gaussian\"\nsigma = 0.5", "family = \"gaussian2d\"\nsigma = [1.0, 1.0]");
+        assert_eq!(parse(&pose).unwrap().label_kind(), LabelKind::Pose);
+        let multi = text
+            .replace("label = \"quality\"", "label = [\"cat\", \"dog\"]")
+            .replace("bins = \"3:8\"", "classes = [\"cat\", \"dog\"]")
+            .replace("family = \"gaussian\"\nsigma = 0.5", "family = \"pdn\"\np_d = 0.3\np_n = 0.0")
+            .replace("window = 3", "ways = 2");
+        assert_eq!(parse(&multi).unwrap().label_kind(), LabelKind::MultiLabel);
         let cases = [
             (
                 "label = \"quality\"",
