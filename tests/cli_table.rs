@@ -85,3 +85,16 @@ fn standardisation_comes_from_the_training_split_only() {
     assert!(clean.dataset.inputs.index_select(0, &rows).equal(&dirty.dataset.inputs.index_select(0, &rows)));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `bench --table`: a seeded table of the given size is written and read back (its speed is
+/// printed, never asserted); a malformed size is refused by the flag.
+#[test]
+fn the_table_load_benchmark_reads_its_table_and_refuses_a_bad_size() {
+    let r = dldl(&["bench", "--table", "50x7", "--rounds", "2"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(text(&r).contains("csv table 50 × 7") && text(&r).contains("median of 2"), "{}", text(&r));
+    for bad in ["50", "0x7", "50x", "axb"] {
+        let r = dldl(&["bench", "--table", bad, "--rounds", "1"]);
+        assert!(!r.status.success() && text(&r).contains("--table"), "{bad}: {}", text(&r));
+    }
+}

@@ -35,10 +35,17 @@ pub struct BenchArgs {
     /// Write the report (and the Python one) as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Instead of the inner loop: time reading a seeded ROWSxCOLS feature table (the `csv`
+    /// kind), e.g. 10000x2000, once per round.
+    #[arg(long, value_name = "ROWSxCOLS")]
+    pub table: Option<String>,
 }
 
 /// Runs the benchmark in rounds (ours, then the Python reference, per round) and prints a table.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if let Some(size) = &args.table {
+        return table(size, args.rounds);
+    }
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let spec = InnerBenchSpec {
         batches: args.batches.clone(),
@@ -71,6 +78,27 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&doc)?)
             .with_context(|| format!("{}", path.display()))?;
     }
+    Ok(())
+}
+
+/// `--table ROWSxCOLS`: the load time of a seeded table of that size, per round and the median.
+fn table(size: &str, rounds: u32) -> anyhow::Result<()> {
+    let parse = || -> Option<(usize, usize)> {
+        let (r, c) = size.split_once('x')?;
+        Some((r.trim().parse().ok()?, c.trim().parse().ok()?))
+    };
+    let Some((rows, columns)) = parse() else {
+        anyhow::bail!("--table {size}: must be ROWSxCOLS, e.g. 10000x2000");
+    };
+    eprintln!("writing a seeded {rows} × {columns} table, then reading it {rounds} time(s)…");
+    let bench = dldl_meta::data::table_bench::table_load(rows, columns, rounds)?;
+    let seconds = median(&bench.seconds);
+    println!(
+        "csv table {rows} × {columns} ({:.1} MB): read in {seconds:.2} s (median of {rounds}; rounds {:?}), {:.1} MB/s",
+        bench.bytes as f64 / 1e6,
+        bench.seconds.iter().map(|s| (s * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        bench.bytes as f64 / 1e6 / seconds
+    );
     Ok(())
 }
 

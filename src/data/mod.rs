@@ -16,6 +16,7 @@ pub mod planted;
 pub mod pointing04;
 pub mod split;
 pub mod table;
+pub mod table_bench;
 pub mod tabular;
 pub mod task;
 pub mod utkface;
