@@ -37,6 +37,7 @@ pub mod model;
 pub mod report;
 pub mod rundir;
 pub mod runtime;
+pub mod stats;
 pub mod train;
 
 pub use error::{Error, Result};

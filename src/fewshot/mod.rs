@@ -1,20 +1,17 @@
 //! The few-shot protocol: fixed and learned label distributions trained on the same seeded meta-test
 //! episodes (or seeded fractions of the training split), logged per episode, summarised as mean ± 95 % CI.
 //!
-//! Rooms: `spec` (what is evaluated and how), `stats` (mean ± CI, paired differences), `paired_test`
-//! (t-test, Wilcoxon, TOST equivalence and the verdict), `record` (one
-//! JSONL line per method × setting × episode), `protocol` (chunked, resumable training), `summary`
-//! (the tables and `fewshot.json`).
-pub mod paired_test;
+//! Rooms: `spec` (what is evaluated and how), `record` (one JSONL line per method × setting ×
+//! episode), `protocol` (chunked, resumable training), `summary` (the tables and `fewshot.json`);
+//! the statistics are `crate::stats`'.
 pub mod protocol;
 pub mod record;
 pub mod spec;
-pub mod stats;
 pub mod summary;
 
-pub use paired_test::{paired_test, PairedTest, Verdict};
+pub use crate::stats::{mean_ci, paired_differences, MeanCi};
+pub use crate::stats::{paired_test, PairedTest, Verdict};
 pub use protocol::{FewshotEvent, Protocol};
 pub use record::{EpisodeRecord, RECORDS_FILE, SUMMARY_FILE, TABLE_FILE};
 pub use spec::{FewshotSpec, InnerPlan, NamedMethod, Setting};
-pub use stats::{mean_ci, paired_differences, MeanCi};
 pub use summary::{summarise, Cell, FewshotSummary};

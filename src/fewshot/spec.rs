@@ -128,10 +128,7 @@ pub struct FewshotSpec {
     pub margin: f64,
 }
 
-/// The equivalence margin when none is given: 0.05 in the headline metric's unit.
-pub fn default_margin() -> f64 {
-    0.05
-}
+pub use crate::stats::default_margin;
 
 impl FewshotSpec {
     /// Checks the rules: points of one kind, K ≥ 1, 0 < fraction ≤ 1, distinct method names, a known baseline.

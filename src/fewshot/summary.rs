@@ -1,10 +1,10 @@
 //! The result of a few-shot study, computed from its records only: mean ± 95 % CI of every metric per
 //! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
-use super::paired_test::{p_value, paired_test, PairedTest};
 use super::record::EpisodeRecord;
 use super::spec::{FewshotSpec, Setting};
-use super::stats::{mean_ci, paired_differences, MeanCi};
 use crate::meta::objective::headline_metric;
+use crate::stats::{mean_ci, paired_differences, MeanCi};
+use crate::stats::{p_value, paired_test, PairedTest};
 use crate::train::Domain;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -203,7 +203,7 @@ fn compact(p: &str) -> String {
 /// A paired difference with its verdict and the p-value behind it; `failed` when no episode gave
 /// both methods a finite value.
 fn difference_cell(d: &MeanCi, test: &PairedTest) -> String {
-    use super::paired_test::Verdict;
+    use crate::stats::Verdict;
     match d.n {
         0 => "failed".into(),
         1 => format!("{:+.3} ± n/a (no verdict, n=1)", d.mean),

@@ -163,7 +163,7 @@ pub struct StudySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perturbation: Option<f64>,
     /// The equivalence margin of the final comparison's verdicts, in the headline metric's unit
-    /// (absent: [`crate::fewshot::spec::default_margin`], 0.05; unwritten then).
+    /// (absent: [`crate::stats::default_margin`], 0.05; unwritten then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f64>,
     /// Meta-validation episodes for the final comparison of learned and default φ.
@@ -239,7 +239,7 @@ impl StudySpec {
 
     /// The verdicts' equivalence margin (`margin`, default 0.05 in the metric's unit).
     pub fn margin(&self) -> f64 {
-        self.margin.unwrap_or_else(crate::fewshot::spec::default_margin)
+        self.margin.unwrap_or_else(crate::stats::default_margin)
     }
 
     /// ES's perturbation scale s (`perturbation`, default [`DEFAULT_PERTURBATION`]).

@@ -209,10 +209,7 @@ fn cut_torn_tail(f: &mut fs::File) -> std::io::Result<()> {
     f.set_len(keep as u64)
 }
 
-/// Reads a number that JSON may hold as `null` (serde_json writes NaN and ±∞ as null) as NaN.
-pub fn null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
-}
+pub use crate::stats::null_as_nan;
 
 /// Reads a metric map whose NaN values JSON holds as `null` (see [`null_as_nan`]).
 pub fn metrics_null_as_nan<'de, D: Deserializer<'de>>(

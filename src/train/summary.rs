@@ -1,6 +1,7 @@
 //! Mean ± sample standard deviation of metrics over seeds, per method, as a plain-text table
 //! (printed by `train`, saved as `summary.md`).
 use super::metrics::Metrics;
+pub use crate::stats::mean_sd;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -14,21 +15,6 @@ pub struct MemberResult {
     /// Set when the member stopped on a non-finite loss.
     #[serde(default)]
     pub failure: Option<String>,
-}
-
-/// Mean and sample standard deviation (0 for a single value).
-pub fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
 }
 
 /// `mean ± sd` of `values` over seeds; `n/a (1 seed)` for the sd of one value, `failed` without values.

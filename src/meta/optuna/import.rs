@@ -9,7 +9,7 @@ use crate::family::DistributionSpec;
 use crate::meta::search::{Learned, SearchState, StepRecord, Trial, LEARNED_FILE, STATE_FILE, TRIALS_FILE};
 use crate::rundir::records::{RunCommand, SearchConfig};
 use crate::rundir::RunDir;
-use crate::train::summary::mean_sd;
+use crate::stats::mean_sd;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use crate::data::Pool;
 use crate::error::Result;
 use crate::meta::search::Study;
 use crate::runtime::RunEnvironment;
-use crate::train::summary::mean_sd;
+use crate::stats::mean_sd;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -1,7 +1,6 @@
 //! Mean ± 95 % confidence half-width (1.96·sd/√n, sample sd) and paired differences of two methods
 //! on the same episodes; non-finite values (failed members) are left out and counted.
-use crate::rundir::null_as_nan;
-use crate::train::summary::mean_sd;
+use super::{mean_sd, null_as_nan};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -1,7 +1,6 @@
 //! Paired comparisons that make a win, a loss or a tie defensible: the paired t-test, the Wilcoxon
 //! signed-rank test, and an equivalence verdict by two one-sided t-tests (TOST) at a stated margin.
-use crate::rundir::null_as_nan;
-use crate::train::summary::mean_sd;
+use super::{mean_sd, null_as_nan};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
