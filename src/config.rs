@@ -708,7 +708,8 @@ impl TaskSpec {
         if o.path.trim().is_empty() {
             return Err(self.err("dataset.path", "must name a CSV file"));
         }
-        if o.label.names().is_empty() || o.label.names().iter().any(|n| n.trim().is_empty()) {
+        let names = o.label.names();
+        if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
             return Err(self.err("dataset.label", "must name the label column(s)"));
         }
         if o.features.is_some() && o.feature_prefix.is_some() {
@@ -720,7 +721,7 @@ impl TaskSpec {
         if o.delimiter.as_ref().is_some_and(|d| d.len() != 1 || !d.is_ascii()) {
             return Err(self.err("dataset.delimiter", "must be one ASCII character, e.g. \",\" or \";\""));
         }
-        let columns = o.label.names().len();
+        let columns = names.len();
         let wanted = match &self.labels {
             LabelDomain::Bins(_) => 1,
             LabelDomain::Grid(_) => 2,

@@ -4,7 +4,7 @@
 //! which `make test` installs.
 mod common;
 
-use common::{dldl, path, text};
+use common::{path, text, train_two_seeds, trained_members};
 use dldl_meta::data::mat::{load, MatSpec};
 use dldl_meta::data::Labels;
 use std::path::{Path, PathBuf};
@@ -21,12 +21,6 @@ fn python(script: &str, dir: &Path) {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let r = std::process::Command::new(&python).args(["-c", script, path(dir)]).output().unwrap();
     assert!(r.status.success(), "{} (make test installs scipy): {}", python.display(), text(&r));
-}
-
-fn members(run: &Path) -> serde_json::Value {
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    metrics["members"].clone()
 }
 
 #[test]
@@ -47,31 +41,16 @@ fn wine_through_the_mat_kind_reproduces_the_compiled_in_task() {
     let start = csv_task.find("kind = \"csv\"").unwrap();
     let end = csv_task.find("[labels]").unwrap();
     std::fs::write(&task, format!("{}{dataset}{}", &csv_task[..start], &csv_task[end + 8..])).unwrap();
-    let train = |task: &str, out: &Path| {
-        let r = dldl(&[
-            "train",
-            "--task",
-            task,
-            "--data-dir",
-            path(&root),
-            "--dist",
-            "dldl:sigma=0.5",
-            "--seeds",
-            "2",
-            "--steps",
-            "150",
-            "--out",
-            path(out),
-            "--device",
-            "cpu",
-        ]);
-        assert!(r.status.success(), "{task}: {}", text(&r));
-    };
+    let train = |task: &str, out: &Path| train_two_seeds(task, &root, &["dldl:sigma=0.5"], out);
     let (built_in, mat) = (root.join("built-in"), root.join("mat"));
     train("tasks/quality-wine.toml", &built_in);
     train(path(&task), &mat);
-    assert_eq!(members(&mat).as_array().map(Vec::len), Some(2), "two seeds trained");
-    assert_eq!(members(&built_in), members(&mat), "same split, seeds and inputs: the same test metrics");
+    assert_eq!(trained_members(&mat).as_array().map(Vec::len), Some(2), "two seeds trained");
+    assert_eq!(
+        trained_members(&built_in),
+        trained_members(&mat),
+        "same split, seeds and inputs: the same test metrics"
+    );
     assert_eq!(
         std::fs::read_to_string(built_in.join("input-stats.json")).unwrap(),
         std::fs::read_to_string(mat.join("input-stats.json")).unwrap(),

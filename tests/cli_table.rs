@@ -2,7 +2,7 @@
 //! compiled-in wine task, and a table's standardisation comes from its training split alone.
 mod common;
 
-use common::{dldl, path, text};
+use common::{dldl, text, train_two_seeds, trained_members};
 use dldl_meta::data::{DataRoots, Pool};
 use dldl_meta::train::setup::PreparedTask;
 use std::path::{Path, PathBuf};
@@ -14,43 +14,20 @@ fn temp(name: &str) -> PathBuf {
     root
 }
 
-fn members(run: &Path) -> serde_json::Value {
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    metrics["members"].clone()
-}
-
 #[test]
 fn wine_through_the_csv_kind_reproduces_the_compiled_in_task() {
     let root = temp("wine");
     let table = dldl_meta::data::wine::write_csv(&root).unwrap();
     assert_eq!(table, root.join("quality-wine.csv"));
-    let train = |task: &str, out: &Path| {
-        let r = dldl(&[
-            "train",
-            "--task",
-            task,
-            "--data-dir",
-            path(&root),
-            "--dist",
-            "dldl:sigma=0.5",
-            "--dist",
-            "onehot",
-            "--seeds",
-            "2",
-            "--steps",
-            "150",
-            "--out",
-            path(out),
-            "--device",
-            "cpu",
-        ]);
-        assert!(r.status.success(), "{task}: {}", text(&r));
-    };
+    let train = |task: &str, out: &Path| train_two_seeds(task, &root, &["dldl:sigma=0.5", "onehot"], out);
     let (built_in, csv) = (root.join("built-in"), root.join("csv"));
     train("tasks/quality-wine.toml", &built_in);
     train("tasks/quality-wine-csv.toml", &csv);
-    assert_eq!(members(&built_in), members(&csv), "same split, seeds and inputs: the same test metrics");
+    assert_eq!(
+        trained_members(&built_in),
+        trained_members(&csv),
+        "same split, seeds and inputs: the same test metrics"
+    );
     assert_eq!(
         std::fs::read_to_string(built_in.join("input-stats.json")).unwrap(),
         std::fs::read_to_string(csv.join("input-stats.json")).unwrap()

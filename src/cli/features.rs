@@ -7,6 +7,7 @@ use super::common::{open_train_run, TrainedRun};
 use anyhow::{bail, ensure, Context};
 use clap::Args;
 use dldl_meta::config::{LabelDomain, TaskSpec};
+use dldl_meta::data::table::state_cell;
 use dldl_meta::data::{Labels, Pool, Split};
 use dldl_meta::model::{Params, Pass};
 use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
@@ -135,11 +136,7 @@ fn label_cells(labels: &Labels, domain: &LabelDomain) -> anyhow::Result<(Vec<Str
         (Labels::Pose(y), _) => (vec!["label1".into(), "label2".into()], rows(y, 2)?),
         (Labels::MultiLabel(states), LabelDomain::Classes(names)) => {
             let v = Vec::<i64>::try_from(states.contiguous().view([-1]))?;
-            let cell = |s: &i64| match s {
-                2 => "1".to_string(),
-                1 => "d".to_string(),
-                _ => "0".to_string(),
-            };
+            let cell = |s: &i64| state_cell(*s).to_string();
             (names.clone(), v.chunks(names.len()).map(|r| r.iter().map(cell).collect()).collect())
         }
         _ => bail!("these labels cannot be written as table columns"),

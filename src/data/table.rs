@@ -185,16 +185,23 @@ fn parse_row(
         LabelKind::MultiLabel => layout.label.iter().map(|&i| state(&record[i], &header[i])).collect(),
         _ => layout.label.iter().map(|&i| number(i)).collect(),
     };
-    let pool = match layout.split {
-        None => None,
-        Some(i) => Some(match &record[i] {
-            "train" => Pool::Train,
-            "val" => Pool::Val,
-            "test" => Pool::Test,
-            other => return Err(format!("column `{}`: `{other}` must be train, val or test", header[i])),
-        }),
-    };
+    let pool =
+        match layout.split {
+            None => None,
+            Some(i) => Some(Pool::ALL.into_iter().find(|p| p.name() == &record[i]).ok_or_else(|| {
+                format!("column `{}`: `{}` must be train, val or test", header[i], &record[i])
+            })?),
+        };
     Ok(Row { features, labels: labels?, pool })
+}
+
+/// The cell of a multi-label state (2 positive, 1 difficult, 0 negative), as [`state`] reads it.
+pub fn state_cell(state: i64) -> &'static str {
+    match state {
+        2 => "1",
+        1 => "d",
+        _ => "0",
+    }
 }
 
 /// A multi-label cell: `1` positive (2), `d` difficult (1), `0` negative (0).

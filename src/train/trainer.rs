@@ -198,6 +198,7 @@ fn train_segment(
     }
     let mut random = StepRandomness::new(net, spec, members);
     let resume = checkpoints.as_mut().and_then(|c| c.resume.take());
+    let resumed = resume.is_some();
     let from = resume.as_ref().map_or(segment.from, |r| r.step);
     if from > segment.until {
         return Err(Error::invalid(
@@ -238,7 +239,10 @@ fn train_segment(
             (c.save)(&state.snapshot(done))?;
         }
     }
-    if let Some(c) = checkpoints.filter(|c| c.every == 0 || !done.is_multiple_of(c.every)) {
+    // The state at the end, unless a cadence snapshot holds it already or nothing was trained
+    // since the snapshot it resumed from.
+    let saved = |c: &Checkpoints| c.every > 0 && done.is_multiple_of(c.every) && done > from;
+    if let Some(c) = checkpoints.filter(|c| !saved(c) && (done > from || !resumed)) {
         (c.save)(&state.snapshot(done))?;
     }
     Ok(state.finish())

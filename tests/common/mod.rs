@@ -25,6 +25,25 @@ pub fn run_until_killed(args: &[String], ready: impl Fn() -> bool, limit: std::t
     child.wait().unwrap();
 }
 
+/// `train --task TASK --data-dir DATA` with `dists`, 2 seeds and 150 steps on the CPU into `out`,
+/// which must succeed (the short runs that compare two ways of reading the same table).
+pub fn train_two_seeds(task: &str, data: &Path, dists: &[&str], out: &Path) {
+    let mut args = vec!["train", "--task", task, "--data-dir", path(data)];
+    for d in dists {
+        args.extend(["--dist", d]);
+    }
+    args.extend(["--seeds", "2", "--steps", "150", "--out", path(out), "--device", "cpu"]);
+    let r = dldl(&args);
+    assert!(r.status.success(), "{task}: {}", text(&r));
+}
+
+/// The `members` of a train run's metrics.json.
+pub fn trained_members(run: &Path) -> serde_json::Value {
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    metrics["members"].clone()
+}
+
 pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
