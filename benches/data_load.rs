@@ -1,8 +1,9 @@
 //! Data-loading benchmark: UTKFace first load (decode + resize with rayon, cache written) against the cached
 //! load, for 32×32 grey and RGB, and the time to generate the MNIST-derived tasks. `cargo bench --bench data_load`.
 use dldl_meta::config::TaskSpec;
+use dldl_meta::config::{Colour, ImageOptions};
 use dldl_meta::data::cache::TensorCache;
-use dldl_meta::data::{load_task, utkface, Colour, DataRoots, ImageOptions};
+use dldl_meta::data::{load_task, utkface, DataRoots};
 use std::path::PathBuf;
 use std::time::Instant;
 

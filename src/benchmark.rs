@@ -1,12 +1,13 @@
 //! Inner-loop speed: member-steps per second of the population trainer against sequential
 //! training, as useful GFLOP/s next to this machine's sgemm GFLOP/s measured in the same run.
-use crate::data::Labels;
+use crate::domain::Domain;
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
-use crate::train::{Domain, Member, Method, TrainData, TrainSpec, Trainer};
+use crate::train::{Member, Method, TrainData, TrainSpec, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};

@@ -28,6 +28,7 @@
 pub mod benchmark;
 pub mod config;
 pub mod data;
+pub mod domain;
 pub mod error;
 pub mod family;
 pub mod fewshot;

@@ -6,7 +6,7 @@ mod common;
 
 use common::{path, text, train_two_seeds, trained_members};
 use dldl_meta::data::mat::{load, MatSpec};
-use dldl_meta::data::Labels;
+use dldl_meta::domain::Labels;
 use std::path::{Path, PathBuf};
 
 fn temp(name: &str) -> PathBuf {

@@ -1,9 +1,8 @@
 //! Every task file parses and validates; every task whose data is here loads with labels inside its domain,
 //! splits into disjoint pools, and gives the same episodes for the same (seed, pool, index) from a fresh load.
 use dldl_meta::config::TaskSpec;
-use dldl_meta::data::{
-    load_task, probe_task, Availability, DataRoots, Dataset, EpisodeSampler, Labels, Pool, Split,
-};
+use dldl_meta::data::{load_task, probe_task, Availability, DataRoots, Dataset, EpisodeSampler, Pool, Split};
+use dldl_meta::domain::Labels;
 use std::collections::HashSet;
 use std::path::PathBuf;
 

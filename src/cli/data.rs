@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 use dldl_meta::config::TaskSpec;
 use dldl_meta::data::fetch::{check_all, fetch, Tools};
 use dldl_meta::data::planted::plant_task_noise;
-use dldl_meta::data::{load_task, DataRoots, Dataset, EpisodeSampler, Labels, Pool, Split};
+use dldl_meta::data::{load_task, DataRoots, Dataset, EpisodeSampler, Pool, Split};
+use dldl_meta::domain::Labels;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

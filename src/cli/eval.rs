@@ -5,7 +5,7 @@ use anyhow::{bail, ensure, Context};
 use clap::Args;
 use dldl_meta::config::TaskSpec;
 use dldl_meta::data::image::SKIP_CORRUPT_ADVICE;
-use dldl_meta::data::{reads_external_data, Dataset, Pool, Split};
+use dldl_meta::data::{Dataset, Pool, Split};
 use dldl_meta::model::Params;
 use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
 use dldl_meta::rundir::RunDir;
@@ -116,7 +116,7 @@ fn advise_flag(e: anyhow::Error) -> anyhow::Error {
 fn check_data_dir(args: &EvalArgs, task: &TaskSpec) -> anyhow::Result<()> {
     let Some(data_dir) = &args.data_dir else { return Ok(()) };
     ensure!(
-        reads_external_data(task),
+        task.dataset.reads_external_data(),
         "--data-dir {}: task {} does not read the researcher's data (its data are fetched from a registry, compiled in or generated); evaluate without --data-dir",
         data_dir.display(),
         task.name

@@ -6,9 +6,11 @@
 use super::common::{open_train_run, TrainedRun};
 use anyhow::{bail, ensure, Context};
 use clap::Args;
-use dldl_meta::config::{LabelDomain, TaskSpec};
+use dldl_meta::config::TaskSpec;
 use dldl_meta::data::table::state_cell;
-use dldl_meta::data::{Labels, Pool, Split};
+use dldl_meta::data::{Pool, Split};
+use dldl_meta::domain::LabelDomain;
+use dldl_meta::domain::Labels;
 use dldl_meta::model::{Params, Pass};
 use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
 use dldl_meta::rundir::RunDir;
@@ -54,7 +56,7 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
         dir.read_json(CONFIG_FILE).context("this run was not written by `dldl-meta train`")?;
     let task = TaskSpec::parse(&config.task_toml, &config.task_file)?;
     ensure!(
-        !matches!(task.label_kind(), dldl_meta::data::LabelKind::Segmentation),
+        !matches!(task.label_kind(), dldl_meta::domain::LabelKind::Segmentation),
         "task {}: a segmentation network has no head on a feature vector to export",
         task.name
     );

@@ -2,6 +2,7 @@
 //! exactly what a family and its φ mean before training with them.
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use dldl_meta::domain::ClassSet;
 use dldl_meta::family::{
     DistributionSpec, Gaussian2dSpec, GaussianSpec, MixtureSpec, OnehotSpec, PdnSpec, SegmentationSpec,
     SigmaSpec, SmoothingSpec,
@@ -10,7 +11,6 @@ use dldl_meta::label::{
     check_classes, label_smoothing, one_hot, Bins, DistanceSpec, Gaussian1d, Gaussian2d, Grid, Mixture, Pdn,
     SegmentationSmoothing, Sigma, Sigma2d, DIFFICULT, NEGATIVE, POSITIVE, VOID,
 };
-use dldl_meta::train::ClassSet;
 use std::fmt::Write;
 use tch::{Kind, Tensor};
 

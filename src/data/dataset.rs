@@ -1,78 +1,8 @@
 //! The dataset every loader produces: input tensors, labels of one of four kinds, provenance.
 //! Also the load report that counts unparsed names and skipped files, so nothing is dropped silently.
+use crate::domain::{LabelKind, Labels};
 use crate::error::{Error, Result};
 use tch::{Kind, Tensor};
-
-/// Labels of a dataset, one row per example.
-#[derive(Debug)]
-pub enum Labels {
-    /// `[N]` f32 label values (age in years, angle in degrees, quality score).
-    Ordinal(Tensor),
-    /// `[N, 2]` f32 label pairs (tilt/pan in degrees, or rotation° and scale %).
-    Pose(Tensor),
-    /// `[N, C]` i64 per class: 2 = Positive, 1 = Difficult, 0 = Negative.
-    MultiLabel(Tensor),
-    /// `[N, H, W]` i64 class index per pixel, 255 = void (ignored in loss and metrics).
-    Segmentation(Tensor),
-}
-
-/// The four label kinds, without data (for checks and listings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LabelKind {
-    /// One real value per example.
-    Ordinal,
-    /// Two real values per example.
-    Pose,
-    /// Positive / Difficult / Negative per class.
-    MultiLabel,
-    /// A class map per example.
-    Segmentation,
-}
-
-/// Per-class codes of [`Labels::MultiLabel`] and the void pixel of [`Labels::Segmentation`], shared with `label`.
-pub use crate::label::{DIFFICULT, NEGATIVE, POSITIVE, VOID};
-
-impl Labels {
-    /// The label tensor.
-    pub fn tensor(&self) -> &Tensor {
-        match self {
-            Labels::Ordinal(t) | Labels::Pose(t) | Labels::MultiLabel(t) | Labels::Segmentation(t) => t,
-        }
-    }
-
-    /// Which kind these labels are.
-    pub fn kind(&self) -> LabelKind {
-        match self {
-            Labels::Ordinal(_) => LabelKind::Ordinal,
-            Labels::Pose(_) => LabelKind::Pose,
-            Labels::MultiLabel(_) => LabelKind::MultiLabel,
-            Labels::Segmentation(_) => LabelKind::Segmentation,
-        }
-    }
-
-    /// The labels of the examples at `index` (a `[M]` i64 tensor).
-    pub fn select(&self, index: &Tensor) -> Labels {
-        let pick = |t: &Tensor| t.index_select(0, index);
-        match self {
-            Labels::Ordinal(t) => Labels::Ordinal(pick(t)),
-            Labels::Pose(t) => Labels::Pose(pick(t)),
-            Labels::MultiLabel(t) => Labels::MultiLabel(pick(t)),
-            Labels::Segmentation(t) => Labels::Segmentation(pick(t)),
-        }
-    }
-}
-
-impl std::fmt::Display for LabelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
-            LabelKind::Ordinal => "ordinal",
-            LabelKind::Pose => "pose",
-            LabelKind::MultiLabel => "multi-label",
-            LabelKind::Segmentation => "segmentation",
-        };
-        f.write_str(name)
-    }
-}
 
 /// What a loader could not use: names that did not parse and files skipped as corrupt.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -5,11 +5,14 @@
 //! only ever requires full labels: without a window it covers every full label; a window start is drawn uniformly
 //! among the windows whose labels are all full; a class subset is drawn from the full classes. When no admissible
 //! choice exists the sampler is not built, with an error naming the pool, so no episode is ever short.
-use super::dataset::{Dataset, Labels, POSITIVE};
 use super::split::{Pool, Split};
-use crate::config::{DatasetSpec, EpisodeSpec, LabelDomain, TaskSpec};
+use crate::config::{EpisodeSpec, TaskSpec};
+use crate::data::dataset::Dataset;
+use crate::domain::LabelDomain;
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use crate::label::Bins;
+use crate::label::POSITIVE;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -60,17 +63,6 @@ pub struct EpisodeSampler {
     pools: Vec<PoolIndex>,
 }
 
-/// Number of classes episodes can group by (segmentation leaves out class 0, the background), if the task has classes.
-pub fn grouping_classes(task: &TaskSpec) -> Option<usize> {
-    match (&task.labels, &task.dataset) {
-        (LabelDomain::Classes(c), DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_)) => {
-            Some(c.len() - 1)
-        }
-        (LabelDomain::Classes(c), _) => Some(c.len()),
-        _ => None,
-    }
-}
-
 impl EpisodeSampler {
     /// Index `dataset` by label for each pool of `split`; an error when some pool admits no episode.
     pub fn new(dataset: &Dataset, task: &TaskSpec, split: &Split) -> Result<Self> {
@@ -81,7 +73,7 @@ impl EpisodeSampler {
             LabelDomain::Grid(g) => (Layout::Grid(g.axis1.len(), g.axis2.len()), g.len()),
             LabelDomain::Classes(c) => (Layout::Classes, c.len()),
         };
-        let groupable = grouping_classes(task).unwrap_or(count);
+        let groupable = task.grouping_classes().unwrap_or(count);
         let mut sampler =
             EpisodeSampler { spec: task.episodes.clone(), layout, groupable, pools: Vec::new() };
         for pool in Pool::ALL {

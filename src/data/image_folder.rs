@@ -1,7 +1,9 @@
 //! An image folder with a CSV of `path,label` (ordinal) or `path,label1,label2` (pose) rows.
 //! Paths are relative to the folder; a first row whose labels are not numbers is a header.
-use super::dataset::{Dataset, LabelKind, Labels, LoadReport};
-use super::image::{decode_all, ImageOptions};
+use super::image::decode_all;
+use crate::config::ImageOptions;
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::{LabelKind, Labels};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;

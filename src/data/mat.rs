@@ -6,7 +6,8 @@
 //! so a missing, non-numeric, complex or misshapen variable is refused by name, with the variables
 //! the file holds; the two numeric variables are then decoded by the `mat5` crate. MATLAB stores
 //! arrays column-major: element (r, c) of an N × F matrix is the `r + c·N`-th value.
-use super::dataset::{Dataset, Labels, LoadReport};
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};

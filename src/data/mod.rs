@@ -24,10 +24,10 @@ pub mod voc;
 pub mod voc_mask;
 pub mod wine;
 
-pub use dataset::{Dataset, LabelKind, Labels, LoadReport};
+pub use dataset::{Dataset, LoadReport};
 pub use domain_check::check_labels_in_domain;
 pub use episode::{Episode, EpisodeSampler};
-pub use image::{Colour, ImageOptions};
+
 pub use paths::DataRoots;
 pub use split::{Pool, Split};
-pub use task::{load_task, probe_task, reads_external_data, Availability};
+pub use task::{load_task, probe_task, Availability};

@@ -1,7 +1,9 @@
 //! Applies a task's planted label noise (`[labels.noise]`) to the ordinal labels of its noised
 //! pools after the split (which the true labels decided), and summarises what changed.
-use super::{Dataset, Labels, Pool, Split};
-use crate::config::{LabelDomain, TaskSpec};
+use crate::config::TaskSpec;
+use crate::data::{Dataset, Pool, Split};
+use crate::domain::LabelDomain;
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use crate::label::noise::{NoiseKind, NoiseSpec};
 use crate::label::Bins;

@@ -1,7 +1,9 @@
 //! Pointing'04 head poses: tilt and pan parsed from `personnePPSNN±TILT±PAN.jpg` names.
 //! The folder may hold the images directly or in one level of `PersonPP/` subfolders; the person is the group.
-use super::dataset::{Dataset, Labels, LoadReport};
-use super::image::{decode_all, is_listed_file, ImageOptions};
+use super::image::{decode_all, is_listed_file};
+use crate::config::ImageOptions;
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;

@@ -1,7 +1,7 @@
 //! The seeded split of a dataset into disjoint train / val / test index sets (the meta-train, meta-val and
 //! meta-test pools of episodes); groups (subjects, source-digit blocks) never straddle two pools. Saved as JSON.
-use super::dataset::Dataset;
 use crate::config::SplitSpec;
+use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -171,7 +171,7 @@ impl Split {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::dataset::Labels;
+    use crate::domain::Labels;
     use tch::Tensor;
 
     fn dataset(n: usize) -> Dataset {

@@ -3,8 +3,9 @@
 //!
 //! Features are returned as written; the training split's statistics standardise them later
 //! (`standardise`, on by default for tables), so no test row shapes the inputs.
-use super::dataset::{Dataset, LabelKind, Labels, LoadReport};
 use super::split::Pool;
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::{LabelKind, Labels};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use tch::Tensor;

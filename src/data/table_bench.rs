@@ -1,7 +1,7 @@
 //! The load-time benchmark of the `csv` kind (`dldl-meta bench --table ROWSxCOLS`): a seeded table
 //! of that size written to a temporary folder and read back by [`super::table::load`] in rounds.
-use super::dataset::LabelKind;
 use super::table::{load, FeatureColumns, TableSpec};
+use crate::domain::LabelKind;
 use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
 use std::fmt::Write as _;

@@ -1,6 +1,5 @@
 //! From a validated task spec to its dataset: dispatch to the loader or generator, with the data roots.
 //! Also a cheap probe (no decoding) that says whether a task's data is there and, if not, how to get it.
-use super::dataset::Dataset;
 use super::derived::{CanvasSpec, MultiDigitSpec, PoseSpec, RotationSpec, SegmentationSpec};
 use super::image_folder::FolderSpec;
 use super::mat::{self, MatSpec};
@@ -9,25 +8,12 @@ use super::table::{self, FeatureColumns, TableSpec};
 use super::{
     abalone, cache::TensorCache, derived, image_folder, mnist, pointing04, utkface, voc, voc_mask, wine,
 };
-use crate::config::{CanvasOptions, DatasetSpec, LabelDomain, TableOptions, TaskSpec};
+use crate::config::{CanvasOptions, DatasetSpec, TableOptions, TaskSpec};
+use crate::data::dataset::Dataset;
+use crate::domain::LabelDomain;
 use crate::error::{Error, Result};
 use crate::label::Bins;
 use std::path::PathBuf;
-
-/// Whether the task reads the researcher's own data from the external root (`--data-dir`, env
-/// `DLDL_DATA`); registry, compiled-in and generated data are not read from there.
-pub fn reads_external_data(task: &TaskSpec) -> bool {
-    matches!(
-        task.dataset,
-        DatasetSpec::Utkface(_)
-            | DatasetSpec::ImageFolder(_)
-            | DatasetSpec::Pointing04(_)
-            | DatasetSpec::Voc(_)
-            | DatasetSpec::VocSegmentation(_)
-            | DatasetSpec::Csv(_)
-            | DatasetSpec::Mat(_)
-    )
-}
 
 /// Load (or generate) the dataset of `task`.
 pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {

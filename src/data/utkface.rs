@@ -2,8 +2,10 @@
 //! Decoded tensors are cached (keyed by directory, file list and sizes, size, colour), so a second load is fast.
 //! A name that does not parse is refused, or skipped and counted with `skip_corrupt`, like a corrupt image.
 use super::cache::TensorCache;
-use super::dataset::{Dataset, Labels, LoadReport};
-use super::image::{decode_all, is_listed_file, ImageOptions, SKIP_CORRUPT_ADVICE};
+use super::image::{decode_all, is_listed_file, SKIP_CORRUPT_ADVICE};
+use crate::config::ImageOptions;
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;

@@ -1,8 +1,11 @@
 //! PASCAL VOC detection annotations (`Annotations/*.xml`) as multi-label targets with the `difficult` flag.
 //! Per class: Positive if any object is not difficult, Difficult if all its objects are, Negative if none.
-use super::dataset::{Dataset, Labels, LoadReport, DIFFICULT, NEGATIVE, POSITIVE};
-use super::image::{decode_all, ImageOptions};
+use super::image::decode_all;
+use crate::config::ImageOptions;
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
+use crate::label::{DIFFICULT, NEGATIVE, POSITIVE};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 

@@ -1,8 +1,11 @@
 //! PASCAL VOC segmentation: `SegmentationClass/*.png` masks (palette or grey indices, 255 = void) with their images.
 //! Masks are read as raw indices (no palette expansion) and resized by nearest neighbour.
-use super::dataset::{Dataset, Labels, LoadReport, VOID};
-use super::image::{decode_all, ImageOptions};
+use super::image::decode_all;
+use crate::config::ImageOptions;
+use crate::data::dataset::{Dataset, LoadReport};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
+use crate::label::VOID;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 

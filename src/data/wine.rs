@@ -1,7 +1,8 @@
 //! Red wine quality (crate `linfa-datasets`, feature `winequality`, compiled in): 1,599 wines, 11 features.
 //! The label is the sensory quality score (3–8), an ordinal label; also written out as a CSV example.
-use super::dataset::{Dataset, Labels};
 use super::tabular::rows_tensor;
+use crate::data::dataset::Dataset;
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;

@@ -1,10 +1,9 @@
 //! The 1-D Gaussian of DLDL over ordered bins, σ one value or one per bin.
 //! Learnable as `sigma` (one σ) or `sigma-per-label` (σ(l), one per bin).
-use super::{dense, DistributionSpec, Family, LabelScale, Learn};
-use crate::data::{LabelKind, Labels};
+use super::{dense, DistributionSpec, Family, Learn};
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::Result;
 use crate::label::{all_positive, Gaussian1d, Sigma};
-use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;
@@ -91,9 +90,9 @@ impl Family for GaussianSpec {
         self.sigma.values()
     }
 
-    fn sigma_steps(&self, scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
-        match scale {
-            LabelScale::Bins(b) => vec![(b.step(), "bin step"); n],
+    fn sigma_steps(&self, domain: &Domain, n: usize) -> Vec<(f64, &'static str)> {
+        match domain {
+            Domain::Bins(b) => vec![(b.step(), "bin step"); n],
             _ => vec![],
         }
     }

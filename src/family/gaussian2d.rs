@@ -1,10 +1,9 @@
 //! The 2-D Gaussian over a pose grid, isotropic (one σ) or anisotropic (σ_1, σ_2).
 //! Learnable as `sigma` (one σ) or `sigma2` (both).
-use super::{dense, DistributionSpec, Family, LabelScale, Learn, SigmaSpec};
-use crate::data::{LabelKind, Labels};
+use super::{dense, DistributionSpec, Family, Learn, SigmaSpec};
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::{Error, Result};
 use crate::label::{all_positive, Gaussian2d, Sigma2d};
-use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;
@@ -64,12 +63,12 @@ impl Family for Gaussian2dSpec {
     }
 
     /// One σ is measured against the finer axis, (σ_1, σ_2) each against its own.
-    fn sigma_steps(&self, scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
-        match scale {
-            LabelScale::Grid(g) if n == 2 => {
+    fn sigma_steps(&self, domain: &Domain, n: usize) -> Vec<(f64, &'static str)> {
+        match domain {
+            Domain::Grid(g) if n == 2 => {
                 vec![(g.axis1.step(), "grid step"), (g.axis2.step(), "grid step")]
             }
-            LabelScale::Grid(g) => vec![(g.axis1.step().min(g.axis2.step()), "grid step"); n],
+            Domain::Grid(g) => vec![(g.axis1.step().min(g.axis2.step()), "grid step"); n],
             _ => vec![],
         }
     }

@@ -1,10 +1,9 @@
 //! The multi-label Gaussian mixture over label distances (index, co-occurrence or a file): each
 //! class's P/D/N weight spread to the others by exp(−d²/2σ²). Learnable as `sigma` or `mixture` (σ, p_D, p_N).
-use super::{DistributionSpec, Family, LabelScale, Learn};
-use crate::data::{LabelKind, Labels};
+use super::{DistributionSpec, Family, Learn};
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::Result;
 use crate::label::{all_positive, DistanceSpec, Mixture, Pdn};
-use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;
@@ -71,7 +70,7 @@ impl Family for MixtureSpec {
         }
     }
 
-    fn sigma_steps(&self, _scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
+    fn sigma_steps(&self, _domain: &Domain, n: usize) -> Vec<(f64, &'static str)> {
         vec![(1.0, "smallest label distance"); n]
     }
 

@@ -20,11 +20,9 @@ pub use pdn::PdnSpec;
 pub use segmentation::SegmentationSpec;
 pub use smoothing::SmoothingSpec;
 
-use crate::config::LabelDomain;
-use crate::data::{LabelKind, Labels};
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::{Error, Result};
-use crate::label::{Bins, Grid, KernelShape};
-use crate::train::{Domain, Targets};
+use crate::label::KernelShape;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;
@@ -59,7 +57,7 @@ pub trait Family {
 
     /// The label step under each of `n` σ values, with its unit: σ must be at least
     /// [`crate::label::MIN_SIGMA_PER_STEP`] of it.
-    fn sigma_steps(&self, _scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
+    fn sigma_steps(&self, _domain: &Domain, n: usize) -> Vec<(f64, &'static str)> {
         vec![(1.0, "label step"); n]
     }
 
@@ -97,35 +95,6 @@ pub trait Family {
     /// when the family has none for `n` values.
     fn phi_names(&self, _n: usize, _labels: Option<&[f64]>) -> Option<Vec<String>> {
         None
-    }
-}
-
-/// The label steps σ is measured against: a task's 1-D bins or 2-D grid (others measure σ in their
-/// own units: the smallest label distance, pixels).
-#[derive(Debug, Clone, Copy)]
-pub enum LabelScale<'a> {
-    Bins(&'a Bins),
-    Grid(&'a Grid),
-    Other,
-}
-
-impl<'a> From<&'a Domain> for LabelScale<'a> {
-    fn from(domain: &'a Domain) -> Self {
-        match domain {
-            Domain::Bins(b) => LabelScale::Bins(b),
-            Domain::Grid(g) => LabelScale::Grid(g),
-            _ => LabelScale::Other,
-        }
-    }
-}
-
-impl<'a> From<&'a LabelDomain> for LabelScale<'a> {
-    fn from(labels: &'a LabelDomain) -> Self {
-        match labels {
-            LabelDomain::Bins(b) => LabelScale::Bins(b),
-            LabelDomain::Grid(g) => LabelScale::Grid(g),
-            LabelDomain::Classes(_) => LabelScale::Other,
-        }
     }
 }
 
@@ -213,10 +182,27 @@ impl DistributionSpec {
         self.family().validate()
     }
 
-    /// Each σ of φ is at least [`crate::label::MIN_SIGMA_PER_STEP`] × its label step on `scale`.
-    pub fn check_sigma_floor(&self, scale: LabelScale) -> Result<()> {
+    /// The targets of this family with the flat φ `phi` (the layout of [`DistributionSpec::phi`],
+    /// possibly requiring grad) for `labels` on `domain`; the result is differentiable in `phi`.
+    pub fn targets(&self, domain: &Domain, phi: &Tensor, labels: &Labels) -> Result<Targets> {
+        self.family().targets(domain, phi, labels)?.ok_or_else(|| {
+            Error::invalid(
+                "distribution family",
+                self.name(),
+                format!(
+                    "does not apply to {} labels on a {} domain{}",
+                    labels.kind(),
+                    domain.name(),
+                    families_hint(domain)
+                ),
+            )
+        })
+    }
+
+    /// Each σ of φ is at least [`crate::label::MIN_SIGMA_PER_STEP`] × its label step on `domain`.
+    pub fn check_sigma_floor(&self, domain: &Domain) -> Result<()> {
         let sigmas = self.family().sigmas();
-        let steps = self.family().sigma_steps(scale, sigmas.len());
+        let steps = self.family().sigma_steps(domain, sigmas.len());
         sigmas
             .iter()
             .zip(steps)
@@ -248,6 +234,16 @@ fn dense(dist: Tensor) -> Result<Option<Targets>> {
     Ok(Some(Targets { dist, valid: None }))
 }
 
+/// The families that fit `domain`, for errors.
+fn families_hint(domain: &Domain) -> String {
+    let note = if matches!(domain, Domain::Classes(_)) {
+        "; pdn:p_d=0,p_n=0 is the hard multi-label target"
+    } else {
+        ""
+    };
+    format!(" (use {}{note})", DistributionSpec::names_for(domain.label_kind()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +270,31 @@ mod tests {
         assert!(pdn.family().targets(&bins, &Tensor::from_slice(&[0.3f64, 0.0]), &labels).unwrap().is_none());
         let gaussian: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
         assert!(gaussian.family().targets(&bins, &Tensor::from_slice(&[1.0f64]), &labels).unwrap().is_some());
+    }
+
+    #[test]
+    fn gaussian_targets_follow_phi_and_mismatches_are_errors() {
+        let domain = Domain::Bins(Bins::parse("0:10").unwrap());
+        let spec: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
+        let labels = Labels::Ordinal(Tensor::from_slice(&[3.0f32, 7.0]));
+        let t = spec.targets(&domain, &Tensor::from_slice(&[1.0f64]), &labels).unwrap();
+        assert_eq!(t.dist.size(), vec![2, 11]);
+        assert!((t.dist.double_value(&[0, 3]) - t.dist.double_value(&[1, 7])).abs() < 1e-12);
+        let wrong: DistributionSpec = "pdn:p_d=0.3,p_n=0".parse().unwrap();
+        let err = wrong.targets(&domain, &Tensor::from_slice(&[0.3f64, 0.0]), &labels).unwrap_err();
+        assert!(err.to_string().contains("does not apply"), "{err}");
+    }
+
+    #[test]
+    fn segmentation_targets_must_keep_the_map_size() {
+        let domain = Domain::Segmentation { classes: 2 };
+        let maps =
+            Labels::Segmentation(Tensor::from_slice(&[0i64, 1, 1, 0, 1, 1, 0, 0, 1]).reshape([1, 3, 3]));
+        let phi = Tensor::from_slice(&[1.0f64]);
+        let same: DistributionSpec = "segmentation:sigma=1,kernel=3,stride=1".parse().unwrap();
+        assert_eq!(same.targets(&domain, &phi, &maps).unwrap().dist.size(), vec![1, 2, 3, 3]);
+        let strided: DistributionSpec = "segmentation:sigma=1,kernel=3,stride=2".parse().unwrap();
+        let err = strided.targets(&domain, &phi, &maps).unwrap_err().to_string();
+        assert!(err.contains("stride 2") && err.contains("training needs stride 1"), "{err}");
     }
 }

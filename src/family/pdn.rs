@@ -1,10 +1,9 @@
 //! Multi-label P/D/N targets: positives weigh 1, difficult classes p_D, negatives p_N, normalised.
 //! Learnable as `pdn`: (p_D, p_N) through (logit p_D, logit p_N/p_D), so that 1 > p_D > p_N > 0.
 use super::{DistributionSpec, Family, Learn};
-use crate::data::{LabelKind, Labels};
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::Result;
 use crate::label::Pdn;
-use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;

@@ -1,10 +1,9 @@
 //! Segmentation maps smoothed by a K×K Gaussian kernel of width σ_f (pixels), void kept out.
 //! Learnable as `kernel-sigma` (σ_f); the kernel size, stride and padding stay fixed.
-use super::{DistributionSpec, Family, LabelScale, Learn};
-use crate::data::{LabelKind, Labels};
+use super::{DistributionSpec, Family, Learn};
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::Result;
 use crate::label::{all_positive, KernelShape, SegmentationSmoothing};
-use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;
@@ -72,7 +71,7 @@ impl Family for SegmentationSpec {
         vec![self.sigma]
     }
 
-    fn sigma_steps(&self, _scale: LabelScale, n: usize) -> Vec<(f64, &'static str)> {
+    fn sigma_steps(&self, _domain: &Domain, n: usize) -> Vec<(f64, &'static str)> {
         vec![(1.0, "pixel"); n]
     }
 

@@ -1,11 +1,10 @@
 //! Uniform label smoothing, (1 − ε) one-hot + ε / C, over bins or grid cells.
 //! φ = (ε); the search spaces do not learn it.
 use super::{dense, DistributionSpec, Family};
-use crate::data::{LabelKind, Labels};
+use crate::domain::grid_cell;
+use crate::domain::{Domain, LabelKind, Labels, Targets};
 use crate::error::{Error, Result};
 use crate::label::label_smoothing;
-use crate::train::domain::grid_cell;
-use crate::train::{Domain, Targets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tch::Tensor;

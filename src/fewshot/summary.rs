@@ -2,10 +2,10 @@
 //! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
 use super::record::EpisodeRecord;
 use super::spec::{FewshotSpec, Setting};
+use crate::domain::Domain;
 use crate::meta::objective::headline_metric;
 use crate::stats::{mean_ci, paired_differences, MeanCi};
 use crate::stats::{p_value, paired_test, PairedTest};
-use crate::train::Domain;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

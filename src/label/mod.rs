@@ -1,5 +1,5 @@
 //! Label distributions of DLDL, each a differentiable function of its parameters φ.
-//! Rooms: domains (bins, grids), the families' mathematics (their specs live in `crate::family`), the baselines, the KL loss, the LDL measures.
+//! Rooms: domains (bins, grids), the families' mathematics (their specs live in `family/`), the baselines, the KL loss, the LDL measures.
 mod validate;
 
 pub mod baseline;

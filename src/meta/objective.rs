@@ -1,8 +1,9 @@
 //! The outer objective: the loss and metric of a φ on an episode's query set after inner training
 //! on its support set. The query loss does not depend on φ, so φs are compared on equal terms.
+use crate::domain::Domain;
 use crate::family::{DistributionSpec, OnehotSpec};
 use crate::train::surrogates::SMOOTH_AP_TAU;
-use crate::train::{Domain, LossKind, Method};
+use crate::train::{LossKind, Method};
 use serde::{Deserialize, Serialize};
 
 /// Which φ-free loss a study scores query sets by (`query_loss =` in a study file).

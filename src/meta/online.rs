@@ -139,11 +139,12 @@ pub fn lookahead_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Labels;
+    use crate::domain::Domain;
+    use crate::domain::Labels;
     use crate::family::DistributionSpec;
     use crate::label::Bins;
     use crate::model::{Network, NetworkSpec};
-    use crate::train::{Domain, TrainData};
+    use crate::train::TrainData;
     use tch::Device;
 
     /// d(query loss one Adam step ahead, mid-training)/dσ by autograd equals a central finite

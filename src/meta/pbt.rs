@@ -189,7 +189,7 @@ mod tests {
         let space = PhiSpace::new(
             &study,
             &template,
-            &crate::train::Domain::Bins(crate::label::Bins::parse("0:9").unwrap()),
+            &crate::domain::Domain::Bins(crate::label::Bins::parse("0:9").unwrap()),
         )
         .unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(0);

@@ -2,9 +2,9 @@
 //! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b); both for the mixture), with box bounds and the spec at a φ.
 use super::knots::Knots;
 use super::study::{Learn, SearchMethod, StudySpec};
+use crate::domain::Domain;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
-use crate::train::Domain;
 use tch::Tensor;
 
 /// The names of the bounded coordinates of each learnable φ, as the bounds are written.
@@ -72,7 +72,7 @@ impl PhiSpace {
         }
         let to_theta = |v: &[f64]| -> Result<Vec<f64>> {
             let sigmas = study.learn.sigma_coordinates(dim);
-            let mut steps = family.sigma_steps(domain.into(), sigmas).into_iter();
+            let mut steps = family.sigma_steps(domain, sigmas).into_iter();
             v.iter()
                 .enumerate()
                 .map(|(i, x)| {
@@ -301,7 +301,7 @@ mod tests {
         let pdn = PhiSpace::new(
             &study("pdn", "[0.01, 0.01]", "[0.99, 0.99]"),
             &"pdn:p_d=0.3,p_n=0.03".parse().unwrap(),
-            &Domain::Classes(crate::train::ClassSet::new(3)),
+            &Domain::Classes(crate::domain::ClassSet::new(3)),
         )
         .unwrap();
         let phi = pdn.phi_values(&pdn.theta_of(&[0.3, 0.03]).unwrap());
@@ -352,7 +352,7 @@ mod tests {
         let pdn = PhiSpace::new(
             &with(study("pdn", "[0.1, 0.1]", "[0.9, 0.5]"), ""),
             &"pdn:p_d=0.3,p_n=0.06".parse().unwrap(),
-            &Domain::Classes(crate::train::ClassSet::new(3)),
+            &Domain::Classes(crate::domain::ClassSet::new(3)),
         )
         .unwrap();
         let e = pdn.point(&[0.5, 0.4]).unwrap_err();
@@ -366,7 +366,7 @@ mod tests {
 
     #[test]
     fn the_mixture_learns_sigma_and_both_weights_with_written_bounds() {
-        let classes = Domain::Classes(crate::train::ClassSet::new(4));
+        let classes = Domain::Classes(crate::domain::ClassSet::new(4));
         let template: DistributionSpec =
             "mixture:sigma=0.5,p_d=0.3,p_n=0.03,distance=cooccurrence".parse().unwrap();
         let space = PhiSpace::new(

@@ -1,9 +1,10 @@
 //! Study specs (`meta/*.toml`): which φ to learn, the search method, bounds, outer budget, episodes,
 //! inner-loop overrides; parsed with unknown fields denied and validated once.
 use super::objective::QueryLoss;
+use crate::config::Schedule;
 use crate::error::{Error, Result};
 pub use crate::family::Learn;
-use crate::train::{OptimizerKind, Schedule, TrainSpec};
+use crate::train::{OptimizerKind, TrainSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

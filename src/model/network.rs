@@ -5,7 +5,7 @@ use super::init::{default_bound, uniform};
 use super::layers::{channels_last, conv_same, from_grouped, linear, to_grouped, ConvLayout};
 use super::params::Params;
 use crate::error::{Error, Result};
-use crate::train::Freeze;
+use crate::model::Freeze;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -543,7 +543,7 @@ mod tests {
 
     #[test]
     fn freezing_features_leaves_the_head_trainable() {
-        use crate::train::Freeze;
+        use crate::model::Freeze;
         let cnn = Network::new(
             NetworkSpec::Cnn { channels: vec![4, 8], hidden: vec![16], batchnorm: false },
             &[1, 8, 8],

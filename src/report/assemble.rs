@@ -167,7 +167,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                     loss_axis: format!("query loss ({})", query_loss_unit(task, s.query_loss)),
                     unit: label_unit(task).to_string(),
                     labels: task.and_then(|t| match &t.labels {
-                        crate::config::LabelDomain::Bins(b) => Some(b.values().to_vec()),
+                        crate::domain::LabelDomain::Bins(b) => Some(b.values().to_vec()),
                         _ => None,
                     }),
                 };

@@ -5,13 +5,14 @@ use super::figure::{
     colour, headroom, heat, int_tick, legend, padded, tick, DrawResult, Plot, AXIS, FONT, SQUARE, TICK,
     TITLE, WIDE,
 };
-use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
-use crate::data::Labels;
+use crate::config::{DatasetSpec, TaskSpec};
+use crate::domain::LabelDomain;
+use crate::domain::Labels;
+use crate::domain::{ClassSet, Domain};
 use crate::error::{Error, Result};
 use crate::family::{brief, DistributionSpec, GaussianSpec, MixtureSpec};
 use crate::label::{LabelDistance, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
 use crate::train::evaluate::phi_of;
-use crate::train::{ClassSet, Domain};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -74,7 +75,7 @@ fn rows(t: &Tensor) -> Result<Vec<Vec<f64>>> {
 }
 
 fn targets(domain: &Domain, spec: &DistributionSpec, labels: &Labels) -> Result<Tensor> {
-    Ok(domain.targets(spec, &phi_of(spec, Device::Cpu).to_kind(Kind::Double), labels)?.dist)
+    Ok(spec.targets(domain, &phi_of(spec, Device::Cpu).to_kind(Kind::Double), labels)?.dist)
 }
 
 /// A 24×24 label map: background, a square of class 1 and a disc of class 2.

@@ -1,7 +1,8 @@
 //! Reading run directories (never training): which command wrote each (`search`, `fewshot`, `train`),
 //! its task, and the records the figures need, typed.
-use crate::config::{DatasetSpec, LabelDomain, TaskSpec};
-use crate::data::LabelKind;
+use crate::config::{DatasetSpec, TaskSpec};
+use crate::domain::LabelDomain;
+use crate::domain::LabelKind;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::fewshot::{EpisodeRecord, FewshotSummary};

@@ -1,38 +1,10 @@
 //! Inner-loop settings as written in a task's `[train]` section: budget, batch, optimiser,
 //! schedule, regularisation, augmentation, evaluation and early stopping; validated once.
 use super::optimizer::{OptimizerKind, OptimizerSpec};
+use crate::config::Schedule;
 use crate::error::{Error, Result};
-use crate::model::DropoutSpec;
+use crate::model::{DropoutSpec, Freeze};
 use serde::{Deserialize, Serialize};
-
-/// Learning-rate schedule over the steps after the warm-up.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Schedule {
-    Constant,
-    /// Cosine decay from lr to 0 over the steps after the warm-up.
-    Cosine,
-    /// lr · gamma^⌊t / step_every⌋, t counted from the end of the warm-up.
-    Step,
-}
-
-/// Which parameters training leaves unchanged.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Freeze {
-    /// Every layer trains.
-    #[default]
-    None,
-    /// The feature layers (a CNN's convolutions, an MLP's hidden layers) keep their weights; only
-    /// the fully connected head trains (fine-tuning a warm-started backbone).
-    Features,
-}
-
-impl Freeze {
-    pub fn is_none(&self) -> bool {
-        *self == Freeze::None
-    }
-}
 
 /// Everything the inner loop needs besides data, network and targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

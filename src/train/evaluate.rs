@@ -1,11 +1,11 @@
 //! Evaluation of every member of a population on its own index set, without gradients:
 //! loss, task metrics, and the six LDL measures against a reference target distribution.
-use super::domain::{grid_cell, Domain};
 use super::metrics::{self, LabelError, Metrics, OrdinalMetricSpec};
 use super::objective::Method;
 use super::predict::{argmax_label, expectation};
 use super::trainer::TrainData;
-use crate::data::Labels;
+use crate::domain::Labels;
+use crate::domain::{grid_cell, Domain};
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::label::ldl_measures;
@@ -178,7 +178,7 @@ fn task_metrics(domain: &Domain, q: &Tensor, labels: &Labels, spec: &EvalSpec) -
         _ => return Err(Error::invalid("labels", labels.kind(), "do not match the task's label domain")),
     };
     if !matches!(domain, Domain::Segmentation { .. }) {
-        let reference = domain.targets(&spec.reference, &phi_of(&spec.reference, Device::Cpu), labels)?;
+        let reference = spec.reference.targets(domain, &phi_of(&spec.reference, Device::Cpu), labels)?;
         let measures = ldl_measures(q, &reference.dist)?;
         if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(measures) {
             for (name, value) in fields {

@@ -2,9 +2,7 @@
 //! fused in-place optimiser step, functional optimisers that can be unrolled, predictions, metrics.
 pub mod augment;
 pub mod batches;
-pub mod class_set;
 pub mod config;
-pub mod domain;
 pub mod draws;
 pub mod evaluate;
 pub mod metrics;
@@ -23,9 +21,7 @@ pub mod unroll;
 pub mod update;
 pub mod warm_start;
 
-pub use class_set::ClassSet;
-pub use config::{Freeze, Schedule, TrainSpec};
-pub use domain::{Domain, Targets};
+pub use config::TrainSpec;
 pub use objective::{LossKind, Method};
 pub use optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};
 pub use trainer::{train_population, Member, MemberOutcome, PopulationRun, TrainData, Trainer};

@@ -1,9 +1,9 @@
 //! Training methods: a target family with fixed φ plus a loss — KL (DLDL, one-hot CE, label
 //! smoothing), L1 on the expectation (regression baseline), and DLDL-v2's KL + λ·L1.
-use super::domain::{Domain, Targets};
 use super::predict::expectation;
 use super::surrogates::{smooth_ap_loss, soft_iou_loss};
-use crate::data::Labels;
+use crate::domain::Labels;
+use crate::domain::{Domain, Targets};
 use crate::error::{Error, Result};
 use crate::family::{DistributionSpec, OnehotSpec};
 use crate::label::{kl_loss, kl_loss_masked};
@@ -40,7 +40,7 @@ impl Method {
     /// the targets of its family at `phi` for the losses that use them (KL, DLDL-v2).
     pub fn loss(&self, domain: &Domain, phi: &Tensor, logits: &Tensor, labels: &Labels) -> Result<Tensor> {
         let kl = || {
-            let Targets { dist, valid } = domain.targets(&self.target, phi, labels)?;
+            let Targets { dist, valid } = self.target.targets(domain, phi, labels)?;
             match &valid {
                 Some(valid) => kl_loss_masked(logits, &dist, valid),
                 None => kl_loss(logits, &dist),

@@ -1,6 +1,6 @@
 //! Predictions from output distributions: the expected label `Σ_j q_j l_j` and the argmax label
 //! for ordinal and pose tasks (both are reported), per-pixel classes for segmentation.
-use super::domain::Domain;
+use crate::domain::Domain;
 use crate::error::{Error, Result};
 use tch::{Kind, Tensor};
 

@@ -10,7 +10,7 @@ use super::trainer::{
 };
 use super::warm_start::{WarmSource, WarmStart};
 use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
-use crate::data::{reads_external_data, DataRoots, Pool};
+use crate::data::{DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::records::{
@@ -176,7 +176,7 @@ impl TrainPlan {
                 .iter()
                 .map(|p| (p.name().to_string(), prepared.split.pool(*p).len()))
                 .collect(),
-            data_root: reads_external_data(&prepared.task).then(|| {
+            data_root: prepared.task.dataset.reads_external_data().then(|| {
                 std::path::absolute(&config.roots.external).unwrap_or_else(|_| config.roots.external.clone())
             }),
             environment: RunEnvironment::current(config.device),

@@ -1,11 +1,13 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
-use super::class_set::ClassSet;
 use super::config::TrainSpec;
-use super::domain::Domain;
 use super::standardise::InputStats;
-use crate::config::{LabelDomain, ModelKind, Optimiser, TaskSpec};
-use crate::data::{Dataset, LabelKind};
+use crate::config::{ModelKind, Optimiser, TaskSpec};
+use crate::data::Dataset;
+use crate::domain::ClassSet;
+use crate::domain::Domain;
+use crate::domain::LabelDomain;
+use crate::domain::LabelKind;
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Network, NetworkSpec};
 use crate::train::OptimizerKind;
@@ -69,7 +71,7 @@ impl InnerLoop {
             freeze: t.freeze,
         };
         train.validate().map_err(|e| in_file(task, "train", e))?;
-        if train.freeze == crate::train::Freeze::Features
+        if train.freeze == crate::model::Freeze::Features
             && network.trainable(train.freeze).iter().all(|t| !t)
         {
             return Err(Error::config(

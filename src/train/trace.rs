@@ -112,11 +112,12 @@ pub fn write_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Labels;
+    use crate::domain::Domain;
+    use crate::domain::Labels;
     use crate::label::Bins;
     use crate::model::{DropoutSpec, Network, NetworkSpec};
     use crate::train::evaluate::EvalSpec;
-    use crate::train::{Domain, TrainData, TrainSpec};
+    use crate::train::{TrainData, TrainSpec};
     use tch::Kind;
 
     /// A trace holds the draws of the member's streams in the recorded shapes and the parameters

@@ -2,7 +2,6 @@
 //! stacked network; NaN members stop with a recorded reason while the others go on.
 use super::augment::{flip_where, shift_by};
 use super::config::TrainSpec;
-use super::domain::{labels_on, Domain};
 use super::draws::StepRandomness;
 use super::evaluate::{evaluate, phi_of, EvalSpec};
 use super::metrics::Metrics;
@@ -10,7 +9,8 @@ use super::objective::Method;
 use super::optimizer::OptimizerState;
 use super::snapshot::{SnapshotProgress, SnapshotStore, TrainSnapshot};
 use super::update::step_in_place;
-use crate::data::Labels;
+use crate::domain::Domain;
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use crate::model::dropout::masks_on;
 use crate::model::params::cat_members;
@@ -42,7 +42,7 @@ impl TrainData<'_> {
     /// `method`'s loss with parameters `phi` for `logits` `[B, …]` of the dataset rows `rows`
     /// (targets, where the loss uses them, built on the logits' device).
     pub fn loss(&self, method: &Method, phi: &Tensor, logits: &Tensor, rows: &[i64]) -> Result<Tensor> {
-        let labels = labels_on(&self.labels.select(&Tensor::from_slice(rows)), logits.device());
+        let labels = self.labels.select(&Tensor::from_slice(rows)).to_device(logits.device());
         method.loss(self.domain, phi, logits, &labels)
     }
 }

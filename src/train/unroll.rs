@@ -86,10 +86,10 @@ impl Unroll<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Labels;
+    use crate::domain::Domain;
+    use crate::domain::Labels;
     use crate::label::Bins;
     use crate::model::NetworkSpec;
-    use crate::train::Domain;
     use crate::train::OptimizerSpec;
     use tch::Kind;
 
@@ -175,7 +175,7 @@ mod tests {
             N, N, P, D,
         ];
         let labels = Labels::MultiLabel(Tensor::from_slice(&states).reshape([12, 3]));
-        let domain = Domain::Classes(crate::train::ClassSet::new(3));
+        let domain = Domain::Classes(crate::domain::ClassSet::new(3));
         let data = TrainData { inputs: &inputs, labels: &labels, domain: &domain };
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![5] }, &[3], 3).unwrap();
         let init = net.init(&[7], Device::Cpu).map(|t| t.to_kind(Kind::Double));

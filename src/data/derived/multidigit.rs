@@ -2,9 +2,11 @@
 //! its visible fraction is under a threshold (cut by the border or occluded, like VOC's truncated objects).
 use super::canvas::{compose, random_placements, CanvasSpec, Composite};
 use super::sources::{example_rng, SourceBlocks};
-use crate::data::dataset::{Dataset, Labels, DIFFICULT, NEGATIVE, POSITIVE};
+use crate::data::dataset::Dataset;
 use crate::data::mnist::{Digits, SOURCE};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
+use crate::label::{DIFFICULT, NEGATIVE, POSITIVE};
 use rayon::prelude::*;
 use tch::Tensor;
 

@@ -1,8 +1,9 @@
 //! Rotation × scale (2-D, a head-pose analogue on a grid): one real digit per example, rotated and scaled.
 //! Labels are (angle in degrees, scale in percent), both drawn uniformly over their ranges.
 use super::rotation::warped_digits;
-use crate::data::dataset::{Dataset, Labels};
+use crate::data::dataset::Dataset;
 use crate::data::mnist::{Digits, SOURCE};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use rand::Rng;
 use tch::Tensor;

@@ -2,8 +2,9 @@
 //! Also the shared generator of single warped digits, used by the rotation × scale task too.
 use super::canvas::{render, Placement};
 use super::sources::{example_rng, SourceBlocks};
-use crate::data::dataset::{Dataset, Labels};
+use crate::data::dataset::Dataset;
 use crate::data::mnist::{Digits, SOURCE};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

@@ -2,9 +2,11 @@
 //! Pixels of faint ink (inside the optional void band) are void (255), as VOC marks object borders.
 use super::canvas::CanvasSpec;
 use super::multidigit::{draw_canvases, DrawnCanvas};
-use crate::data::dataset::{Dataset, Labels, VOID};
+use crate::data::dataset::Dataset;
 use crate::data::mnist::{Digits, SOURCE};
+use crate::domain::Labels;
 use crate::error::{Error, Result};
+use crate::label::VOID;
 use tch::Tensor;
 
 /// Ink at or above this value is the digit's class.

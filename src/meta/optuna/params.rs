@@ -139,9 +139,9 @@ impl OptunaSpace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Domain;
     use crate::label::Bins;
     use crate::meta::PhiSpace;
-    use crate::train::Domain;
 
     fn study(learn: &str, lower: &str, upper: &str, extra: &str) -> StudySpec {
         toml::from_str(&format!("method = \"random\"\nlearn = \"{learn}\"\nlower = {lower}\nupper = {upper}\nouter_steps = 1\nepisodes_per_step = 1\n{extra}")).unwrap()
@@ -204,7 +204,7 @@ mod tests {
             "[10.0]",
             "",
             "mixture:sigma=1,p_d=0.3,p_n=0.05",
-            Domain::Classes(crate::train::ClassSet::new(4)),
+            Domain::Classes(crate::domain::ClassSet::new(4)),
             &[0.4],
             &[true],
         );
@@ -224,7 +224,7 @@ mod tests {
             "[8.0, 9.0]",
             "",
             "gaussian2d:sigma=[2,3]",
-            Domain::Classes(crate::train::ClassSet::new(4)),
+            Domain::Classes(crate::domain::ClassSet::new(4)),
             &[1.5, 6.0],
             &[true],
         );
@@ -234,7 +234,7 @@ mod tests {
             "[0.99, 0.99]",
             "",
             "pdn:p_d=0.3,p_n=0.03",
-            Domain::Classes(crate::train::ClassSet::new(3)),
+            Domain::Classes(crate::domain::ClassSet::new(3)),
             &[0.3, 0.03],
             &[false],
         );
@@ -244,11 +244,11 @@ mod tests {
             "[0.99, 0.99]",
             "[optuna]\nlog = true\n",
             "pdn:p_d=0.3,p_n=0.03",
-            Domain::Classes(crate::train::ClassSet::new(3)),
+            Domain::Classes(crate::domain::ClassSet::new(3)),
             &[0.6, 0.3],
             &[true],
         );
-        let four = || Domain::Classes(crate::train::ClassSet::new(4));
+        let four = || Domain::Classes(crate::domain::ClassSet::new(4));
         let mixture = "mixture:sigma=1,p_d=0.3,p_n=0.05";
         round_trip(
             "mixture",

@@ -1,11 +1,15 @@
 //! Task specs (`tasks/*.toml`): dataset, label domain, distribution family and φ, model, inner loop, splits, episodes.
 //! Parsed with unknown fields denied and validated once; every error names the file, the field and the rule.
-use crate::data::image::{Colour, ImageOptions};
-use crate::data::LabelKind;
+mod image;
+
+pub use image::{Colour, ImageOptions};
+
+use crate::domain::{Domain, LabelDomain, LabelKind};
 use crate::error::{Error, Result};
-use crate::family::{DistributionSpec, GaussianSpec, LabelScale};
+use crate::family::{DistributionSpec, GaussianSpec};
 use crate::label::noise::NoiseSpec;
 use crate::label::{Bins, Grid};
+use crate::model::Freeze;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -276,45 +280,6 @@ impl BinsText {
     }
 }
 
-/// A validated label domain.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LabelDomain {
-    /// 1-D bins (ages, angles, scores).
-    Bins(Bins),
-    /// 2-D grid.
-    Grid(Grid),
-    /// Named classes (multi-label or segmentation).
-    Classes(Vec<String>),
-}
-
-impl LabelDomain {
-    /// Number of labels: bins, grid cells or classes.
-    pub fn len(&self) -> usize {
-        match self {
-            LabelDomain::Bins(b) => b.len(),
-            LabelDomain::Grid(g) => g.len(),
-            LabelDomain::Classes(c) => c.len(),
-        }
-    }
-
-    /// Whether the domain has no labels (never true once validated).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A short description such as `117 bins 0..116` or `9×5 grid`.
-    pub fn describe(&self) -> String {
-        let span = |b: &Bins| format!("{}..{}", b.values()[0], b.values()[b.len() - 1]);
-        match self {
-            LabelDomain::Bins(b) => format!("{} bins {}", b.len(), span(b)),
-            LabelDomain::Grid(g) => {
-                format!("{}×{} grid {} × {}", g.axis1.len(), g.axis2.len(), span(&g.axis1), span(&g.axis2))
-            }
-            LabelDomain::Classes(c) => format!("{} classes", c.len()),
-        }
-    }
-}
-
 /// `[model]`: the network and the image size it reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -406,7 +371,7 @@ pub struct TrainSpec {
     pub shift: u32,
     /// `"features"`: train only the fully connected head (after `train --init`); default `"none"`.
     #[serde(default)]
-    pub freeze: crate::train::Freeze,
+    pub freeze: Freeze,
 }
 
 fn default_schedule() -> Schedule {
@@ -416,8 +381,16 @@ fn default_gamma() -> f64 {
     0.1
 }
 
-/// Learning-rate schedules of the inner loop.
-pub use crate::train::Schedule;
+/// Learning-rate schedule over the steps after the warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    Constant,
+    /// Cosine decay from lr to 0 over the steps after the warm-up.
+    Cosine,
+    /// lr · gamma^⌊t / step_every⌋, t counted from the end of the warm-up.
+    Step,
+}
 
 /// Optimisers of the inner loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -464,7 +437,37 @@ pub struct EpisodeSpec {
     pub seed: u64,
 }
 
+impl DatasetSpec {
+    /// Whether the task reads the researcher's own data from the external root (`--data-dir`, env
+    /// `DLDL_DATA`); registry, compiled-in and generated data are not read from there.
+    pub fn reads_external_data(&self) -> bool {
+        matches!(
+            self,
+            DatasetSpec::Utkface(_)
+                | DatasetSpec::ImageFolder(_)
+                | DatasetSpec::Pointing04(_)
+                | DatasetSpec::Voc(_)
+                | DatasetSpec::VocSegmentation(_)
+                | DatasetSpec::Csv(_)
+                | DatasetSpec::Mat(_)
+        )
+    }
+}
+
 impl TaskSpec {
+    /// Number of classes episodes can group by (segmentation leaves out class 0, the background), if
+    /// the task has classes.
+    pub fn grouping_classes(&self) -> Option<usize> {
+        match (&self.labels, &self.dataset) {
+            (
+                LabelDomain::Classes(c),
+                DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_),
+            ) => Some(c.len() - 1),
+            (LabelDomain::Classes(c), _) => Some(c.len()),
+            _ => None,
+        }
+    }
+
     /// Read and validate one task file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -860,7 +863,7 @@ impl TaskSpec {
     /// σ of `distribution` is at least [`crate::label::MIN_SIGMA_PER_STEP`] × the label step of this
     /// task's domain (the task's own distribution, or a method given on the command line).
     pub fn check_sigma_floor(&self, distribution: &DistributionSpec) -> Result<()> {
-        distribution.check_sigma_floor(LabelScale::from(&self.labels))
+        distribution.check_sigma_floor(&Domain::declared(&self.labels))
     }
 
     fn validate_model(&self) -> Result<()> {
@@ -994,7 +997,7 @@ impl TaskSpec {
             }
             _ => {}
         }
-        let classes = crate::data::episode::grouping_classes(self);
+        let classes = self.grouping_classes();
         match (e.ways, classes) {
             (Some(_), None) => {
                 Err(self
@@ -1075,7 +1078,7 @@ window = 20
     /// A CSV table task: standardised by default (a table), its columns checked against the domain.
     #[test]
     fn a_csv_task_and_its_refusals() {
-        let text = include_str!("../tasks/quality-wine-csv.toml");
+        let text = include_str!("../../tasks/quality-wine-csv.toml");
         let t = parse(text).unwrap();
         assert!(t.standardises() && t.is_table());
         assert!(!parse(&text.replace("[model]", "[model]\nstandardise = false")).unwrap().standardises());
@@ -1114,11 +1117,11 @@ window = 20
     /// A `.mat` task: a table (an MLP, standardised by default), its variables named, bins only.
     #[test]
     fn a_mat_task_and_its_refusals() {
-        let text = include_str!("../tasks/quality-wine-csv.toml")
+        let text = include_str!("../../tasks/quality-wine-csv.toml")
             .replace("kind = \"csv\"", "kind = \"mat\"")
             .replace("quality-wine.csv", "quality-wine.mat");
         let t = parse(&text).unwrap();
-        assert!(t.standardises() && t.is_table() && crate::data::reads_external_data(&t));
+        assert!(t.standardises() && t.is_table() && t.dataset.reads_external_data());
         assert_eq!(t.label_kind(), LabelKind::Ordinal);
         let DatasetSpec::Mat(o) = &t.dataset else { panic!("a mat dataset") };
         assert_eq!((o.features.as_str(), o.label.as_str()), ("features", "quality"));
@@ -1192,7 +1195,7 @@ window = 20
 
     #[test]
     fn batchnorm_follows_convolutions_only() {
-        let text = include_str!("../tasks/age-abalone.toml");
+        let text = include_str!("../../tasks/age-abalone.toml");
         assert!(!parse(text).unwrap().model.batchnorm);
         let message = rule(&text.replace("[model]", "[model]\nbatchnorm = true"));
         assert!(message.contains("field `model.batchnorm`: is for `cnn` and `fcn`"), "{message}");
@@ -1200,7 +1203,7 @@ window = 20
 
     #[test]
     fn segmentation_targets_must_keep_the_map_size() {
-        let text = include_str!("../tasks/segment-mnist.toml");
+        let text = include_str!("../../tasks/segment-mnist.toml");
         assert!(parse(text).is_ok());
         let message = rule(&text.replace("stride = 1", "stride = 2"));
         assert!(
