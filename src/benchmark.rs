@@ -1,5 +1,6 @@
 //! Inner-loop speed: member-steps per second of the population trainer against sequential
 //! training, as useful GFLOP/s next to this machine's sgemm GFLOP/s measured in the same run.
+use crate::config::TrainPlan;
 use crate::domain::Domain;
 use crate::domain::Labels;
 use crate::error::{Error, Result};
@@ -7,7 +8,7 @@ use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};
 use crate::train::evaluate::EvalSpec;
 use crate::train::trainer::{default_chunk, train_chunked, TrainEvent};
-use crate::train::{Member, Method, TrainData, TrainSpec, Trainer};
+use crate::train::{Member, Method, TrainData, Trainer};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -223,7 +224,7 @@ struct Bench<'a> {
 
 impl Bench<'_> {
     /// The inner-loop settings: Adam 1e-3 at this batch size for `steps` steps.
-    fn settings(&self, steps: usize) -> Result<TrainSpec> {
+    fn settings(&self, steps: usize) -> Result<TrainPlan> {
         let text = format!("steps = {steps}\nbatch = {}\nlr = 0.001\n", self.batch);
         toml::from_str(&text)
             .map_err(|e| Error::invalid("benchmark settings", text.replace('\n', "; "), e.to_string()))

@@ -124,7 +124,7 @@ def lr_factor(spec):
 
 
 def optimiser(spec, params):
-    kind, lr, wd = spec["optimizer"], spec["lr"], spec.get("weight_decay", 0.0)
+    kind, lr, wd = spec.get("optimiser", spec.get("optimizer")), spec["lr"], spec.get("weight_decay", 0.0)
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=spec.get("momentum", 0.0), weight_decay=wd)
     if kind == "adamw":

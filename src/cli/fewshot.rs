@@ -207,7 +207,7 @@ fn inner_plan(args: &FewshotArgs, prepared: &PreparedTask) -> anyhow::Result<(In
 /// The settings an [inner] table sets, e.g. `steps 60, batch 16, lr 0.003`.
 fn describe_override(o: &InnerOverride) -> String {
     let name = |v: String| v.trim_matches('"').to_string();
-    let optimiser = o.optimizer.map(|v| name(serde_json::to_string(&v).unwrap_or_default()));
+    let optimiser = o.optimiser.map(|v| name(serde_json::to_string(&v).unwrap_or_default()));
     let schedule = o.schedule.map(|v| name(serde_json::to_string(&v).unwrap_or_default()));
     let parts = [
         ("steps", o.steps.map(|v| v.to_string())),

@@ -1,8 +1,12 @@
 //! Task specs (`tasks/*.toml`): dataset, label domain, distribution family and φ, model, inner loop, splits, episodes.
 //! Parsed with unknown fields denied and validated once; every error names the file, the field and the rule.
 mod image;
+mod optimiser;
+mod train_plan;
 
 pub use image::{Colour, ImageOptions};
+pub use optimiser::{Optimiser, OptimiserSpec};
+pub use train_plan::TrainPlan;
 
 use crate::domain::{Domain, LabelDomain, LabelKind};
 use crate::error::{Error, Result};
@@ -340,7 +344,7 @@ pub struct TrainSpec {
     pub epochs: Option<u64>,
     /// Mini-batch size.
     pub batch: usize,
-    /// `sgd`, `adam` or `adamw` (`optimizer` is accepted as another spelling).
+    /// `sgd`, `adam` or `adamw` (`optimiser` is accepted as another spelling).
     #[serde(alias = "optimizer")]
     pub optimiser: Optimiser,
     /// Learning rate.
@@ -390,18 +394,6 @@ pub enum Schedule {
     Cosine,
     /// lr · gamma^⌊t / step_every⌋, t counted from the end of the warm-up.
     Step,
-}
-
-/// Optimisers of the inner loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Optimiser {
-    /// Stochastic gradient descent (with optional momentum).
-    Sgd,
-    /// Adam.
-    Adam,
-    /// Adam with decoupled weight decay.
-    Adamw,
 }
 
 /// `[splits]`: fractions of the train / val / test pools and the seed that fixes them.
@@ -1065,7 +1057,7 @@ window = 20
         );
         assert_eq!(
             (t.train.optimiser, t.train.schedule, t.train.step_every, t.train.gamma),
-            (Optimiser::Adamw, Schedule::Step, Some(300), 0.5)
+            (Optimiser::AdamW, Schedule::Step, Some(300), 0.5)
         );
         assert_eq!((t.train.warmup_steps, t.train.shift), (50, 2));
         let plain = parse(AGE).unwrap();

@@ -1,7 +1,8 @@
 //! What a few-shot study evaluates: the sweep (shots K, or fractions of the training split), episodes
 //! per point, the named methods and the paired baseline, population chunks, seed, and the inner loop.
+use crate::config::TrainPlan;
 use crate::error::{Error, Result};
-use crate::train::{Method, TrainSpec};
+use crate::train::Method;
 use serde::{Deserialize, Serialize};
 
 /// One point of the sweep.
@@ -91,14 +92,14 @@ pub struct NamedMethod {
 /// set (steps = epochs · ⌈n / batch⌉). The batch never exceeds the training set (K=1 supports are small).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InnerPlan {
-    pub train: TrainSpec,
+    pub train: TrainPlan,
     #[serde(default)]
     pub epochs: Option<u64>,
 }
 
 impl InnerPlan {
     /// The settings for a member training on `n` examples.
-    pub fn for_size(&self, n: usize) -> TrainSpec {
+    pub fn for_size(&self, n: usize) -> TrainPlan {
         let mut spec = self.train.clone();
         spec.batch = spec.batch.min(n.max(1) as i64);
         if let Some(e) = self.epochs {

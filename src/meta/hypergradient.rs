@@ -2,6 +2,7 @@
 //! `unroll` inner steps of fresh trainings (one-step look-ahead at `unroll = 1`).
 use super::learner::Learner;
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use crate::config::TrainPlan;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::model::Pass;
@@ -9,7 +10,7 @@ use crate::rundir::RunDir;
 use crate::train::batches::BatchSampler;
 use crate::train::trainer::train_chunked;
 use crate::train::unroll::Unroll;
-use crate::train::{Member, TrainSpec, Trainer};
+use crate::train::{Member, Trainer};
 use tch::{Kind, Tensor};
 
 /// K-step look-ahead (`unroll` = K) on fresh episodes every outer step.
@@ -44,7 +45,7 @@ impl Study<'_> {
         let net = &self.prepared.inner.network;
         let seeds: Vec<u64> = episodes.iter().map(|e| self.member_seed(Pool::Train, e.index)).collect();
         let plain = self.inner.steps - self.spec.unroll;
-        let (params, optimizer) = if plain > 0 {
+        let (params, optimiser) = if plain > 0 {
             let members: Vec<Member> = episodes
                 .iter()
                 .zip(&seeds)
@@ -55,12 +56,12 @@ impl Study<'_> {
                     val: vec![],
                 })
                 .collect();
-            let plain_spec = TrainSpec { steps: plain, ..self.inner.clone() };
+            let plain_spec = TrainPlan { steps: plain, ..self.inner.clone() };
             let eval = self.eval_spec();
             let trainer =
                 Trainer { net, data: &self.data, spec: &plain_spec, eval: &eval, device: self.device };
             let run = train_chunked(&trainer, &members, trainer.default_chunk(), &mut |_, _| {})?;
-            (run.params, Some(run.optimizer))
+            (run.params, Some(run.optimiser))
         } else {
             (net.init(&seeds, self.device), None)
         };
@@ -77,8 +78,8 @@ impl Study<'_> {
         let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
         let family = self.space.spec_at(&phi_now);
         let unroll =
-            Unroll { net, data: &self.data, family: &family, optimizer: self.inner.optimizer_spec() };
-        let trained = unroll.train(&params, &rows, &batches, optimizer, self.device)?;
+            Unroll { net, data: &self.data, family: &family, optimiser: self.inner.optimiser_spec() };
+        let trained = unroll.train(&params, &rows, &batches, optimiser, self.device)?;
         let query_sets: Vec<Vec<i64>> = episodes.iter().map(|e| e.query.clone()).collect();
         let loss =
             unroll.loss(&trained, &self.query_objective(), None, &query_sets, Pass::Eval, self.device)?

@@ -3,12 +3,13 @@
 use super::learner::Learner;
 use super::population::{save_population, Round};
 use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use crate::config::OptimiserSpec;
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
 use crate::model::{Params, Pass};
 use crate::rundir::RunDir;
 use crate::train::unroll::Unroll;
-use crate::train::{Member, Method, OptimizerSpec, OptimizerState};
+use crate::train::{Member, Method, OptimiserState};
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -69,7 +70,7 @@ impl Study<'_> {
         }
         if until < self.inner.steps {
             let grad =
-                self.lookahead_gradient(&run.params, &run.optimizer, &episodes, &state.theta, round, until)?;
+                self.lookahead_gradient(&run.params, &run.optimiser, &episodes, &state.theta, round, until)?;
             if grad.iter().any(|g| !g.is_finite()) {
                 return Err(Error::invalid(
                     "online hypergradient",
@@ -78,7 +79,7 @@ impl Study<'_> {
                 ));
             }
             self.adam_on_theta(state, &grad);
-            save_population(dir, round + 1, &run.params, &run.optimizer)?;
+            save_population(dir, round + 1, &run.params, &run.optimiser)?;
         }
         Ok(self.record(round, &phi_now, &scores))
     }
@@ -88,7 +89,7 @@ impl Study<'_> {
     fn lookahead_gradient(
         &self,
         params: &Params,
-        optimizer: &OptimizerState,
+        optimiser: &OptimiserState,
         episodes: &[Episode],
         theta: &[f64],
         round: usize,
@@ -106,33 +107,33 @@ impl Study<'_> {
         let theta = Tensor::from_slice(theta).set_requires_grad(true);
         let phi = self.space.full_phi(&self.space.phi_of(&theta).to_kind(Kind::Float).to_device(self.device));
         let rows = phi.unsqueeze(0).expand([episodes.len() as i64, -1], false);
-        let lookahead = OptimizerSpec { lr: self.inner.lr_at(step), ..self.inner.optimizer_spec() };
+        let lookahead = OptimiserSpec { lr: self.inner.lr_at(step), ..self.inner.optimiser_spec() };
         let unroll = Unroll {
             net: &self.prepared.inner.network,
             data: &self.data,
             family: &family,
-            optimizer: lookahead,
+            optimiser: lookahead,
         };
         let loss =
-            lookahead_loss(&unroll, params, optimizer, &rows, &train, &query, &self.query_objective())?;
+            lookahead_loss(&unroll, params, optimiser, &rows, &train, &query, &self.query_objective())?;
         let grad = Tensor::run_backward(&[&loss], &[&theta], false, false)[0].to_kind(Kind::Double);
         Ok(Vec::<f64>::try_from(&grad)?)
     }
 }
 
 /// The mean over members of `query_method`'s loss on `query` batches after one training step on
-/// `train` batches from `params` and `optimizer`, with targets at φ rows `phi` (`[P, d]`; the graph to φ is kept).
+/// `train` batches from `params` and `optimiser`, with targets at φ rows `phi` (`[P, d]`; the graph to φ is kept).
 pub fn lookahead_loss(
     unroll: &Unroll,
     params: &Params,
-    optimizer: &OptimizerState,
+    optimiser: &OptimiserState,
     phi: &Tensor,
     train: &[Vec<i64>],
     query: &[Vec<i64>],
     query_method: &Method,
 ) -> Result<Tensor> {
     let device = phi.device();
-    let trained = unroll.train(params, phi, &[train.to_vec()], Some(optimizer.detached()), device)?;
+    let trained = unroll.train(params, phi, &[train.to_vec()], Some(optimiser.detached()), device)?;
     Ok(unroll.loss(&trained, query_method, None, query, Pass::Eval, device)? / train.len() as f64)
 }
 
@@ -159,12 +160,12 @@ mod tests {
         let net = Network::new(NetworkSpec::Mlp { hidden: vec![6] }, &[2], 6).unwrap();
         let params = net.init(&[3, 4], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         // Optimiser state as if two steps had been taken.
-        let mut state = OptimizerState::new(&params.tensors);
+        let mut state = OptimiserState::new(&params.tensors);
         state.step = 2;
         state.first = params.tensors.iter().map(|t| t.sin() * 0.01).collect();
         state.second = params.tensors.iter().map(|t| t.cos().square() * 1e-4).collect();
         let family: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
-        let unroll = Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::adam(0.05) };
+        let unroll = Unroll { net: &net, data: &data, family: &family, optimiser: OptimiserSpec::adam(0.05) };
         let (train, query) =
             (vec![vec![0i64, 1, 2, 3], vec![4, 5, 6, 7]], vec![vec![8i64, 9, 10, 11], vec![12, 13, 14, 15]]);
         let onehot: Method = "onehot".parse().unwrap();

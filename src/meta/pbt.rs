@@ -142,7 +142,7 @@ impl Study<'_> {
                 dir.append_jsonl(LINEAGE_FILE, &record)?;
             }
             let index: Vec<i64> = sources.iter().map(|s| *s as i64).collect();
-            save_population(dir, round + 1, &run.params.members(&index), &run.optimizer.members(&index))?;
+            save_population(dir, round + 1, &run.params.members(&index), &run.optimiser.members(&index))?;
         }
         state.pbt = Some(PbtState { thetas: next });
         Ok(self.record(round, &phis[best], &scores))

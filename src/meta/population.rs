@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::RunDir;
 use crate::train::trainer::{train_chunked_segment, PopulationRun, Segment};
-use crate::train::{Member, OptimizerState, Trainer};
+use crate::train::{Member, OptimiserState, Trainer};
 use tch::{Device, Tensor};
 
 /// The population after `round` rounds: weights and optimiser buffers.
@@ -18,13 +18,13 @@ pub fn save_population(
     dir: &RunDir,
     round: usize,
     params: &Params,
-    optimizer: &OptimizerState,
+    optimiser: &OptimiserState,
 ) -> Result<()> {
     let cpu = |t: &Tensor| t.detach().to_device(Device::Cpu);
     let mut named = params.named_on_cpu("param.");
-    named.extend(optimizer.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
-    named.extend(optimizer.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
-    named.push(("step".into(), Tensor::from_slice(&[optimizer.step])));
+    named.extend(optimiser.first.iter().enumerate().map(|(i, t)| (format!("first.{i}"), cpu(t))));
+    named.extend(optimiser.second.iter().enumerate().map(|(i, t)| (format!("second.{i}"), cpu(t))));
+    named.push(("step".into(), Tensor::from_slice(&[optimiser.step])));
     let (path, partial) =
         (dir.file(&checkpoint_file(round)), dir.file(&format!("{}.partial", checkpoint_file(round))));
     Tensor::write_safetensors(&named, &partial)
@@ -87,7 +87,7 @@ impl Study<'_> {
     }
 
     /// The population a previous round saved with [`save_population`].
-    pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimizerState)> {
+    pub(super) fn load_population(&self, dir: &RunDir, round: usize) -> Result<(Params, OptimiserState)> {
         let path = dir.file(&checkpoint_file(round));
         let stored = Tensor::read_safetensors(&path)
             .map_err(|e| Error::data(&path, format!("cannot read the population checkpoint: {e}")))?;
@@ -108,6 +108,6 @@ impl Study<'_> {
         let first = (0..names.len()).map(|i| take(&format!("first.{i}"))).collect::<Result<Vec<_>>>()?;
         let second = (0..names.len()).map(|i| take(&format!("second.{i}"))).collect::<Result<Vec<_>>>()?;
         let step = take("step")?.int64_value(&[0]);
-        Ok((Params { names, tensors, stat_names, stats }, OptimizerState { step, first, second }))
+        Ok((Params { names, tensors, stat_names, stats }, OptimiserState { step, first, second }))
     }
 }

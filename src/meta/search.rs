@@ -7,6 +7,7 @@ use super::objective::{headline_metric, query_method};
 use super::pbt::{LineageRecord, LINEAGE_FILE};
 use super::space::PhiSpace;
 use super::study::{SelectBy, StudySpec};
+use crate::config::TrainPlan;
 use crate::data::{Episode, Pool};
 use crate::domain::Domain;
 use crate::error::{Error, Result};
@@ -19,7 +20,7 @@ use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::trainer::{chunked_done, chunked_total, train_chunked, TrainEvent};
-use crate::train::{LossKind, Member, MemberOutcome, Method, TrainData, TrainSpec, Trainer};
+use crate::train::{LossKind, Member, MemberOutcome, Method, TrainData, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -223,7 +224,7 @@ pub struct Study<'a> {
     pub prepared: &'a PreparedTask,
     pub spec: &'a StudySpec,
     pub space: PhiSpace,
-    pub inner: TrainSpec,
+    pub inner: TrainPlan,
     pub episodes: EpisodeSource,
     pub data: TrainData<'a>,
     pub device: Device,
@@ -254,7 +255,7 @@ impl<'a> Study<'a> {
         let episodes = EpisodeSource::new(prepared, spec.full_range.as_ref())?;
         let task_train = match (episodes.support_size(), prepared.task.train.epochs, spec.inner.steps) {
             // Full-range episodes train for the task's epochs over their own (budgeted) training set.
-            (Some(n), Some(epochs), None) => TrainSpec {
+            (Some(n), Some(epochs), None) => TrainPlan {
                 steps: epochs as usize * n.div_ceil(prepared.inner.train.batch.max(1) as usize),
                 ..prepared.inner.train.clone()
             },

@@ -2,9 +2,9 @@
 //! inner-loop overrides; parsed with unknown fields denied and validated once.
 use super::objective::QueryLoss;
 use crate::config::Schedule;
+use crate::config::{Optimiser, TrainPlan};
 use crate::error::{Error, Result};
 pub use crate::family::Learn;
-use crate::train::{OptimizerKind, TrainSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -77,9 +77,9 @@ pub struct InnerOverride {
     pub steps: Option<usize>,
     pub batch: Option<i64>,
     pub lr: Option<f64>,
-    /// `sgd` or `adam`; spelt `optimiser` like the task's `[train]`, `optimizer` accepted too.
+    /// `sgd` or `adam`; spelt `optimiser` like the task's `[train]`, `optimiser` accepted too.
     #[serde(rename = "optimiser", alias = "optimizer")]
-    pub optimizer: Option<OptimizerKind>,
+    pub optimiser: Option<Optimiser>,
     pub momentum: Option<f64>,
     /// `constant`, `cosine` (decay to 0 at the last inner step) or `step` (the task's `step_every`);
     /// unwritten when absent, so earlier run records keep their form.
@@ -89,12 +89,12 @@ pub struct InnerOverride {
 
 impl InnerOverride {
     /// `spec` with each given setting replaced.
-    pub fn applied_to(&self, spec: &TrainSpec) -> TrainSpec {
-        TrainSpec {
+    pub fn applied_to(&self, spec: &TrainPlan) -> TrainPlan {
+        TrainPlan {
             steps: self.steps.unwrap_or(spec.steps),
             batch: self.batch.unwrap_or(spec.batch),
             lr: self.lr.unwrap_or(spec.lr),
-            optimizer: self.optimizer.unwrap_or(spec.optimizer),
+            optimiser: self.optimiser.unwrap_or(spec.optimiser),
             momentum: self.momentum.unwrap_or(spec.momentum),
             schedule: self.schedule.unwrap_or(spec.schedule),
             ..spec.clone()
@@ -365,8 +365,8 @@ impl StudySpec {
     }
 
     /// The task's inner-loop settings with this study's overrides applied (validated).
-    pub fn inner_settings(&self, task: &TrainSpec) -> Result<TrainSpec> {
-        let spec = TrainSpec { eval_every: 0, patience: 0, ..self.inner.applied_to(task) };
+    pub fn inner_settings(&self, task: &TrainPlan) -> Result<TrainPlan> {
+        let spec = TrainPlan { eval_every: 0, patience: 0, ..self.inner.applied_to(task) };
         spec.validate().map_err(|e| match e {
             Error::InvalidParameter { name, value, rule } => self.error(
                 &format!("inner.{name}"),
@@ -450,7 +450,7 @@ mod tests {
             let e = load_error(&text);
             assert!(e.contains(needle), "{needle}: {e}");
         }
-        let task: TrainSpec = toml::from_str("steps = 60\nbatch = 8\nlr = 0.001\n").unwrap();
+        let task: TrainPlan = toml::from_str("steps = 60\nbatch = 8\nlr = 0.001\n").unwrap();
         let mut study: StudySpec = toml::from_str(&pbt.replace("interval = 10", "interval = 60")).unwrap();
         study.path = "meta/s.toml".into();
         let e = study.inner_settings(&task).unwrap_err().to_string();
@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn inner_errors_name_the_study_file_and_field() {
-        let task: TrainSpec = toml::from_str("steps = 100\nbatch = 8\nlr = 0.001\n").unwrap();
+        let task: TrainPlan = toml::from_str("steps = 100\nbatch = 8\nlr = 0.001\n").unwrap();
         let mut study: StudySpec = toml::from_str(&format!("{STUDY}schedule = \"cosine\"\n")).unwrap();
         study.path = "meta/s.toml".into();
         assert_eq!(study.inner_settings(&task).unwrap().schedule, Schedule::Cosine);
@@ -476,7 +476,7 @@ mod tests {
     fn inner_optimiser_takes_both_spellings_and_names_print_as_written() {
         for spelling in ["optimiser", "optimizer"] {
             let study: StudySpec = toml::from_str(&format!("{STUDY}{spelling} = \"sgd\"\n")).unwrap();
-            assert_eq!(study.inner.optimizer, Some(OptimizerKind::Sgd), "{spelling}");
+            assert_eq!(study.inner.optimiser, Some(Optimiser::Sgd), "{spelling}");
         }
         assert_eq!(
             (SearchMethod::Cmaes.to_string(), Learn::KernelSigma.to_string()),

@@ -1,6 +1,7 @@
 //! The files of a run directory: each file's name and the record type stored in it, shared by the
 //! commands that write them (`train`, `search`, `fewshot`) and those that read them (`eval`, `report`).
 use super::RunDir;
+use crate::config::TrainPlan;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::fewshot::FewshotSpec;
@@ -10,7 +11,6 @@ use crate::runtime::RunEnvironment;
 use crate::train::metrics::LabelError;
 use crate::train::summary::MemberResult;
 use crate::train::trainer::{CurvePoint, MemberOutcome};
-use crate::train::TrainSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -117,7 +117,7 @@ pub struct TrainConfig {
     pub methods: Vec<String>,
     /// The seed of every member.
     pub seeds: Vec<u64>,
-    pub train: TrainSpec,
+    pub train: TrainPlan,
     pub network: NetworkSpec,
     /// Examples per pool (`train`, `val`, `test`) of the task's split.
     pub split_sizes: BTreeMap<String, usize>,

@@ -1,8 +1,8 @@
 //! Every member's random draws of a training step (batches, flips, shift offsets, dropout masks)
 //! from streams keyed by its seed (and step) alone: the trainer's only randomness, which `trace` records.
 use super::batches::BatchSampler;
-use super::config::TrainSpec;
 use super::trainer::Member;
+use crate::config::TrainPlan;
 use crate::model::dropout::{draw_mask_values, DropoutSite};
 use crate::model::{DropoutStream, Network};
 
@@ -17,7 +17,7 @@ pub struct StepRandomness {
 impl StepRandomness {
     /// The streams of `members`: each keyed by the member's seed (and its training pool for batches),
     /// never by its position, so members that differ only in φ draw the same (common random numbers).
-    pub fn new(net: &Network, spec: &TrainSpec, members: &[Member]) -> Self {
+    pub fn new(net: &Network, spec: &TrainPlan, members: &[Member]) -> Self {
         StepRandomness {
             samplers: members.iter().map(|m| BatchSampler::new(m.train.clone(), m.seed)).collect(),
             dropout: members.iter().map(|m| DropoutStream::new(m.seed)).collect(),
@@ -26,7 +26,7 @@ impl StepRandomness {
     }
 
     /// Moves every stream past `steps` steps (a resumed or segmented run), as drawing them would.
-    pub fn skip(&mut self, spec: &TrainSpec, steps: usize) {
+    pub fn skip(&mut self, spec: &TrainPlan, steps: usize) {
         for sampler in &mut self.samplers {
             for _ in 0..steps {
                 sampler_step(sampler, spec);
@@ -36,7 +36,7 @@ impl StepRandomness {
     }
 
     /// Draws one step's randomness from every member's streams.
-    pub fn draw(&mut self, spec: &TrainSpec) -> StepDraws {
+    pub fn draw(&mut self, spec: &TrainPlan) -> StepDraws {
         let (mut batches, mut flips, mut offsets) = (vec![], vec![], vec![]);
         for sampler in &mut self.samplers {
             let (batch, flip, offset) = sampler_step(sampler, spec);
@@ -55,7 +55,7 @@ impl StepRandomness {
 
 /// One member's batch, flips (when `spec.flip`) and shift offsets (when `spec.shift > 0`) of a step,
 /// in the order its stream draws them.
-fn sampler_step(sampler: &mut BatchSampler, spec: &TrainSpec) -> (Vec<i64>, Vec<bool>, Vec<i64>) {
+fn sampler_step(sampler: &mut BatchSampler, spec: &TrainPlan) -> (Vec<i64>, Vec<bool>, Vec<i64>) {
     let size = spec.batch as usize;
     let batch = sampler.next_batch(size);
     let flips = if spec.flip { sampler.flips(size) } else { vec![] };

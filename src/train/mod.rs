@@ -2,12 +2,11 @@
 //! fused in-place optimiser step, functional optimisers that can be unrolled, predictions, metrics.
 pub mod augment;
 pub mod batches;
-pub mod config;
 pub mod draws;
 pub mod evaluate;
 pub mod metrics;
 pub mod objective;
-pub mod optimizer;
+pub mod optimiser;
 pub mod predict;
 pub mod run;
 pub mod setup;
@@ -21,7 +20,6 @@ pub mod unroll;
 pub mod update;
 pub mod warm_start;
 
-pub use config::TrainSpec;
 pub use objective::{LossKind, Method};
-pub use optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};
+pub use optimiser::OptimiserState;
 pub use trainer::{train_population, Member, MemberOutcome, PopulationRun, TrainData, Trainer};

@@ -9,7 +9,7 @@ use super::trainer::{
     Segment, TrainEvent,
 };
 use super::warm_start::{WarmSource, WarmStart};
-use super::{LossKind, Member, Method, OptimizerState, TrainData, Trainer};
+use super::{LossKind, Member, Method, OptimiserState, TrainData, Trainer};
 use crate::data::{DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::model::Params;
@@ -262,7 +262,7 @@ impl TrainPlan {
             device: trainer.device,
         });
         let mut log_error = None;
-        let fresh = self.start.as_ref().map(|p| OptimizerState::new(&p.tensors));
+        let fresh = self.start.as_ref().map(|p| OptimiserState::new(&p.tensors));
         let segment = Segment { from: 0, until: steps, start: self.start.as_ref().zip(fresh.as_ref()) };
         let started = Instant::now();
         let clock = || started.elapsed().as_secs_f64();

@@ -1,8 +1,8 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
-use super::config::TrainSpec;
 use super::standardise::InputStats;
-use crate::config::{ModelKind, Optimiser, TaskSpec};
+use crate::config::TrainPlan;
+use crate::config::{ModelKind, TaskSpec};
 use crate::data::Dataset;
 use crate::domain::ClassSet;
 use crate::domain::Domain;
@@ -10,14 +10,13 @@ use crate::domain::LabelDomain;
 use crate::domain::LabelKind;
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Network, NetworkSpec};
-use crate::train::OptimizerKind;
 use tch::Tensor;
 
 /// The inner loop of one task.
 #[derive(Debug, Clone)]
 pub struct InnerLoop {
     pub network: Network,
-    pub train: TrainSpec,
+    pub train: TrainPlan,
     pub domain: Domain,
 }
 
@@ -48,14 +47,10 @@ impl InnerLoop {
             (None, Some(e)) => e as usize * train_size.div_ceil(t.batch.max(1)),
             (None, None) => return Err(Error::config(&task.path, "train.steps", "set steps or epochs")),
         };
-        let train = TrainSpec {
+        let train = TrainPlan {
             steps,
             batch: t.batch as i64,
-            optimizer: match t.optimiser {
-                Optimiser::Sgd => OptimizerKind::Sgd,
-                Optimiser::Adam => OptimizerKind::Adam,
-                Optimiser::Adamw => OptimizerKind::AdamW,
-            },
+            optimiser: t.optimiser,
             lr: t.lr,
             momentum: t.momentum,
             weight_decay: t.weight_decay,

@@ -3,7 +3,7 @@
 //!
 //! The random streams are not stored: they are keyed by seed and step, so a resumed run skips them
 //! to the snapshot's step and continues bit-identically (one thread).
-use super::optimizer::OptimizerState;
+use super::optimiser::OptimiserState;
 use super::trainer::{Member, MemberOutcome};
 use crate::error::{Error, Result};
 use crate::model::Params;
@@ -15,7 +15,7 @@ use tch::{Device, Tensor};
 pub struct TrainSnapshot {
     pub step: usize,
     pub params: Params,
-    pub optimizer: OptimizerState,
+    pub optimiser: OptimiserState,
     /// Each member's parameters at its best validation so far (None before the first validation).
     pub best: Option<Params>,
     pub progress: SnapshotProgress,
@@ -37,7 +37,8 @@ pub struct SnapshotProgress {
 #[derive(Debug, Serialize, Deserialize)]
 struct SnapshotHeader {
     step: usize,
-    optimizer_step: i64,
+    #[serde(alias = "optimizer_step")]
+    optimiser_step: i64,
     /// `seed method` of every member, to refuse a snapshot of other members.
     members: Vec<String>,
     names: Vec<String>,
@@ -105,7 +106,7 @@ fn member_names(members: &[Member]) -> Vec<String> {
 fn write(path: &Path, members: &[Member], snapshot: &TrainSnapshot, seconds: f64) -> Result<()> {
     let header = SnapshotHeader {
         step: snapshot.step,
-        optimizer_step: snapshot.optimizer.step,
+        optimiser_step: snapshot.optimiser.step,
         members: member_names(members),
         names: snapshot.params.names.clone(),
         stat_names: snapshot.params.stat_names.clone(),
@@ -117,7 +118,7 @@ fn write(path: &Path, members: &[Member], snapshot: &TrainSnapshot, seconds: f64
     if let Some(best) = &snapshot.best {
         tensors.extend(best.named_on_cpu("best."));
     }
-    for (name, buffers) in [("moment1", &snapshot.optimizer.first), ("moment2", &snapshot.optimizer.second)] {
+    for (name, buffers) in [("moment1", &snapshot.optimiser.first), ("moment2", &snapshot.optimiser.second)] {
         let on_cpu = buffers
             .iter()
             .enumerate()
@@ -175,8 +176,8 @@ fn read(path: &Path, members: &[Member], device: Device) -> Result<(TrainSnapsho
     let snapshot = TrainSnapshot {
         step: header.step,
         params: params("now.")?,
-        optimizer: OptimizerState {
-            step: header.optimizer_step,
+        optimiser: OptimiserState {
+            step: header.optimiser_step,
             first: buffers("moment1")?,
             second: buffers("moment2")?,
         },

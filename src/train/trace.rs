@@ -112,12 +112,13 @@ pub fn write_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TrainPlan;
     use crate::domain::Domain;
     use crate::domain::Labels;
     use crate::label::Bins;
     use crate::model::{DropoutSpec, Network, NetworkSpec};
     use crate::train::evaluate::EvalSpec;
-    use crate::train::{TrainData, TrainSpec};
+    use crate::train::TrainData;
     use tch::Kind;
 
     /// A trace holds the draws of the member's streams in the recorded shapes and the parameters
@@ -135,9 +136,9 @@ mod tests {
             6,
         )
         .unwrap();
-        let spec: TrainSpec =
+        let spec: TrainPlan =
             toml::from_str("steps = 6\nbatch = 4\nlr = 0.01\nflip = true\nshift = 1\n").unwrap();
-        let spec = TrainSpec { dropout: DropoutSpec { fc: 0.5, conv: 0.25 }, ..spec };
+        let spec = TrainPlan { dropout: DropoutSpec { fc: 0.5, conv: 0.25 }, ..spec };
         let eval = EvalSpec {
             chunk: 8,
             ordinal: Default::default(),

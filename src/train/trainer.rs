@@ -1,14 +1,14 @@
 //! The population trainer: P members (each with its seed, method, data pools) trained as one
 //! stacked network; NaN members stop with a recorded reason while the others go on.
 use super::augment::{flip_where, shift_by};
-use super::config::TrainSpec;
 use super::draws::StepRandomness;
 use super::evaluate::{evaluate, phi_of, EvalSpec};
 use super::metrics::Metrics;
 use super::objective::Method;
-use super::optimizer::OptimizerState;
+use super::optimiser::OptimiserState;
 use super::snapshot::{SnapshotProgress, SnapshotStore, TrainSnapshot};
 use super::update::step_in_place;
+use crate::config::TrainPlan;
 use crate::domain::Domain;
 use crate::domain::Labels;
 use crate::error::{Error, Result};
@@ -93,7 +93,7 @@ pub struct MemberOutcome {
 /// state after the last step (to continue training, e.g. unrolled), and outcomes.
 pub struct PopulationRun {
     pub params: Params,
-    pub optimizer: OptimizerState,
+    pub optimiser: OptimiserState,
     pub outcomes: Vec<MemberOutcome>,
 }
 
@@ -122,7 +122,7 @@ pub enum TrainEvent<'a> {
 pub struct Trainer<'a> {
     pub net: &'a Network,
     pub data: &'a TrainData<'a>,
-    pub spec: &'a TrainSpec,
+    pub spec: &'a TrainPlan,
     pub eval: &'a EvalSpec,
     pub device: Device,
 }
@@ -144,12 +144,12 @@ pub struct Segment<'a> {
     /// Train up to (not including) this step; at most the schedule's `steps`.
     pub until: usize,
     /// Parameters and optimiser state after `from` steps (None: fresh members, `from` must be 0).
-    pub start: Option<(&'a Params, &'a OptimizerState)>,
+    pub start: Option<(&'a Params, &'a OptimiserState)>,
 }
 
 impl Segment<'_> {
     /// Every step from fresh members.
-    pub fn whole(spec: &TrainSpec) -> Segment<'static> {
+    pub fn whole(spec: &TrainPlan) -> Segment<'static> {
         Segment { from: 0, until: spec.steps, start: None }
     }
 }
@@ -213,9 +213,9 @@ fn train_segment(
             observer(TrainEvent::Resumed { step: from });
             TrainState::resumed(snapshot, random, members, device)?
         }
-        (None, Some((params, optimizer))) => {
+        (None, Some((params, optimiser))) => {
             let mut state = TrainState::new(params.map(Tensor::shallow_clone), random, members, device);
-            state.optimizer = optimizer.deep_copy();
+            state.optimiser = optimiser.deep_copy();
             state
         }
         (None, None) => {
@@ -349,7 +349,7 @@ fn train_chunks(
         let offset = c * size;
         let index: Vec<i64> = (offset as i64..(offset + part.len()) as i64).collect();
         let cut =
-            segment.start.map(|(params, optimizer)| (params.members(&index), optimizer.members(&index)));
+            segment.start.map(|(params, optimiser)| (params.members(&index), optimiser.members(&index)));
         let part_segment = Segment { start: cut.as_ref().map(|(p, o)| (p, o)), ..*segment };
         let mut observe = |e: TrainEvent| observer(offset, e);
         let run = match snapshots.as_mut() {
@@ -373,16 +373,16 @@ fn train_chunks(
     // Each chunk's parameters and buffers are already cut from its graph (`finish`).
     let params =
         Params::concat(&runs.iter().map(|r| r.params.map(Tensor::shallow_clone)).collect::<Vec<_>>())?;
-    let buffers = |of: fn(&OptimizerState) -> &Vec<Tensor>| {
-        cat_members(&runs.iter().map(|r| of(&r.optimizer).as_slice()).collect::<Vec<_>>())
+    let buffers = |of: fn(&OptimiserState) -> &Vec<Tensor>| {
+        cat_members(&runs.iter().map(|r| of(&r.optimiser).as_slice()).collect::<Vec<_>>())
     };
-    let optimizer = OptimizerState {
-        step: runs.first().map_or(0, |r| r.optimizer.step),
+    let optimiser = OptimiserState {
+        step: runs.first().map_or(0, |r| r.optimiser.step),
         first: buffers(|o| &o.first),
         second: buffers(|o| &o.second),
     };
     let outcomes = runs.into_iter().flat_map(|r| r.outcomes).collect();
-    Ok(PopulationRun { params, optimizer, outcomes })
+    Ok(PopulationRun { params, optimiser, outcomes })
 }
 
 /// Mutable training state of a population.
@@ -390,7 +390,7 @@ struct TrainState {
     params: Params,
     /// Each member's fixed φ on the device, built once.
     phis: Vec<Tensor>,
-    optimizer: OptimizerState,
+    optimiser: OptimiserState,
     random: StepRandomness,
     active: Vec<bool>,
     outcomes: Vec<MemberOutcome>,
@@ -406,7 +406,7 @@ impl TrainState {
         let p = members.len();
         TrainState {
             phis: members.iter().map(|m| phi_of(&m.method.target, device)).collect(),
-            optimizer: OptimizerState::new(&params.tensors),
+            optimiser: OptimiserState::new(&params.tensors),
             params: params.leaves(),
             random,
             active: vec![true; p],
@@ -426,7 +426,7 @@ impl TrainState {
         net: &Network,
         data: &TrainData,
         members: &[Member],
-        spec: &TrainSpec,
+        spec: &TrainPlan,
         t: usize,
         device: Device,
         observer: &mut dyn FnMut(TrainEvent),
@@ -475,11 +475,11 @@ impl TrainState {
         if spec.freeze.is_none() {
             let grads = Tensor::run_backward(&[total], &self.params.tensors, false, false);
             return step_in_place(
-                &spec.optimizer_spec(),
+                &spec.optimiser_spec(),
                 spec.lr_at(t),
                 &self.params.tensors,
                 &grads,
-                &mut self.optimizer,
+                &mut self.optimiser,
                 &self.active,
             );
         }
@@ -489,13 +489,13 @@ impl TrainState {
         let pick = |ts: &[Tensor]| keep.iter().map(|&i| ts[i].shallow_clone()).collect::<Vec<_>>();
         let params = pick(&self.params.tensors);
         let grads = Tensor::run_backward(&[total], &params, false, false);
-        let mut part = OptimizerState {
-            step: self.optimizer.step,
-            first: pick(&self.optimizer.first),
-            second: pick(&self.optimizer.second),
+        let mut part = OptimiserState {
+            step: self.optimiser.step,
+            first: pick(&self.optimiser.first),
+            second: pick(&self.optimiser.second),
         };
-        step_in_place(&spec.optimizer_spec(), spec.lr_at(t), &params, &grads, &mut part, &self.active)?;
-        self.optimizer.step = part.step;
+        step_in_place(&spec.optimiser_spec(), spec.lr_at(t), &params, &grads, &mut part, &self.active)?;
+        self.optimiser.step = part.step;
         Ok(())
     }
 
@@ -506,7 +506,7 @@ impl TrainState {
         net: &Network,
         data: &TrainData,
         members: &[Member],
-        spec: &TrainSpec,
+        spec: &TrainPlan,
         eval: &EvalSpec,
         step: usize,
         observer: &mut dyn FnMut(TrainEvent),
@@ -560,10 +560,10 @@ impl TrainState {
         TrainSnapshot {
             step,
             params: self.params.map(Tensor::shallow_clone),
-            optimizer: OptimizerState {
-                step: self.optimizer.step,
-                first: share(&self.optimizer.first),
-                second: share(&self.optimizer.second),
+            optimiser: OptimiserState {
+                step: self.optimiser.step,
+                first: share(&self.optimiser.first),
+                second: share(&self.optimiser.second),
             },
             best: self.best.as_ref().map(|b| b.map(Tensor::shallow_clone)),
             progress: SnapshotProgress {
@@ -584,7 +584,7 @@ impl TrainState {
         members: &[Member],
         device: Device,
     ) -> Result<Self> {
-        let TrainSnapshot { params, optimizer, best, progress, .. } = snapshot;
+        let TrainSnapshot { params, optimiser, best, progress, .. } = snapshot;
         let p = members.len();
         let lengths = [
             progress.active.len(),
@@ -599,7 +599,7 @@ impl TrainState {
         }
         let floats = |v: &[u64]| v.iter().map(|b| f64::from_bits(*b)).collect();
         let mut state = TrainState::new(params, random, members, device);
-        state.optimizer = optimizer;
+        state.optimiser = optimiser;
         state.best = best;
         state.active = progress.active;
         state.outcomes = progress.outcomes;
@@ -612,7 +612,7 @@ impl TrainState {
 
     fn finish(self) -> PopulationRun {
         let params = self.best.unwrap_or_else(|| self.params.detached());
-        PopulationRun { params, optimizer: self.optimizer.detached(), outcomes: self.outcomes }
+        PopulationRun { params, optimiser: self.optimiser.detached(), outcomes: self.outcomes }
     }
 }
 
@@ -648,7 +648,7 @@ mod tests {
         (x, Labels::Ordinal(y), Domain::Bins(Bins::parse("0:5").unwrap()))
     }
 
-    fn spec(steps: usize) -> TrainSpec {
+    fn spec(steps: usize) -> TrainPlan {
         toml::from_str(&format!("steps = {steps}\nbatch = 6\nlr = 0.01\neval_every = 5\nflip = true\n"))
             .unwrap()
     }
@@ -735,7 +735,7 @@ mod tests {
             6,
         )
         .unwrap();
-        let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
+        let settings = TrainPlan { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
         let eval = eval_spec();
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
         let target = member(5, "dldl:sigma=1", (0..36).collect());
@@ -776,7 +776,7 @@ mod tests {
             6,
         )
         .unwrap();
-        let settings = TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
+        let settings = TrainPlan { shift: 1, dropout: DropoutSpec { fc: 0.5, conv: 0.2 }, ..spec(10) };
         let pair = [
             member(5, "dldl:sigma=1", (0..36).collect()),
             member(5, "onehot", (0..36).collect()),
@@ -813,7 +813,7 @@ mod tests {
             Network::new(NetworkSpec::Cnn { channels: vec![4], hidden: vec![8], batchnorm }, &[1, 8, 8], 6)
                 .unwrap();
         let settings =
-            TrainSpec { shift: 1, dropout: DropoutSpec { fc: 0.3, conv: 0.1 }, eval_every: 0, ..spec(12) };
+            TrainPlan { shift: 1, dropout: DropoutSpec { fc: 0.3, conv: 0.1 }, eval_every: 0, ..spec(12) };
         let eval = eval_spec();
         let trainer = Trainer { net: &net, data: &data, spec: &settings, eval: &eval, device: Device::Cpu };
         let mut members = vec![
@@ -831,7 +831,7 @@ mod tests {
             &mut |_, _| {},
         )
         .unwrap();
-        let start = (&first.params, &first.optimizer);
+        let start = (&first.params, &first.optimiser);
         let rest = train_chunked_segment(
             &trainer,
             &members,
@@ -849,10 +849,10 @@ mod tests {
         {
             assert!(a.equal(b), "segmented training differs");
         }
-        for (a, b) in whole.optimizer.second.iter().zip(&rest.optimizer.second) {
+        for (a, b) in whole.optimiser.second.iter().zip(&rest.optimiser.second) {
             assert!(a.equal(b), "optimiser state differs");
         }
-        assert_eq!(rest.optimizer.step, 12);
+        assert_eq!(rest.optimiser.step, 12);
         // The start state is copied, not trained in place.
         let again = train_chunked_segment(
             &trainer,
@@ -879,7 +879,7 @@ mod tests {
         let data = TrainData { inputs: &x, labels: &labels, domain: &domain };
         let eval = eval_spec();
         let chunk = |net: &Network, batch: i64, device: Device| {
-            let settings = TrainSpec { batch, ..spec(1) };
+            let settings = TrainPlan { batch, ..spec(1) };
             Trainer { net, data: &data, spec: &settings, eval: &eval, device }.default_chunk()
         };
         let cnn = Network::new(

@@ -1,8 +1,9 @@
 //! K inner steps kept on the autograd graph: the targets depend on φ, so the query loss after
 //! training is differentiable in φ (the K-step unrolled hypergradient of the outer loop).
 use super::objective::Method;
-use super::optimizer::{step, OptimizerSpec, OptimizerState};
+use super::optimiser::{step, OptimiserState};
 use super::trainer::TrainData;
+use crate::config::OptimiserSpec;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::model::{Network, Params, Pass};
@@ -13,7 +14,7 @@ pub struct Unroll<'a> {
     pub net: &'a Network,
     pub data: &'a TrainData<'a>,
     pub family: &'a DistributionSpec,
-    pub optimizer: OptimizerSpec,
+    pub optimiser: OptimiserSpec,
 }
 
 impl Unroll<'_> {
@@ -25,7 +26,7 @@ impl Unroll<'_> {
         params: &Params,
         phi: &Tensor,
         batches: &[Vec<Vec<i64>>],
-        state: Option<OptimizerState>,
+        state: Option<OptimiserState>,
         device: Device,
     ) -> Result<Params> {
         let population = params.population();
@@ -38,13 +39,13 @@ impl Unroll<'_> {
             .iter()
             .map(|t| if t.requires_grad() { t.shallow_clone() } else { t.detach().set_requires_grad(true) })
             .collect();
-        let mut state = state.unwrap_or_else(|| OptimizerState::new(&current));
+        let mut state = state.unwrap_or_else(|| OptimiserState::new(&current));
         // Look-ahead steps leave the running statistics alone, so one copy serves every step.
         let mut now = params.with_tensors(current);
         for step_batches in batches {
             let loss = self.loss(&now, &method, Some(phi), step_batches, Pass::Lookahead, device)?;
             let grads = Tensor::run_backward(&[loss], &now.tensors, true, true);
-            (now.tensors, state) = step(&self.optimizer, self.optimizer.lr, &now.tensors, &grads, &state);
+            (now.tensors, state) = step(&self.optimiser, self.optimiser.lr, &now.tensors, &grads, &state);
         }
         Ok(now)
     }
@@ -86,11 +87,11 @@ impl Unroll<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::OptimiserSpec;
     use crate::domain::Domain;
     use crate::domain::Labels;
     use crate::label::Bins;
     use crate::model::NetworkSpec;
-    use crate::train::OptimizerSpec;
     use tch::Kind;
 
     /// d(query loss)/dσ at `sigma` by autograd equals a central finite difference (and does not vanish).
@@ -116,7 +117,7 @@ mod tests {
         let init = net.init(&[3], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         let family: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
         let unroll =
-            Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
+            Unroll { net: &net, data: &data, family: &family, optimiser: OptimiserSpec::sgd(0.5, 0.9) };
         let batches: Vec<Vec<Vec<i64>>> =
             vec![vec![vec![0, 1, 2, 3]], vec![vec![4, 5, 6, 7]], vec![vec![0, 2, 4, 6]]];
         let query_method: crate::train::Method = "onehot".parse().unwrap();
@@ -148,7 +149,7 @@ mod tests {
         let init = net.init(&[5], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         let family: DistributionSpec = "gaussian:sigma=1".parse().unwrap();
         let unroll =
-            Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(0.5, 0.9) };
+            Unroll { net: &net, data: &data, family: &family, optimiser: OptimiserSpec::sgd(0.5, 0.9) };
         let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3]], vec![vec![4, 5, 6, 7]]];
         let query_method: crate::train::Method = "onehot".parse().unwrap();
         let query_loss = |phi: &Tensor| -> Tensor {
@@ -181,7 +182,7 @@ mod tests {
         let init = net.init(&[7], Device::Cpu).map(|t| t.to_kind(Kind::Double));
         let family: DistributionSpec = "pdn:p_d=0.3,p_n=0.05".parse().unwrap();
         let unroll =
-            Unroll { net: &net, data: &data, family: &family, optimizer: OptimizerSpec::sgd(1.0, 0.0) };
+            Unroll { net: &net, data: &data, family: &family, optimiser: OptimiserSpec::sgd(1.0, 0.0) };
         let batches: Vec<Vec<Vec<i64>>> = vec![vec![vec![0, 1, 2, 3, 4, 5]], vec![vec![2, 3, 4, 5, 6, 7]]];
         let query_method = crate::train::Method {
             target: "pdn:p_d=0,p_n=0".parse().unwrap(),

@@ -1,6 +1,7 @@
 //! The optimiser step of plain training, in place: PyTorch's fused SGD / Adam kernels (one
 //! multi-threaded pass per parameter, CPU or CUDA) for the active members of a population.
-use super::optimizer::{OptimizerKind, OptimizerSpec, OptimizerState};
+use super::optimiser::OptimiserState;
+use crate::config::{Optimiser, OptimiserSpec};
 use crate::error::{Error, Result};
 use std::ffi::{c_char, c_int, c_void, CStr};
 use tch::Tensor;
@@ -38,15 +39,15 @@ extern "C" {
 
 /// One optimiser step on `params` and `state` in place, with no autograd graph, for the members
 /// (leading axis) marked in `active`; inactive members keep their parameters and buffers. Gives
-/// the numbers of [`super::optimizer::step`] followed by a member-wise selection (to float rounding).
+/// the numbers of [`super::optimiser::step`] followed by a member-wise selection (to float rounding).
 /// Lists of different lengths or shapes, or an `active` mask that does not match the members, are
 /// errors before anything changes: the shim trusts the lists it is given.
 pub fn step_in_place(
-    spec: &OptimizerSpec,
+    spec: &OptimiserSpec,
     lr: f64,
     params: &[Tensor],
     grads: &[Tensor],
-    state: &mut OptimizerState,
+    state: &mut OptimiserState,
     active: &[bool],
 ) -> Result<()> {
     let _guard = tch::no_grad_guard();
@@ -89,7 +90,7 @@ pub fn step_in_place(
     // for the whole call; the shim catches every C++ exception and writes its message into `error`.
     let failed = unsafe {
         match spec.kind {
-            OptimizerKind::Adam | OptimizerKind::AdamW => dldl_fused_adam(
+            Optimiser::Adam | Optimiser::AdamW => dldl_fused_adam(
                 p.as_ptr(),
                 g.as_ptr(),
                 m.as_ptr(),
@@ -104,7 +105,7 @@ pub fn step_in_place(
                 error.as_mut_ptr(),
                 error.len(),
             ),
-            OptimizerKind::Sgd => {
+            Optimiser::Sgd => {
                 let first = first_step as c_int;
                 dldl_fused_sgd(
                     p.as_ptr(),
@@ -132,7 +133,7 @@ pub fn step_in_place(
 /// The shim reads `count` entries of each list, so a shorter gradient or buffer list would be read
 /// past its end: every list must hold one tensor of the parameter's shape per parameter, each
 /// parameter one member per `active` flag on its leading axis, and the count must fit a C int.
-fn check_lists(params: &[Tensor], grads: &[Tensor], state: &OptimizerState, active: &[bool]) -> Result<()> {
+fn check_lists(params: &[Tensor], grads: &[Tensor], state: &OptimiserState, active: &[bool]) -> Result<()> {
     let fail = |detail: String| Err(Error::shape("optimiser step", detail));
     if c_int::try_from(params.len()).is_err() {
         return fail(format!("{} parameters, more than one call takes", params.len()));
@@ -168,7 +169,7 @@ fn handles(tensors: &[Tensor]) -> Vec<*mut c_void> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::optimizer::step;
+    use super::super::optimiser::step;
     use super::*;
     use tch::{Device, Kind};
 
@@ -186,12 +187,12 @@ mod tests {
     }
 
     /// Runs both forms for 4 steps with `active` and compares parameters and buffers.
-    fn compare(spec: OptimizerSpec, active: &[bool], layout: impl Fn(&Tensor) -> Tensor) {
+    fn compare(spec: OptimiserSpec, active: &[bool], layout: impl Fn(&Tensor) -> Tensor) {
         let (start, grads) = setup();
         let mut reference: Vec<Tensor> = start.iter().map(|t| t.copy()).collect();
-        let mut ref_state = OptimizerState::new(&start);
+        let mut ref_state = OptimiserState::new(&start);
         let ours: Vec<Tensor> = start.iter().map(|t| layout(&t.copy())).collect();
-        let mut state = OptimizerState::new(&ours);
+        let mut state = OptimiserState::new(&ours);
         state.first = state.first.iter().map(&layout).collect();
         state.second = state.second.iter().map(&layout).collect();
         let keep = Tensor::from_slice(active).reshape([3, 1, 1]);
@@ -212,11 +213,11 @@ mod tests {
         // Buffers that the rule uses: Adam's two moments, SGD's momentum when it has one.
         let mut pairs = vec![(&ours, &reference)];
         match spec.kind {
-            OptimizerKind::Adam | OptimizerKind::AdamW => {
+            Optimiser::Adam | Optimiser::AdamW => {
                 pairs.extend([(&state.first, &ref_state.first), (&state.second, &ref_state.second)])
             }
-            OptimizerKind::Sgd if spec.momentum > 0.0 => pairs.push((&state.first, &ref_state.first)),
-            OptimizerKind::Sgd => {}
+            Optimiser::Sgd if spec.momentum > 0.0 => pairs.push((&state.first, &ref_state.first)),
+            Optimiser::Sgd => {}
         }
         for (i, (a, b)) in pairs.into_iter().enumerate() {
             let diff = (&a[0] - &b[0]).abs().max().double_value(&[]);
@@ -231,10 +232,10 @@ mod tests {
     #[test]
     fn in_place_equals_the_functional_step() {
         let specs = [
-            OptimizerSpec { weight_decay: 0.01, ..OptimizerSpec::adam(0.05) },
-            OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) },
-            OptimizerSpec { weight_decay: 0.001, ..OptimizerSpec::sgd(0.02, 0.9) },
-            OptimizerSpec::sgd(0.1, 0.0),
+            OptimiserSpec { weight_decay: 0.01, ..OptimiserSpec::adam(0.05) },
+            OptimiserSpec { kind: Optimiser::AdamW, weight_decay: 0.1, ..OptimiserSpec::adam(0.05) },
+            OptimiserSpec { weight_decay: 0.001, ..OptimiserSpec::sgd(0.02, 0.9) },
+            OptimiserSpec::sgd(0.1, 0.0),
         ];
         for spec in specs {
             for active in [[true, true, true], [true, false, true], [false, false, true]] {
@@ -248,24 +249,24 @@ mod tests {
         let (start, grads) = setup();
         let params: Vec<Tensor> =
             start.iter().map(|t| t.transpose(1, 2).contiguous().transpose(1, 2)).collect();
-        let mut state = OptimizerState::new(&params);
-        let spec = OptimizerSpec::adam(0.1);
+        let mut state = OptimiserState::new(&params);
+        let spec = OptimiserSpec::adam(0.1);
         assert!(step_in_place(&spec, spec.lr, &params, &grads[0], &mut state, &[true, true, true]).is_err());
     }
 
     #[test]
     fn lists_of_other_lengths_or_shapes_are_errors_before_the_shim() {
         let (start, grads) = setup();
-        let spec = OptimizerSpec::adam(0.1);
+        let spec = OptimiserSpec::adam(0.1);
         let two = vec![start[0].copy(), start[0].copy()];
-        let mut state = OptimizerState::new(&two);
+        let mut state = OptimiserState::new(&two);
         let err = step_in_place(&spec, spec.lr, &two, &grads[0], &mut state, &[true; 3]).unwrap_err();
         assert!(err.to_string().contains("1 gradients for 2 parameters"), "{err}");
-        let mut short = OptimizerState::new(&start);
+        let mut short = OptimiserState::new(&start);
         short.second.clear();
         let err = step_in_place(&spec, spec.lr, &start, &grads[0], &mut short, &[true; 3]).unwrap_err();
         assert!(err.to_string().contains("0 second-moment buffers for 1 parameters"), "{err}");
-        let mut state = OptimizerState::new(&start);
+        let mut state = OptimiserState::new(&start);
         let wide = vec![Tensor::zeros([3, 4, 6], (Kind::Float, Device::Cpu))];
         let err = step_in_place(&spec, spec.lr, &start, &wide, &mut state, &[true; 3]).unwrap_err();
         assert!(err.to_string().contains("[3, 4, 6]"), "{err}");
@@ -279,9 +280,9 @@ mod tests {
     fn errors_inside_the_kernel_come_back_as_messages() {
         // Double gradients for float parameters: libtorch's own check throws inside the shim.
         let (start, grads) = setup();
-        let mut state = OptimizerState::new(&start);
+        let mut state = OptimiserState::new(&start);
         let grads: Vec<Tensor> = grads[0].iter().map(|g| g.to_kind(Kind::Double)).collect();
-        let err = step_in_place(&OptimizerSpec::adam(0.1), 0.1, &start, &grads, &mut state, &[true; 3])
+        let err = step_in_place(&OptimiserSpec::adam(0.1), 0.1, &start, &grads, &mut state, &[true; 3])
             .unwrap_err();
         assert!(matches!(err, Error::Torch(_)) && err.to_string().contains("fused Adam step"), "{err}");
     }

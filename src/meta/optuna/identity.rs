@@ -1,9 +1,9 @@
 //! What a study in Optuna's storage is about, stored as its user attributes: the task, the φ space
 //! and how φ is scored (compared; a worker that differs is refused), plus the texts the import needs.
 use super::params::OptunaSpace;
+use crate::config::TrainPlan;
 use crate::error::{Error, Result};
 use crate::meta::StudySpec;
-use crate::train::TrainSpec;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -24,7 +24,7 @@ pub fn study_attrs(
     task_toml: &str,
     spec: &StudySpec,
     space: &OptunaSpace,
-    inner: &TrainSpec,
+    inner: &TrainPlan,
 ) -> Result<Map<String, Value>> {
     let parsed: toml::Value = toml::from_str(task_toml).map_err(|e| Error::data(task_file, e.to_string()))?;
     let task = json!({ "name": task_name, "spec": serde_json::to_value(parsed).map_err(|e| Error::data(task_file, e.to_string()))? });

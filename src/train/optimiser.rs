@@ -1,93 +1,27 @@
 //! SGD (momentum, weight decay), Adam and AdamW as pure functions of (parameters, gradients, state):
 //! the same code trains ordinary networks and is differentiated through by the outer loop.
-use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
+use crate::config::{Optimiser, OptimiserSpec};
 use tch::Tensor;
-
-/// Which update rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OptimizerKind {
-    Sgd,
-    Adam,
-    /// Adam with decoupled weight decay (Loshchilov & Hutter): p ← p·(1 − lr·wd) before the Adam step.
-    AdamW,
-}
-
-/// An optimiser and its hyper-parameters (PyTorch's conventions: for SGD and Adam L2 weight decay
-/// added to the gradient; for AdamW decoupled decay of the parameters).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct OptimizerSpec {
-    pub kind: OptimizerKind,
-    pub lr: f64,
-    pub momentum: f64,
-    pub weight_decay: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-}
-
-impl OptimizerSpec {
-    /// Adam with PyTorch's defaults and learning rate `lr`.
-    pub fn adam(lr: f64) -> Self {
-        OptimizerSpec {
-            kind: OptimizerKind::Adam,
-            lr,
-            momentum: 0.0,
-            weight_decay: 0.0,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
-    }
-
-    /// SGD with `momentum` and learning rate `lr`.
-    pub fn sgd(lr: f64, momentum: f64) -> Self {
-        OptimizerSpec { kind: OptimizerKind::Sgd, momentum, ..OptimizerSpec::adam(lr) }
-    }
-
-    /// lr > 0, 0 ≤ momentum < 1, weight decay ≥ 0, 0 ≤ β < 1, eps > 0, all finite.
-    pub fn validate(&self) -> Result<()> {
-        let check = |name: &str, v: f64, ok: bool, rule: &str| {
-            if ok && v.is_finite() {
-                Ok(())
-            } else {
-                Err(Error::invalid(name, v, rule))
-            }
-        };
-        check("lr", self.lr, self.lr > 0.0, "must be finite and > 0")?;
-        check(
-            "momentum",
-            self.momentum,
-            (0.0..1.0).contains(&self.momentum),
-            "must satisfy 0 <= momentum < 1",
-        )?;
-        check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, "must be >= 0")?;
-        check("beta1", self.beta1, (0.0..1.0).contains(&self.beta1), "must satisfy 0 <= beta1 < 1")?;
-        check("beta2", self.beta2, (0.0..1.0).contains(&self.beta2), "must satisfy 0 <= beta2 < 1")?;
-        check("eps", self.eps, self.eps > 0.0, "must be > 0")
-    }
-}
 
 /// Moment buffers (SGD: momentum; Adam: first and second moments) and the step count.
 #[derive(Debug)]
-pub struct OptimizerState {
+pub struct OptimiserState {
     pub step: i64,
     pub first: Vec<Tensor>,
     pub second: Vec<Tensor>,
 }
 
-impl OptimizerState {
+impl OptimiserState {
     /// Zero buffers shaped like `params`.
     pub fn new(params: &[Tensor]) -> Self {
         let zeros = || params.iter().map(|p| p.detach().zeros_like()).collect();
-        OptimizerState { step: 0, first: zeros(), second: zeros() }
+        OptimiserState { step: 0, first: zeros(), second: zeros() }
     }
 
     /// Deep copies of the buffers, so updating in place leaves `self` untouched.
     pub fn deep_copy(&self) -> Self {
         let copy = |v: &Vec<Tensor>| v.iter().map(|t| t.detach().copy()).collect();
-        OptimizerState { step: self.step, first: copy(&self.first), second: copy(&self.second) }
+        OptimiserState { step: self.step, first: copy(&self.first), second: copy(&self.second) }
     }
 
     /// The buffers of members `index` (positions on the member axis) as a smaller population.
@@ -95,47 +29,27 @@ impl OptimizerState {
         let pick = |v: &Vec<Tensor>| {
             v.iter().map(|t| t.index_select(0, &Tensor::from_slice(index).to_device(t.device()))).collect()
         };
-        OptimizerState { step: self.step, first: pick(&self.first), second: pick(&self.second) }
+        OptimiserState { step: self.step, first: pick(&self.first), second: pick(&self.second) }
     }
 
     /// A copy cut from the autograd graph.
     pub fn detached(&self) -> Self {
         let cut = |v: &Vec<Tensor>| v.iter().map(|t| t.detach()).collect();
-        OptimizerState { step: self.step, first: cut(&self.first), second: cut(&self.second) }
-    }
-}
-
-impl OptimizerSpec {
-    /// The L2 decay added to the gradient (zero for AdamW, whose decay is decoupled).
-    pub fn l2_decay(&self) -> f64 {
-        if self.kind == OptimizerKind::AdamW {
-            0.0
-        } else {
-            self.weight_decay
-        }
-    }
-
-    /// The factor AdamW multiplies the parameters by before its step at learning rate `lr` (1 otherwise).
-    pub fn decoupled_factor(&self, lr: f64) -> f64 {
-        if self.kind == OptimizerKind::AdamW {
-            1.0 - lr * self.weight_decay
-        } else {
-            1.0
-        }
+        OptimiserState { step: self.step, first: cut(&self.first), second: cut(&self.second) }
     }
 }
 
 /// One update with learning rate `lr`: returns the new parameters and state. Differentiable when
 /// the inputs carry a graph (`create_graph` gradients), so K steps can be unrolled.
 pub fn step(
-    spec: &OptimizerSpec,
+    spec: &OptimiserSpec,
     lr: f64,
     params: &[Tensor],
     grads: &[Tensor],
-    state: &OptimizerState,
-) -> (Vec<Tensor>, OptimizerState) {
+    state: &OptimiserState,
+) -> (Vec<Tensor>, OptimiserState) {
     let t = state.step + 1;
-    let mut next = OptimizerState { step: t, first: vec![], second: vec![] };
+    let mut next = OptimiserState { step: t, first: vec![], second: vec![] };
     let mut updated = Vec::with_capacity(params.len());
     let (l2, decay) = (spec.l2_decay(), spec.decoupled_factor(lr));
     for (i, (p, g)) in params.iter().zip(grads).enumerate() {
@@ -143,13 +57,13 @@ pub fn step(
         let p = if decay != 1.0 { p * decay } else { p.shallow_clone() };
         let p = &p;
         match spec.kind {
-            OptimizerKind::Sgd => {
+            Optimiser::Sgd => {
                 let buf = if spec.momentum > 0.0 { &state.first[i] * spec.momentum + &g } else { g };
                 updated.push(p - &buf * lr);
                 next.first.push(buf);
                 next.second.push(state.second[i].shallow_clone());
             }
-            OptimizerKind::Adam | OptimizerKind::AdamW => {
+            Optimiser::Adam | Optimiser::AdamW => {
                 let m = &state.first[i] * spec.beta1 + &g * (1.0 - spec.beta1);
                 let v = &state.second[i] * spec.beta2 + g.square() * (1.0 - spec.beta2);
                 let m_hat = &m / (1.0 - spec.beta1.powi(t as i32));
@@ -171,13 +85,13 @@ mod tests {
     use tch::{Device, Kind};
 
     /// Our functional update against tch's own optimisers (libtorch's implementations) on a quadratic.
-    fn compare(spec: OptimizerSpec, mut reference: nn::Optimizer, w: &Tensor) {
+    fn compare(spec: OptimiserSpec, mut reference: nn::Optimizer, w: &Tensor) {
         let target = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]);
         let loss_of = |p: &Tensor| {
             (p - &target).square().sum(Kind::Float) + p.pow_tensor_scalar(4).sum(Kind::Float) * 0.01
         };
         let mut ours = vec![w.detach().copy()];
-        let mut state = OptimizerState::new(&ours);
+        let mut state = OptimiserState::new(&ours);
         for _ in 0..25 {
             let leaf = ours[0].detach().set_requires_grad(true);
             let g = Tensor::run_backward(&[loss_of(&leaf)], &[&leaf], false, false);
@@ -201,7 +115,7 @@ mod tests {
     #[test]
     fn adam_equals_libtorch_adam() {
         let (vs, w) = var_store();
-        let spec = OptimizerSpec { weight_decay: 0.01, ..OptimizerSpec::adam(0.05) };
+        let spec = OptimiserSpec { weight_decay: 0.01, ..OptimiserSpec::adam(0.05) };
         let opt = nn::Adam { wd: 0.01, ..Default::default() }.build(&vs, 0.05).unwrap();
         compare(spec, opt, &w);
         drop(vs);
@@ -210,8 +124,7 @@ mod tests {
     #[test]
     fn adamw_equals_libtorch_adamw() {
         let (vs, w) = var_store();
-        let spec =
-            OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
+        let spec = OptimiserSpec { kind: Optimiser::AdamW, weight_decay: 0.1, ..OptimiserSpec::adam(0.05) };
         let opt = nn::AdamW { wd: 0.1, ..Default::default() }.build(&vs, 0.05).unwrap();
         compare(spec, opt, &w);
         drop(vs);
@@ -228,11 +141,10 @@ mod tests {
     /// ```
     #[test]
     fn adamw_equals_torch_optim_adamw() {
-        let spec =
-            OptimizerSpec { kind: OptimizerKind::AdamW, weight_decay: 0.1, ..OptimizerSpec::adam(0.05) };
+        let spec = OptimiserSpec { kind: Optimiser::AdamW, weight_decay: 0.1, ..OptimiserSpec::adam(0.05) };
         let target = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]);
         let mut w = vec![Tensor::from_slice(&[0.3f32, 0.1, -0.4, 2.0])];
-        let mut state = OptimizerState::new(&w);
+        let mut state = OptimiserState::new(&w);
         for _ in 0..2 {
             let g = (&w[0] - &target) * 2.0;
             (w, state) = step(&spec, spec.lr, &w, &[g], &state);
@@ -245,7 +157,7 @@ mod tests {
     #[test]
     fn sgd_momentum_equals_libtorch_sgd() {
         let (vs, w) = var_store();
-        let spec = OptimizerSpec { weight_decay: 0.001, ..OptimizerSpec::sgd(0.02, 0.9) };
+        let spec = OptimiserSpec { weight_decay: 0.001, ..OptimiserSpec::sgd(0.02, 0.9) };
         let opt = nn::Sgd { momentum: 0.9, wd: 0.001, ..Default::default() }.build(&vs, 0.02).unwrap();
         compare(spec, opt, &w);
         drop(vs);
@@ -253,9 +165,9 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_errors() {
-        assert!(OptimizerSpec::adam(0.0).validate().is_err());
-        assert!(OptimizerSpec::adam(f64::NAN).validate().is_err());
-        assert!(OptimizerSpec::sgd(0.1, 1.0).validate().is_err());
-        assert!(OptimizerSpec::sgd(0.1, 0.9).validate().is_ok());
+        assert!(OptimiserSpec::adam(0.0).validate().is_err());
+        assert!(OptimiserSpec::adam(f64::NAN).validate().is_err());
+        assert!(OptimiserSpec::sgd(0.1, 1.0).validate().is_err());
+        assert!(OptimiserSpec::sgd(0.1, 0.9).validate().is_ok());
     }
 }

@@ -1,6 +1,6 @@
-//! Inner-loop settings as written in a task's `[train]` section: budget, batch, optimiser,
+//! The inner loop's plan, resolved from a task's `[train]` (and a study's `[inner]`): budget, batch, optimiser,
 //! schedule, regularisation, augmentation, evaluation and early stopping; validated once.
-use super::optimizer::{OptimizerKind, OptimizerSpec};
+use super::optimiser::{Optimiser, OptimiserSpec};
 use crate::config::Schedule;
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Freeze};
@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 /// Everything the inner loop needs besides data, network and targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TrainSpec {
+pub struct TrainPlan {
     /// Optimiser steps per member (one mini-batch each).
     pub steps: usize,
     pub batch: i64,
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerKind,
+    #[serde(default = "default_optimiser", alias = "optimizer")]
+    pub optimiser: Optimiser,
     pub lr: f64,
     #[serde(default)]
     pub momentum: f64,
@@ -56,24 +56,22 @@ fn default_gamma() -> f64 {
     0.1
 }
 
-fn default_optimizer() -> OptimizerKind {
-    OptimizerKind::Adam
+fn default_optimiser() -> Optimiser {
+    Optimiser::Adam
 }
 fn default_schedule() -> Schedule {
     Schedule::Constant
 }
 
-impl TrainSpec {
+impl TrainPlan {
     /// The optimiser these settings describe.
-    pub fn optimizer_spec(&self) -> OptimizerSpec {
-        let base = match self.optimizer {
-            OptimizerKind::Adam => OptimizerSpec::adam(self.lr),
-            OptimizerKind::AdamW => {
-                OptimizerSpec { kind: OptimizerKind::AdamW, ..OptimizerSpec::adam(self.lr) }
-            }
-            OptimizerKind::Sgd => OptimizerSpec::sgd(self.lr, self.momentum),
+    pub fn optimiser_spec(&self) -> OptimiserSpec {
+        let base = match self.optimiser {
+            Optimiser::Adam => OptimiserSpec::adam(self.lr),
+            Optimiser::AdamW => OptimiserSpec { kind: Optimiser::AdamW, ..OptimiserSpec::adam(self.lr) },
+            Optimiser::Sgd => OptimiserSpec::sgd(self.lr, self.momentum),
         };
-        OptimizerSpec { weight_decay: self.weight_decay, ..base }
+        OptimiserSpec { weight_decay: self.weight_decay, ..base }
     }
 
     /// steps ≥ 1, batch ≥ 1, shift ≥ 0, warm-up ≤ steps, a step schedule's `step_every` ≥ 1 and
@@ -102,7 +100,7 @@ impl TrainSpec {
             return Err(Error::invalid("gamma", self.gamma, "must satisfy 0 < gamma <= 1"));
         }
         self.dropout.validate()?;
-        self.optimizer_spec().validate()
+        self.optimiser_spec().validate()
     }
 
     /// Learning rate at step `t` (0-based): the linear warm-up, then the schedule over the rest.
@@ -125,21 +123,21 @@ mod tests {
 
     #[test]
     fn parses_defaults_and_rejects_bad_values() {
-        let spec: TrainSpec = toml::from_str("steps = 100\nbatch = 8\nlr = 0.001\n").unwrap();
-        assert_eq!(spec.optimizer, OptimizerKind::Adam);
+        let spec: TrainPlan = toml::from_str("steps = 100\nbatch = 8\nlr = 0.001\n").unwrap();
+        assert_eq!(spec.optimiser, Optimiser::Adam);
         spec.validate().unwrap();
-        assert!(toml::from_str::<TrainSpec>("steps = 1\nbatch = 8\nlr = 0.1\nlearning_rate = 2\n").is_err());
+        assert!(toml::from_str::<TrainPlan>("steps = 1\nbatch = 8\nlr = 0.1\nlearning_rate = 2\n").is_err());
         for bad in [
             "steps = 0\nbatch = 8\nlr = 0.1",
             "steps = 5\nbatch = 0\nlr = 0.1",
             "steps = 5\nbatch = 8\nlr = -1",
         ] {
-            assert!(toml::from_str::<TrainSpec>(bad).unwrap().validate().is_err(), "{bad}");
+            assert!(toml::from_str::<TrainPlan>(bad).unwrap().validate().is_err(), "{bad}");
         }
     }
 
-    fn schedule(extra: &str) -> TrainSpec {
-        let spec: TrainSpec = toml::from_str(&format!("steps = 110\nbatch = 8\nlr = 0.2\n{extra}")).unwrap();
+    fn schedule(extra: &str) -> TrainPlan {
+        let spec: TrainPlan = toml::from_str(&format!("steps = 110\nbatch = 8\nlr = 0.2\n{extra}")).unwrap();
         spec.validate().unwrap();
         spec
     }
@@ -169,7 +167,7 @@ mod tests {
     #[test]
     fn bad_schedules_and_rates_are_errors() {
         let parse =
-            |extra: &str| toml::from_str::<TrainSpec>(&format!("steps = 10\nbatch = 8\nlr = 0.2\n{extra}"));
+            |extra: &str| toml::from_str::<TrainPlan>(&format!("steps = 10\nbatch = 8\nlr = 0.2\n{extra}"));
         assert!(parse("schedule = \"linear\"").unwrap_err().to_string().contains("unknown variant `linear`"));
         for (extra, name) in [
             ("schedule = \"step\"", "step_every"),
@@ -185,7 +183,7 @@ mod tests {
 
     #[test]
     fn cosine_schedule_decays_to_zero() {
-        let spec: TrainSpec =
+        let spec: TrainPlan =
             toml::from_str("steps = 10\nbatch = 8\nlr = 1.0\nschedule = \"cosine\"\n").unwrap();
         assert!((spec.lr_at(0) - 1.0).abs() < 1e-12);
         assert!((spec.lr_at(5) - 0.5).abs() < 1e-12);
