@@ -7,11 +7,11 @@ use dldl_meta::config::TaskSpec;
 use dldl_meta::data::image::SKIP_CORRUPT_ADVICE;
 use dldl_meta::data::{Dataset, Pool, Split};
 use dldl_meta::model::Params;
+use dldl_meta::rundir::records::{members_table, MemberResult};
 use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};
-use dldl_meta::train::summary::{table, MemberResult};
 use dldl_meta::train::{Method, TrainData};
 use std::path::PathBuf;
 
@@ -96,7 +96,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         "{} on {}: scored {scored}\n\n{}",
         args.run.display(),
         dataset.source,
-        table(&results, &inner.domain.headline_metrics())
+        members_table(&results, &inner.domain.headline_metrics())
     );
     Ok(())
 }

@@ -5,9 +5,10 @@ use super::methods::parse_method;
 use super::progress::Progress;
 use anyhow::{bail, Context};
 use clap::Args;
-use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol, Setting};
+use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol};
 use dldl_meta::meta::study::InnerOverride;
 use dldl_meta::meta::StudySpec;
+use dldl_meta::rundir::records::Setting;
 use dldl_meta::rundir::records::{
     FewshotConfig, RunCommand, CONFIG_FILE, FEWSHOT_SUMMARY_FILE, RECORDS_FILE,
 };

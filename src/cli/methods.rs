@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use dldl_meta::config::TaskSpec;
 use dldl_meta::family::DistributionSpec;
-use dldl_meta::meta::search::{Learned, LEARNED_FILE};
+use dldl_meta::rundir::records::{Learned, LEARNED_FILE};
 use dldl_meta::rundir::CONFIG_FILE;
 use dldl_meta::train::{LossKind, Method};
 use std::path::Path;

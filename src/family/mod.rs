@@ -199,6 +199,11 @@ impl DistributionSpec {
         })
     }
 
+    /// φ as a float tensor on `device` (the layout [`Family::targets`] reads).
+    pub fn phi_tensor(&self, device: tch::Device) -> Tensor {
+        Tensor::from_slice(&self.phi()).to_kind(tch::Kind::Float).to_device(device)
+    }
+
     /// Each σ of φ is at least [`crate::label::MIN_SIGMA_PER_STEP`] × its label step on `domain`.
     pub fn check_sigma_floor(&self, domain: &Domain) -> Result<()> {
         let sigmas = self.family().sigmas();

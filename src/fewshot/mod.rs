@@ -5,13 +5,11 @@
 //! episode), `protocol` (chunked, resumable training), `summary` (the tables and `fewshot.json`);
 //! the statistics are `crate::stats`'.
 pub mod protocol;
-pub mod record;
+
 pub mod spec;
 pub mod summary;
 
-pub use crate::stats::{mean_ci, paired_differences, MeanCi};
-pub use crate::stats::{paired_test, PairedTest, Verdict};
 pub use protocol::{FewshotEvent, Protocol};
-pub use record::{EpisodeRecord, RECORDS_FILE, SUMMARY_FILE, TABLE_FILE};
-pub use spec::{FewshotSpec, InnerPlan, NamedMethod, Setting};
-pub use summary::{summarise, Cell, FewshotSummary};
+
+pub use spec::{FewshotSpec, InnerPlan, NamedMethod};
+pub use summary::summarise;

@@ -4,12 +4,14 @@
 //! Chunks are a fixed partition of the work, so a resumed run trains exactly the populations an
 //! uninterrupted run trains: a chunk whose records are all logged is skipped, any other is trained
 //! again and only its missing records are appended. The summary is computed from the records alone.
-use super::record::{EpisodeRecord, RECORDS_FILE, SUMMARY_FILE, TABLE_FILE};
-use super::spec::{FewshotSpec, Setting};
-use super::summary::{summarise, FewshotSummary};
+use super::spec::FewshotSpec;
+use super::summary::summarise;
 use crate::data::{EpisodeSampler, Pool};
 use crate::error::{Error, Result};
 use crate::meta::objective::{query_method, QueryLoss};
+use crate::rundir::records::{
+    EpisodeRecord, FewshotSummary, Setting, FEWSHOT_SUMMARY_FILE, RECORDS_FILE, TABLE_FILE,
+};
 use crate::rundir::RunDir;
 use crate::train::evaluate::{evaluate, EvalSpec};
 use crate::train::setup::PreparedTask;
@@ -111,7 +113,7 @@ impl<'a> Protocol<'a> {
         // Read back from the log, so a resumed run and an uninterrupted one summarise the same parsed numbers.
         let records: Vec<EpisodeRecord> = dir.read_jsonl(RECORDS_FILE)?;
         let summary = summarise(&self.prepared.task.name, self.spec, &self.prepared.inner.domain, &records);
-        dir.write_json(SUMMARY_FILE, &summary)?;
+        dir.write_json(FEWSHOT_SUMMARY_FILE, &summary)?;
         dir.write_text(TABLE_FILE, &summary.markdown())?;
         Ok(summary)
     }

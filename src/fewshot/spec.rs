@@ -2,73 +2,9 @@
 //! per point, the named methods and the paired baseline, population chunks, seed, and the inner loop.
 use crate::config::TrainPlan;
 use crate::error::{Error, Result};
+use crate::rundir::records::Setting;
 use crate::train::Method;
 use serde::{Deserialize, Serialize};
-
-/// One point of the sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Setting {
-    /// K support examples per label on meta-test episodes (the task's episode spec with `shots = K`).
-    Shots(usize),
-    /// A seeded subset of this fraction of the training split; evaluated on the whole test split.
-    Fraction(f64),
-}
-
-impl Setting {
-    /// The x value of the point (K or the fraction).
-    pub fn x(&self) -> f64 {
-        match self {
-            Setting::Shots(k) => *k as f64,
-            Setting::Fraction(f) => *f,
-        }
-    }
-
-    /// Name of the sweep axis (`shots` or `train_fraction`).
-    pub fn axis(&self) -> &'static str {
-        match self {
-            Setting::Shots(_) => "shots",
-            Setting::Fraction(_) => "train_fraction",
-        }
-    }
-
-    /// Same point (fractions compared to 1e-12, as JSON may round the last bit).
-    pub fn same(&self, other: &Setting) -> bool {
-        match (self, other) {
-            (Setting::Shots(a), Setting::Shots(b)) => a == b,
-            (Setting::Fraction(a), Setting::Fraction(b)) => (a - b).abs() <= 1e-12,
-            _ => false,
-        }
-    }
-
-    /// A number mixed into the seeds of this point, so adding points leaves the others' numbers alone.
-    pub fn stream(&self) -> u64 {
-        match self {
-            Setting::Shots(k) => *k as u64,
-            Setting::Fraction(f) => (1 << 40) | (f * 1e6).round() as u64,
-        }
-    }
-}
-
-impl std::fmt::Display for Setting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Setting::Shots(k) => write!(f, "K={k}"),
-            Setting::Fraction(x) => write!(f, "{}%", percent(*x)),
-        }
-    }
-}
-
-/// `fraction` in percent with two decimals, or as many as show its first two significant digits
-/// (1e-9 is `0.0000001%`, not `0%`); trailing zeros dropped.
-fn percent(fraction: f64) -> String {
-    let p = fraction * 100.0;
-    let decimals =
-        if p > 0.0 && p.is_finite() { (1.0 - p.log10().floor()).clamp(2.0, 15.0) as usize } else { 2 };
-    let text = format!("{p:.decimals$}");
-    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
-    text.to_string()
-}
 
 /// `x` rounded up at its third significant digit.
 fn round_up(x: f64) -> f64 {

@@ -1,51 +1,12 @@
 //! The result of a few-shot study, computed from its records only: mean ± 95 % CI of every metric per
 //! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
-use super::record::EpisodeRecord;
-use super::spec::{FewshotSpec, Setting};
+use super::spec::FewshotSpec;
 use crate::domain::Domain;
 use crate::meta::objective::headline_metric;
+use crate::rundir::records::{Cell, EpisodeRecord, FewshotSummary, Setting};
 use crate::stats::{mean_ci, paired_differences, MeanCi};
 use crate::stats::{p_value, paired_test, PairedTest};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One method at one point of the sweep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cell {
-    pub method: String,
-    pub setting: Setting,
-    /// Records found, and how many of them failed (left out of the statistics).
-    pub records: usize,
-    pub failed: usize,
-    /// Mean ± CI of every metric over the episodes.
-    pub metrics: BTreeMap<String, MeanCi>,
-    /// Paired difference method − baseline of every metric, over the episodes both finished.
-    pub vs_baseline: BTreeMap<String, MeanCi>,
-    /// The paired t-test, Wilcoxon test and TOST of the same differences, with the verdict.
-    #[serde(default)]
-    pub tests: BTreeMap<String, PairedTest>,
-}
-
-/// What `fewshot.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FewshotSummary {
-    pub task: String,
-    /// `shots` or `train_fraction`.
-    pub axis: String,
-    /// The headline metric and its direction.
-    pub metric: String,
-    pub higher_is_better: bool,
-    pub baseline: String,
-    /// Method names in the order given, with what each trains (`gaussian:sigma=2.99`).
-    pub methods: Vec<(String, String)>,
-    pub settings: Vec<Setting>,
-    pub episodes: usize,
-    /// The equivalence margin of the TOST verdicts, in the headline metric's unit.
-    #[serde(default = "super::spec::default_margin")]
-    pub margin: f64,
-    /// Method-major, then setting.
-    pub cells: Vec<Cell>,
-}
 
 /// Summarises `records` of a study (anything not in `spec` is ignored; a duplicate keeps the first).
 pub fn summarise(
@@ -282,7 +243,7 @@ mod tests {
         // `stats.ttest_1samp([-1, -2, -2], 0).pvalue` = 0.0377495514).
         let test = d.tests["mae"];
         assert!((test.t_p - 0.0377495514).abs() < 1e-9, "{}", test.t_p);
-        assert_eq!(test.verdict, crate::fewshot::Verdict::Better);
+        assert_eq!(test.verdict, crate::stats::Verdict::Better);
         let md = s.markdown();
         assert!(
             md.contains("| dldl:sigma=2 (gaussian:sigma=2) | -1.667 ± 0.653 (better, p=0.038, n=3) |"),

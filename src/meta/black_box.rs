@@ -3,10 +3,11 @@
 //! (or headline metric, with `select_by = "metric"`).
 use super::cmaes::CmaEs;
 use super::learner::Learner;
-use super::search::{SearchState, StepRecord, Study};
+use super::search::Study;
 use super::study::SearchMethod;
 use crate::data::Pool;
 use crate::error::{Error, Result};
+use crate::rundir::records::{SearchState, StepRecord};
 use crate::rundir::RunDir;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,7 +30,7 @@ impl Learner for BlackBox {
             let lambda = (study.spec.candidates >= 2).then_some(study.spec.candidates);
             let cma = CmaEs::new(state.theta.clone(), width / 4.0, lo.to_vec(), hi.to_vec(), lambda)
                 .map_err(|e| Error::invalid("cmaes", "settings", e.to_string()))?;
-            state.cmaes = Some(cma);
+            state.cmaes = Some(cmaes_value(&cma)?);
         }
         Ok(())
     }
@@ -58,13 +59,15 @@ impl Learner for BlackBox {
                     .map(|_| lo.iter().zip(hi).map(|(l, h)| rng.random_range(*l..*h)).collect())
                     .collect()
             }
-            _ => state.cmaes.as_ref().expect("CMA-ES state").ask(&mut rng),
+            _ => cmaes_of(state)?.ask(&mut rng),
         };
         let phis: Vec<Vec<f64>> = thetas.iter().map(|t| study.space.phi_values(t)).collect();
         let scores = study.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
         let means = study.log_trials(dir, s, &episodes, &phis, &scores)?;
-        if let Some(cma) = state.cmaes.as_mut() {
+        if state.cmaes.is_some() {
+            let mut cma = cmaes_of(state)?;
             cma.tell(&thetas, &means).map_err(|e| Error::invalid("cmaes", "tell", e.to_string()))?;
+            state.cmaes = Some(cmaes_value(&cma)?);
         }
         let best = (0..means.len()).min_by(|a, b| means[*a].total_cmp(&means[*b])).unwrap_or(0);
         if means[best] < state.best_loss {
@@ -73,4 +76,17 @@ impl Learner for BlackBox {
         }
         Ok(study.record(s, &phis[best], &scores[best]))
     }
+}
+
+/// CMA-ES's distribution as the search state stores it.
+fn cmaes_value(cma: &CmaEs) -> Result<serde_json::Value> {
+    serde_json::to_value(cma).map_err(|e| Error::invalid("cmaes", "state", e.to_string()))
+}
+
+/// CMA-ES's distribution from the search state (written by [`cmaes_value`] when the study started).
+fn cmaes_of(state: &SearchState) -> Result<CmaEs> {
+    let value =
+        state.cmaes.clone().ok_or_else(|| Error::invalid("cmaes", "state", "missing from state.json"))?;
+    serde_json::from_value(value)
+        .map_err(|e| Error::invalid("cmaes", "state", format!("unreadable in state.json: {e}")))
 }

@@ -6,9 +6,10 @@
 //! ∇J(θ) = E[f(θ + s·ε) ε] / s by `Σ (f₊ − f₋) ε / (2 s n)`: unbiased for the Gaussian-smoothed
 //! objective at every horizon (no short-horizon bias), exact in expectation for a quadratic.
 use super::learner::Learner;
-use super::search::{SearchState, StepRecord, Study};
+use super::search::Study;
 use crate::data::Pool;
 use crate::error::{Error, Result};
+use crate::rundir::records::{SearchState, StepRecord};
 use crate::rundir::RunDir;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -5,9 +5,10 @@ use super::es::Es;
 use super::hypergradient::LookAhead;
 use super::online::Online;
 use super::pbt::Pbt;
-use super::search::{SearchState, StepRecord, Study};
+use super::search::Study;
 use super::study::SearchMethod;
 use crate::error::Result;
+use crate::rundir::records::{SearchState, StepRecord};
 use crate::rundir::RunDir;
 
 /// One way of learning φ in outer steps that each end with `state.json` written (so a killed study

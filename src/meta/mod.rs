@@ -16,6 +16,6 @@ pub mod search;
 pub mod space;
 pub mod study;
 
-pub use search::{SearchEvent, SearchOutcome, Study};
+pub use search::{SearchEvent, Study};
 pub use space::PhiSpace;
 pub use study::{Learn, SearchMethod, StudySpec};

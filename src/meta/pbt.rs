@@ -2,45 +2,21 @@
 //! episode; every `interval` steps the worst quarter copies the best quarter's weights and optimiser state and perturbs φ.
 use super::learner::Learner;
 use super::population::{save_population, Round};
-use super::search::{SearchState, StepRecord, Study, Trial, TRIALS_FILE};
+use super::search::Study;
 use super::space::PhiSpace;
 use crate::data::Pool;
 use crate::error::Result;
-use crate::rundir::{null_as_nan, RunDir};
+use crate::rundir::records::TRIALS_FILE;
+use crate::rundir::records::{LineageRecord, PbtState, LINEAGE_FILE};
+use crate::rundir::records::{SearchState, StepRecord, Trial};
+use crate::rundir::RunDir;
 use crate::train::Member;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-
-/// Exploit/explore decisions, one line per replaced member.
-pub const LINEAGE_FILE: &str = "lineage.jsonl";
 
 /// The factor explore multiplies a σ by (or divides it by): θ moves by ± ln 1.25.
 const PERTURB: f64 = 1.25;
-
-/// The population's φs between rounds (its weights and optimiser state are checkpointed by [`save_population`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PbtState {
-    /// Each member's θ (unconstrained φ).
-    pub thetas: Vec<Vec<f64>>,
-}
-
-/// One replaced member: it took `parent`'s weights and optimiser state and a perturbed copy of its φ.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LineageRecord {
-    pub round: usize,
-    /// Inner steps trained when the copy was made.
-    pub inner_step: usize,
-    pub member: usize,
-    pub parent: usize,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub parent_loss: f64,
-    pub phi_before: Vec<f64>,
-    pub phi_after: Vec<f64>,
-}
 
 /// Where each member takes its weights from: the worst ⌈P/4⌉ by loss (non-finite losses rank
 /// worst) each copy a member drawn uniformly from the best ⌈P/4⌉; the others keep their own.

@@ -1,8 +1,9 @@
 //! A population's weights and optimiser state between rounds of a round-based learner (PBT, online
 //! hypergradient), checkpointed in the run directory so that a killed study resumes exactly.
-use super::search::{SearchState, Study};
+use super::search::Study;
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::rundir::records::SearchState;
 use crate::rundir::RunDir;
 use crate::train::trainer::{train_chunked_segment, PopulationRun, Segment};
 use crate::train::{Member, OptimiserState, Trainer};

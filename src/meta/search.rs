@@ -1,10 +1,8 @@
 //! The outer loop of a study: each step scores candidate φs (or takes a hypergradient step) on
 //! fresh meta-train episodes, logs every trial, checkpoints its state, and resumes after a kill.
-use super::cmaes::CmaEs;
 use super::episodes::EpisodeSource;
 use super::learner::{learner_for, Learner};
 use super::objective::{headline_metric, query_method};
-use super::pbt::{LineageRecord, LINEAGE_FILE};
 use super::space::PhiSpace;
 use super::study::{SelectBy, StudySpec};
 use crate::config::TrainPlan;
@@ -13,195 +11,38 @@ use crate::domain::Domain;
 use crate::error::{Error, Result};
 use crate::family::{DistributionSpec, MixtureSpec};
 use crate::model::Params;
-use crate::rundir::{null_as_nan, RunDir};
+use crate::rundir::records::MemberOutcome;
+use crate::rundir::records::Metrics;
+use crate::rundir::records::{
+    Compared, ComparisonEpisode, Evaluated, MethodScore, SearchOutcome, SearchState, StepRecord, Trial,
+};
+use crate::rundir::records::{LineageRecord, LINEAGE_FILE};
+use crate::rundir::RunDir;
 use crate::stats::mean_sd;
-use crate::stats::{p_value, paired_test, t_half_width, PairedTest};
+use crate::stats::{paired_test, t_half_width};
 use crate::train::evaluate::{evaluate, EvalSpec};
-use crate::train::metrics::Metrics;
 use crate::train::setup::PreparedTask;
 use crate::train::trainer::{chunked_done, chunked_total, train_chunked, TrainEvent};
-use crate::train::{LossKind, Member, MemberOutcome, Method, TrainData, Trainer};
+use crate::train::{LossKind, Member, Method, TrainData, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::Device;
 
-pub use crate::rundir::records::{
-    read_learned, Learned, COMPARISON_FILE, LABEL_DISTANCE_FILE, LEARNED_FILE,
-    SEARCH_SUMMARY_FILE as SUMMARY_FILE, STATE_FILE, TRIALS_FILE,
+use crate::rundir::records::{
+    Learned, COMPARISON_FILE, LABEL_DISTANCE_FILE, LEARNED_FILE, SEARCH_SUMMARY_FILE, STATE_FILE, TRIALS_FILE,
 };
 
 /// The records a finished study is judged by (`report` reads them), sealed when it ends.
-const SEALED_FILES: [&str; 7] =
-    [TRIALS_FILE, STATE_FILE, LEARNED_FILE, SUMMARY_FILE, COMPARISON_FILE, LINEAGE_FILE, LABEL_DISTANCE_FILE];
-
-/// One φ evaluated on one episode.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Trial {
-    pub step: usize,
-    pub candidate: usize,
-    pub pool: Pool,
-    pub episode: u64,
-    pub phi: Vec<f64>,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub query_loss: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub metric: f64,
-}
-
-/// What one outer step found: the φ it moved to (or its best candidate) and the spread over episodes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub step: usize,
-    pub phi: Vec<f64>,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss_mean: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss_sd: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub metric_mean: f64,
-}
-
-/// Everything needed to continue a study after its last completed step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SearchState {
-    /// Completed outer steps.
-    pub step: usize,
-    /// Current θ (hypergradient) and Adam's moments on it.
-    pub theta: Vec<f64>,
-    pub adam_m: Vec<f64>,
-    pub adam_v: Vec<f64>,
-    pub cmaes: Option<CmaEs>,
-    /// Best φ by mean query loss (black-box methods) and its loss.
-    pub best_phi: Vec<f64>,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub best_loss: f64,
-    /// Inner-loop member-steps spent so far, and wall seconds.
-    pub inner_member_steps: u64,
-    pub seconds: f64,
-    pub history: Vec<StepRecord>,
-    /// PBT's population between rounds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pbt: Option<super::pbt::PbtState>,
-}
-
-/// Mean ± 95 % CI of φ on the meta-validation episodes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Evaluated {
-    pub distribution: String,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss_mean: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss_ci95: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub metric_mean: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub metric_ci95: f64,
-}
-
-/// The result of a study.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SearchOutcome {
-    pub metric: String,
-    pub episodes: usize,
-    pub learned: Evaluated,
-    pub default: Evaluated,
-    /// Paired difference learned − default of the query loss: mean and 95 % t-interval half-width.
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss_difference: f64,
-    #[serde(deserialize_with = "null_as_nan")]
-    pub loss_difference_ci95: f64,
-    pub inner_member_steps: u64,
-    pub seconds: f64,
-    /// Paired tests of the headline metric, learned − fixed, on the same episodes (equivalence
-    /// margin: the study's `margin`, default 0.05, in the metric's unit).
-    #[serde(default)]
-    pub metric_test: Option<PairedTest>,
-    /// The pool the comparison episodes were scored on (meta-validation windows, or the test pool
-    /// for full-range episodes).
-    #[serde(default = "validation_pool")]
-    pub compared_on: Pool,
-    /// The study's `compare_with` methods on the same episodes, each paired against the default.
-    #[serde(default)]
-    pub others: Vec<Compared>,
-}
-
-/// One episode of the final comparison: each method's scores on it, in the order learned, default,
-/// `compare_with` (the paired tests of `summary.json` are over these rows; NaN written as null).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ComparisonEpisode {
-    pub episode: u64,
-    /// The network seed every method trained with on this episode.
-    pub member_seed: u64,
-    pub scores: Vec<MethodScore>,
-}
-
-/// One method's query loss and headline metric on one comparison episode.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MethodScore {
-    pub distribution: String,
-    pub loss: f64,
-    pub metric: f64,
-}
-
-/// A fixed method scored on the comparison episodes, and its paired test against the default.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Compared {
-    pub evaluated: Evaluated,
-    pub metric_test: PairedTest,
-}
-
-fn validation_pool() -> Pool {
-    Pool::Val
-}
-
-impl SearchOutcome {
-    /// Markdown: learned and default φ with query loss and metric (mean ± 95 % CI), then the
-    /// paired difference and the compute spent. `loss_unit` names the query loss (e.g. "MAE, degrees").
-    pub fn table(&self, loss_unit: &str) -> String {
-        let row = |who: &str, e: &Evaluated| {
-            format!(
-                "| {who} {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n",
-                crate::family::brief(&e.distribution),
-                e.loss_mean,
-                e.loss_ci95,
-                e.metric_mean,
-                e.metric_ci95
-            )
-        };
-        let verdict = |who: &str, t: &PairedTest| {
-            format!(
-                "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test {}, Wilcoxon {}, TOST at ±{} {}, n = {}).\n",
-                self.metric, t.mean, t.ci95, t.verdict, p_value(t.t_p), p_value(t.wilcoxon_p), t.margin, p_value(t.tost_p), t.n
-            )
-        };
-        let scored_on = match self.compared_on {
-            Pool::Test => "Held-out test pool",
-            _ => "Meta-validation",
-        };
-        let mut text = format!(
-            "| distribution | query loss ({loss_unit}) ± 95 % CI | {} ± 95 % CI |\n|---|---|---|\n{}{}",
-            self.metric,
-            row("learned", &self.learned),
-            row("fixed", &self.default),
-        );
-        for other in &self.others {
-            text += &row("also", &other.evaluated);
-        }
-        text += &format!(
-            "\n{scored_on}: {} episodes; paired query-loss difference learned − fixed {:.4} ± {:.4} (95 % t interval); {} inner member-steps, {:.0} s.\n",
-            self.episodes, self.loss_difference, self.loss_difference_ci95, self.inner_member_steps, self.seconds
-        );
-        if let Some(t) = &self.metric_test {
-            text += &verdict("learned", t);
-        }
-        for other in &self.others {
-            text += &verdict(&crate::family::brief(&other.evaluated.distribution), &other.metric_test);
-        }
-        text
-    }
-}
+const SEALED_FILES: [&str; 7] = [
+    TRIALS_FILE,
+    STATE_FILE,
+    LEARNED_FILE,
+    SEARCH_SUMMARY_FILE,
+    COMPARISON_FILE,
+    LINEAGE_FILE,
+    LABEL_DISTANCE_FILE,
+];
 
 /// Progress of a study.
 pub enum SearchEvent<'a> {
@@ -272,9 +113,9 @@ impl<'a> Study<'a> {
 
     /// Runs (or resumes) the study in `dir` to the end, then compares learned and default φ on meta-validation.
     pub fn run(&self, dir: &RunDir, observer: &mut dyn FnMut(SearchEvent)) -> Result<SearchOutcome> {
-        if dir.file(SUMMARY_FILE).exists() {
+        if dir.file(SEARCH_SUMMARY_FILE).exists() {
             dir.verify_seal()?;
-            return dir.read_json(SUMMARY_FILE);
+            return dir.read_json(SEARCH_SUMMARY_FILE);
         }
         self.record_label_distance(dir)?;
         let learner = learner_for(self.spec.method);
@@ -298,7 +139,7 @@ impl<'a> Study<'a> {
         self.write_learned(dir, &learned)?;
         observer(SearchEvent::Validating(self.episodes.comparison_pool()));
         let outcome = self.compare(dir, &state, &learned, observer)?;
-        dir.write_json(SUMMARY_FILE, &outcome)?;
+        dir.write_json(SEARCH_SUMMARY_FILE, &outcome)?;
         dir.seal(&SEALED_FILES)?;
         Ok(outcome)
     }

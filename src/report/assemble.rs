@@ -11,7 +11,7 @@ use super::runs::{label_unit, metric_axis, query_loss_unit, Run, RunKind};
 use super::trajectory::TrajectoryPlot;
 use crate::error::{Error, Result};
 use crate::family::brief;
-use crate::train::summary::table;
+use crate::rundir::records::members_table;
 use std::path::{Path, PathBuf};
 
 /// What to report.
@@ -209,7 +209,7 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                     columns.push("loss");
                 }
                 section.text =
-                    format!("Test split, mean ± sd over seeds:\n\n{}", table(&t.members, &columns));
+                    format!("Test split, mean ± sd over seeds:\n\n{}", members_table(&t.members, &columns));
             }
             if let Some(per_label) = &t.per_label {
                 let plot =

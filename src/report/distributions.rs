@@ -12,7 +12,6 @@ use crate::domain::{ClassSet, Domain};
 use crate::error::{Error, Result};
 use crate::family::{brief, DistributionSpec, GaussianSpec, MixtureSpec};
 use crate::label::{LabelDistance, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};
-use crate::train::evaluate::phi_of;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -75,7 +74,7 @@ fn rows(t: &Tensor) -> Result<Vec<Vec<f64>>> {
 }
 
 fn targets(domain: &Domain, spec: &DistributionSpec, labels: &Labels) -> Result<Tensor> {
-    Ok(spec.targets(domain, &phi_of(spec, Device::Cpu).to_kind(Kind::Double), labels)?.dist)
+    Ok(spec.targets(domain, &spec.phi_tensor(Device::Cpu).to_kind(Kind::Double), labels)?.dist)
 }
 
 /// A 24×24 label map: background, a square of class 1 and a disc of class 2.

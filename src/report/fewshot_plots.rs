@@ -4,7 +4,8 @@ use super::figure::{
     band, colour, headroom, legend, padded, tick, DrawResult, Plot, AXIS, FONT, PLAIN, TICK, TITLE,
 };
 use crate::family::brief;
-use crate::fewshot::{FewshotSummary, MeanCi};
+use crate::rundir::records::FewshotSummary;
+use crate::stats::MeanCi;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

@@ -5,18 +5,19 @@ use crate::domain::LabelDomain;
 use crate::domain::LabelKind;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
-use crate::fewshot::{EpisodeRecord, FewshotSummary};
+use crate::fewshot::FewshotSpec;
 use crate::label::LabelDistance;
 use crate::meta::objective::QueryLoss;
-use crate::meta::search::{SearchOutcome, SearchState};
+use crate::rundir::records::LabelError;
+use crate::rundir::records::MemberResult;
 use crate::rundir::records::{
     read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE,
     CURVES_FILE, FEWSHOT_SUMMARY_FILE, LABEL_DISTANCE_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE,
     SESSIONS_FILE, STATE_FILE,
 };
+use crate::rundir::records::{EpisodeRecord, FewshotSummary};
+use crate::rundir::records::{SearchOutcome, SearchState};
 use crate::rundir::RunDir;
-use crate::train::metrics::LabelError;
-use crate::train::summary::MemberResult;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -142,7 +143,7 @@ impl Run {
 /// The error for a fewshot run stopped before its end: how many records it holds, and the command
 /// (its last session's) that finishes it.
 fn incomplete_fewshot(dir: &RunDir, path: &Path) -> Result<Error> {
-    let config: FewshotConfig = dir.read_json(CONFIG_FILE)?;
+    let config: FewshotConfig<FewshotSpec> = dir.read_json(CONFIG_FILE)?;
     let spec = &config.fewshot;
     let total = spec.settings.len() * spec.episodes * spec.methods.len();
     let records = dir.read_jsonl::<EpisodeRecord>(RECORDS_FILE)?.len();

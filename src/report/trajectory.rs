@@ -4,7 +4,7 @@ use super::figure::{
     band, colour, headroom, int_tick, legend, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE, WIDE,
 };
 use crate::family::DistributionSpec;
-use crate::meta::search::StepRecord;
+use crate::rundir::records::StepRecord;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod lock;
 pub mod manifest;
 pub mod records;
+pub mod redact;
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -162,7 +163,7 @@ fn session(config: &serde_json::Value, resumed: bool, args: impl Iterator<Item =
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         resumed,
-        command_line: args.map(|a| crate::meta::optuna::bridge::redact(&a)).collect(),
+        command_line: args.map(|a| redact::redact(&a)).collect(),
         recorded: compare::recorded_part(config),
     }
 }
@@ -214,7 +215,7 @@ pub use crate::stats::null_as_nan;
 /// Reads a metric map whose NaN values JSON holds as `null` (see [`null_as_nan`]).
 pub fn metrics_null_as_nan<'de, D: Deserializer<'de>>(
     d: D,
-) -> std::result::Result<crate::train::metrics::Metrics, D::Error> {
+) -> std::result::Result<crate::rundir::records::Metrics, D::Error> {
     let raw = std::collections::BTreeMap::<String, Option<f64>>::deserialize(d)?;
     Ok(raw.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
 }

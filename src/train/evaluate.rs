@@ -1,6 +1,6 @@
 //! Evaluation of every member of a population on its own index set, without gradients:
 //! loss, task metrics, and the six LDL measures against a reference target distribution.
-use super::metrics::{self, LabelError, Metrics, OrdinalMetricSpec};
+use super::metrics::{self, OrdinalMetricSpec};
 use super::objective::Method;
 use super::predict::{argmax_label, expectation};
 use super::trainer::TrainData;
@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::label::ldl_measures;
 use crate::model::{Network, Params};
+use crate::rundir::records::{LabelError, Metrics};
 use tch::{Device, Kind, Tensor};
 
 /// How to evaluate.
@@ -125,7 +126,7 @@ fn forward_sets(
     let mut probs: Vec<Vec<Tensor>> = (0..population).map(|_| vec![]).collect();
     let mut loss_sum = vec![0.0; population];
     let phis: Vec<Tensor> =
-        methods.into_iter().flatten().map(|m| phi_of(&m.target, data.inputs.device())).collect();
+        methods.into_iter().flatten().map(|m| m.target.phi_tensor(data.inputs.device())).collect();
     let mut start = 0;
     while start < longest {
         let len = chunk.min(longest - start);
@@ -153,11 +154,6 @@ fn forward_sets(
     Ok((probs.iter().map(|q| Tensor::cat(q, 0)).collect(), loss_sum))
 }
 
-/// φ of a fixed method as a tensor on `device`.
-pub fn phi_of(spec: &DistributionSpec, device: Device) -> Tensor {
-    Tensor::from_slice(&spec.phi()).to_kind(Kind::Float).to_device(device)
-}
-
 /// Task metrics for probabilities `q` of one member and its labels (CPU).
 fn task_metrics(domain: &Domain, q: &Tensor, labels: &Labels, spec: &EvalSpec) -> Result<Metrics> {
     let mut m = match (domain, labels) {
@@ -178,7 +174,7 @@ fn task_metrics(domain: &Domain, q: &Tensor, labels: &Labels, spec: &EvalSpec) -
         _ => return Err(Error::invalid("labels", labels.kind(), "do not match the task's label domain")),
     };
     if !matches!(domain, Domain::Segmentation { .. }) {
-        let reference = spec.reference.targets(domain, &phi_of(&spec.reference, Device::Cpu), labels)?;
+        let reference = spec.reference.targets(domain, &spec.reference.phi_tensor(Device::Cpu), labels)?;
         let measures = ldl_measures(q, &reference.dist)?;
         if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(measures) {
             for (name, value) in fields {

@@ -1,12 +1,8 @@
 //! Task metrics from predictions: MAE, ε-error and CS(θ) for ordinal labels; per-axis and joint MAE
 //! and accuracy for pose; VOC-style mAP for multi-label; mIoU and pixel accuracy for segmentation.
 use crate::label::{Bins, DIFFICULT, POSITIVE};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::rundir::records::{LabelError, Metrics};
 use tch::{Kind, Tensor};
-
-/// Named metric values (e.g. `mae`, `cs5`, `map`, `miou`, `loss`), ordered by name.
-pub type Metrics = BTreeMap<String, f64>;
 
 /// Settings of the ordinal metrics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,18 +39,6 @@ pub fn ordinal(expected: &Tensor, argmax: &Tensor, labels: &Tensor, spec: Ordina
         err.iter().filter(|d| **d <= spec.cs_threshold).count() as f64 / n,
     );
     m
-}
-
-/// Error of the expected label among the examples whose true label falls in one bin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LabelError {
-    /// The bin's value (label unit).
-    pub label: f64,
-    /// Examples whose true label is nearest to this bin.
-    pub count: usize,
-    /// Mean |expected − true| over them (label unit).
-    #[serde(deserialize_with = "crate::rundir::null_as_nan")]
-    pub mae: f64,
 }
 
 /// MAE of the expected labels `[N]` grouped by the bin nearest to each true label `[N]`, in bin

@@ -12,7 +12,7 @@ pub mod run;
 pub mod setup;
 pub mod snapshot;
 pub mod standardise;
-pub mod summary;
+
 pub mod surrogates;
 pub mod trace;
 pub mod trainer;
@@ -22,4 +22,4 @@ pub mod warm_start;
 
 pub use objective::{LossKind, Method};
 pub use optimiser::OptimiserState;
-pub use trainer::{train_population, Member, MemberOutcome, PopulationRun, TrainData, Trainer};
+pub use trainer::{train_population, Member, PopulationRun, TrainData, Trainer};

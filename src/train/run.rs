@@ -1,18 +1,19 @@
 //! A whole `train` run: methods × seeds on a task trained in populations, evaluated on the test
 //! split, and recorded in a run directory (config, curves, checkpoint, metrics, summary table).
-use super::evaluate::{evaluate, per_label_errors, phi_of, EvalSpec};
+use super::evaluate::{evaluate, per_label_errors, EvalSpec};
 use super::setup::PreparedTask;
 use super::snapshot::SnapshotFiles;
-use super::summary::{table, MemberResult};
 use super::trainer::{
-    chunked_done, chunked_total, train_chunks_with_snapshots, ChunkSnapshots, Failure, PopulationRun,
-    Segment, TrainEvent,
+    chunked_done, chunked_total, train_chunks_with_snapshots, ChunkSnapshots, PopulationRun, Segment,
+    TrainEvent,
 };
 use super::warm_start::{WarmSource, WarmStart};
 use super::{LossKind, Member, Method, OptimiserState, TrainData, Trainer};
 use crate::data::{DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::rundir::records::Failure;
+use crate::rundir::records::{members_table, MemberResult};
 use crate::rundir::records::{
     CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE,
     SNAPSHOT_PREFIX, STATS_FILE, TABLE_FILE,
@@ -213,7 +214,7 @@ impl TrainPlan {
             inner.train.batch,
             self.members.len(),
             if chunk == 0 { self.members.len() } else { chunk.min(self.members.len()) },
-            table(&metrics.members, &inner.domain.headline_metrics())
+            members_table(&metrics.members, &inner.domain.headline_metrics())
         );
         dir.write_text(TABLE_FILE, &summary)?;
         dir.seal(&[CHECKPOINT_FILE, METRICS_FILE, CURVES_FILE, TABLE_FILE])?;
@@ -384,9 +385,10 @@ pub fn check_methods(prepared: &PreparedTask, methods: &[Method]) -> Result<()> 
     let net = &prepared.inner.network;
     let logits = net.forward(&net.init(&[0], Device::Cpu), &data.gather(&rows, 1, Device::Cpu)?)?.get(0);
     for method in methods {
-        let _loss = data.loss(method, &phi_of(&method.target, Device::Cpu), &logits, &rows).map_err(|e| {
-            Error::invalid("method", method, format!("cannot train on task {}: {e}", prepared.task.name))
-        })?;
+        let _loss =
+            data.loss(method, &method.target.phi_tensor(Device::Cpu), &logits, &rows).map_err(|e| {
+                Error::invalid("method", method, format!("cannot train on task {}: {e}", prepared.task.name))
+            })?;
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
-use super::standardise::InputStats;
 use crate::config::TrainPlan;
 use crate::config::{ModelKind, TaskSpec};
 use crate::data::Dataset;
@@ -10,6 +9,7 @@ use crate::domain::LabelDomain;
 use crate::domain::LabelKind;
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Network, NetworkSpec};
+use crate::rundir::records::InputStats;
 use tch::Tensor;
 
 /// The inner loop of one task.

@@ -4,9 +4,10 @@
 //! The random streams are not stored: they are keyed by seed and step, so a resumed run skips them
 //! to the snapshot's step and continues bit-identically (one thread).
 use super::optimiser::OptimiserState;
-use super::trainer::{Member, MemberOutcome};
+use super::trainer::Member;
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::rundir::records::MemberOutcome;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};

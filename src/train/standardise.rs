@@ -1,19 +1,10 @@
 //! Input standardisation: the per-channel (per-feature) mean and sd of the training split only,
 //! applied to every input; stored in a run directory so that evaluation on other data reuses them.
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
+use crate::rundir::records::InputStats;
 use tch::{Kind, Tensor};
 
-/// Mean and standard deviation per input channel (axis 1 of `[N, C, …]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InputStats {
-    pub mean: Vec<f64>,
-    /// Population standard deviation (divisor N); a constant channel gets 1.
-    pub sd: Vec<f64>,
-    /// Training examples the statistics were computed on.
-    pub examples: usize,
-}
-
+/// How the training layer computes and applies a run's [`InputStats`] (the record itself is `rundir`'s).
 impl InputStats {
     /// The statistics of the rows `train` of `inputs`, over samples and positions, in double precision.
     pub fn of_rows(inputs: &Tensor, train: &[i64]) -> Result<Self> {

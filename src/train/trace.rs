@@ -4,33 +4,9 @@ use super::draws::StepRandomness;
 use super::trainer::{train_chunked_segment, Member, Segment, Trainer};
 use crate::error::{Error, Result};
 use crate::model::dropout::SitePosition;
-use serde::{Deserialize, Serialize};
+use crate::rundir::records::{TraceRecord, TraceSite};
 use std::path::Path;
 use tch::{Device, Tensor};
-
-/// The tensors of a trace (`.safetensors`), next to its [`TraceRecord`] (`.json`).
-pub const TRACE_TENSORS: &str = "trace.safetensors";
-pub const TRACE_FILE: &str = "trace.json";
-
-/// What a trace holds besides its tensors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TraceRecord {
-    pub method: String,
-    pub seed: u64,
-    /// Steps traced (the first `steps` of the run's schedule, with the schedule's learning rates).
-    pub steps: usize,
-    /// Per dropout site (tensor `mask{j}`): where it multiplies and its rate.
-    pub dropout_sites: Vec<TraceSite>,
-}
-
-/// One dropout site of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TraceSite {
-    pub layer: usize,
-    /// `conv_output` or `linear_input`.
-    pub position: String,
-    pub rate: f64,
-}
 
 /// Trains `member` (as member 0 of a run: dropout stream 0) for the first `steps` steps of the
 /// trainer's schedule on the CPU and returns the trace: `init.NAME` and `final.NAME` (parameters and

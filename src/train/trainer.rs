@@ -2,8 +2,7 @@
 //! stacked network; NaN members stop with a recorded reason while the others go on.
 use super::augment::{flip_where, shift_by};
 use super::draws::StepRandomness;
-use super::evaluate::{evaluate, phi_of, EvalSpec};
-use super::metrics::Metrics;
+use super::evaluate::{evaluate, EvalSpec};
 use super::objective::Method;
 use super::optimiser::OptimiserState;
 use super::snapshot::{SnapshotProgress, SnapshotStore, TrainSnapshot};
@@ -15,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::dropout::masks_on;
 use crate::model::params::cat_members;
 use crate::model::{Network, Params, Pass};
-use serde::{Deserialize, Serialize};
+use crate::rundir::records::{CurvePoint, Failure, MemberOutcome};
 use tch::{Device, Kind, Tensor};
 
 /// A dataset as the inner loop sees it: inputs `[N, …]`, labels, and the label domain.
@@ -57,36 +56,6 @@ pub struct Member {
     pub train: Vec<i64>,
     /// Dataset indices for validation (early stopping); may be empty.
     pub val: Vec<i64>,
-}
-
-/// One evaluation during training.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CurvePoint {
-    pub step: usize,
-    /// Mean training loss since the previous point.
-    #[serde(deserialize_with = "crate::rundir::null_as_nan")]
-    pub train_loss: f64,
-    #[serde(deserialize_with = "crate::rundir::metrics_null_as_nan")]
-    pub val: Metrics,
-}
-
-/// Why a member stopped early with a non-finite loss.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Failure {
-    pub step: usize,
-    #[serde(deserialize_with = "crate::rundir::null_as_nan")]
-    pub loss: f64,
-}
-
-/// What happened to one member.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct MemberOutcome {
-    pub failure: Option<Failure>,
-    pub curve: Vec<CurvePoint>,
-    /// Step of the kept parameters (best validation loss), when validated.
-    pub best_step: Option<usize>,
-    /// Optimiser steps the member actually took.
-    pub steps_run: usize,
 }
 
 /// The trained population: kept parameters (best on validation when validated), the optimiser
@@ -405,7 +374,7 @@ impl TrainState {
     fn new(params: Params, random: StepRandomness, members: &[Member], device: Device) -> Self {
         let p = members.len();
         TrainState {
-            phis: members.iter().map(|m| phi_of(&m.method.target, device)).collect(),
+            phis: members.iter().map(|m| m.method.target.phi_tensor(device)).collect(),
             optimiser: OptimiserState::new(&params.tensors),
             params: params.leaves(),
             random,

@@ -72,7 +72,7 @@ impl Unroll<'_> {
         for (p, batch) in batches.iter().enumerate() {
             let phi_p = match phi {
                 Some(phi) => phi.get(p as i64),
-                None => super::evaluate::phi_of(&method.target, device),
+                None => method.target.phi_tensor(device),
             };
             let loss = self.data.loss(method, &phi_p, &logits.get(p as i64), batch)?;
             total = Some(match total {

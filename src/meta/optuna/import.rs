@@ -6,7 +6,10 @@ use super::worker::EpisodeScore;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
-use crate::meta::search::{Learned, SearchState, StepRecord, Trial, LEARNED_FILE, STATE_FILE, TRIALS_FILE};
+use crate::meta::StudySpec;
+use crate::rundir::records::{
+    Learned, SearchState, StepRecord, Trial, LEARNED_FILE, STATE_FILE, TRIALS_FILE,
+};
 use crate::rundir::records::{RunCommand, SearchConfig};
 use crate::rundir::RunDir;
 use crate::stats::mean_sd;
@@ -22,7 +25,7 @@ pub const OPTUNA_TRIALS_FILE: &str = "optuna_trials.jsonl";
 #[derive(Debug, Serialize)]
 struct PulledConfig {
     #[serde(flatten)]
-    search: SearchConfig,
+    search: SearchConfig<StudySpec>,
     optuna: PulledFrom,
 }
 
