@@ -1,7 +1,6 @@
 //! Data-loading benchmark: UTKFace first load (decode + resize with rayon, cache written) against the cached
 //! load, for 32×32 grey and RGB, and the time to generate the MNIST-derived tasks. `cargo bench --bench data_load`.
-use dldl_meta::config::TaskSpec;
-use dldl_meta::config::{Colour, ImageOptions};
+use dldl_meta::config::{Colour, ImageOptions, TaskSpec};
 use dldl_meta::data::cache::TensorCache;
 use dldl_meta::data::{load_task, utkface, DataRoots};
 use std::path::PathBuf;

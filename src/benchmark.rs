@@ -1,8 +1,7 @@
 //! Inner-loop speed: member-steps per second of the population trainer against sequential
 //! training, as useful GFLOP/s next to this machine's sgemm GFLOP/s measured in the same run.
 use crate::config::TrainPlan;
-use crate::domain::Domain;
-use crate::domain::Labels;
+use crate::domain::{Domain, Labels};
 use crate::error::{Error, Result};
 use crate::label::Bins;
 use crate::model::{Network, NetworkSpec};

@@ -1,7 +1,6 @@
 //! The real UTKFace copy (../shared/data/utkface, or DLDL_DATA): counts, age range, cache, and the age-utkface
 //! task end to end (split, pools, episodes). Skips with a printed reason when the copy is absent.
-use dldl_meta::config::ImageOptions;
-use dldl_meta::config::TaskSpec;
+use dldl_meta::config::{ImageOptions, TaskSpec};
 use dldl_meta::data::cache::TensorCache;
 use dldl_meta::data::{load_task, utkface, DataRoots, EpisodeSampler, Pool, Split};
 use std::path::PathBuf;

@@ -7,8 +7,9 @@ use dldl_meta::config::TaskSpec;
 use dldl_meta::data::image::SKIP_CORRUPT_ADVICE;
 use dldl_meta::data::{Dataset, Pool, Split};
 use dldl_meta::model::Params;
-use dldl_meta::rundir::records::{members_table, MemberResult};
-use dldl_meta::rundir::records::{TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE};
+use dldl_meta::rundir::records::{
+    members_table, MemberResult, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE,
+};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::DeviceChoice;
 use dldl_meta::train::evaluate::{evaluate, EvalSpec};

@@ -6,7 +6,7 @@ use super::progress::Progress;
 use anyhow::{bail, Context};
 use clap::Args;
 use dldl_meta::fewshot::{FewshotEvent, FewshotSpec, InnerPlan, NamedMethod, Protocol};
-use dldl_meta::meta::study::InnerOverride;
+use dldl_meta::meta::study_spec::InnerOverride;
 use dldl_meta::meta::StudySpec;
 use dldl_meta::rundir::records::Setting;
 use dldl_meta::rundir::records::{

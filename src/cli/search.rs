@@ -9,8 +9,7 @@ use dldl_meta::family::brief;
 use dldl_meta::meta::optuna::bridge::check_storage;
 use dldl_meta::meta::optuna::{Bridge, BridgeConfig};
 use dldl_meta::meta::{SearchEvent, Study, StudySpec};
-use dldl_meta::rundir::records::{RunCommand, SearchConfig, TABLE_FILE};
-use dldl_meta::rundir::records::{SearchOutcome, LEARNED_FILE};
+use dldl_meta::rundir::records::{RunCommand, SearchConfig, SearchOutcome, LEARNED_FILE, TABLE_FILE};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::runtime::RunEnvironment;
 use dldl_meta::train::setup::PreparedTask;
@@ -108,7 +107,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
         study.inner.steps,
         args.out.display()
     );
-    let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
+    let (metric, _) = dldl_meta::meta::query_loss::headline_metric(&prepared.inner.domain);
     let mut progress = Progress::new("search", study.total_steps() as u64);
     let mut comparing: Option<Progress> = None;
     let outcome = study.run(&dir, &mut |event| match event {
@@ -139,7 +138,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     let text = report(
         &outcome,
         &dir,
-        dldl_meta::meta::objective::query_loss_name(&prepared.inner.domain, study_spec.query_loss),
+        dldl_meta::meta::query_loss::query_loss_name(&prepared.inner.domain, study_spec.query_loss),
     );
     print!("{text}");
     dir.write_text(TABLE_FILE, &text)?;

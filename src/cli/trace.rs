@@ -3,11 +3,10 @@
 use anyhow::Context;
 use clap::Args;
 use dldl_meta::config::TaskSpec;
-use dldl_meta::rundir::records::{TrainConfig, CONFIG_FILE};
-use dldl_meta::rundir::records::{TRACE_FILE, TRACE_TENSORS};
+use dldl_meta::rundir::records::{TrainConfig, CONFIG_FILE, TRACE_FILE, TRACE_TENSORS};
 use dldl_meta::rundir::RunDir;
 use dldl_meta::train::evaluate::EvalSpec;
-use dldl_meta::train::trace::{trace, write_tensors};
+use dldl_meta::train::step_trace::{trace, write_tensors};
 use dldl_meta::train::{Member, TrainData, Trainer};
 use std::path::PathBuf;
 

@@ -84,7 +84,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
         spec.episodes_per_step,
         evaluator.inner.steps
     );
-    let (metric, _) = dldl_meta::meta::objective::headline_metric(&prepared.inner.domain);
+    let (metric, _) = dldl_meta::meta::query_loss::headline_metric(&prepared.inner.domain);
     let done = worker.run(&mut |event| match event {
         TrialEvent::Started { number, phi, retry_of } => {
             let retry = retry_of.map(|n| format!(" (retry of trial {n})")).unwrap_or_default();

@@ -1,11 +1,11 @@
 //! Task specs (`tasks/*.toml`): dataset, label domain, distribution family and φ, model, inner loop, splits, episodes.
 //! Parsed with unknown fields denied and validated once; every error names the file, the field and the rule.
-mod image;
-mod optimiser;
+mod image_options;
+mod optimiser_spec;
 mod train_plan;
 
-pub use image::{Colour, ImageOptions};
-pub use optimiser::{Optimiser, OptimiserSpec};
+pub use image_options::{Colour, ImageOptions};
+pub use optimiser_spec::{Optimiser, OptimiserSpec};
 pub use train_plan::TrainPlan;
 
 use crate::domain::{Domain, LabelDomain, LabelKind};

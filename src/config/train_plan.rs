@@ -1,6 +1,6 @@
 //! The inner loop's plan, resolved from a task's `[train]` (and a study's `[inner]`): budget, batch, optimiser,
 //! schedule, regularisation, augmentation, evaluation and early stopping; validated once.
-use super::optimiser::{Optimiser, OptimiserSpec};
+use super::optimiser_spec::{Optimiser, OptimiserSpec};
 use crate::config::Schedule;
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Freeze};

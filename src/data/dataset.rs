@@ -50,7 +50,7 @@ pub struct Dataset {
     pub files: Vec<String>,
     /// The pool of every example when the data name it (a table's split column): the split follows
     /// it instead of the task's fractions.
-    pub given_pools: Option<Vec<super::split::Pool>>,
+    pub given_pools: Option<Vec<super::pool::Pool>>,
 }
 
 impl Dataset {

@@ -1,8 +1,7 @@
 //! The one check that a dataset's ordinal or pose labels lie on its task's label domain, shared by
 //! training, evaluation, search, few-shot and `data show`: a label outside it is an error, never clamped.
 use crate::data::dataset::Dataset;
-use crate::domain::LabelDomain;
-use crate::domain::Labels;
+use crate::domain::{LabelDomain, Labels};
 use crate::error::{Error, Result};
 use crate::label::{Bins, OutsideDomain};
 use std::path::Path;

@@ -5,14 +5,13 @@
 //! only ever requires full labels: without a window it covers every full label; a window start is drawn uniformly
 //! among the windows whose labels are all full; a class subset is drawn from the full classes. When no admissible
 //! choice exists the sampler is not built, with an error naming the pool, so no episode is ever short.
-use super::split::{Pool, Split};
+use super::pool::Pool;
+use super::split::Split;
 use crate::config::{EpisodeSpec, TaskSpec};
 use crate::data::dataset::Dataset;
-use crate::domain::LabelDomain;
-use crate::domain::Labels;
+use crate::domain::{LabelDomain, Labels};
 use crate::error::{Error, Result};
-use crate::label::Bins;
-use crate::label::POSITIVE;
+use crate::label::{Bins, POSITIVE};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -14,6 +14,7 @@ pub mod mnist;
 pub mod paths;
 pub mod planted;
 pub mod pointing04;
+pub mod pool;
 pub mod split;
 pub mod table;
 pub mod table_bench;
@@ -29,5 +30,6 @@ pub use domain_check::check_labels_in_domain;
 pub use episode::{Episode, EpisodeSampler};
 
 pub use paths::DataRoots;
-pub use split::{Pool, Split};
+pub use pool::Pool;
+pub use split::Split;
 pub use task::{load_task, probe_task, Availability};

@@ -2,8 +2,7 @@
 //! pools after the split (which the true labels decided), and summarises what changed.
 use crate::config::TaskSpec;
 use crate::data::{Dataset, Pool, Split};
-use crate::domain::LabelDomain;
-use crate::domain::Labels;
+use crate::domain::{LabelDomain, Labels};
 use crate::error::{Error, Result};
 use crate::label::noise::{NoiseKind, NoiseSpec};
 use crate::label::Bins;

@@ -1,5 +1,6 @@
 //! The seeded split of a dataset into disjoint train / val / test index sets (the meta-train, meta-val and
 //! meta-test pools of episodes); groups (subjects, source-digit blocks) never straddle two pools. Saved as JSON.
+use super::pool::Pool;
 use crate::config::SplitSpec;
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -8,43 +9,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// One of the three disjoint pools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pool {
-    /// Training split; meta-train episodes.
-    Train,
-    /// Validation split; meta-validation episodes.
-    Val,
-    /// Test split; meta-test episodes (never used to learn φ).
-    Test,
-}
-
-impl Pool {
-    /// All pools in order.
-    pub const ALL: [Pool; 3] = [Pool::Train, Pool::Val, Pool::Test];
-
-    /// `train`, `val` or `test`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Pool::Train => "train",
-            Pool::Val => "val",
-            Pool::Test => "test",
-        }
-    }
-
-    /// A number unique to the pool, mixed into episode seeds.
-    pub fn id(self) -> u64 {
-        self as u64
-    }
-}
-
-impl std::fmt::Display for Pool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Disjoint, sorted index sets covering the dataset, with what produced them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -3,7 +3,7 @@
 //!
 //! Features are returned as written; the training split's statistics standardise them later
 //! (`standardise`, on by default for tables), so no test row shapes the inputs.
-use super::split::Pool;
+use super::pool::Pool;
 use crate::data::dataset::{Dataset, LoadReport};
 use crate::domain::{LabelKind, Labels};
 use crate::error::{Error, Result};

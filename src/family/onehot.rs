@@ -1,8 +1,7 @@
 //! One-hot targets (plain cross-entropy): the nearest bin or grid cell, the class map as it is.
 //! No φ, nothing to learn.
 use super::{dense, DistributionSpec, Family};
-use crate::domain::grid_cell;
-use crate::domain::{Domain, LabelKind, Labels, Targets};
+use crate::domain::{grid_cell, Domain, LabelKind, Labels, Targets};
 use crate::error::Result;
 use crate::label::segmentation::one_hot_maps;
 use crate::label::{one_hot, VOID};

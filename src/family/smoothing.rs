@@ -1,8 +1,7 @@
 //! Uniform label smoothing, (1 − ε) one-hot + ε / C, over bins or grid cells.
 //! φ = (ε); the search spaces do not learn it.
 use super::{dense, DistributionSpec, Family};
-use crate::domain::grid_cell;
-use crate::domain::{Domain, LabelKind, Labels, Targets};
+use crate::domain::{grid_cell, Domain, LabelKind, Labels, Targets};
 use crate::error::{Error, Result};
 use crate::label::label_smoothing;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ use super::spec::FewshotSpec;
 use super::summary::summarise;
 use crate::data::{EpisodeSampler, Pool};
 use crate::error::{Error, Result};
-use crate::meta::objective::{query_method, QueryLoss};
+use crate::meta::query_loss::{query_method, QueryLoss};
 use crate::rundir::records::{
     EpisodeRecord, FewshotSummary, Setting, FEWSHOT_SUMMARY_FILE, RECORDS_FILE, TABLE_FILE,
 };

@@ -2,10 +2,9 @@
 //! method and point, paired differences and tests against the baseline, and the tables (`summary.md`).
 use super::spec::FewshotSpec;
 use crate::domain::Domain;
-use crate::meta::objective::headline_metric;
+use crate::meta::query_loss::headline_metric;
 use crate::rundir::records::{Cell, EpisodeRecord, FewshotSummary, Setting};
-use crate::stats::{mean_ci, paired_differences, MeanCi};
-use crate::stats::{p_value, paired_test, PairedTest};
+use crate::stats::{mean_ci, p_value, paired_differences, paired_test, MeanCi, PairedTest};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Summarises `records` of a study (anything not in `spec` is ignored; a duplicate keeps the first).

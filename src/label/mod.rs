@@ -25,5 +25,4 @@ pub use mixture::Mixture;
 pub use pdn::{Pdn, DIFFICULT, NEGATIVE, POSITIVE};
 pub use segmentation::{KernelShape, SegmentationSmoothing, SegmentationTargets, MAX_KERNEL_SIZE, VOID};
 pub(crate) use validate::all_positive;
-pub use validate::{check_classes, MAX_CLASSES};
-pub use validate::{sigma_floor, MIN_SIGMA_PER_STEP};
+pub use validate::{check_classes, sigma_floor, MAX_CLASSES, MIN_SIGMA_PER_STEP};

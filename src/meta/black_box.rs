@@ -3,8 +3,8 @@
 //! (or headline metric, with `select_by = "metric"`).
 use super::cmaes::CmaEs;
 use super::learner::Learner;
-use super::search::Study;
-use super::study::SearchMethod;
+use super::study::Study;
+use super::study_spec::SearchMethod;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::rundir::records::{SearchState, StepRecord};

@@ -1,6 +1,6 @@
 //! The episodes a study scores φ on: the task's window episodes, or full-range episodes (a seeded
 //! fraction of the training pool over all labels, scored on the validation or the test pool).
-use super::study::FullRange;
+use super::study_spec::FullRange;
 use crate::data::{Episode, EpisodeSampler, Pool, Split};
 use crate::error::Result;
 use crate::train::setup::PreparedTask;

@@ -6,7 +6,7 @@
 //! ∇J(θ) = E[f(θ + s·ε) ε] / s by `Σ (f₊ − f₋) ε / (2 s n)`: unbiased for the Gaussian-smoothed
 //! objective at every horizon (no short-horizon bias), exact in expectation for a quadratic.
 use super::learner::Learner;
-use super::search::Study;
+use super::study::Study;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::rundir::records::{SearchState, StepRecord};
@@ -14,9 +14,6 @@ use crate::rundir::RunDir;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-
-/// The most candidates (θ + s·ε and θ − s·ε together) one ES step trains.
-pub const ES_MAX_CANDIDATES: usize = 64;
 
 /// Antithetic ES (`method = "es"`): `outer_steps` Adam steps on θ, each from `candidates` mirrored
 /// candidates on `episodes_per_step` fresh episodes.

@@ -1,13 +1,12 @@
 //! The look-ahead hypergradient: Adam on θ with the gradient of the query loss through the last
 //! `unroll` inner steps of fresh trainings (one-step look-ahead at `unroll = 1`).
 use super::learner::Learner;
-use super::search::Study;
+use super::study::Study;
 use crate::config::TrainPlan;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::model::Pass;
-use crate::rundir::records::TRIALS_FILE;
-use crate::rundir::records::{SearchState, StepRecord, Trial};
+use crate::rundir::records::{SearchState, StepRecord, Trial, TRIALS_FILE};
 use crate::rundir::RunDir;
 use crate::train::batches::BatchSampler;
 use crate::train::trainer::train_chunked;

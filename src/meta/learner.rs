@@ -1,12 +1,6 @@
-//! The learners of φ behind one trait: each is a file (black_box.rs for grid, random and CMA-ES;
-//! hypergradient.rs; pbt.rs; online.rs; es.rs) registered in [`learner_for`], the only place a new one is added.
-use super::black_box::BlackBox;
-use super::es::Es;
-use super::hypergradient::LookAhead;
-use super::online::Online;
-use super::pbt::Pbt;
-use super::search::Study;
-use super::study::SearchMethod;
+//! The trait every learner of φ implements: its outer steps, what it adds to a fresh state, one step,
+//! and the φ it learned. The learners are registered in `registry.rs`.
+use super::study::Study;
 use crate::error::Result;
 use crate::rundir::records::{SearchState, StepRecord};
 use crate::rundir::RunDir;
@@ -28,16 +22,5 @@ pub trait Learner {
     /// The φ learned by the end: by default the best one scored.
     fn learned_phi(&self, _study: &Study, state: &SearchState) -> Vec<f64> {
         state.best_phi.clone()
-    }
-}
-
-/// The learner of a study's `method`.
-pub fn learner_for(method: SearchMethod) -> Box<dyn Learner> {
-    match method {
-        SearchMethod::Grid | SearchMethod::Random | SearchMethod::Cmaes => Box::new(BlackBox(method)),
-        SearchMethod::Hypergradient => Box::new(LookAhead),
-        SearchMethod::Pbt => Box::new(Pbt),
-        SearchMethod::Online => Box::new(Online),
-        SearchMethod::Es => Box::new(Es),
     }
 }

@@ -2,13 +2,12 @@
 //! schedule; every `interval` steps φ takes an Adam step along the one-step look-ahead gradient of a query-batch loss.
 use super::learner::Learner;
 use super::population::{save_population, Round};
-use super::search::Study;
+use super::study::Study;
 use crate::config::OptimiserSpec;
 use crate::data::{Episode, Pool};
 use crate::error::{Error, Result};
 use crate::model::{Params, Pass};
-use crate::rundir::records::TRIALS_FILE;
-use crate::rundir::records::{SearchState, StepRecord, Trial};
+use crate::rundir::records::{SearchState, StepRecord, Trial, TRIALS_FILE};
 use crate::rundir::RunDir;
 use crate::train::unroll::Unroll;
 use crate::train::{Member, Method, OptimiserState};

@@ -2,13 +2,13 @@
 //! episode; every `interval` steps the worst quarter copies the best quarter's weights and optimiser state and perturbs φ.
 use super::learner::Learner;
 use super::population::{save_population, Round};
-use super::search::Study;
 use super::space::PhiSpace;
+use super::study::Study;
 use crate::data::Pool;
 use crate::error::Result;
-use crate::rundir::records::TRIALS_FILE;
-use crate::rundir::records::{LineageRecord, PbtState, LINEAGE_FILE};
-use crate::rundir::records::{SearchState, StepRecord, Trial};
+use crate::rundir::records::{
+    LineageRecord, PbtState, SearchState, StepRecord, Trial, LINEAGE_FILE, TRIALS_FILE,
+};
 use crate::rundir::RunDir;
 use crate::train::Member;
 use rand::seq::IndexedRandom;

@@ -1,6 +1,6 @@
 //! A population's weights and optimiser state between rounds of a round-based learner (PBT, online
 //! hypergradient), checkpointed in the run directory so that a killed study resumes exactly.
-use super::search::Study;
+use super::study::Study;
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::records::SearchState;

@@ -1,7 +1,7 @@
 //! The learnable φ of a study: an unconstrained vector θ mapped differentiably into valid φ
 //! (σ = e^θ; p_D = sigmoid(a), p_N = p_D·sigmoid(b); both for the mixture), with box bounds and the spec at a φ.
 use super::knots::Knots;
-use super::study::{Learn, SearchMethod, StudySpec};
+use super::study_spec::{Learn, SearchMethod, StudySpec};
 use crate::domain::Domain;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;

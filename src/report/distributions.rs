@@ -6,9 +6,7 @@ use super::figure::{
     TITLE, WIDE,
 };
 use crate::config::{DatasetSpec, TaskSpec};
-use crate::domain::LabelDomain;
-use crate::domain::Labels;
-use crate::domain::{ClassSet, Domain};
+use crate::domain::{ClassSet, Domain, LabelDomain, Labels};
 use crate::error::{Error, Result};
 use crate::family::{brief, DistributionSpec, GaussianSpec, MixtureSpec};
 use crate::label::{LabelDistance, SegmentationSmoothing, DIFFICULT, NEGATIVE, POSITIVE};

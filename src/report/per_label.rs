@@ -2,8 +2,7 @@
 //! versus the true label, mean over seeds per method, above the number of test examples per label
 //! (where the error sits: rare labels at the ends of the range versus the well-populated middle).
 use super::figure::{colour, headroom, legend, padded, tick, DrawResult, Plot, AXIS, FONT, TICK, TITLE};
-use crate::rundir::records::LabelError;
-use crate::rundir::records::MemberResult;
+use crate::rundir::records::{LabelError, MemberResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;

@@ -1,22 +1,20 @@
 //! Reading run directories (never training): which command wrote each (`search`, `fewshot`, `train`),
 //! its task, and the records the figures need, typed.
 use crate::config::{DatasetSpec, TaskSpec};
-use crate::domain::LabelDomain;
-use crate::domain::LabelKind;
+use crate::domain::{LabelDomain, LabelKind};
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::fewshot::FewshotSpec;
 use crate::label::LabelDistance;
-use crate::meta::objective::QueryLoss;
-use crate::rundir::records::LabelError;
-use crate::rundir::records::MemberResult;
+use crate::meta::query_loss::QueryLoss;
 use crate::rundir::records::{
     read_learned, CurveLine, FewshotConfig, RunCommand, RunHeader, SessionRecord, TrainMetrics, CONFIG_FILE,
     CURVES_FILE, FEWSHOT_SUMMARY_FILE, LABEL_DISTANCE_FILE, METRICS_FILE, RECORDS_FILE, SEARCH_SUMMARY_FILE,
     SESSIONS_FILE, STATE_FILE,
 };
-use crate::rundir::records::{EpisodeRecord, FewshotSummary};
-use crate::rundir::records::{SearchOutcome, SearchState};
+use crate::rundir::records::{
+    EpisodeRecord, FewshotSummary, LabelError, MemberResult, SearchOutcome, SearchState,
+};
 use crate::rundir::RunDir;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

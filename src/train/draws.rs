@@ -1,7 +1,7 @@
 //! Every member's random draws of a training step (batches, flips, shift offsets, dropout masks)
 //! from streams keyed by its seed (and step) alone: the trainer's only randomness, which `trace` records.
 use super::batches::BatchSampler;
-use super::trainer::Member;
+use super::member::Member;
 use crate::config::TrainPlan;
 use crate::model::dropout::{draw_mask_values, DropoutSite};
 use crate::model::{DropoutStream, Network};

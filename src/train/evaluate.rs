@@ -1,11 +1,10 @@
 //! Evaluation of every member of a population on its own index set, without gradients:
 //! loss, task metrics, and the six LDL measures against a reference target distribution.
+use super::member::TrainData;
+use super::method::Method;
 use super::metrics::{self, OrdinalMetricSpec};
-use super::objective::Method;
 use super::predict::{argmax_label, expectation};
-use super::trainer::TrainData;
-use crate::domain::Labels;
-use crate::domain::{grid_cell, Domain};
+use crate::domain::{grid_cell, Domain, Labels};
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::label::ldl_measures;

@@ -4,8 +4,9 @@ pub mod augment;
 pub mod batches;
 pub mod draws;
 pub mod evaluate;
+pub mod member;
+pub mod method;
 pub mod metrics;
-pub mod objective;
 pub mod optimiser;
 pub mod predict;
 pub mod run;
@@ -13,13 +14,14 @@ pub mod setup;
 pub mod snapshot;
 pub mod standardise;
 
+pub mod step_trace;
 pub mod surrogates;
-pub mod trace;
 pub mod trainer;
 pub mod unroll;
 pub mod update;
 pub mod warm_start;
 
-pub use objective::{LossKind, Method};
+pub use member::{Member, TrainData};
+pub use method::{LossKind, Method};
 pub use optimiser::OptimiserState;
-pub use trainer::{train_population, Member, PopulationRun, TrainData, Trainer};
+pub use trainer::{train_population, PopulationRun, Trainer};

@@ -12,8 +12,7 @@ use super::{LossKind, Member, Method, OptimiserState, TrainData, Trainer};
 use crate::data::{DataRoots, Pool};
 use crate::error::{Error, Result};
 use crate::model::Params;
-use crate::rundir::records::Failure;
-use crate::rundir::records::{members_table, MemberResult};
+use crate::rundir::records::{members_table, Failure, MemberResult};
 use crate::rundir::records::{
     CurveLine, RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE,
     SNAPSHOT_PREFIX, STATS_FILE, TABLE_FILE,

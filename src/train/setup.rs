@@ -1,12 +1,8 @@
 //! From a validated task spec and its loaded dataset to what the inner loop runs: the network
 //! bound to the input shape, the resolved training settings, and the label domain.
-use crate::config::TrainPlan;
-use crate::config::{ModelKind, TaskSpec};
+use crate::config::{ModelKind, TaskSpec, TrainPlan};
 use crate::data::Dataset;
-use crate::domain::ClassSet;
-use crate::domain::Domain;
-use crate::domain::LabelDomain;
-use crate::domain::LabelKind;
+use crate::domain::{ClassSet, Domain, LabelDomain, LabelKind};
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Network, NetworkSpec};
 use crate::rundir::records::InputStats;

@@ -3,8 +3,8 @@
 //!
 //! The random streams are not stored: they are keyed by seed and step, so a resumed run skips them
 //! to the snapshot's step and continues bit-identically (one thread).
+use super::member::Member;
 use super::optimiser::OptimiserState;
-use super::trainer::Member;
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::rundir::records::MemberOutcome;

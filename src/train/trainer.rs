@@ -3,60 +3,18 @@
 use super::augment::{flip_where, shift_by};
 use super::draws::StepRandomness;
 use super::evaluate::{evaluate, EvalSpec};
-use super::objective::Method;
+use super::member::{Member, TrainData};
+use super::method::Method;
 use super::optimiser::OptimiserState;
 use super::snapshot::{SnapshotProgress, SnapshotStore, TrainSnapshot};
 use super::update::step_in_place;
 use crate::config::TrainPlan;
-use crate::domain::Domain;
-use crate::domain::Labels;
 use crate::error::{Error, Result};
 use crate::model::dropout::masks_on;
 use crate::model::params::cat_members;
 use crate::model::{Network, Params, Pass};
 use crate::rundir::records::{CurvePoint, Failure, MemberOutcome};
 use tch::{Device, Kind, Tensor};
-
-/// A dataset as the inner loop sees it: inputs `[N, …]`, labels, and the label domain.
-pub struct TrainData<'a> {
-    pub inputs: &'a Tensor,
-    pub labels: &'a Labels,
-    pub domain: &'a Domain,
-}
-
-impl TrainData<'_> {
-    /// Inputs at `index` (P·B dataset indices, member-major) as `[P, B, …]` on `device`.
-    pub fn gather(&self, index: &[i64], population: i64, device: Device) -> Result<Tensor> {
-        let n = self.inputs.size()[0];
-        if let Some(bad) = index.iter().find(|&&i| i < 0 || i >= n) {
-            return Err(Error::invalid("dataset index", bad, format!("must be in 0..{n}")));
-        }
-        let idx = Tensor::from_slice(index).to_device(self.inputs.device());
-        let x = self.inputs.index_select(0, &idx).to_device(device);
-        let mut shape = vec![population, index.len() as i64 / population.max(1)];
-        shape.extend_from_slice(&self.inputs.size()[1..]);
-        Ok(x.reshape(shape.as_slice()))
-    }
-
-    /// `method`'s loss with parameters `phi` for `logits` `[B, …]` of the dataset rows `rows`
-    /// (targets, where the loss uses them, built on the logits' device).
-    pub fn loss(&self, method: &Method, phi: &Tensor, logits: &Tensor, rows: &[i64]) -> Result<Tensor> {
-        let labels = self.labels.select(&Tensor::from_slice(rows)).to_device(logits.device());
-        method.loss(self.domain, phi, logits, &labels)
-    }
-}
-
-/// One member of a population.
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// Seeds the member's initial weights, batch order and flips.
-    pub seed: u64,
-    pub method: Method,
-    /// Dataset indices it trains on.
-    pub train: Vec<i64>,
-    /// Dataset indices for validation (early stopping); may be empty.
-    pub val: Vec<i64>,
-}
 
 /// The trained population: kept parameters (best on validation when validated), the optimiser
 /// state after the last step (to continue training, e.g. unrolled), and outcomes.
@@ -600,6 +558,7 @@ fn select_members(mask: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Domain, Labels};
     use crate::family::DistributionSpec;
     use crate::label::Bins;
     use crate::model::{DropoutSpec, NetworkSpec};

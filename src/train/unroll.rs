@@ -1,8 +1,8 @@
 //! K inner steps kept on the autograd graph: the targets depend on φ, so the query loss after
 //! training is differentiable in φ (the K-step unrolled hypergradient of the outer loop).
-use super::objective::Method;
+use super::member::TrainData;
+use super::method::Method;
 use super::optimiser::{step, OptimiserState};
-use super::trainer::TrainData;
 use crate::config::OptimiserSpec;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
@@ -33,7 +33,7 @@ impl Unroll<'_> {
         if phi.dim() != 2 || phi.size()[0] != population {
             return Err(Error::shape("phi", format!("expected [P={population}, d], got {:?}", phi.size())));
         }
-        let method = Method { target: self.family.clone(), loss: super::objective::LossKind::Kl };
+        let method = Method { target: self.family.clone(), loss: super::method::LossKind::Kl };
         let current: Vec<Tensor> = params
             .tensors
             .iter()

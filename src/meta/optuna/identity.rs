@@ -1,6 +1,6 @@
 //! What a study in Optuna's storage is about, stored as its user attributes: the task, the φ space
 //! and how φ is scored (compared; a worker that differs is refused), plus the texts the import needs.
-use super::params::OptunaSpace;
+use super::phi_params::OptunaSpace;
 use crate::config::TrainPlan;
 use crate::error::{Error, Result};
 use crate::meta::StudySpec;

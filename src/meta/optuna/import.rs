@@ -2,7 +2,7 @@
 //! (config.json, trials.jsonl, state.json, learned.toml), which `report` and `fewshot` read unchanged.
 use super::bridge::{check_storage, Bridge};
 use super::identity;
-use super::worker::EpisodeScore;
+use super::worker_loop::EpisodeScore;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;

@@ -3,11 +3,11 @@
 pub mod bridge;
 pub mod identity;
 pub mod import;
-pub mod params;
+pub mod phi_params;
 pub mod settings;
-pub mod worker;
+pub mod worker_loop;
 
 pub use bridge::{Bridge, BridgeConfig};
-pub use params::{OptunaSpace, Param};
+pub use phi_params::{OptunaSpace, Param};
 pub use settings::{OptunaSettings, PrunerKind, SamplerKind};
-pub use worker::{process_nonce, TrialDone, TrialEvent, Worker, WorkerConfig};
+pub use worker_loop::{process_nonce, TrialDone, TrialEvent, Worker, WorkerConfig};

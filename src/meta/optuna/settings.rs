@@ -1,7 +1,7 @@
 //! The `[optuna]` table of a study file: Optuna's sampler and pruner, the scale of φ's parameters,
 //! how many episodes are scored between reports, and the heartbeat that re-queues a dead worker's trial.
 use crate::error::{Error, Result};
-use crate::meta::study::SearchMethod;
+use crate::meta::study_spec::SearchMethod;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

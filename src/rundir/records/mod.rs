@@ -1,17 +1,17 @@
 //! The files of a run directory: each file's name and the record type stored in it, shared by the
 //! commands that write them (`train`, `search`, `fewshot`) and those that read them (`eval`, `report`).
 //!
-//! Every persisted record is a plain type here, next to its file's name: `train.rs`, `search.rs`,
-//! `fewshot.rs` and `trace.rs` hold each command's own; this file those of every run directory.
-mod fewshot;
-mod search;
-mod trace;
-mod train;
+//! Every persisted record is a plain type here, next to its file's name: `train_run.rs`, `search_run.rs`,
+//! `fewshot_run.rs` and `trace_run.rs` hold each command's own; this file those of every run directory.
+mod fewshot_run;
+mod search_run;
+mod trace_run;
+mod train_run;
 
-pub use fewshot::*;
-pub use search::*;
-pub use trace::*;
-pub use train::*;
+pub use fewshot_run::*;
+pub use search_run::*;
+pub use trace_run::*;
+pub use train_run::*;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -1,7 +1,8 @@
 //! A step-by-step trace of one member's training, for checking another implementation against this
 //! one: its initial parameters, every random draw of its first K steps, and its parameters after them.
 use super::draws::StepRandomness;
-use super::trainer::{train_chunked_segment, Member, Segment, Trainer};
+use super::member::Member;
+use super::trainer::{train_chunked_segment, Segment, Trainer};
 use crate::error::{Error, Result};
 use crate::model::dropout::SitePosition;
 use crate::rundir::records::{TraceRecord, TraceSite};

@@ -1,7 +1,7 @@
 //! φ as Optuna parameters: one float parameter per learned coordinate (σ, σ(l) as `sigma_000`…,
 //! (σ_1, σ_2), p_D with p_N/p_D, σ_f), with the study file's bounds and scale, and back.
 use crate::error::{Error, Result};
-use crate::meta::study::{GridPoint, Learn, StudySpec};
+use crate::meta::study_spec::{GridPoint, Learn, StudySpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

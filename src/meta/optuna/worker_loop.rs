@@ -1,11 +1,11 @@
 //! One worker of a study in Optuna's storage: ask for φ, score it on the study's meta-train episodes
 //! with `search`'s evaluator, report each episode's query loss (for the pruner), record, tell.
 use super::bridge::{Bridge, BridgeConfig};
-use super::params::OptunaSpace;
+use super::phi_params::OptunaSpace;
 use super::settings::{OptunaSettings, PrunerKind, SamplerKind};
 use crate::data::Pool;
 use crate::error::Result;
-use crate::meta::search::Study;
+use crate::meta::study::Study;
 use crate::runtime::RunEnvironment;
 use crate::stats::mean_sd;
 use serde::{Deserialize, Serialize};

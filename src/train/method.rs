@@ -2,8 +2,7 @@
 //! smoothing), L1 on the expectation (regression baseline), and DLDL-v2's KL + λ·L1.
 use super::predict::expectation;
 use super::surrogates::{smooth_ap_loss, soft_iou_loss};
-use crate::domain::Labels;
-use crate::domain::{Domain, Targets};
+use crate::domain::{Domain, Labels, Targets};
 use crate::error::{Error, Result};
 use crate::family::{DistributionSpec, OnehotSpec};
 use crate::label::{kl_loss, kl_loss_masked};

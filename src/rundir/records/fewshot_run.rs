@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::train::Metrics;
+use super::train_run::Metrics;
 
 /// One [`EpisodeRecord`] per method, setting and episode.
 pub const RECORDS_FILE: &str = "records.jsonl";
