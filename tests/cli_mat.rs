@@ -1,12 +1,13 @@
 //! `[dataset] kind = "mat"`: red wine saved by scipy.io.savemat trains to exactly the numbers of
 //! the compiled-in wine task, and scipy-written files are read (integer and single classes, 1 × N
-//! labels, compression) or refused by file and variable. Relies on `.venv/bin/python` with scipy,
+//! labels, compression) or refused by file and variable; an LDL benchmark's layout (`features` and
+//! N × C `labels` distributions) is read as given distributions. Relies on `.venv/bin/python` with scipy,
 //! which `make test` installs.
 mod common;
 
 use common::{path, text, train_two_seeds, trained_members};
 use dldl_meta::data::mat::{load, MatSpec};
-use dldl_meta::domain::Labels;
+use dldl_meta::domain::{LabelKind, Labels};
 use std::path::{Path, PathBuf};
 
 fn temp(name: &str) -> PathBuf {
@@ -78,6 +79,7 @@ fn scipy_files_are_read_or_refused_by_variable() {
         path: root.join(file),
         features: features.into(),
         label: label.into(),
+        kind: LabelKind::Ordinal,
     };
     for (features, label) in [("features", "age"), ("x32", "u8")] {
         let d = load(&spec("ok.mat", features, label)).unwrap();
@@ -101,6 +103,42 @@ fn scipy_files_are_read_or_refused_by_variable() {
             load(&spec("bad.mat", features, label)).err().unwrap_or_else(|| panic!("{needle}: accepted"));
         let err = err.to_string();
         assert!(err.contains("bad.mat") && err.contains(needle), "{needle}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The LDL benchmark layout: `features` N × F and `labels` N × C, each row a distribution (scipy
+/// writes the file); rows are read in order, and a row that is not a distribution is refused by
+/// variable and row.
+#[test]
+fn ldl_benchmark_distributions_are_read_or_refused() {
+    let root = temp("ldl");
+    python(
+        "import sys, numpy as np, scipy.io\n\
+         d = sys.argv[1]\n\
+         X = np.array([[1., 2.], [3., 4.]])\n\
+         P = np.array([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]])\n\
+         scipy.io.savemat(d + '/ldl.mat', {'features': X, 'labels': P, 'bad': np.array([[0.5, 0.6, 0.0], [1, 0, 0]]),\n\
+                          'neg': np.array([[1.5, -0.5, 0.0], [1, 0, 0]]), 'one': np.array([[1.0], [1.0]])})\n",
+        &root,
+    );
+    let spec = |label: &str| MatSpec {
+        path: root.join("ldl.mat"),
+        features: "features".into(),
+        label: label.into(),
+        kind: LabelKind::Distribution,
+    };
+    let d = load(&spec("labels")).unwrap();
+    let Labels::Distribution(p) = &d.labels else { panic!("given distributions") };
+    assert_eq!(p.size(), vec![2, 3]);
+    assert_eq!(Vec::<f32>::try_from(p.view([-1])).unwrap(), vec![0.5, 0.25, 0.25, 0.1, 0.1, 0.8]);
+    for (label, needle) in [
+        ("bad", "variable `bad`: row 1: columns `column 1` … `column 3` sum to 1.1"),
+        ("neg", "variable `neg`: row 1: column `column 2`: -0.5 is negative"),
+        ("one", "variable `one`: is 2 × 1; given distributions need one row per example (2) and at least 2 columns"),
+    ] {
+        let err = load(&spec(label)).err().unwrap_or_else(|| panic!("{label}: accepted")).to_string();
+        assert!(err.contains("ldl.mat") && err.contains(needle), "{needle}: {err}");
     }
     let _ = std::fs::remove_dir_all(&root);
 }

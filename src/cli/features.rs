@@ -140,6 +140,9 @@ fn label_cells(labels: &Labels, domain: &LabelDomain) -> anyhow::Result<(Vec<Str
             let cell = |s: &i64| state_cell(*s).to_string();
             (names.clone(), v.chunks(names.len()).map(|r| r.iter().map(cell).collect()).collect())
         }
+        (Labels::Distribution(p), LabelDomain::Classes(names)) => {
+            (names.clone(), rows(p, names.len() as i64)?)
+        }
         _ => bail!("these labels cannot be written as table columns"),
     })
 }

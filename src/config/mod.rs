@@ -98,7 +98,12 @@ pub enum DatasetSpec {
 pub struct TableOptions {
     pub path: String,
     /// One column (`"age"`), two for a 2-D label, or one per class for multi-label (1, d, 0).
-    pub label: LabelColumns,
+    #[serde(default)]
+    pub label: Option<LabelColumns>,
+    /// Instead of `label`: one column per class of `[labels] classes`, each row a given label
+    /// distribution (non-negative, summing to 1).
+    #[serde(default)]
+    pub distribution: Option<Vec<String>>,
     #[serde(default)]
     pub features: Option<Vec<String>>,
     #[serde(default)]
@@ -124,7 +129,30 @@ pub struct MatOptions {
     #[serde(default = "default_features")]
     pub features: String,
     /// The label variable (N × 1 or 1 × N), e.g. `"age"`.
-    pub label: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Instead of `label`: an N × C variable of given label distributions over `[labels] classes`
+    /// (e.g. `"labels"` in the LDL benchmark files).
+    #[serde(default)]
+    pub distribution: Option<String>,
+}
+
+impl TableOptions {
+    /// The label columns: `label`'s, or `distribution`'s.
+    pub fn label_columns(&self) -> Vec<String> {
+        match (&self.label, &self.distribution) {
+            (Some(l), _) => l.names(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => vec![],
+        }
+    }
+}
+
+impl MatOptions {
+    /// The label variable: `label`, or `distribution`.
+    pub fn label_variable(&self) -> &str {
+        self.label.as_deref().or(self.distribution.as_deref()).unwrap_or("")
+    }
 }
 
 fn default_features() -> String {
@@ -529,6 +557,12 @@ impl TaskSpec {
     pub fn label_kind(&self) -> LabelKind {
         match (&self.dataset, &self.labels) {
             (DatasetSpec::MnistMultidigit(_) | DatasetSpec::Voc(_), _) => LabelKind::MultiLabel,
+            (DatasetSpec::Csv(o), LabelDomain::Classes(_)) if o.distribution.is_some() => {
+                LabelKind::Distribution
+            }
+            (DatasetSpec::Mat(o), LabelDomain::Classes(_)) if o.distribution.is_some() => {
+                LabelKind::Distribution
+            }
             (DatasetSpec::Csv(_), LabelDomain::Classes(_)) => LabelKind::MultiLabel,
             (DatasetSpec::MnistSegmentation(_) | DatasetSpec::VocSegmentation(_), _) => {
                 LabelKind::Segmentation
@@ -703,9 +737,18 @@ impl TaskSpec {
         if o.path.trim().is_empty() {
             return Err(self.err("dataset.path", "must name a CSV file"));
         }
-        let names = o.label.names();
+        let field = if o.distribution.is_some() { "dataset.distribution" } else { "dataset.label" };
+        if o.label.is_some() == o.distribution.is_some() {
+            return Err(self.err("dataset.label", "give label (the label columns) or distribution (a given distribution's columns), one of them"));
+        }
+        if o.distribution.is_some() && !matches!(self.labels, LabelDomain::Classes(_)) {
+            return Err(
+                self.err("dataset.distribution", "needs [labels] classes = [...], one class per column")
+            );
+        }
+        let names = o.label_columns();
         if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
-            return Err(self.err("dataset.label", "must name the label column(s)"));
+            return Err(self.err(field, "must name the label column(s)"));
         }
         if o.features.is_some() && o.feature_prefix.is_some() {
             return Err(self.err("dataset.features", "give features or feature_prefix, not both"));
@@ -724,7 +767,7 @@ impl TaskSpec {
         };
         if columns != wanted {
             return Err(self.err(
-                "dataset.label",
+                field,
                 format!("names {columns} column(s); the [labels] domain needs {wanted} (one per bin axis, or one per class)"),
             ));
         }
@@ -738,11 +781,15 @@ impl TaskSpec {
         if o.features.trim().is_empty() {
             return Err(self.err("dataset.features", "must name the feature variable"));
         }
-        if o.label.trim().is_empty() {
-            return Err(self.err("dataset.label", "must name the label variable"));
+        let field = if o.distribution.is_some() { "dataset.distribution" } else { "dataset.label" };
+        if o.label.is_some() == o.distribution.is_some() {
+            return Err(self.err("dataset.label", "give label (an N × 1 variable) or distribution (an N × C variable of given distributions), one of them"));
         }
-        if o.label == o.features {
-            return Err(self.err("dataset.label", "must differ from dataset.features"));
+        if o.label_variable().trim().is_empty() {
+            return Err(self.err(field, "must name the label variable"));
+        }
+        if o.label_variable() == o.features {
+            return Err(self.err(field, "must differ from dataset.features"));
         }
         Ok(())
     }
@@ -796,6 +843,7 @@ impl TaskSpec {
             | DatasetSpec::Voc(_)
             | DatasetSpec::VocSegmentation(_) => "classes",
             DatasetSpec::ImageFolder(_) if matches!(self.labels, LabelDomain::Grid(_)) => "grid",
+            DatasetSpec::Mat(o) if o.distribution.is_some() => "classes",
             _ => "bins",
         };
         let has = match self.labels {
@@ -1106,6 +1154,54 @@ window = 20
         }
     }
 
+    /// Given distributions: `distribution` columns (csv) or an N × C variable (mat) over `[labels]
+    /// classes`, trained by the `given` family; either `label` or `distribution`, never both.
+    #[test]
+    fn given_distribution_tasks_and_their_refusals() {
+        let csv = include_str!("../../tasks/quality-wine-csv.toml")
+            .replace("label = \"quality\"", "distribution = [\"a\", \"b\", \"c\"]")
+            .replace("bins = \"3:8\"", "classes = [\"a\", \"b\", \"c\"]")
+            .replace("family = \"gaussian\"\nsigma = 0.5", "family = \"given\"")
+            .replace("window = 3\n", "");
+        let t = parse(&csv).unwrap();
+        assert_eq!(t.label_kind(), LabelKind::Distribution);
+        let mat = csv
+            .replace("kind = \"csv\"", "kind = \"mat\"")
+            .replace("distribution = [\"a\", \"b\", \"c\"]", "distribution = \"labels\"");
+        assert_eq!(parse(&mat).unwrap().label_kind(), LabelKind::Distribution);
+        let both = "distribution = [\"a\", \"b\", \"c\"]\nlabel = \"quality\"";
+        let cases = [
+            (
+                csv.replace("distribution = [\"a\", \"b\", \"c\"]", both),
+                "give label (the label columns) or distribution",
+            ),
+            (
+                csv.replace("distribution = [\"a\", \"b\", \"c\"]", "distribution = [\"a\", \"b\"]"),
+                "field `dataset.distribution`: names 2 column(s); the [labels] domain needs 3",
+            ),
+            (
+                csv.replace("classes = [\"a\", \"b\", \"c\"]", "bins = \"3:5\""),
+                "field `dataset.distribution`: needs [labels] classes",
+            ),
+            (
+                csv.replace("family = \"given\"", "family = \"pdn\"\np_d = 0.3\np_n = 0.0"),
+                "`pdn` does not fit distribution labels (use onehot, given)",
+            ),
+            (
+                mat.replace("distribution = \"labels\"", "distribution = \"labels\"\nlabel = \"age\""),
+                "give label (an N × 1 variable) or distribution",
+            ),
+            (
+                mat.replace("classes = [\"a\", \"b\", \"c\"]", "bins = \"3:5\""),
+                "this dataset kind needs `classes`",
+            ),
+        ];
+        for (text, needle) in cases {
+            let err = parse(&text).err().unwrap_or_else(|| panic!("{needle}: accepted")).to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
     /// A `.mat` task: a table (an MLP, standardised by default), its variables named, bins only.
     #[test]
     fn a_mat_task_and_its_refusals() {
@@ -1116,7 +1212,7 @@ window = 20
         assert!(t.standardises() && t.is_table() && t.dataset.reads_external_data());
         assert_eq!(t.label_kind(), LabelKind::Ordinal);
         let DatasetSpec::Mat(o) = &t.dataset else { panic!("a mat dataset") };
-        assert_eq!((o.features.as_str(), o.label.as_str()), ("features", "quality"));
+        assert_eq!((o.features.as_str(), o.label_variable()), ("features", "quality"));
         let cases = [
             ("label = \"quality\"", "label = \"features\"", "field `dataset.label`: must differ"),
             ("label = \"quality\"", "label = \"\"", "dataset.label"),

@@ -151,6 +151,7 @@ fn check_shapes(name: &str, inputs: &Tensor, labels: &Labels) -> Result<()> {
         LabelKind::Pose => (2, Kind::Float),
         LabelKind::MultiLabel => (2, Kind::Int64),
         LabelKind::Segmentation => (3, Kind::Int64),
+        LabelKind::Distribution => (2, Kind::Float),
     };
     let bad = t.dim() != dims || t.size()[0] != n || t.kind() != kind || inputs.kind() != Kind::Float;
     let pose_bad = labels.kind() == LabelKind::Pose && t.size().get(1) != Some(&2);

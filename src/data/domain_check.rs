@@ -8,7 +8,8 @@ use std::path::Path;
 
 /// Every ordinal label of `dataset` on the bins of `domain`, every pose label on its grid (each axis);
 /// otherwise an error naming the first offending file (or example), its value, the domain, the task
-/// file and how many labels are outside. Classes are checked by their families.
+/// file and how many labels are outside. Given distributions must be over the task's classes;
+/// other classes are checked by their families.
 pub fn check_labels_in_domain(dataset: &Dataset, domain: &LabelDomain, task_file: &Path) -> Result<()> {
     let (values, axes): (Vec<f32>, Vec<(&Bins, &str)>) = match (&dataset.labels, domain) {
         (Labels::Ordinal(t), LabelDomain::Bins(b)) => (Vec::<f32>::try_from(t)?, vec![(b, "labels.bins")]),
@@ -16,6 +17,18 @@ pub fn check_labels_in_domain(dataset: &Dataset, domain: &LabelDomain, task_file
             Vec::<f32>::try_from(t.reshape([-1]))?,
             vec![(&g.axis1, "labels.grid[0]"), (&g.axis2, "labels.grid[1]")],
         ),
+        (Labels::Distribution(t), LabelDomain::Classes(c)) if t.size()[1] != c.len() as i64 => {
+            return Err(Error::data(
+                &dataset.source,
+                format!(
+                    "{} given label distributions are over {} categories; `labels.classes` of {} names {}",
+                    t.size()[0],
+                    t.size()[1],
+                    task_file.display(),
+                    c.len()
+                ),
+            ))
+        }
         _ => return Ok(()),
     };
     let width = axes.len();

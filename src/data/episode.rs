@@ -202,7 +202,8 @@ fn window_cells(start: usize, n2: usize, w: usize) -> Vec<usize> {
     (0..w).flat_map(|dr| (0..w).map(move |dc| (r + dr) * n2 + c + dc)).collect()
 }
 
-/// The labels each example belongs to: its nearest bin or grid cell, its Positive classes, or the classes in its map.
+/// The labels each example belongs to: its nearest bin or grid cell, its Positive classes, the most
+/// probable category of its given distribution, or the classes in its map.
 pub fn labels_of_examples(dataset: &Dataset, domain: &LabelDomain) -> Result<Vec<Vec<usize>>> {
     match (&dataset.labels, domain) {
         (Labels::Ordinal(t), LabelDomain::Bins(bins)) => {
@@ -228,6 +229,10 @@ pub fn labels_of_examples(dataset: &Dataset, domain: &LabelDomain) -> Result<Vec
                 .chunks(c.len())
                 .map(|row| (0..c.len()).filter(|&k| row[k] == POSITIVE).collect())
                 .collect())
+        }
+        // A given distribution belongs to its most probable category.
+        (Labels::Distribution(t), LabelDomain::Classes(c)) if t.size()[1] as usize == c.len() => {
+            Ok(Vec::<i64>::try_from(t.argmax(1, false))?.into_iter().map(|k| vec![k as usize]).collect())
         }
         (Labels::Segmentation(t), LabelDomain::Classes(c)) => {
             let present = segmentation_presence(t, c.len())?;

@@ -7,7 +7,7 @@
 //! the file holds; the two numeric variables are then decoded by the `mat5` crate. MATLAB stores
 //! arrays column-major: element (r, c) of an N × F matrix is the `r + c·N`-th value.
 use crate::data::dataset::{Dataset, LoadReport};
-use crate::domain::Labels;
+use crate::domain::{LabelKind, Labels};
 use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,10 @@ pub struct MatSpec {
     pub path: PathBuf,
     /// The N × F feature matrix.
     pub features: String,
-    /// The N × 1 (or 1 × N) label variable.
+    /// The N × 1 (or 1 × N) label variable, or the N × C given distributions.
     pub label: String,
+    /// Ordinal (a label per row) or given distributions.
+    pub kind: LabelKind,
 }
 
 /// The 128-byte header of a MAT v5 file, then its data elements.
@@ -96,6 +98,13 @@ pub fn load(spec: &MatSpec) -> Result<Dataset> {
     if rows == 0 || width == 0 {
         return Err(fail(&features.name, format!("is {}, empty", features.shape())));
     }
+    if spec.kind == LabelKind::Distribution {
+        let x = values(&spec.path, &bytes, features)?;
+        let inputs = row_major(&x, rows, width, &fail, &features.name)?;
+        let labels = distributions(&spec.path, &bytes, label, rows)?;
+        let source = format!("{} (`{}`, `{}`)", spec.path.display(), features.name, label.name);
+        return Ok(Dataset::new("mat", inputs, labels, source)?.with_report(LoadReport::default()));
+    }
     match label.dims.as_slice() {
         [n, 1] | [1, n] if *n == rows => {}
         [n, 1] | [1, n] => {
@@ -108,8 +117,9 @@ pub fn load(spec: &MatSpec) -> Result<Dataset> {
             return Err(fail(
                 &label.name,
                 format!(
-                    "is {n} × {c}: given label distributions (one row of {c} per example) are not \
-                     supported yet; give a one-column label variable (N × 1), e.g. the ages"
+                    "is {n} × {c}: given label distributions (one row of {c} per example) are read \
+                     with `distribution = \"{}\"` and `[labels] classes` instead of `label`",
+                    label.name
                 ),
             ))
         }
@@ -122,18 +132,7 @@ pub fn load(spec: &MatSpec) -> Result<Dataset> {
     }
     let x = values(&spec.path, &bytes, features)?;
     let y = values(&spec.path, &bytes, label)?;
-    // Column-major to row-major: (r, c) is value r + c·rows.
-    let mut inputs = Vec::with_capacity(rows * width);
-    for r in 0..rows {
-        for c in 0..width {
-            inputs.push(finite(x[r + c * rows]).ok_or_else(|| {
-                fail(
-                    &features.name,
-                    format!("row {}, column {}: {} is not finite", r + 1, c + 1, x[r + c * rows]),
-                )
-            })?);
-        }
-    }
+    let inputs = row_major(&x, rows, width, &fail, &features.name)?;
     let labels = y
         .iter()
         .enumerate()
@@ -141,10 +140,58 @@ pub fn load(spec: &MatSpec) -> Result<Dataset> {
             finite(v).ok_or_else(|| fail(&label.name, format!("row {}, column 1: {v} is not finite", r + 1)))
         })
         .collect::<Result<Vec<f32>>>()?;
-    let inputs = Tensor::from_slice(&inputs).view([rows as i64, width as i64]);
     let source = format!("{} (`{}`, `{}`)", spec.path.display(), features.name, label.name);
     Ok(Dataset::new("mat", inputs, Labels::Ordinal(Tensor::from_slice(&labels)), source)?
         .with_report(LoadReport::default()))
+}
+
+/// A column-major `rows × width` matrix (MATLAB's order: (r, c) is value r + c·rows) as a row-major
+/// f32 tensor; a non-finite value is refused by row and column.
+fn row_major(
+    x: &[f64],
+    rows: usize,
+    width: usize,
+    fail: &dyn Fn(&str, String) -> Error,
+    name: &str,
+) -> Result<Tensor> {
+    let mut out = Vec::with_capacity(rows * width);
+    for r in 0..rows {
+        for c in 0..width {
+            let v = x[r + c * rows];
+            out.push(
+                finite(v).ok_or_else(|| {
+                    fail(name, format!("row {}, column {}: {v} is not finite", r + 1, c + 1))
+                })?,
+            );
+        }
+    }
+    Ok(Tensor::from_slice(&out).view([rows as i64, width as i64]))
+}
+
+/// The N × C given distributions of `label` (N = `rows`), each row checked and rescaled to sum to 1.
+fn distributions(path: &Path, bytes: &[u8], label: &Entry, rows: usize) -> Result<Labels> {
+    let fail = |rule: String| Error::data(path, format!("variable `{}`: {rule}", label.name));
+    let &[n, classes] = label.dims.as_slice() else {
+        return Err(fail(format!("is {}; given distributions must be an N × C matrix", label.shape())));
+    };
+    if n != rows || classes < 2 {
+        return Err(fail(format!(
+            "is {n} × {classes}; given distributions need one row per example ({rows}) and at least 2 columns"
+        )));
+    }
+    let y = values(path, bytes, label)?;
+    let names: Vec<String> = (1..=classes).map(|c| format!("column {c}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut out = Vec::with_capacity(rows * classes);
+    for r in 0..rows {
+        let row = (0..classes)
+            .map(|c| finite(y[r + c * rows]).ok_or_else(|| format!("{} is not finite", y[r + c * rows])))
+            .collect::<std::result::Result<Vec<f32>, String>>()
+            .and_then(|row| crate::data::table::given_distribution(row, &names))
+            .map_err(|rule| fail(format!("row {}: {rule}", r + 1)))?;
+        out.extend(row);
+    }
+    Ok(Labels::Distribution(Tensor::from_slice(&out).view([rows as i64, classes as i64])))
 }
 
 /// The number of rows of the features variable, from the headers alone; `None` where the file
@@ -385,7 +432,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ldl.mat");
         std::fs::write(&path, bytes).unwrap();
-        (dir, MatSpec { path, features: "features".into(), label: "age".into() })
+        (dir, MatSpec { path, features: "features".into(), label: "age".into(), kind: LabelKind::Ordinal })
     }
 
     fn ages(m: &Mat, dims: &[u32]) -> Vec<u8> {

@@ -89,6 +89,9 @@ pub fn load(spec: &TableSpec) -> Result<Dataset> {
     let labels = match spec.kind {
         LabelKind::Ordinal => Labels::Ordinal(Tensor::from_slice(&labels)),
         LabelKind::Pose => Labels::Pose(Tensor::from_slice(&labels).view([-1, 2])),
+        LabelKind::Distribution => {
+            Labels::Distribution(Tensor::from_slice(&labels).view([rows as i64, layout.label.len() as i64]))
+        }
         _ => Labels::MultiLabel(
             Tensor::from_slice(&labels.iter().map(|v| *v as i64).collect::<Vec<_>>())
                 .view([rows as i64, layout.label.len() as i64]),
@@ -184,6 +187,14 @@ fn parse_row(
     let features = layout.features.iter().map(|&i| number(i)).collect::<std::result::Result<_, _>>()?;
     let labels: std::result::Result<Vec<f32>, String> = match spec.kind {
         LabelKind::MultiLabel => layout.label.iter().map(|&i| state(&record[i], &header[i])).collect(),
+        LabelKind::Distribution => layout
+            .label
+            .iter()
+            .map(|&i| number(i))
+            .collect::<std::result::Result<Vec<f32>, String>>()
+            .and_then(|row| {
+                given_distribution(row, &layout.label.iter().map(|&i| header[i].as_str()).collect::<Vec<_>>())
+            }),
         _ => layout.label.iter().map(|&i| number(i)).collect(),
     };
     let pool =
@@ -194,6 +205,29 @@ fn parse_row(
             })?),
         };
     Ok(Row { features, labels: labels?, pool })
+}
+
+/// How far from 1 the values of a given distribution may sum (they are then rescaled to sum to 1).
+pub const DISTRIBUTION_TOLERANCE: f64 = 1e-3;
+
+/// A given label distribution `row` (over the columns `names`) rescaled to sum to 1, or the rule it
+/// breaks: a negative value, or a sum farther than [`DISTRIBUTION_TOLERANCE`] from 1.
+pub fn given_distribution(row: Vec<f32>, names: &[&str]) -> std::result::Result<Vec<f32>, String> {
+    if let Some(i) = row.iter().position(|v| *v < 0.0) {
+        return Err(format!(
+            "column `{}`: {} is negative (a distribution's values are ≥ 0)",
+            names[i], row[i]
+        ));
+    }
+    let sum: f64 = row.iter().map(|v| *v as f64).sum();
+    if (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
+        return Err(format!(
+            "columns `{}` … `{}` sum to {sum}, not 1 (tolerance {DISTRIBUTION_TOLERANCE})",
+            names[0],
+            names[names.len() - 1]
+        ));
+    }
+    Ok(row.into_iter().map(|v| (v as f64 / sum) as f32).collect())
 }
 
 /// The cell of a multi-label state (2 positive, 1 difficult, 0 negative), as [`state`] reads it.
@@ -272,6 +306,30 @@ mod tests {
         );
         let Labels::MultiLabel(y) = load(&s).unwrap().labels else { panic!() };
         assert_eq!(Vec::<i64>::try_from(y.view([-1])).unwrap(), vec![2, 1, 0, 2]);
+    }
+
+    /// Given distributions: read per row, rescaled to sum to 1 (within the tolerance), and every
+    /// row that is not a distribution refused by line and columns.
+    #[test]
+    fn given_distribution_columns() {
+        let text = "a,b,c,x\n0.5,0.25,0.25,1\n0.2,0.3,0.5005,2\n";
+        let (_d, s) = spec(text, &["a", "b", "c"], FeatureColumns::Rest, LabelKind::Distribution);
+        let d = load(&s).unwrap();
+        let Labels::Distribution(p) = &d.labels else { panic!("a distribution") };
+        let p = Vec::<f32>::try_from(p.view([-1])).unwrap();
+        assert_eq!(&p[..3], &[0.5, 0.25, 0.25]);
+        let second: f32 = p[3..].iter().sum();
+        assert!((second - 1.0).abs() < 1e-6 && (p[5] - 0.5005 / 1.0005).abs() < 1e-6, "{p:?}");
+        assert_eq!(Vec::<f32>::try_from(d.inputs.view([-1])).unwrap(), vec![1.0, 2.0]);
+        for (text, needle) in [
+            ("a,b,x\n0.5,0.6,1\n", "line 2: columns `a` … `b` sum to 1.1"),
+            ("a,b,x\n1.5,-0.5,1\n", "line 2: column `b`: -0.5 is negative"),
+            ("a,b,x\n0.5,,1\n", "line 2: column `b` is empty"),
+        ] {
+            let (_d, s) = spec(text, &["a", "b"], FeatureColumns::Rest, LabelKind::Distribution);
+            let err = load(&s).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -74,7 +74,8 @@ pub fn load_task(task: &TaskSpec, roots: &DataRoots) -> Result<Dataset> {
         DatasetSpec::Mat(o) => mat::load(&MatSpec {
             path: roots.external_path(&o.path),
             features: o.features.clone(),
-            label: o.label.clone(),
+            label: o.label_variable().to_string(),
+            kind: task.label_kind(),
         }),
         DatasetSpec::VocSegmentation(o) => {
             voc_mask::load(&roots.external_path(&o.path), class_names(task).len(), &options)
@@ -91,7 +92,7 @@ pub fn table_spec(task: &TaskSpec, o: &TableOptions, roots: &DataRoots) -> Table
     };
     TableSpec {
         path: roots.external_path(&o.path),
-        label: o.label.names(),
+        label: o.label_columns(),
         features,
         delimiter: o.delimiter.as_ref().and_then(|d| d.bytes().next()).unwrap_or(b','),
         split: o.split.clone(),

@@ -13,6 +13,8 @@ pub enum Labels {
     MultiLabel(Tensor),
     /// `[N, H, W]` i64 class index per pixel, 255 = void (ignored in loss and metrics).
     Segmentation(Tensor),
+    /// `[N, C]` f32 given label distributions over C categories (each row sums to 1).
+    Distribution(Tensor),
 }
 
 /// The four label kinds, without data (for checks and listings).
@@ -26,13 +28,19 @@ pub enum LabelKind {
     MultiLabel,
     /// A class map per example.
     Segmentation,
+    /// A given distribution over categories per example.
+    Distribution,
 }
 
 impl Labels {
     /// The label tensor.
     pub fn tensor(&self) -> &Tensor {
         match self {
-            Labels::Ordinal(t) | Labels::Pose(t) | Labels::MultiLabel(t) | Labels::Segmentation(t) => t,
+            Labels::Ordinal(t)
+            | Labels::Pose(t)
+            | Labels::MultiLabel(t)
+            | Labels::Segmentation(t)
+            | Labels::Distribution(t) => t,
         }
     }
 
@@ -43,6 +51,7 @@ impl Labels {
             Labels::Pose(_) => LabelKind::Pose,
             Labels::MultiLabel(_) => LabelKind::MultiLabel,
             Labels::Segmentation(_) => LabelKind::Segmentation,
+            Labels::Distribution(_) => LabelKind::Distribution,
         }
     }
 
@@ -54,6 +63,7 @@ impl Labels {
             Labels::Pose(_) => Labels::Pose(t),
             Labels::MultiLabel(_) => Labels::MultiLabel(t),
             Labels::Segmentation(_) => Labels::Segmentation(t),
+            Labels::Distribution(_) => Labels::Distribution(t),
         }
     }
 
@@ -65,6 +75,7 @@ impl Labels {
             Labels::Pose(t) => Labels::Pose(pick(t)),
             Labels::MultiLabel(t) => Labels::MultiLabel(pick(t)),
             Labels::Segmentation(t) => Labels::Segmentation(pick(t)),
+            Labels::Distribution(t) => Labels::Distribution(pick(t)),
         }
     }
 }
@@ -76,6 +87,7 @@ impl std::fmt::Display for LabelKind {
             LabelKind::Pose => "pose",
             LabelKind::MultiLabel => "multi-label",
             LabelKind::Segmentation => "segmentation",
+            LabelKind::Distribution => "distribution",
         };
         f.write_str(name)
     }

@@ -60,6 +60,8 @@ pub enum Domain {
     Classes(ClassSet),
     /// Per-pixel classes (segmentation).
     Segmentation { classes: i64 },
+    /// C categories with a given distribution over them per example (label distribution learning).
+    Categories { classes: i64 },
 }
 
 /// Target distributions for a batch; `valid` marks what counts in the loss: pixels (segmentation,
@@ -89,7 +91,7 @@ impl Domain {
             Domain::Bins(b) => b.len() as i64,
             Domain::Grid(g) => g.len() as i64,
             Domain::Classes(c) => c.count(),
-            Domain::Segmentation { classes } => *classes,
+            Domain::Segmentation { classes } | Domain::Categories { classes } => *classes,
         }
     }
 
@@ -100,6 +102,9 @@ impl Domain {
             Domain::Grid(_) => vec!["mae", "mae_axis1", "mae_axis2", "accuracy"],
             Domain::Classes(_) => vec!["map"],
             Domain::Segmentation { .. } => vec!["miou", "pixel_acc"],
+            Domain::Categories { .. } => {
+                vec!["kl", "cosine", "intersection", "chebyshev", "clark", "canberra"]
+            }
         }
     }
 
@@ -110,6 +115,7 @@ impl Domain {
             Domain::Grid(_) => "2-D grid",
             Domain::Classes(_) => "multi-label classes",
             Domain::Segmentation { .. } => "segmentation",
+            Domain::Categories { .. } => "categories",
         }
     }
 
@@ -120,6 +126,7 @@ impl Domain {
             Domain::Grid(_) => LabelKind::Pose,
             Domain::Classes(_) => LabelKind::MultiLabel,
             Domain::Segmentation { .. } => LabelKind::Segmentation,
+            Domain::Categories { .. } => LabelKind::Distribution,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the targets on each label domain, and the φ a study may learn. `DistributionSpec` registers them.
 mod gaussian;
 mod gaussian2d;
+mod given;
 mod learn;
 mod mixture;
 mod onehot;
@@ -12,6 +13,7 @@ mod smoothing;
 
 pub use gaussian::{GaussianSpec, SigmaSpec};
 pub use gaussian2d::Gaussian2dSpec;
+pub use given::GivenSpec;
 pub use learn::Learn;
 pub use mixture::MixtureSpec;
 pub use onehot::OnehotSpec;
@@ -117,6 +119,8 @@ pub enum DistributionSpec {
     Mixture(MixtureSpec),
     /// Segmentation maps smoothed by a K×K Gaussian kernel.
     Segmentation(SegmentationSpec),
+    /// The dataset's own label distributions over categories.
+    Given(GivenSpec),
 }
 
 impl DistributionSpec {
@@ -130,6 +134,7 @@ impl DistributionSpec {
             DistributionSpec::Pdn(f) => f,
             DistributionSpec::Mixture(f) => f,
             DistributionSpec::Segmentation(f) => f,
+            DistributionSpec::Given(f) => f,
         }
     }
 
@@ -153,6 +158,7 @@ impl DistributionSpec {
                 stride: 1,
                 padding: None,
             }),
+            DistributionSpec::Given(GivenSpec {}),
         ]
     }
 

@@ -1,4 +1,5 @@
-//! One-hot targets (plain cross-entropy): the nearest bin or grid cell, the class map as it is.
+//! One-hot targets (plain cross-entropy): the nearest bin or grid cell, the class map as it is, the
+//! most probable category of a given distribution.
 //! No φ, nothing to learn.
 use super::{dense, DistributionSpec, Family};
 use crate::domain::{grid_cell, Domain, LabelKind, Labels, Targets};
@@ -20,7 +21,7 @@ impl Family for OnehotSpec {
     }
 
     fn label_kinds(&self) -> &'static [LabelKind] {
-        &[LabelKind::Ordinal, LabelKind::Pose, LabelKind::Segmentation]
+        &[LabelKind::Ordinal, LabelKind::Pose, LabelKind::Segmentation, LabelKind::Distribution]
     }
 
     fn phi(&self) -> Vec<f64> {
@@ -43,6 +44,10 @@ impl Family for OnehotSpec {
             (Domain::Grid(grid), Labels::Pose(y)) => dense(one_hot(&grid_cell(grid, y)?, grid.len() as i64)?),
             (Domain::Segmentation { classes }, Labels::Segmentation(maps)) => {
                 Ok(Some(Targets { dist: one_hot_maps(maps, *classes)?, valid: Some(maps.ne(VOID)) }))
+            }
+            // The most probable category of a given distribution (single-label learning).
+            (Domain::Categories { classes }, Labels::Distribution(p)) => {
+                dense(one_hot(&p.argmax(1, false), *classes)?)
             }
             _ => Ok(None),
         }

@@ -1,7 +1,7 @@
 //! The outer objective: the loss and metric of a φ on an episode's query set after inner training
 //! on its support set. The query loss does not depend on φ, so φs are compared on equal terms.
 use crate::domain::Domain;
-use crate::family::{DistributionSpec, OnehotSpec};
+use crate::family::{DistributionSpec, GivenSpec, OnehotSpec};
 use crate::train::surrogates::SMOOTH_AP_TAU;
 use crate::train::{LossKind, Method};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,7 @@ pub fn query_method(domain: &Domain, loss: QueryLoss) -> Method {
     let onehot = DistributionSpec::Onehot(OnehotSpec {});
     let hard = || match domain {
         Domain::Classes(_) => "pdn:p_d=0,p_n=0".parse().expect("valid built-in target"),
+        Domain::Categories { .. } => DistributionSpec::Given(GivenSpec {}),
         _ => onehot.clone(),
     };
     match (loss, domain) {
@@ -36,6 +37,8 @@ pub fn query_method(domain: &Domain, loss: QueryLoss) -> Method {
         (QueryLoss::Aligned, Domain::Segmentation { .. }) => {
             Method { target: onehot, loss: LossKind::SoftIou }
         }
+        // The headline metric of given distributions is KL itself.
+        (QueryLoss::Aligned, Domain::Categories { .. }) => Method { target: hard(), loss: LossKind::Kl },
         (QueryLoss::Kl, _) => Method { target: hard(), loss: LossKind::Kl },
     }
 }
@@ -58,6 +61,7 @@ pub fn query_loss_name(domain: &Domain, loss: QueryLoss) -> &'static str {
             "1 − soft IoU, per class over batches of ≤ 256 query images"
         }
         (QueryLoss::Kl, Domain::Classes(_)) => "KL to the hard multi-label target",
+        (_, Domain::Categories { .. }) => "KL to the given distribution",
         (QueryLoss::Kl, _) => "cross-entropy to the one-hot label",
     }
 }

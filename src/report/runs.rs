@@ -216,7 +216,7 @@ pub fn metric_axis(metric: &str, task: Option<&TaskSpec>) -> String {
 pub fn query_loss_unit(task: Option<&TaskSpec>, loss: QueryLoss) -> String {
     match (task.map(TaskSpec::label_kind), loss) {
         (None, _) => "as logged".into(),
-        (Some(_), QueryLoss::Kl) => "nats".into(),
+        (Some(_), QueryLoss::Kl) | (Some(LabelKind::Distribution), _) => "nats".into(),
         (Some(LabelKind::Ordinal | LabelKind::Pose), QueryLoss::Aligned) => {
             format!("MAE, {}", label_unit(task))
         }

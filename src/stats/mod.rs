@@ -33,3 +33,16 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
 pub fn null_as_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
     Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_sd_by_hand() {
+        let (m, s) = mean_sd(&[1.0, 2.0, 4.0]);
+        assert!((m - 7.0 / 3.0).abs() < 1e-12);
+        assert!((s - ((16.0 / 9.0 + 1.0 / 9.0 + 25.0 / 9.0) / 2.0f64).sqrt()).abs() < 1e-12);
+        assert_eq!(mean_sd(&[3.0]), (3.0, 0.0));
+    }
+}

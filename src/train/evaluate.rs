@@ -170,6 +170,7 @@ fn task_metrics(domain: &Domain, q: &Tensor, labels: &Labels, spec: &EvalSpec) -
         (Domain::Segmentation { classes }, Labels::Segmentation(maps)) => {
             metrics::segmentation(&q.argmax(1, false), maps, *classes)
         }
+        (Domain::Categories { .. }, Labels::Distribution(p)) => return metrics::given(q, p),
         _ => return Err(Error::invalid("labels", labels.kind(), "do not match the task's label domain")),
     };
     if !matches!(domain, Domain::Segmentation { .. }) {

@@ -41,6 +41,27 @@ pub fn ordinal(expected: &Tensor, argmax: &Tensor, labels: &Tensor, spec: Ordina
     m
 }
 
+/// The six LDL measures of predicted distributions `q` `[N, C]` against the given ones `p` (lower
+/// is better for chebyshev, clark, canberra and kl; higher for cosine and intersection), and
+/// `accuracy`: how often the most probable categories agree.
+pub fn given(q: &Tensor, p: &Tensor) -> crate::error::Result<Metrics> {
+    let measures = crate::label::ldl_measures(q, p)?;
+    let mut m = Metrics::new();
+    for (name, value) in [
+        ("chebyshev", measures.chebyshev),
+        ("clark", measures.clark),
+        ("canberra", measures.canberra),
+        ("kl", measures.kl),
+        ("cosine", measures.cosine),
+        ("intersection", measures.intersection),
+    ] {
+        m.insert(name.into(), value);
+    }
+    let agree = q.argmax(1, false).eq_tensor(&p.argmax(1, false)).to_kind(Kind::Double).mean(Kind::Double);
+    m.insert("accuracy".into(), agree.double_value(&[]));
+    Ok(m)
+}
+
 /// MAE of the expected labels `[N]` grouped by the bin nearest to each true label `[N]`, in bin
 /// order; bins without examples are left out.
 pub fn per_label_mae(expected: &Tensor, labels: &Tensor, bins: &Bins) -> Vec<LabelError> {

@@ -91,6 +91,9 @@ pub fn domain_of(task: &TaskSpec, dataset: &Dataset, train: &[i64]) -> Result<Do
         (LabelDomain::Classes(c), LabelKind::Segmentation) => {
             Ok(Domain::Segmentation { classes: c.len() as i64 })
         }
+        (LabelDomain::Classes(c), LabelKind::Distribution) => {
+            Ok(Domain::Categories { classes: c.len() as i64 })
+        }
         (domain, kind) => Err(Error::config(
             &task.path,
             "labels",
