@@ -197,3 +197,23 @@ fn the_checks_see_imports_and_circles() {
     assert!(member.contains(&vec!["domain".to_string()]), "{member:?}");
     assert!(member.contains(&vec!["train".to_string(), "method".to_string()]), "{member:?}");
 }
+
+#[test]
+fn no_two_library_files_share_a_name() {
+    // `family/X.rs` is the spec of `label/X.rs`'s mathematics; `mod.rs` names a folder.
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (file, module) in library() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let folder = module.first().cloned().unwrap_or_default();
+        if name == "mod.rs" || name == "lib.rs" || folder == "family" || folder == "label" {
+            continue;
+        }
+        seen.entry(name).or_default().push(module.join("::"));
+    }
+    let twins: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, m)| m.len() > 1)
+        .map(|(n, m)| format!("{n}: {}", m.join(", ")))
+        .collect();
+    assert!(twins.is_empty(), "file names used twice:\n{}", twins.join("\n"));
+}

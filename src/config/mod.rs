@@ -406,9 +406,12 @@ pub struct TrainSpec {
     pub freeze: Freeze,
 }
 
+/// The schedule of a `[train]` or plan that names none.
 fn default_schedule() -> Schedule {
     Schedule::Constant
 }
+
+/// The step schedule's decay factor when none is given.
 fn default_gamma() -> f64 {
     0.1
 }

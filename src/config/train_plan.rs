@@ -1,7 +1,7 @@
 //! The inner loop's plan, resolved from a task's `[train]` (and a study's `[inner]`): budget, batch, optimiser,
 //! schedule, regularisation, augmentation, evaluation and early stopping; validated once.
 use super::optimiser_spec::{Optimiser, OptimiserSpec};
-use crate::config::Schedule;
+use super::{default_gamma, default_schedule, Schedule};
 use crate::error::{Error, Result};
 use crate::model::{DropoutSpec, Freeze};
 use serde::{Deserialize, Serialize};
@@ -52,15 +52,8 @@ pub struct TrainPlan {
     pub freeze: Freeze,
 }
 
-fn default_gamma() -> f64 {
-    0.1
-}
-
 fn default_optimiser() -> Optimiser {
     Optimiser::Adam
-}
-fn default_schedule() -> Schedule {
-    Schedule::Constant
 }
 
 impl TrainPlan {

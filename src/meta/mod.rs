@@ -13,12 +13,12 @@ pub mod pbt;
 pub mod population;
 pub mod query_loss;
 pub mod registry;
-pub mod search_run;
 pub mod space;
 pub mod study;
+pub mod study_run;
 pub mod study_spec;
 
-pub use search_run::SearchEvent;
 pub use space::PhiSpace;
 pub use study::Study;
+pub use study_run::SearchEvent;
 pub use study_spec::{Learn, SearchMethod, StudySpec};

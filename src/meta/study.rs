@@ -1,5 +1,5 @@
 //! A study bound to a prepared task: what every learner scores with (candidate φs trained together on
-//! the same episodes and network seeds), logs and records; `search_run.rs` drives it to the end.
+//! the same episodes and network seeds), logs and records; `study_run.rs` drives it to the end.
 use super::episodes::EpisodeSource;
 use super::query_loss::{headline_metric, query_method};
 use super::space::PhiSpace;

@@ -1,10 +1,10 @@
 //! The records of a `search` run: its config, every trial, the state to resume from, the learned φ,
 //! the final comparison (per episode and its paired tests) and PBT's lineage.
-use super::super::{null_as_nan, RunDir};
 use super::RunCommand;
 use crate::data::Pool;
 use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
+use crate::rundir::{null_as_nan, RunDir};
 use crate::runtime::RunEnvironment;
 use crate::stats::{p_value, PairedTest};
 use serde::{Deserialize, Serialize};
