@@ -170,9 +170,10 @@ fn section_of(run: &Run, out: &Path, skipped: &mut Vec<String>) -> Result<Sectio
                         crate::domain::LabelDomain::Bins(b) => Some(b.values().to_vec()),
                         _ => None,
                     }),
+                    learned: s.learned.as_ref().map(crate::family::DistributionSpec::phi),
                 };
                 let caption =
-                    "Left: φ after each outer step (dashed: the fixed φ). Right: mean query loss of the step's meta-train episodes, band ± 1 sd.".to_string();
+                    "Left: the φ each outer step scored, and the learned φ after the last step (cross; dashed: the fixed φ). Right: mean query loss of the step's meta-train episodes, band ± 1 sd.".to_string();
                 section.figures.push(render(
                     &plot,
                     out,

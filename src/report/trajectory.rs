@@ -22,6 +22,9 @@ pub struct TrajectoryPlot<'a> {
     pub unit: String,
     /// Label values (bins), naming per-label σ.
     pub labels: Option<Vec<f64>>,
+    /// The learned φ the search wrote (`learned.toml`), drawn after the last step (a learner's
+    /// update after its last step is in no step's record).
+    pub learned: Option<Vec<f64>>,
 }
 
 /// Names of the φ coordinates of `family` with `n` values (`labels`: the bins, for σ per label).
@@ -52,8 +55,11 @@ impl Plot for TrajectoryPlot<'_> {
         let root = root.titled(&self.title(), (FONT, TITLE))?;
         let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
         let steps: Vec<f64> = self.history.iter().map(|r| (r.step + 1) as f64).collect();
-        let x_range = 0.5..steps.last().copied().unwrap_or(1.0) + 0.5;
+        let last = steps.last().copied().unwrap_or(1.0);
         let d = self.history.first().map_or(0, |r| r.phi.len());
+        let learned = self.learned.as_ref().filter(|l| l.len() == d && d <= 6);
+        // The learned φ stands one step after the last, on the φ panel.
+        let x_range = 0.5..last + if learned.is_some() { 1.5 } else { 0.5 };
         let names = phi_names(self.default, d, self.labels.as_deref());
         // A scalar fixed σ is compared with every per-label σ.
         let fixed = self
@@ -63,8 +69,12 @@ impl Plot for TrajectoryPlot<'_> {
             .filter(|p| p.len() == d);
 
         // φ per step.
-        let ys =
-            self.history.iter().flat_map(|r| r.phi.iter().copied()).chain(fixed.iter().flatten().copied());
+        let ys = self
+            .history
+            .iter()
+            .flat_map(|r| r.phi.iter().copied())
+            .chain(fixed.iter().flatten().copied())
+            .chain(learned.iter().flat_map(|l| l.iter().copied()));
         let entries = if d > 6 { 2 } else { 2 * d };
         let mut chart = ChartBuilder::on(&left)
             .margin(15)
@@ -96,12 +106,23 @@ impl Plot for TrajectoryPlot<'_> {
                 chart.draw_series(LineSeries::new(points, c.stroke_width(if many { 1 } else { 3 })))?;
             if !many || i == 0 {
                 let label = if many {
-                    format!("learned φ, one line per label ({d})")
+                    format!("φ per step, one line per label ({d})")
                 } else {
-                    format!("learned {name}")
+                    format!("{name} per step")
                 };
                 line.label(label)
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+            }
+        }
+        if let Some(l) = learned {
+            for (i, v) in l.iter().enumerate() {
+                let c = colour(i).to_rgba();
+                let marker = chart.draw_series([Cross::new((last + 1.0, *v), 9, c.stroke_width(3))])?;
+                if i == 0 {
+                    marker
+                        .label("learned φ (learned.toml)")
+                        .legend(move |(x, y)| Cross::new((x + 12, y), 6, c.stroke_width(3)));
+                }
             }
         }
         if let Some(f) = &fixed {
@@ -161,5 +182,48 @@ impl Plot for TrajectoryPlot<'_> {
         chart.draw_series(steps.iter().zip(&mean).map(|(x, y)| Circle::new((*x, *y), 4, c.filled())))?;
         legend(&mut chart, SeriesLabelPosition::UpperRight, TICK)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svg_of(plot: &TrajectoryPlot) -> String {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, plot.size()).into_drawing_area();
+            plot.draw(&root).unwrap();
+            root.present().unwrap();
+        }
+        svg
+    }
+
+    /// The learned φ (after the last step's update) is drawn one step after the last, with its
+    /// legend; without it, or when it has another length than the steps' φ, it is not.
+    #[test]
+    fn the_learned_phi_follows_the_last_step() {
+        let history: Vec<StepRecord> = (0..3)
+            .map(|s| StepRecord {
+                step: s,
+                phi: vec![2.0 + s as f64],
+                loss_mean: 1.0,
+                loss_sd: 0.1,
+                metric_mean: 1.0,
+            })
+            .collect();
+        let plot = |learned: Option<Vec<f64>>| TrajectoryPlot {
+            task: "t".into(),
+            method: "es".into(),
+            history: &history,
+            default: None,
+            loss_axis: "query loss".into(),
+            unit: "years".into(),
+            labels: None,
+            learned,
+        };
+        assert!(svg_of(&plot(Some(vec![5.5]))).contains("learned φ (learned.toml)"));
+        assert!(!svg_of(&plot(None)).contains("learned φ (learned.toml)"));
+        assert!(!svg_of(&plot(Some(vec![5.5, 1.0]))).contains("learned φ (learned.toml)"));
     }
 }
