@@ -83,11 +83,14 @@ pub fn set_threads(threads: i64) -> Result<Option<String>> {
 }
 
 /// glibc malloc settings applied at start-up by [`tune_allocator`] (and given to the PyTorch-Python
-/// reference benchmark): blocks up to 32 MiB come from the heap and freed memory stays in the
+/// reference benchmark): blocks up to 256 MiB come from the heap and freed memory stays in the
 /// process, so the tensors of each training step do not page-fault fresh memory. `dldl-meta bench`
-/// measured small-batch steps 1.4–2× faster with them, PyTorch-Python likewise.
+/// measured small-batch steps 1.4–2× faster with them, PyTorch-Python likewise. 256 MiB, not
+/// 32 MiB: the gradient of a population's first fully connected layer passes 32 MiB from 16 heads
+/// of 2,048 × 256 (a UTKFace CNN's head, or a head on its exported features), and each step then
+/// mapped and faulted it afresh (a few-shot run on features spent a third of its time in the kernel).
 pub const ALLOCATOR_SETTINGS: [(&str, i32); 2] =
-    [("MALLOC_MMAP_THRESHOLD_", 32 << 20), ("MALLOC_TRIM_THRESHOLD_", 1 << 30)];
+    [("MALLOC_MMAP_THRESHOLD_", 256 << 20), ("MALLOC_TRIM_THRESHOLD_", 1 << 30)];
 
 /// Applies [`ALLOCATOR_SETTINGS`] (glibc on Linux only) unless the environment sets either
 /// variable itself, in which case glibc already follows the environment.
