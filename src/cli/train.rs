@@ -50,6 +50,7 @@ pub struct TrainArgs {
     /// Start every member from a trained run instead of a fresh init: RUN_DIR, or RUN_DIR:METHOD
     /// when it trained several (member with seed index s from that method's s-th member). Same task
     /// and network shapes required; with `freeze = "features"` in the task's [train] only the head trains.
+    /// A smaller network (an MLP head on RUN's exported features) starts from RUN's last layers.
     #[arg(long)]
     pub init: Option<String>,
     /// With --init from a run of fewer seeds: the extra seeds start again from its first members

@@ -134,6 +134,44 @@ impl Params {
             stats: take(stat_names)?,
         })
     }
+
+    /// The last layers of a checkpoint as the parameters `names` of a smaller network (`layer{j}.X`
+    /// from the checkpoint's `layer{j + k}.X`, k = its layers − this network's): the head of a CNN as
+    /// an MLP on the CNN's exported features. `None` when the checkpoint has no more layers than
+    /// `names`, or lacks a tensor.
+    pub fn load_head(path: &Path, names: &[String], device: Device) -> Result<Option<Params>> {
+        let stored = Tensor::read_safetensors(path)
+            .map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
+        let layers = |names: &mut dyn Iterator<Item = &str>| -> usize {
+            names.filter_map(layer_index).max().map_or(0, |l| l + 1)
+        };
+        let (theirs, ours) = (
+            layers(&mut stored.iter().map(|(n, _)| n.as_str())),
+            layers(&mut names.iter().map(String::as_str)),
+        );
+        if theirs <= ours {
+            return Ok(None);
+        }
+        let shift = theirs - ours;
+        let mut tensors = vec![];
+        for name in names {
+            let Some((j, rest)) = name.strip_prefix("layer").and_then(|r| r.split_once('.')) else {
+                return Ok(None);
+            };
+            let Ok(j) = j.parse::<usize>() else { return Ok(None) };
+            let source = format!("layer{}.{rest}", j + shift);
+            match stored.iter().find(|(n, _)| *n == source) {
+                Some((_, t)) => tensors.push(t.to_device(device)),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(Params::new(names.to_vec(), tensors)))
+    }
+}
+
+/// `i` of a tensor named `layer{i}.…`.
+fn layer_index(name: &str) -> Option<usize> {
+    name.strip_prefix("layer")?.split_once('.')?.0.parse().ok()
 }
 
 fn copies(tensors: &[Tensor]) -> Vec<Tensor> {
@@ -177,5 +215,32 @@ mod tests {
             "{err}"
         );
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_head_takes_the_checkpoints_last_layers() {
+        let dir = std::env::temp_dir().join(format!("dldl-head-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("checkpoint.safetensors");
+        let names: Vec<String> =
+            ["layer0.weight", "layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias"]
+                .map(String::from)
+                .to_vec();
+        let tensors: Vec<Tensor> = (0..5).map(|i| Tensor::from_slice(&[i as f32]).reshape([1, 1])).collect();
+        Params::new(names, tensors).save(&path).unwrap();
+        let head: Vec<String> = ["layer0.weight", "layer0.bias"].map(String::from).to_vec();
+        let loaded = Params::load_head(&path, &head, Device::Cpu).unwrap().expect("two layers fewer");
+        assert_eq!(loaded.names, head);
+        let values: Vec<f32> = loaded.tensors.iter().map(|t| t.double_value(&[0, 0]) as f32).collect();
+        assert_eq!(values, vec![3.0, 4.0], "layer2 becomes layer0");
+        let same: Vec<String> =
+            ["layer0.weight", "layer1.weight", "layer1.bias", "layer2.weight"].map(String::from).to_vec();
+        assert!(Params::load_head(&path, &same, Device::Cpu).unwrap().is_none(), "no more layers than ours");
+        let missing: Vec<String> = ["layer0.scale"].map(String::from).to_vec();
+        assert!(
+            Params::load_head(&path, &missing, Device::Cpu).unwrap().is_none(),
+            "layer2.scale is not there"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

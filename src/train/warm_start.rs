@@ -63,8 +63,17 @@ impl WarmStart {
         device: Device,
     ) -> Result<Vec<(Params, WarmSource)>> {
         let config = self.source_config()?;
+        let path = self.run.join(CHECKPOINT_FILE);
+        let names = net.param_names();
+        // A network with fewer layers than the source's starts from the source's last layers: a
+        // head on the features `dldl-meta features` exported from the source (another task file).
+        let head = if path.exists() && net.stat_names().is_empty() {
+            Params::load_head(&path, &names, device)?
+        } else {
+            None
+        };
         let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        if stem(&config.task_file) != stem(task_file) {
+        if head.is_none() && stem(&config.task_file) != stem(task_file) {
             return Err(self.error(format!(
                 "was trained on task `{}`; this run's task is `{}`",
                 stem(&config.task_file),
@@ -84,12 +93,13 @@ impl WarmStart {
             .map(|member| WarmSource { member, seed: config.seeds[member] })
             .collect();
         self.refuse_failed(&sources)?;
-        let path = self.run.join(CHECKPOINT_FILE);
         if !path.exists() {
             return Err(self.error(format!("has no {CHECKPOINT_FILE}: its training did not finish")));
         }
-        let names = net.param_names();
-        let stored = Params::load(&path, &names, &net.stat_names(), device)?;
+        let stored = match head {
+            Some(head) => head,
+            None => Params::load(&path, &names, &net.stat_names(), device)?,
+        };
         let fresh = net.init(&[0], Device::Cpu);
         for ((name, s), f) in names.iter().zip(&stored.tensors).zip(&fresh.tensors) {
             if s.size()[1..] != f.size()[1..] {
