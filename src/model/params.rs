@@ -97,8 +97,17 @@ impl Params {
     /// Reads a checkpoint written by [`Params::save`], in the order of `names` and `stat_names`,
     /// which must name every tensor it holds (a checkpoint of another network is refused).
     pub fn load(path: &Path, names: &[String], stat_names: &[String], device: Device) -> Result<Params> {
-        let stored = Tensor::read_safetensors(path)
-            .map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
+        Params::from_checkpoint(path, &read_checkpoint(path)?, names, stat_names, device)
+    }
+
+    /// [`Params::load`] on the tensors `stored` already read from `path` (named in errors).
+    pub fn from_checkpoint(
+        path: &Path,
+        stored: &[(String, Tensor)],
+        names: &[String],
+        stat_names: &[String],
+        device: Device,
+    ) -> Result<Params> {
         let mut extra: Vec<&str> = stored
             .iter()
             .map(|(n, _)| n.as_str())
@@ -135,13 +144,11 @@ impl Params {
         })
     }
 
-    /// The last layers of a checkpoint as the parameters `names` of a smaller network (`layer{j}.X`
-    /// from the checkpoint's `layer{j + k}.X`, k = its layers − this network's): the head of a CNN as
-    /// an MLP on the CNN's exported features. `None` when the checkpoint has no more layers than
-    /// `names`, or lacks a tensor.
-    pub fn load_head(path: &Path, names: &[String], device: Device) -> Result<Option<Params>> {
-        let stored = Tensor::read_safetensors(path)
-            .map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))?;
+    /// The last layers of a checkpoint's tensors `stored` as the parameters `names` of a smaller
+    /// network (`layer{j}.X` from the checkpoint's `layer{j + k}.X`, k = its layers − this
+    /// network's): the head of a CNN as an MLP on the CNN's exported features. `None` when the
+    /// checkpoint has no more layers than `names`, or lacks a tensor.
+    pub fn head_of(stored: &[(String, Tensor)], names: &[String], device: Device) -> Option<Params> {
         let layers = |names: &mut dyn Iterator<Item = &str>| -> usize {
             names.filter_map(layer_index).max().map_or(0, |l| l + 1)
         };
@@ -150,23 +157,23 @@ impl Params {
             layers(&mut names.iter().map(String::as_str)),
         );
         if theirs <= ours {
-            return Ok(None);
+            return None;
         }
         let shift = theirs - ours;
         let mut tensors = vec![];
         for name in names {
-            let Some((j, rest)) = name.strip_prefix("layer").and_then(|r| r.split_once('.')) else {
-                return Ok(None);
-            };
-            let Ok(j) = j.parse::<usize>() else { return Ok(None) };
-            let source = format!("layer{}.{rest}", j + shift);
-            match stored.iter().find(|(n, _)| *n == source) {
-                Some((_, t)) => tensors.push(t.to_device(device)),
-                None => return Ok(None),
-            }
+            let (j, rest) = name.strip_prefix("layer")?.split_once('.')?;
+            let source = format!("layer{}.{rest}", j.parse::<usize>().ok()? + shift);
+            let (_, t) = stored.iter().find(|(n, _)| *n == source)?;
+            tensors.push(t.to_device(device));
         }
-        Ok(Some(Params::new(names.to_vec(), tensors)))
+        Some(Params::new(names.to_vec(), tensors))
     }
+}
+
+/// Every named tensor of a checkpoint written by [`Params::save`].
+pub fn read_checkpoint(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    Tensor::read_safetensors(path).map_err(|e| Error::data(path, format!("cannot read checkpoint: {e}")))
 }
 
 /// `i` of a tensor named `layer{i}.…`.
@@ -229,18 +236,16 @@ mod tests {
         let tensors: Vec<Tensor> = (0..5).map(|i| Tensor::from_slice(&[i as f32]).reshape([1, 1])).collect();
         Params::new(names, tensors).save(&path).unwrap();
         let head: Vec<String> = ["layer0.weight", "layer0.bias"].map(String::from).to_vec();
-        let loaded = Params::load_head(&path, &head, Device::Cpu).unwrap().expect("two layers fewer");
+        let stored = read_checkpoint(&path).unwrap();
+        let loaded = Params::head_of(&stored, &head, Device::Cpu).expect("two layers fewer");
         assert_eq!(loaded.names, head);
         let values: Vec<f32> = loaded.tensors.iter().map(|t| t.double_value(&[0, 0]) as f32).collect();
         assert_eq!(values, vec![3.0, 4.0], "layer2 becomes layer0");
         let same: Vec<String> =
             ["layer0.weight", "layer1.weight", "layer1.bias", "layer2.weight"].map(String::from).to_vec();
-        assert!(Params::load_head(&path, &same, Device::Cpu).unwrap().is_none(), "no more layers than ours");
+        assert!(Params::head_of(&stored, &same, Device::Cpu).is_none(), "no more layers than ours");
         let missing: Vec<String> = ["layer0.scale"].map(String::from).to_vec();
-        assert!(
-            Params::load_head(&path, &missing, Device::Cpu).unwrap().is_none(),
-            "layer2.scale is not there"
-        );
+        assert!(Params::head_of(&stored, &missing, Device::Cpu).is_none(), "layer2.scale is not there");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

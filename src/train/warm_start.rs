@@ -1,6 +1,7 @@
 //! Warm starts: the members of a new `train` run begin from the trained members of an earlier one
 //! (`train --init RUN[:METHOD]`), checked for the same task and the same parameter shapes.
 use crate::error::{Error, Result};
+use crate::model::params::read_checkpoint;
 use crate::model::{Network, Params};
 use crate::rundir::records::{
     RunCommand, TrainConfig, TrainMetrics, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE,
@@ -67,10 +68,10 @@ impl WarmStart {
         let names = net.param_names();
         // A network with fewer layers than the source's starts from the source's last layers: a
         // head on the features `dldl-meta features` exported from the source (another task file).
-        let head = if path.exists() && net.stat_names().is_empty() {
-            Params::load_head(&path, &names, device)?
-        } else {
-            None
+        let stored = if path.exists() { Some(read_checkpoint(&path)?) } else { None };
+        let head = match &stored {
+            Some(stored) if net.stat_names().is_empty() => Params::head_of(stored, &names, device),
+            _ => None,
         };
         let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if head.is_none() && stem(&config.task_file) != stem(task_file) {
@@ -93,12 +94,12 @@ impl WarmStart {
             .map(|member| WarmSource { member, seed: config.seeds[member] })
             .collect();
         self.refuse_failed(&sources)?;
-        if !path.exists() {
+        let Some(checkpoint) = stored else {
             return Err(self.error(format!("has no {CHECKPOINT_FILE}: its training did not finish")));
-        }
+        };
         let stored = match head {
             Some(head) => head,
-            None => Params::load(&path, &names, &net.stat_names(), device)?,
+            None => Params::from_checkpoint(&path, &checkpoint, &names, &net.stat_names(), device)?,
         };
         let fresh = net.init(&[0], Device::Cpu);
         for ((name, s), f) in names.iter().zip(&stored.tensors).zip(&fresh.tensors) {
