@@ -25,6 +25,7 @@ fn every_method_learns_a_valid_phi() {
         ("hyper", "method = \"hypergradient\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\nunroll = 3\n"),
         ("pbt", "method = \"pbt\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 1\ncandidates = 4\ninterval = 2\n"),
         ("es", "method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 2\nepisodes_per_step = 2\ncandidates = 4\nperturbation = 0.3\n"),
+        ("es-grid", "method = \"es\"\nlearn = \"sigma\"\ngrid = [0.3, 3.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncandidates = 2\nperturbation = 0.3\n"),
         ("es-knots", "method = \"es\"\nlearn = \"sigma-per-label\"\nknots = [0.0, 2.5, 5.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncandidates = 2\n"),
         ("online", "method = \"online\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ninterval = 2\nouter_lr = 0.2\n"),
         ("full-range", "method = \"grid\"\nlearn = \"sigma\"\ngrid = [0.5, 2.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 1\nepisodes_per_step = 2\ncompare_with = [\"onehot\"]\n[full_range]\nbudget = 0.5\n"),
@@ -105,6 +106,29 @@ fn every_method_learns_a_valid_phi() {
                     || (parsed["distribution"]["sigma"].as_float().unwrap() - sigma).abs() < 1e-12,
                 "{learned} vs {sigma}"
             );
+        }
+        if name == "es-grid" {
+            // Step 0 scores the 2 grid points on 2 episodes; step 1's mirrored pair is centred on
+            // the better one (θ = ln σ; neither side reaches a bound).
+            let rows: Vec<serde_json::Value> =
+                trials.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            assert_eq!(rows.len(), 2 * 2 + 2 * 2);
+            let mean_loss = |step: u64, candidate: u64| {
+                let losses: Vec<f64> = (rows.iter())
+                    .filter(|r| r["step"] == step && r["candidate"] == candidate)
+                    .map(|r| r["query_loss"].as_f64().unwrap())
+                    .collect();
+                losses.iter().sum::<f64>() / losses.len() as f64
+            };
+            let phi = |step: u64, candidate: u64| {
+                let row = rows.iter().find(|r| r["step"] == step && r["candidate"] == candidate).unwrap();
+                row["phi"][0].as_f64().unwrap()
+            };
+            assert!((phi(0, 0) - 0.3).abs() < 1e-12 && (phi(0, 1) - 3.0).abs() < 1e-12);
+            let best = if mean_loss(0, 0) <= mean_loss(0, 1) { phi(0, 0) } else { phi(0, 1) };
+            let centre = ((phi(1, 0).ln() + phi(1, 1).ln()) / 2.0).exp();
+            assert!((centre - best).abs() < 1e-9, "step 1 centred on {centre}, best grid point {best}");
+            assert!(text(&r).contains("(2 outer steps × 2 episodes"), "{}", text(&r));
         }
         if name == "es-knots" {
             // Three σs learned at the knots, one σ per bin (labels 0..=5) written, linear between them.
@@ -225,10 +249,11 @@ fn assert_same_records(whole: &Path, killed: &Path, files: &[&str]) {
     }
 }
 
-/// ES: killed after its first outer step and rerun, every record equals the uninterrupted run's.
+/// ES from a grid: killed after its first outer step (at the earliest, the grid's) and rerun, every
+/// record equals the uninterrupted run's.
 #[test]
 fn a_killed_es_study_resumes_to_identical_records() {
-    let body = format!("method = \"es\"\nlearn = \"sigma\"\nlower = [0.1]\nupper = [10.0]\nouter_steps = 6\nepisodes_per_step = 2\ncandidates = 4\n{INNER}");
+    let body = format!("method = \"es\"\nlearn = \"sigma\"\ngrid = [0.5, 3.0]\nlower = [0.1]\nupper = [10.0]\nouter_steps = 5\nepisodes_per_step = 2\ncandidates = 4\n{INNER}");
     killed_study_resumes_to_identical_records(
         "search-es-resume",
         &body,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-runs every study of reports/learned-vs-default (wine and abalone, clean and with planted
 # label noise) on one thread into runs/lvd/, checks each learned σ on its grid's validation
-# episodes, and redraws the report. About 4 minutes on one core after `make data`.
+# episodes, and redraws the report. About 6 minutes on one core after `make data`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${BIN:-target/release/dldl-meta}
@@ -23,18 +23,24 @@ abalone=tasks/age-abalone.toml
 search $wine meta/wine-es.toml wine-es
 search $wine meta/wine-grid.toml wine-grid
 check $wine meta/wine-grid.toml wine-es
+search $wine meta/wine-es-from-grid.toml wine-es-from-grid
+check $wine meta/wine-grid.toml wine-es-from-grid
 search $abalone meta/abalone-es.toml abalone-es
 search $abalone meta/abalone-grid.toml abalone-grid
 check $abalone meta/abalone-grid.toml abalone-es
+search $abalone meta/abalone-es-from-grid.toml abalone-es-from-grid
+check $abalone meta/abalone-grid.toml abalone-es-from-grid
 for noise in sd07 sd14; do
   task=tasks/noisy/quality-wine-$noise.toml
   search $task meta/wine-es.toml wine-es-$noise
   search $task meta/wine-grid-wide.toml wine-grid-wide-$noise
   check $task meta/wine-grid-wide.toml wine-es-$noise
+  search $task meta/wine-es-from-grid.toml wine-es-from-grid-$noise
+  check $task meta/wine-grid-wide.toml wine-es-from-grid-$noise
 done
 # ES with twice the outer steps on the heavier noise (48,000 member-steps).
 sed 's/^outer_steps = .*/outer_steps = 8/' meta/wine-es.toml > "$out/wine-es-8.toml"
 search tasks/noisy/quality-wine-sd14.toml "$out/wine-es-8.toml" wine-es-8-sd14
 check tasks/noisy/quality-wine-sd14.toml meta/wine-grid-wide.toml wine-es-8-sd14
 "$bin" report "$out/wine-es" "$out/wine-grid" "$out/abalone-es" "$out/abalone-grid" \
-  "$out/wine-es-8-sd14" "$out/wine-grid-wide-sd14" --out reports/learned-vs-default
+  "$out/wine-es-8-sd14" "$out/wine-es-from-grid-sd14" "$out/wine-grid-wide-sd14" --out reports/learned-vs-default

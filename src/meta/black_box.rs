@@ -45,14 +45,7 @@ impl Learner for BlackBox {
         let mut rng =
             ChaCha8Rng::seed_from_u64(study.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.0 {
-            SearchMethod::Grid => {
-                let values = study.spec.grid[s].values();
-                let phi = study
-                    .space
-                    .point(&values)
-                    .map_err(|rule| study.spec.error(&format!("grid[{s}]"), format!("{values:?}: {rule}")))?;
-                vec![study.space.clamp(&study.space.theta_of(&phi)?)]
-            }
+            SearchMethod::Grid => vec![study.grid_thetas()?.swap_remove(s)],
             SearchMethod::Random => {
                 let (lo, hi) = study.space.bounds();
                 (0..study.spec.candidates)

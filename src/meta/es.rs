@@ -5,6 +5,8 @@
 //! selection score (query loss or headline metric) after the whole inner schedule, and estimates
 //! ∇J(θ) = E[f(θ + s·ε) ε] / s by `Σ (f₊ − f₋) ε / (2 s n)`: unbiased for the Gaussian-smoothed
 //! objective at every horizon (no short-horizon bias), exact in expectation for a quadratic.
+//! With a `grid`, step 0 first scores the grid's points on its episodes and starts θ at the best one,
+//! so that a local estimate begins past a flat stretch or a barrier it could not see across.
 use super::learner::Learner;
 use super::study::Study;
 use crate::data::Pool;
@@ -16,22 +18,32 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Antithetic ES (`method = "es"`): `outer_steps` Adam steps on θ, each from `candidates` mirrored
-/// candidates on `episodes_per_step` fresh episodes.
+/// candidates on `episodes_per_step` fresh episodes; with a `grid`, one step before them starts θ at
+/// the grid's best point.
 pub struct Es;
 
 impl Learner for Es {
     fn total_steps(&self, study: &Study) -> usize {
-        study.spec.outer_steps
+        study.spec.outer_steps + usize::from(starts_on_grid(study))
     }
 
     fn step(&self, study: &Study, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
-        study.es_step(dir, state)
+        if state.step == 0 && starts_on_grid(study) {
+            study.es_grid_start(dir, state)
+        } else {
+            study.es_step(dir, state)
+        }
     }
 
     /// Where Adam ended.
     fn learned_phi(&self, study: &Study, state: &SearchState) -> Vec<f64> {
         study.space.phi_values(&state.theta)
     }
+}
+
+/// Whether the study's ES starts from the best point of its `grid`.
+fn starts_on_grid(study: &Study) -> bool {
+    !study.spec.grid.is_empty()
 }
 
 /// `pairs` standard normal directions in `dim` dimensions, the same for the same `(seed, step)`.
@@ -69,6 +81,29 @@ pub fn antithetic_gradient(scale: f64, directions: &[Vec<f64>], scores: &[f64]) 
 }
 
 impl Study<'_> {
+    /// The starting step: every point of `grid` trains the whole schedule on step 0's episodes (one
+    /// population, the same network seeds), and θ moves to the best one (Adam's moments stay zero).
+    fn es_grid_start(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {
+        let episodes = self.fresh_episodes(0);
+        let thetas = self.grid_thetas()?;
+        let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
+        let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
+        let means = self.log_trials(dir, 0, &episodes, &phis, &scores)?;
+        let best = (0..means.len())
+            .filter(|c| means[*c] < f64::MAX)
+            .min_by(|a, b| means[*a].total_cmp(&means[*b]))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "es grid start",
+                    0,
+                    "no grid point scored finitely on every episode (every inner training diverged or failed); lower the inner lr",
+                )
+            })?;
+        (state.best_loss, state.best_phi) = (means[best], phis[best].clone());
+        state.theta = thetas[best].clone();
+        Ok(self.record(0, &phis[best], &scores[best]))
+    }
+
     /// One ES step: every mirrored candidate trains the whole schedule on the step's episodes (the
     /// same network seeds for all), then one Adam step on θ along the antithetic estimate.
     fn es_step(&self, dir: &RunDir, state: &mut SearchState) -> Result<StepRecord> {

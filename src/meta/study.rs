@@ -96,6 +96,19 @@ impl<'a> Study<'a> {
         Ok(means)
     }
 
+    /// Every point of the study's `grid` as θ, clamped into the bounds; a point outside φ's domain
+    /// is an error naming it.
+    pub(super) fn grid_thetas(&self) -> Result<Vec<Vec<f64>>> {
+        (self.spec.grid.iter().enumerate())
+            .map(|(i, point)| {
+                let values = point.values();
+                let phi = (self.space.point(&values))
+                    .map_err(|rule| self.spec.error(&format!("grid[{i}]"), format!("{values:?}: {rule}")))?;
+                Ok(self.space.clamp(&self.space.theta_of(&phi)?))
+            })
+            .collect()
+    }
+
     /// The meta-train episode indices of outer step `step` when every step draws fresh ones:
     /// `episodes_per_step` consecutive indices after those of the steps before it.
     pub(super) fn fresh_episodes(&self, step: usize) -> Vec<u64> {

@@ -143,7 +143,8 @@ pub struct StudySpec {
     /// per bin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knots: Option<Vec<f64>>,
-    /// Grid points (grid method): each a number (scalar φ) or a list.
+    /// Grid points (grid method; ES: the points its starting step scores): each a number (scalar
+    /// φ) or a list.
     #[serde(default)]
     pub grid: Vec<GridPoint>,
     /// Outer steps (generations for CMA-ES, Adam steps for the hypergradient; ignored by grid).
@@ -273,6 +274,15 @@ impl StudySpec {
         }
         if self.method == SearchMethod::Grid && self.grid.is_empty() {
             return err("grid", "the grid method needs at least one point");
+        }
+        if !self.grid.is_empty() && !matches!(self.method, SearchMethod::Grid | SearchMethod::Es) {
+            return err(
+                "grid",
+                &format!(
+                    "method \"{}\" reads no grid (only \"grid\", and \"es\" as the points it starts from)",
+                    self.method.name()
+                ),
+            );
         }
         if self.method == SearchMethod::Random && self.candidates == 0 {
             return err("candidates", "must be >= 1");
@@ -443,6 +453,7 @@ mod tests {
             (STUDY.replace("method = \"hypergradient\"", "method = \"hypergradient\"\nunroll = 0"), "field `unroll`: 0: must be >= 1"),
             (format!("compare_with = [\"dldl:sigma=-1\"]\n{STUDY}"), "field `compare_with[0]`"),
             (format!("select_by = \"metric\"\n{STUDY}"), "field `select_by`: \"metric\" needs a black-box learner"),
+            (format!("grid = [1.0, 2.0]\n{STUDY}"), "field `grid`: method \"hypergradient\" reads no grid (only \"grid\", and \"es\" as the points it starts from)"),
             (format!("select_by = \"map\"\n{STUDY}"), "field `select_by`: unknown variant `map`"),
             (format!("knots = [0.0, 5.0]\n{STUDY}"), "field `knots`: knots place σ(l) on a few labels: they need learn = \"sigma-per-label\", not \"sigma\""),
             (format!("query_loss = \"map\"\n{STUDY}"), "field `query_loss`: unknown variant `map`, expected `aligned` or `kl`"),

@@ -7,6 +7,10 @@ use serde_json::Value;
 /// The data themselves are compared through what the run records of them (split sizes).
 pub const NOT_COMPARED: [&str; 4] = ["/task_file", "/meta_file", "/data_root", "/environment/threads"];
 
+/// Keys an earlier version wrote under another spelling, with their spelling now: a stored
+/// config is read in today's spelling, so a run from before a rename still resumes.
+pub const RENAMED_KEYS: [(&str, &str); 1] = [("optimizer", "optimiser")];
+
 /// One field whose stored value differs from the value asked for now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Difference {
@@ -42,8 +46,24 @@ pub fn recorded_part(config: &Value) -> serde_json::Map<String, Value> {
 /// Every field in which the compared parts of `stored` and `now` differ, in path order.
 pub fn differences(stored: &Value, now: &Value) -> Vec<Difference> {
     let mut out = vec![];
-    walk("", &compared_part(stored), &compared_part(now), &mut out);
+    walk("", &compared_part(&respelt(stored)), &compared_part(now), &mut out);
     out
+}
+
+/// `config` with every key of [`RENAMED_KEYS`] spelt as it is now, at any depth.
+fn respelt(config: &Value) -> Value {
+    match config {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| {
+                    let key = RENAMED_KEYS.iter().find(|(old, _)| old == key).map_or(key.as_str(), |r| r.1);
+                    (key.to_string(), respelt(value))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(respelt).collect()),
+        other => other.clone(),
+    }
 }
 
 fn walk(path: &str, stored: &Value, now: &Value, out: &mut Vec<Difference>) {
@@ -113,6 +133,14 @@ mod tests {
                 "/train/lr: stored 0.01, now 0.1".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn keys_of_an_earlier_spelling_compare_as_they_are_spelt_now() {
+        let stored = json!({"train": {"optimizer": "adam", "lr": 0.01}, "inner": [{"optimizer": "sgd"}]});
+        let now = json!({"train": {"optimiser": "adam", "lr": 0.01}, "inner": [{"optimiser": "adamw"}]});
+        let found: Vec<String> = differences(&stored, &now).iter().map(|d| d.to_string()).collect();
+        assert_eq!(found, vec!["/inner/0/optimiser: stored \"sgd\", now \"adamw\"".to_string()]);
     }
 
     #[test]
