@@ -55,6 +55,7 @@ run: build data
 	$(BIN) info
 	$(BIN) search --task tasks/quality-wine.toml --meta meta/wine-es.toml --out runs/make-run-wine-es
 	$(BIN) search --task tasks/quality-wine.toml --meta meta/wine-grid.toml --out runs/make-run-wine-grid
+	$(BIN) search --task tasks/noisy/quality-wine-sd14.toml --meta meta/wine-es-from-grid.toml --out runs/make-run-wine-sd14-es-from-grid
 
 # The segmentation demo: the kernel width σ_f by the one-step hypergradient on 1 − soft IoU (~10 min).
 segment: build data

@@ -1,5 +1,5 @@
-//! Progress for long work: a bar on a terminal, periodic log lines otherwise (CI, nohup, pipes).
-//! Shared by every subcommand that trains.
+//! Progress for long work: a bar on a terminal, periodic log lines otherwise (CI, nohup, pipes),
+//! and φ as progress lines print it. Shared by every subcommand that trains.
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -53,5 +53,38 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// φ as a progress line prints it: four significant digits (at least three decimals), and a long
+/// φ (one σ per bin) shortened to its first three values and its last.
+pub fn phi_text(phi: &[f64]) -> String {
+    let parts: Vec<String> = phi.iter().map(|v| significant(*v)).collect();
+    if parts.len() > 6 {
+        format!("[{} … {}] ({} values)", parts[..3].join(", "), parts[parts.len() - 1], parts.len())
+    } else {
+        format!("[{}]", parts.join(", "))
+    }
+}
+
+/// `v` to four significant digits, with at least three decimals (σ = 2.590, p_N = 0.0004000).
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v:.3}");
+    }
+    let decimals = (3 - v.abs().log10().floor() as i64).clamp(3, 12) as usize;
+    format!("{v:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phi_keeps_four_significant_digits_and_shortens_long_vectors() {
+        assert_eq!(phi_text(&[2.59022, 0.5, 0.00041234, 12.0]), "[2.590, 0.5000, 0.0004123, 12.000]");
+        assert_eq!(phi_text(&[0.0, f64::NAN]), "[0.000, NaN]");
+        let long: Vec<f64> = (1..=8).map(f64::from).collect();
+        assert_eq!(phi_text(&long), "[1.000, 2.000, 3.000 … 8.000] (8 values)");
     }
 }

@@ -1,7 +1,7 @@
 //! `dldl-meta search`: learns φ for a task with a study (meta/*.toml), resumably, and prints the
 //! learned φ next to the task's fixed default with their meta-validation metric.
 use super::common::TaskArgs;
-use super::progress::Progress;
+use super::progress::{phi_text, Progress};
 use anyhow::Context;
 use clap::Args;
 use dldl_meta::data::Pool;
@@ -116,7 +116,7 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
             progress.println(&format!(
                 "step {:>3}: φ = {} query loss {:.4} ± {:.4} ({metric} {:.3})",
                 record.step + 1,
-                fmt_phi(&record.phi),
+                phi_text(&record.phi),
                 record.loss_mean,
                 record.loss_sd,
                 record.metric_mean
@@ -143,15 +143,6 @@ fn search(args: &SearchArgs, common: &TaskArgs, meta: &std::path::Path) -> anyho
     print!("{text}");
     dir.write_text(TABLE_FILE, &text)?;
     Ok(())
-}
-
-fn fmt_phi(phi: &[f64]) -> String {
-    let parts: Vec<String> = phi.iter().map(|v| format!("{v:.3}")).collect();
-    if parts.len() > 6 {
-        format!("[{} … {}] ({} values)", parts[..3].join(", "), parts[parts.len() - 1], parts.len())
-    } else {
-        format!("[{}]", parts.join(", "))
-    }
 }
 
 fn report(o: &SearchOutcome, dir: &RunDir, loss_name: &str) -> String {

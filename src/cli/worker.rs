@@ -2,6 +2,7 @@
 //! sampler asks for, on the same episodes and with the same evaluator as `search`.
 use super::common::TaskArgs;
 use super::optuna::OptunaArgs;
+use super::progress::phi_text;
 use anyhow::Context;
 use clap::Args;
 use dldl_meta::meta::optuna::bridge::check_storage;
@@ -88,7 +89,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
     let done = worker.run(&mut |event| match event {
         TrialEvent::Started { number, phi, retry_of } => {
             let retry = retry_of.map(|n| format!(" (retry of trial {n})")).unwrap_or_default();
-            eprintln!("trial {number}{retry}: evaluating φ = {}", fmt_phi(phi));
+            eprintln!("trial {number}{retry}: evaluating φ = {}", phi_text(phi));
         }
         TrialEvent::Finished(t) => {
             let retry = t.retry_of.map(|n| format!(" (retry of trial {n})")).unwrap_or_default();
@@ -96,7 +97,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
             println!(
                 "trial {}{retry}: φ = {} query loss {:.4} ({metric} {:.3}){pruned} in {:.1} s",
                 t.number,
-                fmt_phi(&t.phi),
+                phi_text(&t.phi),
                 t.loss,
                 t.metric,
                 t.seconds
@@ -105,13 +106,4 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
     })?;
     eprintln!("worker {worker_id}: {} trials done", done.len());
     Ok(())
-}
-
-fn fmt_phi(phi: &[f64]) -> String {
-    let parts: Vec<String> = phi.iter().map(|v| format!("{v:.4}")).collect();
-    if parts.len() > 6 {
-        format!("[{} … {}] ({} values)", parts[..3].join(", "), parts[parts.len() - 1], parts.len())
-    } else {
-        format!("[{}]", parts.join(", "))
-    }
 }
