@@ -25,7 +25,8 @@ check() { # task grid-study run
   sed -e "s/^grid = .*/grid = [$point]/" -e "s/^validation_episodes = .*/validation_episodes = 1/" "$2" \
     > "$out/$3-check.toml"
   echo "validation check of $3 (φ = $point) on the episodes of $2:"
-  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step"
+  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step" ||
+    echo "(finished in an earlier run: its score is in $out/$3-check/trials.jsonl)"
 }
 rotation=tasks/rotation-mnist.toml
 pose=tasks/pose-mnist.toml

@@ -2,7 +2,7 @@
 # Re-runs every study of reports/learned-vs-default (wine and abalone, clean and with planted
 # label noise) on one thread into runs/lvd/, checks each learned σ on its grid's validation
 # episodes, and redraws the report. About 8 minutes on one core after `make data`. Start from an
-# empty runs/lvd/: a finished run is not trained again, and its step lines are not printed again.
+# empty runs/lvd/ to see every step: a finished run is not trained again, and prints only its summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${BIN:-target/release/dldl-meta}
@@ -17,7 +17,8 @@ check() { # task grid-study run
   sigma=$(awk '/^sigma/ {print $3}' "$out/$3/learned.toml")
   sed "s/^grid = .*/grid = [$sigma]/" "$2" > "$out/$3-check.toml"
   echo "validation check of $3 (σ = $sigma) on the episodes of $2:"
-  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step"
+  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step" ||
+    echo "(finished in an earlier run: its score is in $out/$3-check/trials.jsonl)"
 }
 # The learned σ(l) at the knots of run $3 (study $4) scored on the validation episodes of grid study $2.
 check_knots() { # task grid-study run study
@@ -25,7 +26,8 @@ check_knots() { # task grid-study run study
   sigmas=$(python3 -c "import json, math; print(', '.join(str(math.exp(t)) for t in json.load(open('$out/$3/state.json'))['theta']))")
   sed -e "s/^grid = .*/grid = [[$sigmas]]/" -e "s/^learn = .*/learn = \"sigma-per-label\"\n$(grep '^knots' "$4")/" "$2" > "$out/$3-check.toml"
   echo "validation check of $3 (σ at the knots = $sigmas) on the episodes of $2:"
-  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step"
+  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step" ||
+    echo "(finished in an earlier run: its score is in $out/$3-check/trials.jsonl)"
 }
 wine=tasks/quality-wine.toml
 abalone=tasks/age-abalone.toml

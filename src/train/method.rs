@@ -74,8 +74,8 @@ fn l1_expectation(domain: &Domain, logits: &Tensor, labels: &Labels) -> Result<T
     let q = logits.softmax(-1, Kind::Float);
     let expected = expectation(domain, &q)?;
     let y = labels.tensor().to_kind(Kind::Float).to_device(logits.device());
-    let err = (&expected - y.reshape(expected.size().as_slice())).abs();
-    Ok(err.sum(Kind::Float) / logits.size()[0] as f64)
+    // The mean over examples and axes: a pose's loss is the mean of its two axes' MAE, like its `mae`.
+    Ok((&expected - y.reshape(expected.size().as_slice())).abs().mean(Kind::Float))
 }
 
 /// Parses a method: `onehot`, `ls:EPS`, `dldl:sigma=S` (= `gaussian:sigma=S`), `l1`,
@@ -139,7 +139,7 @@ impl fmt::Display for Method {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::label::Bins;
+    use crate::label::{Bins, Grid};
 
     #[test]
     fn parses_method_names() {
@@ -165,5 +165,16 @@ mod tests {
             .unwrap()
             .double_value(&[]);
         assert!((loss - 1.0).abs() < 1e-6);
+        // A 2-D grid 0:1 × 0:2 (6 cells) with uniform logits: E = (0.5, 1); labels (0, 0) and
+        // (1, 2) err by (0.5, 1) each, so each axis's MAE is 0.5 and 1, and their mean is 0.75 (the
+        // `mae` of a pose).
+        let grid = Domain::Grid(Grid::parse("0:1,0:2").unwrap());
+        let logits = Tensor::zeros([2, 6], (Kind::Float, tch::Device::Cpu));
+        let labels = Labels::Pose(Tensor::from_slice(&[0.0f32, 0.0, 1.0, 2.0]).reshape([2, 2]));
+        let loss = method
+            .loss(&grid, &Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), &logits, &labels)
+            .unwrap()
+            .double_value(&[]);
+        assert!((loss - 0.75).abs() < 1e-6, "{loss}");
     }
 }

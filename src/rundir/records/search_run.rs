@@ -179,17 +179,22 @@ impl SearchOutcome {
     /// Markdown: learned and default φ with query loss and metric (mean ± 95 % CI), then the
     /// paired difference and the compute spent. `loss_unit` names the query loss (e.g. "MAE, degrees").
     pub fn table(&self, loss_unit: &str) -> String {
+        let one = self.episodes < 2;
         let row = |who: &str, e: &Evaluated| {
             format!(
-                "| {who} {} | {:.4} ± {:.4} | {:.3} ± {:.3} |\n",
+                "| {who} {} | {} | {} |\n",
                 crate::family::brief(&e.distribution),
-                e.loss_mean,
-                e.loss_ci95,
-                e.metric_mean,
-                e.metric_ci95
+                mean_pm(e.loss_mean, e.loss_ci95, one, 4),
+                mean_pm(e.metric_mean, e.metric_ci95, one, 3)
             )
         };
         let verdict = |who: &str, t: &PairedTest| {
+            if t.n < 2 {
+                return format!(
+                    "Paired {} difference {who} − fixed {:+.4}: no verdict from {} finite episode(s); a verdict needs 2 or more.\n",
+                    self.metric, t.mean, t.n
+                );
+            }
             format!(
                 "Paired {} difference {who} − fixed {:+.4} ± {:.4}: {} (t-test {}, Wilcoxon {}, TOST at ±{} {}, n = {}).\n",
                 self.metric, t.mean, t.ci95, t.verdict, p_value(t.t_p), p_value(t.wilcoxon_p), t.margin, p_value(t.tost_p), t.n
@@ -208,9 +213,17 @@ impl SearchOutcome {
         for other in &self.others {
             text += &row("also", &other.evaluated);
         }
+        let difference = if one {
+            format!("{:.4} (no interval from one episode)", self.loss_difference)
+        } else {
+            format!("{:.4} ± {:.4} (95 % t interval)", self.loss_difference, self.loss_difference_ci95)
+        };
         text += &format!(
-            "\n{scored_on}: {} episodes; paired query-loss difference learned − fixed {:.4} ± {:.4} (95 % t interval); {} inner member-steps, {:.0} s.\n",
-            self.episodes, self.loss_difference, self.loss_difference_ci95, self.inner_member_steps, self.seconds
+            "\n{scored_on}: {} episode{}; paired query-loss difference learned − fixed {difference}; {} inner member-steps, {:.0} s.\n",
+            self.episodes,
+            if self.episodes == 1 { "" } else { "s" },
+            self.inner_member_steps,
+            self.seconds
         );
         if let Some(t) = &self.metric_test {
             text += &verdict("learned", t);
@@ -219,6 +232,18 @@ impl SearchOutcome {
             text += &verdict(&crate::family::brief(&other.evaluated.distribution), &other.metric_test);
         }
         text
+    }
+}
+
+/// `mean ± CI` to `decimals`: `failed` without a finite mean, `± n/a (1 episode)` where one episode
+/// gives no spread.
+fn mean_pm(mean: f64, ci95: f64, one_episode: bool, decimals: usize) -> String {
+    if !mean.is_finite() {
+        "failed".into()
+    } else if one_episode || !ci95.is_finite() {
+        format!("{mean:.decimals$} ± n/a (1 episode)")
+    } else {
+        format!("{mean:.decimals$} ± {ci95:.decimals$}")
     }
 }
 
@@ -243,4 +268,54 @@ pub struct LineageRecord {
     pub parent_loss: f64,
     pub phi_before: Vec<f64>,
     pub phi_after: Vec<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::paired_test;
+
+    fn outcome(differences: &[f64]) -> SearchOutcome {
+        let evaluated = |distribution: &str, mean: f64| Evaluated {
+            distribution: distribution.into(),
+            loss_mean: mean,
+            loss_ci95: if differences.len() < 2 { 0.0 } else { 0.1 },
+            metric_mean: mean,
+            metric_ci95: if differences.len() < 2 { 0.0 } else { 0.1 },
+        };
+        SearchOutcome {
+            metric: "mae".into(),
+            episodes: differences.len(),
+            learned: evaluated("gaussian:sigma=3", 5.9178),
+            default: evaluated("gaussian:sigma=2", 5.7930),
+            loss_difference: 0.1248,
+            loss_difference_ci95: if differences.len() < 2 { f64::NAN } else { 0.05 },
+            inner_member_steps: 2730,
+            seconds: 1.0,
+            metric_test: Some(paired_test(differences, 0.1, false)),
+            compared_on: Pool::Test,
+            others: vec![],
+        }
+    }
+
+    #[test]
+    fn one_comparison_episode_prints_no_spread_and_no_verdict() {
+        let one = outcome(&[0.1248]).table("MAE of the expected label");
+        assert!(
+            one.contains("| learned gaussian:sigma=3 | 5.9178 ± n/a (1 episode) | 5.918 ± n/a (1 episode) |"),
+            "{one}"
+        );
+        assert!(one.contains("Held-out test pool: 1 episode; paired query-loss difference learned − fixed 0.1248 (no interval from one episode)"), "{one}");
+        assert!(
+            one.contains("+0.1248: no verdict from 1 finite episode(s); a verdict needs 2 or more."),
+            "{one}"
+        );
+        assert!(!one.contains("NaN") && !one.contains("± 0.0000"), "{one}");
+        let three = outcome(&[0.1, 0.12, 0.15]).table("MAE of the expected label");
+        assert!(
+            three.contains("| 5.9178 ± 0.1000 | 5.918 ± 0.100 |") && three.contains("3 episodes;"),
+            "{three}"
+        );
+        assert!(three.contains("(t-test p = ") && three.contains("n = 3)."), "{three}");
+    }
 }
