@@ -189,6 +189,12 @@ impl SearchOutcome {
             )
         };
         let verdict = |who: &str, t: &PairedTest| {
+            if t.n == 0 {
+                return format!(
+                    "Paired {} difference {who} − fixed: failed (no episode scored both finitely).\n",
+                    self.metric
+                );
+            }
             if t.n < 2 {
                 return format!(
                     "Paired {} difference {who} − fixed {:+.4}: no verdict from {} finite episode(s); a verdict needs 2 or more.\n",
@@ -311,6 +317,11 @@ mod tests {
             "{one}"
         );
         assert!(!one.contains("NaN") && !one.contains("± 0.0000"), "{one}");
+        let none = outcome(&[f64::NAN, f64::NAN]).table("MAE of the expected label");
+        assert!(
+            none.contains("Paired mae difference learned − fixed: failed (no episode scored both finitely)."),
+            "{none}"
+        );
         let three = outcome(&[0.1, 0.12, 0.15]).table("MAE of the expected label");
         assert!(
             three.contains("| 5.9178 ± 0.1000 | 5.918 ± 0.100 |") && three.contains("3 episodes;"),
