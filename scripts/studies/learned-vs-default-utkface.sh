@@ -30,7 +30,8 @@ for b in ${BUDGETS:-10 25 100}; do
   es=$(learned es-$b) best=$(learned grid-$b)
   echo "validation check of es-$b (σ = $es) on the episodes of $grid:"
   one_point $grid "$es" 1 '[]' "$out/es-$b-check.toml"
-  search "$out/es-$b-check.toml" es-$b-check | grep "^step"
+  search "$out/es-$b-check.toml" es-$b-check | grep "^step" ||
+    echo "(finished in an earlier run: its score is in $out/es-$b-check/trials.jsonl)"
   # The paired test-pool comparison: the ES σ (as "learned"), the task's σ = 2 and the grid's best.
   one_point $grid "$es" "$episodes" "[\"gaussian:sigma=$best\"]" "$out/compare-$b.toml"
   sed -i 's/^episodes_per_step = .*/episodes_per_step = 1/' "$out/compare-$b.toml"

@@ -11,14 +11,18 @@ mkdir -p "$out"
 search() { # task study run
   "$bin" --threads 1 search --task "$1" --meta "$2" --out "$out/$3" | grep -vE '^\s*$'
 }
+# Runs the one-point study $out/$2-check.toml on task $1 and prints its step line.
+run_check() { # task run
+  "$bin" --threads 1 search --task "$1" --meta "$out/$2-check.toml" --out "$out/$2-check" 2>&1 | grep "^step" ||
+    echo "(finished in an earlier run: its score is in $out/$2-check/trials.jsonl)"
+}
 # The learned σ of run $3 scored on the validation episodes of grid study $2 (one grid point).
 check() { # task grid-study run
   local sigma
   sigma=$(awk '/^sigma/ {print $3}' "$out/$3/learned.toml")
   sed "s/^grid = .*/grid = [$sigma]/" "$2" > "$out/$3-check.toml"
   echo "validation check of $3 (σ = $sigma) on the episodes of $2:"
-  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step" ||
-    echo "(finished in an earlier run: its score is in $out/$3-check/trials.jsonl)"
+  run_check "$1" "$3"
 }
 # The learned σ(l) at the knots of run $3 (study $4) scored on the validation episodes of grid study $2.
 check_knots() { # task grid-study run study
@@ -26,8 +30,7 @@ check_knots() { # task grid-study run study
   sigmas=$(python3 -c "import json, math; print(', '.join(str(math.exp(t)) for t in json.load(open('$out/$3/state.json'))['theta']))")
   sed -e "s/^grid = .*/grid = [[$sigmas]]/" -e "s/^learn = .*/learn = \"sigma-per-label\"\n$(grep '^knots' "$4")/" "$2" > "$out/$3-check.toml"
   echo "validation check of $3 (σ at the knots = $sigmas) on the episodes of $2:"
-  "$bin" --threads 1 search --task "$1" --meta "$out/$3-check.toml" --out "$out/$3-check" 2>&1 | grep "^step" ||
-    echo "(finished in an earlier run: its score is in $out/$3-check/trials.jsonl)"
+  run_check "$1" "$3"
 }
 wine=tasks/quality-wine.toml
 abalone=tasks/age-abalone.toml

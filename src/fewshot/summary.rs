@@ -4,7 +4,7 @@ use super::spec::FewshotSpec;
 use crate::domain::Domain;
 use crate::meta::query_loss::headline_metric;
 use crate::rundir::records::{Cell, EpisodeRecord, FewshotSummary, Setting};
-use crate::stats::{mean_ci, p_value, paired_differences, paired_test, MeanCi, PairedTest};
+use crate::stats::{mean_ci, mean_ci_text, p_value, paired_differences, paired_test, MeanCi, PairedTest};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Summarises `records` of a study (anything not in `spec` is ignored; a duplicate keeps the first).
@@ -113,7 +113,7 @@ impl FewshotSummary {
                         let v = c.metrics.get(&self.metric).copied().unwrap_or(mean_ci(&[]));
                         let failed =
                             if c.failed > 0 { format!(" ({} failed)", c.failed) } else { String::new() };
-                        format!("{}{failed}", mean_ci_cell(&v))
+                        format!("{}{failed}", mean_ci_text(v.mean, v.ci95, v.n, 3))
                     }
                     None => "—".into(),
                 })
@@ -143,15 +143,6 @@ impl FewshotSummary {
             out.push_str(&format!("| {} | {} |\n", label(name, trains), cells.join(" | ")));
         }
         out
-    }
-}
-
-/// `mean ± CI` of a metric; `n/a (1 episode)` for the CI of one value, `failed` without values.
-fn mean_ci_cell(v: &MeanCi) -> String {
-    match v.n {
-        0 => "failed".into(),
-        1 => format!("{:.3} ± n/a (1 episode)", v.mean),
-        _ => format!("{:.3} ± {:.3}", v.mean, v.ci95),
     }
 }
 

@@ -45,7 +45,7 @@ impl Learner for BlackBox {
         let mut rng =
             ChaCha8Rng::seed_from_u64(study.spec.seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let thetas: Vec<Vec<f64>> = match self.0 {
-            SearchMethod::Grid => vec![study.grid_thetas()?.swap_remove(s)],
+            SearchMethod::Grid => vec![study.grid_theta(s)?],
             SearchMethod::Random => {
                 let (lo, hi) = study.space.bounds();
                 (0..study.spec.candidates)

@@ -46,6 +46,12 @@ fn starts_on_grid(study: &Study) -> bool {
     !study.spec.grid.is_empty()
 }
 
+/// The candidate with the lowest mean score among those that scored on every episode (a failed
+/// episode makes a mean `f64::MAX` or NaN); `None` when none did.
+fn best_scored(means: &[f64]) -> Option<usize> {
+    (0..means.len()).filter(|c| means[*c] < f64::MAX).min_by(|a, b| means[*a].total_cmp(&means[*b]))
+}
+
 /// `pairs` standard normal directions in `dim` dimensions, the same for the same `(seed, step)`.
 pub fn directions(seed: u64, step: usize, pairs: usize, dim: usize) -> Vec<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xe5_a471);
@@ -89,10 +95,7 @@ impl Study<'_> {
         let phis: Vec<Vec<f64>> = thetas.iter().map(|t| self.space.phi_values(t)).collect();
         let scores = self.score(&phis, Pool::Train, &episodes, &mut state.inner_member_steps)?;
         let means = self.log_trials(dir, 0, &episodes, &phis, &scores)?;
-        let best = (0..means.len())
-            .filter(|c| means[*c] < f64::MAX)
-            .min_by(|a, b| means[*a].total_cmp(&means[*b]))
-            .ok_or_else(|| {
+        let best = best_scored(&means).ok_or_else(|| {
                 Error::invalid(
                     "es grid start",
                     0,
@@ -129,9 +132,7 @@ impl Study<'_> {
                 "no mirrored pair scored finitely on every episode (every inner training diverged or failed); lower the inner lr or `perturbation`",
             ));
         }
-        if let Some(best) =
-            (0..means.len()).filter(|c| means[*c].is_finite()).min_by(|a, b| means[*a].total_cmp(&means[*b]))
-        {
+        if let Some(best) = best_scored(&means) {
             if means[best] < state.best_loss {
                 (state.best_loss, state.best_phi) = (means[best], phis[best].clone());
             }

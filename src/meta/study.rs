@@ -96,17 +96,18 @@ impl<'a> Study<'a> {
         Ok(means)
     }
 
-    /// Every point of the study's `grid` as θ, clamped into the bounds; a point outside φ's domain
-    /// is an error naming it.
+    /// Point `i` of the study's `grid` as θ, clamped into the bounds; a point outside φ's domain is
+    /// an error naming it.
+    pub(super) fn grid_theta(&self, i: usize) -> Result<Vec<f64>> {
+        let values = self.spec.grid[i].values();
+        let phi = (self.space.point(&values))
+            .map_err(|rule| self.spec.error(&format!("grid[{i}]"), format!("{values:?}: {rule}")))?;
+        Ok(self.space.clamp(&self.space.theta_of(&phi)?))
+    }
+
+    /// Every point of the study's `grid` as θ ([`Study::grid_theta`]).
     pub(super) fn grid_thetas(&self) -> Result<Vec<Vec<f64>>> {
-        (self.spec.grid.iter().enumerate())
-            .map(|(i, point)| {
-                let values = point.values();
-                let phi = (self.space.point(&values))
-                    .map_err(|rule| self.spec.error(&format!("grid[{i}]"), format!("{values:?}: {rule}")))?;
-                Ok(self.space.clamp(&self.space.theta_of(&phi)?))
-            })
-            .collect()
+        (0..self.spec.grid.len()).map(|i| self.grid_theta(i)).collect()
     }
 
     /// The meta-train episode indices of outer step `step` when every step draws fresh ones:

@@ -23,6 +23,18 @@ impl MeanCi {
     }
 }
 
+/// `mean ± ci95` to `decimals` as a table cell, from `n` finite values: `failed` without a finite
+/// mean, `± n/a (1 episode)` where fewer than two values give no spread.
+pub fn mean_ci_text(mean: f64, ci95: f64, n: usize, decimals: usize) -> String {
+    if n == 0 || !mean.is_finite() {
+        "failed".into()
+    } else if n == 1 || !ci95.is_finite() {
+        format!("{mean:.decimals$} ± n/a (1 episode)")
+    } else {
+        format!("{mean:.decimals$} ± {ci95:.decimals$}")
+    }
+}
+
 /// Mean ± 1.96·sd/√n over the finite values (sd is the sample sd; NaN when none are finite).
 pub fn mean_ci(values: &[f64]) -> MeanCi {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();

@@ -5,7 +5,7 @@
 pub mod mean_ci;
 pub mod paired_test;
 
-pub use mean_ci::{mean_ci, paired_differences, MeanCi};
+pub use mean_ci::{mean_ci, mean_ci_text, paired_differences, MeanCi};
 pub use paired_test::{p_value, paired_test, t_half_width, PairedTest, Verdict, ALPHA};
 use serde::{Deserialize, Deserializer};
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::family::DistributionSpec;
 use crate::rundir::{null_as_nan, RunDir};
 use crate::runtime::RunEnvironment;
-use crate::stats::{p_value, PairedTest};
+use crate::stats::{mean_ci_text, p_value, PairedTest};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -180,12 +180,13 @@ impl SearchOutcome {
     /// paired difference and the compute spent. `loss_unit` names the query loss (e.g. "MAE, degrees").
     pub fn table(&self, loss_unit: &str) -> String {
         let one = self.episodes < 2;
+        let n = self.episodes;
         let row = |who: &str, e: &Evaluated| {
             format!(
                 "| {who} {} | {} | {} |\n",
                 crate::family::brief(&e.distribution),
-                mean_pm(e.loss_mean, e.loss_ci95, one, 4),
-                mean_pm(e.metric_mean, e.metric_ci95, one, 3)
+                mean_ci_text(e.loss_mean, e.loss_ci95, n, 4),
+                mean_ci_text(e.metric_mean, e.metric_ci95, n, 3)
             )
         };
         let verdict = |who: &str, t: &PairedTest| {
@@ -238,18 +239,6 @@ impl SearchOutcome {
             text += &verdict(&crate::family::brief(&other.evaluated.distribution), &other.metric_test);
         }
         text
-    }
-}
-
-/// `mean ± CI` to `decimals`: `failed` without a finite mean, `± n/a (1 episode)` where one episode
-/// gives no spread.
-fn mean_pm(mean: f64, ci95: f64, one_episode: bool, decimals: usize) -> String {
-    if !mean.is_finite() {
-        "failed".into()
-    } else if one_episode || !ci95.is_finite() {
-        format!("{mean:.decimals$} ± n/a (1 episode)")
-    } else {
-        format!("{mean:.decimals$} ± {ci95:.decimals$}")
     }
 }
 
